@@ -1,0 +1,3 @@
+module github.com/tessera-mcu/tessera
+
+go 1.26.8
