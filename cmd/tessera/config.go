@@ -1,0 +1,143 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Config is everything the server can be told at start-up. Each field is a
+// flag, a TESSERA_* environment variable and a YAML key with the same name
+// (dashes in flags become underscores in YAML and the environment).
+// Precedence: flags > environment > YAML file > defaults.
+type Config struct {
+	Listen          string        `yaml:"listen"`
+	LogFormat       string        `yaml:"log_format"`
+	LogLevel        string        `yaml:"log_level"`
+	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+}
+
+// defaults is the configuration with nothing set.
+func defaults() Config {
+	return Config{
+		Listen:          ":8088",
+		LogFormat:       "text",
+		LogLevel:        "info",
+		ShutdownTimeout: 10 * time.Second,
+	}
+}
+
+// errConfig marks configuration mistakes (exit status 2).
+var errConfig = errors.New("configuration")
+
+// bind registers one flag per setting, writing into c.
+func bind(fs *flag.FlagSet, c *Config, configFile *string) {
+	fs.StringVar(configFile, "config", "", "YAML configuration file")
+	fs.StringVar(&c.Listen, "listen", c.Listen, "HTTP listen address")
+	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "log output: text or json")
+	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "log level: debug, info, warn or error")
+	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", c.ShutdownTimeout, "how long to drain on SIGINT/SIGTERM")
+}
+
+// envName is the environment variable for a flag name.
+func envName(flagName string) string {
+	return "TESSERA_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+// loadConfig builds the configuration from command-line args, the
+// environment and the YAML file named by -config or TESSERA_CONFIG.
+func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (Config, error) {
+	// First pass: which flags were given, and where the file is.
+	var file string
+	scratch := defaults()
+	cli := flag.NewFlagSet("tessera", flag.ContinueOnError)
+	cli.SetOutput(stderr)
+	bind(cli, &scratch, &file)
+	if err := cli.Parse(args); err != nil {
+		return Config{}, fmt.Errorf("%w: %w", errConfig, err)
+	}
+	if cli.NArg() > 0 {
+		return Config{}, fmt.Errorf("%w: unexpected argument %q", errConfig, cli.Arg(0))
+	}
+	if file == "" {
+		file = getenv(envName("config"))
+	}
+
+	// Second pass: defaults, then the file, then the environment, then the
+	// flags that were actually given.
+	cfg := defaults()
+	if file != "" {
+		if err := readYAML(file, &cfg); err != nil {
+			return Config{}, err
+		}
+	}
+	var ignored string
+	final := flag.NewFlagSet("tessera", flag.ContinueOnError)
+	final.SetOutput(io.Discard)
+	bind(final, &cfg, &ignored)
+	var err error
+	final.VisitAll(func(f *flag.Flag) {
+		if f.Name == "config" || err != nil {
+			return
+		}
+		if v, ok := lookupEnv(getenv, envName(f.Name)); ok {
+			if e := f.Value.Set(v); e != nil {
+				err = fmt.Errorf("%w: %s=%q: %w", errConfig, envName(f.Name), v, e)
+			}
+		}
+	})
+	if err != nil {
+		return Config{}, err
+	}
+	cli.Visit(func(f *flag.Flag) {
+		if f.Name != "config" {
+			_ = final.Set(f.Name, f.Value.String())
+		}
+	})
+	return cfg, cfg.validate()
+}
+
+func lookupEnv(getenv func(string) string, name string) (string, bool) {
+	v := getenv(name)
+	return v, v != ""
+}
+
+func readYAML(path string, cfg *Config) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("%w: %w", errConfig, err)
+	}
+	defer f.Close()
+	dec := yaml.NewDecoder(f)
+	dec.KnownFields(true)
+	if err := dec.Decode(cfg); err != nil && !errors.Is(err, io.EOF) {
+		return fmt.Errorf("%w: %s: %w", errConfig, path, err)
+	}
+	return nil
+}
+
+func (c Config) validate() error {
+	switch c.LogFormat {
+	case "text", "json":
+	default:
+		return fmt.Errorf("%w: log format %q (want text or json)", errConfig, c.LogFormat)
+	}
+	switch strings.ToLower(c.LogLevel) {
+	case "debug", "info", "warn", "error":
+	default:
+		return fmt.Errorf("%w: log level %q (want debug, info, warn or error)", errConfig, c.LogLevel)
+	}
+	if c.ShutdownTimeout <= 0 {
+		return fmt.Errorf("%w: shutdown timeout %v must be positive", errConfig, c.ShutdownTimeout)
+	}
+	if c.Listen == "" {
+		return fmt.Errorf("%w: empty listen address", errConfig)
+	}
+	return nil
+}

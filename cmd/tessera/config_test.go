@@ -1,0 +1,86 @@
+package main
+
+import (
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+func env(m map[string]string) func(string) string {
+	return func(k string) string { return m[k] }
+}
+
+func TestConfigPrecedence(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "tessera.yaml")
+	yml := "listen: \":7000\"\nlog_format: json\nlog_level: warn\nshutdown_timeout: 3s\n"
+	if err := os.WriteFile(file, []byte(yml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	// Defaults only.
+	cfg, err := loadConfig(nil, env(nil), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg != defaults() {
+		t.Fatalf("defaults: got %+v", cfg)
+	}
+
+	// File over defaults.
+	cfg, err = loadConfig([]string{"-config", file}, env(nil), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Listen != ":7000" || cfg.LogFormat != "json" || cfg.LogLevel != "warn" || cfg.ShutdownTimeout != 3*time.Second {
+		t.Fatalf("file: got %+v", cfg)
+	}
+
+	// Environment over file; file named by the environment.
+	e := env(map[string]string{"TESSERA_CONFIG": file, "TESSERA_LISTEN": ":7100", "TESSERA_LOG_LEVEL": "debug"})
+	cfg, err = loadConfig(nil, e, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Listen != ":7100" || cfg.LogLevel != "debug" || cfg.LogFormat != "json" {
+		t.Fatalf("env: got %+v", cfg)
+	}
+
+	// Flags over environment.
+	cfg, err = loadConfig([]string{"-listen", ":7200", "-shutdown-timeout", "1s"}, e, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Listen != ":7200" || cfg.ShutdownTimeout != time.Second || cfg.LogLevel != "debug" {
+		t.Fatalf("flags: got %+v", cfg)
+	}
+}
+
+func TestConfigErrors(t *testing.T) {
+	dir := t.TempDir()
+	unknown := filepath.Join(dir, "unknown.yaml")
+	_ = os.WriteFile(unknown, []byte("listne: \":1\"\n"), 0o600)
+	for name, tc := range map[string]struct {
+		args []string
+		env  map[string]string
+	}{
+		"bad flag":       {args: []string{"-nope"}},
+		"stray argument": {args: []string{"serve"}},
+		"missing file":   {args: []string{"-config", filepath.Join(dir, "absent.yaml")}},
+		"unknown key":    {args: []string{"-config", unknown}},
+		"bad env value":  {env: map[string]string{"TESSERA_SHUTDOWN_TIMEOUT": "soon"}},
+		"bad log format": {args: []string{"-log-format", "xml"}},
+		"bad log level":  {env: map[string]string{"TESSERA_LOG_LEVEL": "loud"}},
+		"zero timeout":   {args: []string{"-shutdown-timeout", "0s"}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := loadConfig(tc.args, env(tc.env), io.Discard)
+			if !errors.Is(err, errConfig) {
+				t.Fatalf("err = %v, want a configuration error", err)
+			}
+		})
+	}
+}

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs what is missing and runs Tessera's whole test suite: formatting,
+# vet, the race detector on the pure-Go packages and every test (fuzz seed
+# corpora included). Extra arguments go to `go test`, e.g. -run TestX.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/deps.sh test
+. scripts/env.sh
+
+echo "== gofmt"
+unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
+if [ -n "$unformatted" ]; then
+  echo "gofmt would change:"; echo "$unformatted"; exit 1
+fi
+
+echo "== go vet"
+go vet ./...
+
+# Packages that bind C libraries run without the race detector (it cannot
+# see into C and only slows the codecs down); every other package runs with it.
+cgo_pkgs='/codec/(opus|vp8|h264|yuv)$'
+mapfile -t race < <(go list ./... | grep -Ev "$cgo_pkgs")
+mapfile -t plain < <(go list ./... | grep -E "$cgo_pkgs" || true)
+
+echo "== go test -race (${#race[@]} packages)"
+go test -race -count=1 -timeout 10m "$@" "${race[@]}"
+if [ ${#plain[@]} -gt 0 ]; then
+  echo "== go test (cgo codecs, ${#plain[@]} packages)"
+  go test -count=1 -timeout 10m "$@" "${plain[@]}"
+fi
