@@ -1,0 +1,218 @@
+package room
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strconv"
+	"sync"
+
+	"github.com/pion/interceptor"
+	"github.com/pion/interceptor/pkg/cc"
+	"github.com/pion/interceptor/pkg/gcc"
+	"github.com/pion/sdp/v3"
+	"github.com/pion/webrtc/v4"
+)
+
+// EngineConfig configures the process-wide WebRTC stack.
+type EngineConfig struct {
+	// BindIP is the address the media port listens on. Default 0.0.0.0.
+	BindIP string
+	// UDPPort is the one UDP port every peer's media uses (ICE UDP mux).
+	// ICE-TCP listens on the same port number. 0 picks a free port.
+	UDPPort int
+	// DisableTCP turns ICE-TCP off.
+	DisableTCP bool
+	// PublicIPs replace the host candidates' addresses (1:1 NAT, e.g. a
+	// cloud instance's public address).
+	PublicIPs []string
+	// ExcludeLoopback leaves 127.0.0.1 and ::1 out of the candidates.
+	// Loopback candidates are included by default so that a browser on the
+	// same machine connects.
+	ExcludeLoopback bool
+	// InitialBitrate seeds each peer's send-side bandwidth estimator (bps).
+	// Default 1 Mbps.
+	InitialBitrate int
+	Logger         *slog.Logger
+}
+
+// Engine is the one pion API of the process: codecs, RTP header
+// extensions, interceptors (NACK, RTCP reports, TWCC with the GCC
+// estimator) and the single media port.
+type Engine struct {
+	api  *webrtc.API
+	udp  net.PacketConn
+	tcp  net.Listener
+	udpm interface{ Close() error }
+	tcpm interface{ Close() error }
+	log  *slog.Logger
+
+	// newPC serialises PeerConnection creation so that the bandwidth
+	// estimator the congestion-control interceptor announces can be matched
+	// to the PeerConnection being built.
+	newPC     sync.Mutex
+	estimator chan cc.BandwidthEstimator
+}
+
+// Codec payload types Tessera offers and answers with (Chromium's numbers).
+const (
+	ptOpus = 111
+)
+
+// NewEngine opens the media port and builds the WebRTC stack.
+func NewEngine(cfg EngineConfig) (*Engine, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.BindIP == "" {
+		cfg.BindIP = "0.0.0.0"
+	}
+	if cfg.InitialBitrate == 0 {
+		cfg.InitialBitrate = 1_000_000
+	}
+	ip := net.ParseIP(cfg.BindIP)
+	if ip == nil {
+		return nil, fmt.Errorf("%w: bind address %q", ErrInvalidConfig, cfg.BindIP)
+	}
+	if cfg.UDPPort < 0 || cfg.UDPPort > 65535 {
+		return nil, fmt.Errorf("%w: UDP port %d", ErrInvalidConfig, cfg.UDPPort)
+	}
+	for _, p := range cfg.PublicIPs {
+		if net.ParseIP(p) == nil {
+			return nil, fmt.Errorf("%w: public IP %q", ErrInvalidConfig, p)
+		}
+	}
+
+	e := &Engine{log: cfg.Logger, estimator: make(chan cc.BandwidthEstimator, 1)}
+	udp, err := net.ListenUDP("udp", &net.UDPAddr{IP: ip, Port: cfg.UDPPort})
+	if err != nil {
+		return nil, fmt.Errorf("media port: %w", err)
+	}
+	e.udp = udp
+	port := udp.LocalAddr().(*net.UDPAddr).Port
+
+	se := webrtc.SettingEngine{}
+	udpMux := webrtc.NewICEUDPMux(nil, udp)
+	e.udpm = udpMux
+	se.SetICEUDPMux(udpMux)
+	networks := []webrtc.NetworkType{webrtc.NetworkTypeUDP4, webrtc.NetworkTypeUDP6}
+	if !cfg.DisableTCP {
+		tcp, err := net.Listen("tcp", net.JoinHostPort(cfg.BindIP, strconv.Itoa(port)))
+		if err != nil {
+			udp.Close()
+			return nil, fmt.Errorf("ICE-TCP port: %w", err)
+		}
+		e.tcp = tcp
+		tcpMux := webrtc.NewICETCPMux(nil, tcp, 32)
+		e.tcpm = tcpMux
+		se.SetICETCPMux(tcpMux)
+		networks = append(networks, webrtc.NetworkTypeTCP4, webrtc.NetworkTypeTCP6)
+	}
+	se.SetNetworkTypes(networks)
+	se.SetIncludeLoopbackCandidate(!cfg.ExcludeLoopback)
+	if len(cfg.PublicIPs) > 0 {
+		if err := se.SetICEAddressRewriteRules(webrtc.ICEAddressRewriteRule{
+			External: cfg.PublicIPs, AsCandidateType: webrtc.ICECandidateTypeHost, Mode: webrtc.ICEAddressRewriteReplace,
+		}); err != nil {
+			e.Close()
+			return nil, fmt.Errorf("%w: public IPs: %w", ErrInvalidConfig, err)
+		}
+	}
+
+	me := &webrtc.MediaEngine{}
+	if err := registerCodecs(me); err != nil {
+		e.Close()
+		return nil, err
+	}
+	reg := &interceptor.Registry{}
+	ccf, err := cc.NewInterceptor(func() (cc.BandwidthEstimator, error) {
+		return gcc.NewSendSideBWE(gcc.SendSideBWEInitialBitrate(cfg.InitialBitrate), gcc.SendSideBWEMinBitrate(30_000))
+	})
+	if err != nil {
+		e.Close()
+		return nil, fmt.Errorf("congestion control: %w", err)
+	}
+	ccf.OnNewPeerConnection(func(_ string, est cc.BandwidthEstimator) {
+		select {
+		case e.estimator <- est:
+		default:
+		}
+	})
+	reg.Add(ccf)
+	for _, step := range []func(*webrtc.MediaEngine, *interceptor.Registry) error{
+		webrtc.ConfigureTWCCHeaderExtensionSender,
+		webrtc.ConfigureNack,
+		func(_ *webrtc.MediaEngine, r *interceptor.Registry) error { return webrtc.ConfigureRTCPReports(r) },
+		webrtc.ConfigureTWCCSender,
+	} {
+		if err := step(me, reg); err != nil {
+			e.Close()
+			return nil, fmt.Errorf("interceptors: %w", err)
+		}
+	}
+	e.api = webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(reg), webrtc.WithSettingEngine(se))
+	cfg.Logger.Info("media port open", "udp", udp.LocalAddr().String(), "ice_tcp", !cfg.DisableTCP,
+		"public_ips", cfg.PublicIPs, "loopback", !cfg.ExcludeLoopback)
+	return e, nil
+}
+
+func registerCodecs(me *webrtc.MediaEngine) error {
+	if err := me.RegisterCodec(webrtc.RTPCodecParameters{
+		RTPCodecCapability: webrtc.RTPCodecCapability{
+			MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2,
+			SDPFmtpLine: "minptime=10;useinbandfec=1",
+		},
+		PayloadType: ptOpus,
+	}, webrtc.RTPCodecTypeAudio); err != nil {
+		return fmt.Errorf("register opus: %w", err)
+	}
+	for _, uri := range []string{sdp.AudioLevelURI, sdp.SDESMidURI} {
+		if err := me.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: uri}, webrtc.RTPCodecTypeAudio); err != nil {
+			return fmt.Errorf("register %s: %w", uri, err)
+		}
+	}
+	return nil
+}
+
+// Port is the media port (UDP, and TCP unless disabled).
+func (e *Engine) Port() int { return e.udp.LocalAddr().(*net.UDPAddr).Port }
+
+// newPeerConnection builds a PeerConnection and returns it with its
+// send-side bandwidth estimator.
+func (e *Engine) newPeerConnection() (*webrtc.PeerConnection, cc.BandwidthEstimator, error) {
+	e.newPC.Lock()
+	defer e.newPC.Unlock()
+	select { // a leftover from a failed build
+	case <-e.estimator:
+	default:
+	}
+	pc, err := e.api.NewPeerConnection(webrtc.Configuration{})
+	if err != nil {
+		return nil, nil, err
+	}
+	var est cc.BandwidthEstimator
+	select {
+	case est = <-e.estimator:
+	default:
+	}
+	return pc, est, nil
+}
+
+// Close releases the media port. PeerConnections must be closed first.
+func (e *Engine) Close() error {
+	var errs []error
+	if e.udpm != nil {
+		errs = append(errs, e.udpm.Close())
+	}
+	if e.tcpm != nil {
+		errs = append(errs, e.tcpm.Close())
+	}
+	if e.udp != nil {
+		_ = e.udp.Close()
+	}
+	if e.tcp != nil {
+		_ = e.tcp.Close()
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,207 @@
+package room
+
+import (
+	"github.com/tessera-mcu/tessera/mixer"
+)
+
+// audioPacket is one received Opus packet on its way to the mixer.
+type audioPacket struct {
+	seq      uint16
+	ts       uint32
+	ssrc     uint32
+	level    mixer.Level
+	hasLevel bool
+	payload  []byte
+}
+
+// playKind says what an input contributes to one 20 ms tick.
+type playKind uint8
+
+const (
+	// playNone: nothing buffered yet (not started, or re-buffering after a
+	// stall). The input is silent and nothing is decoded.
+	playNone playKind = iota
+	// playPacket: decode the packet.
+	playPacket
+	// playFEC: the packet for this slot was lost; the packet given is the
+	// next one, whose in-band FEC rebuilds it. It stays in the buffer.
+	playFEC
+	// playConceal: lost with no FEC at hand; the decoder conceals.
+	playConceal
+	// playDTX: the sender is in discontinuous transmission (silence with
+	// sparse comfort-noise updates); the decoder fills in comfort noise.
+	playDTX
+)
+
+// Jitter buffer tuning, in 20 ms frames.
+const (
+	// jitterTarget is how much must be buffered before playout starts.
+	jitterTarget = 2
+	// jitterHigh is the depth above which playout skips a frame to win the
+	// latency back (sender clock faster than ours, or a burst after a
+	// stall).
+	jitterHigh = 8
+	// jitterMax bounds the buffer; the oldest packet is dropped beyond it.
+	jitterMax = 25
+	// maxConceal is how many frames are concealed after the stream stops
+	// before the input goes silent and re-buffers.
+	maxConceal = 5
+	// resyncSamples: a timestamp jump larger than this (1 s) is a new
+	// timeline, not loss.
+	resyncSamples = 48000
+)
+
+// jitterStats counts what the buffer did; owned by the room goroutine.
+type jitterStats struct {
+	late, duplicate, overflow, skipped uint64
+	lost, fec, concealed, resyncs      uint64
+}
+
+// jitterBuffer reorders one input's packets by RTP timestamp and decides,
+// one 20 ms tick at a time, what the input plays: a packet, an FEC
+// recovery, concealment, comfort noise, or nothing. It handles reordering,
+// duplicates, late packets, loss, DTX, SSRC changes and timestamp jumps.
+// It is not safe for concurrent use.
+type jitterBuffer struct {
+	pkts    []audioPacket // sorted by timestamp, oldest first
+	started bool
+	ssrc    uint32
+	hasSSRC bool
+	nextTS  uint32 // timestamp of the slot to play next
+	lastSeq uint16 // sequence number of the last packet played
+	missing int    // consecutive slots with nothing to play
+	dtx     bool   // the last packet played was a DTX frame
+	// reset is set when the stream restarted (new SSRC or timeline); the
+	// decoder must be reset before the next packet.
+	reset bool
+	stats jitterStats
+}
+
+// dtxMaxBytes: an Opus packet this small carries no audio (DTX / comfort
+// noise update).
+const dtxMaxBytes = 2
+
+func (b *jitterBuffer) restart() {
+	b.pkts = b.pkts[:0]
+	b.started = false
+	b.missing = 0
+	b.dtx = false
+	b.reset = true
+}
+
+// insert adds a packet.
+func (b *jitterBuffer) insert(p audioPacket) {
+	if b.hasSSRC && p.ssrc != b.ssrc {
+		b.restart()
+		b.stats.resyncs++
+	}
+	b.ssrc, b.hasSSRC = p.ssrc, true
+	if b.started {
+		d := int32(p.ts - b.nextTS)
+		switch {
+		case d < -resyncSamples || d > 5*resyncSamples:
+			// The sender's timeline jumped (restart, clock reset).
+			b.restart()
+			b.stats.resyncs++
+		case d < 0:
+			b.stats.late++
+			return
+		}
+	}
+	// Insert in timestamp order, searching from the newest end: packets
+	// mostly arrive in order.
+	ref := p.ts
+	if len(b.pkts) > 0 {
+		ref = b.pkts[0].ts
+	}
+	i := len(b.pkts)
+	for i > 0 {
+		q := b.pkts[i-1]
+		if q.ts == p.ts {
+			b.stats.duplicate++
+			return
+		}
+		if int32(q.ts-ref) < int32(p.ts-ref) {
+			break
+		}
+		i--
+	}
+	b.pkts = append(b.pkts, audioPacket{})
+	copy(b.pkts[i+1:], b.pkts[i:])
+	b.pkts[i] = p
+	if len(b.pkts) > jitterMax {
+		b.pkts = b.pkts[1:]
+		b.stats.overflow++
+		if b.started {
+			b.nextTS = b.pkts[0].ts
+		}
+	}
+}
+
+// pop decides the next 20 ms slot. For playPacket the packet leaves the
+// buffer; for playFEC it stays (it plays in the following slot).
+func (b *jitterBuffer) pop() (playKind, *audioPacket) {
+	if !b.started {
+		if len(b.pkts) < jitterTarget {
+			return playNone, nil
+		}
+		b.started = true
+		b.missing = 0
+		b.nextTS = b.pkts[0].ts
+		b.lastSeq = b.pkts[0].seq - 1
+	}
+	if len(b.pkts) > jitterHigh {
+		// Too much latency has built up: drop the oldest frame.
+		b.pkts = b.pkts[1:]
+		b.stats.skipped++
+		b.nextTS = b.pkts[0].ts
+		b.lastSeq = b.pkts[0].seq - 1
+	}
+	if len(b.pkts) == 0 {
+		b.missing++
+		b.nextTS += mixer.FrameSamples
+		if b.dtx {
+			return playDTX, nil
+		}
+		if b.missing > maxConceal {
+			b.started = false // stream stopped: go quiet, re-buffer
+			return playNone, nil
+		}
+		b.stats.concealed++
+		return playConceal, nil
+	}
+	head := &b.pkts[0]
+	ahead := int32(head.ts - b.nextTS)
+	if ahead <= 0 {
+		p := *head
+		b.pkts = b.pkts[1:]
+		b.lastSeq = p.seq
+		b.missing = 0
+		b.dtx = len(p.payload) <= dtxMaxBytes
+		b.nextTS = p.ts + uint32(opusSamples(p.payload))
+		return playPacket, &p
+	}
+	if ahead > resyncSamples {
+		// A pause longer than a second: start again at the next packet.
+		b.nextTS = head.ts
+		return b.pop()
+	}
+	b.nextTS += mixer.FrameSamples
+	if head.seq == b.lastSeq+1 {
+		// No sequence gap: the sender simply sent nothing for this slot
+		// (DTX, or a paused track).
+		return playDTX, nil
+	}
+	b.stats.lost++
+	if ahead <= mixer.FrameSamples {
+		// The next packet is the one right after the lost one: its in-band
+		// FEC carries a copy of this slot.
+		b.stats.fec++
+		return playFEC, head
+	}
+	b.stats.concealed++
+	return playConceal, nil
+}
+
+// buffered is the number of packets waiting.
+func (b *jitterBuffer) buffered() int { return len(b.pkts) }
