@@ -1,0 +1,5 @@
+//go:build !race
+
+package h264
+
+const raceEnabled = false
