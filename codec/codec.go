@@ -18,7 +18,8 @@ type AudioEncoder interface {
 // 16-bit PCM.
 type AudioDecoder interface {
 	// Decode decodes payload into pcm and returns the number of samples per
-	// channel written. pcm must hold at least MaxFrameSamples*Channels.
+	// channel written. pcm must be long enough for the longest packet the
+	// codec allows (each adapter exports its MaxFrameSamples) times Channels.
 	Decode(payload []byte, pcm []int16) (int, error)
 	SampleRate() int
 	Channels() int
