@@ -55,6 +55,9 @@ type Engine struct {
 	estimator chan cc.BandwidthEstimator
 }
 
+// audioLevelURI is the RFC 6464 client-to-mixer audio level extension.
+const audioLevelURI = sdp.AudioLevelURI
+
 // Codec payload types Tessera offers and answers with (Chromium's numbers).
 const (
 	ptOpus = 111
@@ -167,7 +170,7 @@ func registerCodecs(me *webrtc.MediaEngine) error {
 	}, webrtc.RTPCodecTypeAudio); err != nil {
 		return fmt.Errorf("register opus: %w", err)
 	}
-	for _, uri := range []string{sdp.AudioLevelURI, sdp.SDESMidURI} {
+	for _, uri := range []string{audioLevelURI, sdp.SDESMidURI} {
 		if err := me.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: uri}, webrtc.RTPCodecTypeAudio); err != nil {
 			return fmt.Errorf("register %s: %w", uri, err)
 		}

@@ -1,0 +1,341 @@
+package room
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/tessera-mcu/tessera/codec/codectest"
+	"github.com/tessera-mcu/tessera/room/roomtest"
+)
+
+func testLogger(t testing.TB) *slog.Logger {
+	if testing.Verbose() {
+		return slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	}
+	return slog.New(slog.NewTextHandler(io.Discard, nil))
+}
+
+type testWriter struct{ t testing.TB }
+
+func (w testWriter) Write(p []byte) (int, error) { w.t.Log(string(p)); return len(p), nil }
+
+func newManager(t testing.TB) *Manager {
+	t.Helper()
+	m, err := NewManager(ManagerConfig{
+		Engine:  EngineConfig{BindIP: "127.0.0.1", DisableTCP: true},
+		Workers: 2,
+		Logger:  testLogger(t),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = m.Close(context.Background()) })
+	return m
+}
+
+// member is a test participant: its room identity and its client.
+type member struct {
+	id   ParticipantID
+	peer *roomtest.Peer
+}
+
+func join(t testing.TB, r *Room, name string, opts roomtest.Options) member {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	me, _, err := r.Join(ctx, JoinRequest{Display: name})
+	if err != nil {
+		t.Fatal(err)
+	}
+	peer, err := roomtest.New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = peer.Close() })
+	offer, err := peer.Offer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	answer, err := r.Offer(ctx, me.ID, offer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := peer.Accept(answer); err != nil {
+		t.Fatal(err)
+	}
+	if err := peer.WaitConnected(10 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	return member{id: me.ID, peer: peer}
+}
+
+func ctxT(t testing.TB) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// Test 1: three tones; everyone hears the other two and not itself.
+func TestMixMinusOverWebRTC(t *testing.T) {
+	m := newManager(t)
+	r, err := m.Create(Config{Description: "tones"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	freqs := []float64{440, 660, 990}
+	var ms []member
+	for i, f := range freqs {
+		ms = append(ms, join(t, r, []string{"a", "b", "c"}[i], roomtest.Options{ToneHz: f}))
+	}
+	time.Sleep(3 * time.Second)
+	for i, mem := range ms {
+		own := mem.peer.Level(freqs[i], time.Second)
+		for j, f := range freqs {
+			if j == i {
+				continue
+			}
+			other := mem.peer.Level(f, time.Second)
+			if other < 0.15 {
+				t.Errorf("participant %d hears %v Hz at %.3f, want about 0.25", i, f, other)
+			}
+			if db := codectest.DB(own / other); db > -30 {
+				t.Errorf("participant %d hears its own %v Hz only %.1f dB below %v Hz", i, freqs[i], -db, f)
+			}
+			t.Logf("participant %d: %v Hz at %.3f, own %v Hz %.1f dB below", i, f, other, freqs[i], -codectest.DB(own/other))
+		}
+	}
+}
+
+// continuity checks a listener got at least minRate packets/s since from,
+// with no gap longer than maxGap.
+func continuity(t *testing.T, name string, p *roomtest.Peer, from time.Time, d time.Duration) {
+	t.Helper()
+	arr := p.ArrivalsSince(from)
+	rate := float64(len(arr)) / d.Seconds()
+	var worst time.Duration
+	for i := 1; i < len(arr); i++ {
+		worst = max(worst, arr[i].Sub(arr[i-1]))
+	}
+	minRate, maxGap := 49.0, 60*time.Millisecond
+	if raceEnabled {
+		minRate, maxGap = 40, 250*time.Millisecond
+	}
+	if rate < minRate || worst > maxGap {
+		t.Errorf("%s: %.1f packets/s, longest gap %v (want >= %.0f/s, <= %v)", name, rate, worst, minRate, maxGap)
+	}
+}
+
+// Test 2: ten participants, three talking: at most K+1 = 4 encoders, and
+// every listener receives continuous audio.
+func TestTenParticipantsFourEncoders(t *testing.T) {
+	m := newManager(t)
+	r, err := m.Create(Config{Description: "ten"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ms []member
+	for i := range 10 {
+		opts := roomtest.Options{}
+		if i < 3 {
+			opts.ToneHz = []float64{440, 660, 990}[i]
+		}
+		ms = append(ms, join(t, r, "p", opts))
+	}
+	time.Sleep(time.Second)
+	from := time.Now()
+	time.Sleep(5 * time.Second)
+	st, err := r.Stats(ctxT(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.MaxEncoders > 4 || st.AudioEncoders != 4 {
+		t.Errorf("encoders: now %d, max %d (want 4 with 3 talkers, never more)", st.AudioEncoders, st.MaxEncoders)
+	}
+	if st.EncodersCreated > 4 {
+		t.Errorf("%d encoders created, want at most 4", st.EncodersCreated)
+	}
+	for i, mem := range ms {
+		continuity(t, "listener "+string(rune('0'+i)), mem.peer, from, 5*time.Second)
+	}
+	// A silent listener hears all three talkers.
+	for _, f := range []float64{440, 660, 990} {
+		if lvl := ms[9].peer.Level(f, time.Second); lvl < 0.15 {
+			t.Errorf("silent listener hears %v Hz at %.3f", f, lvl)
+		}
+	}
+}
+
+// Test 3: mute takes a participant out of the others' mixes within 100 ms;
+// unmute brings it back; a leaving participant causes no gap.
+func TestMuteUnmuteLeave(t *testing.T) {
+	m := newManager(t)
+	r, err := m.Create(Config{Description: "mute"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := join(t, r, "a", roomtest.Options{ToneHz: 440})
+	b := join(t, r, "b", roomtest.Options{ToneHz: 660})
+	c := join(t, r, "c", roomtest.Options{ToneHz: 990})
+	time.Sleep(2 * time.Second)
+	if lvl := b.peer.Level(440, 500*time.Millisecond); lvl < 0.15 {
+		t.Fatalf("before mute: b hears a at %.3f", lvl)
+	}
+
+	muted := true
+	mark := b.peer.Mark()
+	if _, err := r.Update(ctxT(t), a.id, Update{Muted: &muted}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(time.Second)
+	after := b.peer.Since(mark)
+	// Audio already in flight when the mute landed is at most the egress
+	// queue plus the network; 100 ms of audio after the mute the tone must
+	// be gone.
+	const win = 4800 // 100 ms
+	if len(after) < 6*win {
+		t.Fatalf("only %d samples after mute", len(after))
+	}
+	gone := codectest.Goertzel(after[win:6*win], 48000, 440)
+	if gone > 0.005 {
+		t.Errorf("100 ms after mute b still hears a at %.4f", gone)
+	}
+	if keep := codectest.Goertzel(after[win:6*win], 48000, 990); keep < 0.15 {
+		t.Errorf("after muting a, b hears c at %.3f", keep)
+	}
+	info, _ := r.Participant(ctxT(t), a.id)
+	if !info.Muted {
+		t.Error("participant info not muted")
+	}
+
+	muted = false
+	if _, err := r.Update(ctxT(t), a.id, Update{Muted: &muted}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(time.Second)
+	if lvl := b.peer.Level(440, 500*time.Millisecond); lvl < 0.15 {
+		t.Errorf("after unmute b hears a at %.3f", lvl)
+	}
+
+	from := time.Now()
+	if err := r.Leave(ctxT(t), c.id); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(2 * time.Second)
+	continuity(t, "a after c left", a.peer, from, 2*time.Second)
+	continuity(t, "b after c left", b.peer, from, 2*time.Second)
+	if lvl := b.peer.Level(990, 500*time.Millisecond); lvl > 0.005 {
+		t.Errorf("b still hears c after it left: %.4f", lvl)
+	}
+	ps, _ := r.Participants(ctxT(t))
+	if len(ps) != 2 {
+		t.Errorf("participants after leave: %d", len(ps))
+	}
+}
+
+// Test 4: 10% loss on one uplink: still heard, nobody stalls.
+func TestUplinkLoss(t *testing.T) {
+	m := newManager(t)
+	r, err := m.Create(Config{Description: "loss"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lossy := join(t, r, "lossy", roomtest.Options{ToneHz: 440, LossRate: 0.10})
+	b := join(t, r, "b", roomtest.Options{ToneHz: 660})
+	c := join(t, r, "c", roomtest.Options{})
+	time.Sleep(time.Second)
+	from := time.Now()
+	time.Sleep(4 * time.Second)
+	for name, p := range map[string]*roomtest.Peer{"b": b.peer, "c": c.peer} {
+		if lvl := p.Level(440, 2*time.Second); lvl < 0.15 {
+			t.Errorf("%s hears the lossy participant at %.3f", name, lvl)
+		}
+		continuity(t, name, p, from, 4*time.Second)
+	}
+	continuity(t, "lossy", lossy.peer, from, 4*time.Second)
+	st, _ := r.Stats(ctxT(t))
+	for _, in := range st.Inputs {
+		if in.Participant == lossy.id {
+			t.Logf("lossy input: lost %d, FEC %d, concealed %d of %d packets", in.Lost, in.FEC, in.Concealed, in.Packets)
+			if in.Lost == 0 || in.FEC == 0 {
+				t.Errorf("loss not detected or not recovered: %+v", in)
+			}
+		}
+	}
+}
+
+// Test 5: a participant sending garbage payloads: errors counted, others
+// unaffected.
+func TestGarbagePayloads(t *testing.T) {
+	m := newManager(t)
+	r, err := m.Create(Config{Description: "garbage"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := join(t, r, "bad", roomtest.Options{Garbage: true, NoLevel: true})
+	a := join(t, r, "a", roomtest.Options{ToneHz: 440})
+	b := join(t, r, "b", roomtest.Options{ToneHz: 660})
+	time.Sleep(time.Second)
+	from := time.Now()
+	time.Sleep(3 * time.Second)
+	if lvl := a.peer.Level(660, time.Second); lvl < 0.15 {
+		t.Errorf("a hears b at %.3f next to a garbage sender", lvl)
+	}
+	if lvl := b.peer.Level(440, time.Second); lvl < 0.15 {
+		t.Errorf("b hears a at %.3f next to a garbage sender", lvl)
+	}
+	continuity(t, "a", a.peer, from, 3*time.Second)
+	continuity(t, "b", b.peer, from, 3*time.Second)
+	st, _ := r.Stats(ctxT(t))
+	for _, in := range st.Inputs {
+		if in.Participant == bad.id {
+			t.Logf("garbage input: %d decode errors of %d packets", in.DecodeErrors, in.Packets)
+			if in.DecodeErrors == 0 {
+				t.Error("garbage payloads produced no decode errors")
+			}
+		}
+	}
+}
+
+// Test 6: after everyone leaves and the room is destroyed, goroutines
+// return to the baseline.
+func TestNoGoroutineLeak(t *testing.T) {
+	m := newManager(t)
+	settle := func() int {
+		runtime.GC()
+		time.Sleep(50 * time.Millisecond)
+		return runtime.NumGoroutine()
+	}
+	baseline := settle()
+	r, err := m.Create(Config{Description: "leak"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ms []member
+	for i := range 3 {
+		ms = append(ms, join(t, r, "p", roomtest.Options{ToneHz: float64(300 + 200*i)}))
+	}
+	time.Sleep(time.Second)
+	for _, mem := range ms {
+		if err := r.Leave(ctxT(t), mem.id); err != nil {
+			t.Fatal(err)
+		}
+		_ = mem.peer.Close()
+	}
+	if err := m.Destroy(ctxT(t), r.ID()); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	n := settle()
+	for n > baseline && time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
+		n = settle()
+	}
+	if n > baseline {
+		buf := make([]byte, 1<<20)
+		t.Fatalf("%d goroutines, baseline %d:\n%s", n, baseline, buf[:runtime.Stack(buf, true)])
+	}
+}

@@ -1,0 +1,152 @@
+package room
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync"
+)
+
+// ManagerConfig configures the room manager.
+type ManagerConfig struct {
+	Engine EngineConfig
+	// Workers is the number of room worker threads (0: one per core).
+	Workers int
+	// DisablePinning leaves worker threads unpinned.
+	DisablePinning bool
+	Logger         *slog.Logger
+}
+
+// Manager owns the WebRTC engine, the worker pool and every room.
+type Manager struct {
+	engine  *Engine
+	workers *workerPool
+	log     *slog.Logger
+
+	mu     sync.Mutex
+	rooms  map[RoomID]*Room
+	closed bool
+}
+
+// NewManager starts the engine and the workers.
+func NewManager(cfg ManagerConfig) (*Manager, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Workers < 0 {
+		return nil, fmt.Errorf("%w: workers %d", ErrInvalidConfig, cfg.Workers)
+	}
+	if cfg.Engine.Logger == nil {
+		cfg.Engine.Logger = cfg.Logger
+	}
+	e, err := NewEngine(cfg.Engine)
+	if err != nil {
+		return nil, err
+	}
+	return &Manager{
+		engine:  e,
+		workers: newWorkerPool(cfg.Workers, !cfg.DisablePinning, cfg.Logger),
+		log:     cfg.Logger,
+		rooms:   make(map[RoomID]*Room),
+	}, nil
+}
+
+// Engine is the WebRTC engine (for its port).
+func (m *Manager) Engine() *Engine { return m.engine }
+
+// Create makes a room and starts its clock.
+func (m *Manager) Create(cfg Config) (*Room, error) {
+	r, err := newRoom(cfg, m.engine, m.log)
+	if err != nil {
+		return nil, err
+	}
+	m.mu.Lock()
+	if m.closed {
+		m.mu.Unlock()
+		return nil, ErrClosed
+	}
+	if _, ok := m.rooms[r.id]; ok {
+		m.mu.Unlock()
+		return nil, fmt.Errorf("%w: %d", ErrRoomExists, r.id)
+	}
+	m.rooms[r.id] = r
+	m.mu.Unlock()
+	r.onCost = func(delta int64) { m.workers.rebalanceCost(r, delta) }
+	w := m.workers.assign(r)
+	r.log.Info("room created", "worker", w, "description", r.cfg.Description)
+	return r, nil
+}
+
+// Get finds a room.
+func (m *Manager) Get(id RoomID) (*Room, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	r, ok := m.rooms[id]
+	if !ok {
+		return nil, fmt.Errorf("%w: %d", ErrRoomNotFound, id)
+	}
+	return r, nil
+}
+
+// List returns every room, by ID.
+func (m *Manager) List() []*Room {
+	m.mu.Lock()
+	out := make([]*Room, 0, len(m.rooms))
+	for _, r := range m.rooms {
+		out = append(out, r)
+	}
+	m.mu.Unlock()
+	slices.SortFunc(out, func(a, b *Room) int {
+		switch {
+		case a.id < b.id:
+			return -1
+		case a.id > b.id:
+			return 1
+		}
+		return 0
+	})
+	return out
+}
+
+// Destroy ends a room: participants are dropped and their media closed.
+func (m *Manager) Destroy(ctx context.Context, id RoomID) error {
+	m.mu.Lock()
+	r, ok := m.rooms[id]
+	delete(m.rooms, id)
+	m.mu.Unlock()
+	if !ok {
+		return fmt.Errorf("%w: %d", ErrRoomNotFound, id)
+	}
+	m.workers.unassign(r)
+	r.destroy()
+	return ctx.Err()
+}
+
+// WorkerStats describes the worker pool.
+func (m *Manager) WorkerStats() []WorkerStats { return m.workers.stats() }
+
+// Close destroys every room, stops the workers and closes the media port.
+func (m *Manager) Close(ctx context.Context) error {
+	m.mu.Lock()
+	if m.closed {
+		m.mu.Unlock()
+		return nil
+	}
+	m.closed = true
+	ids := make([]RoomID, 0, len(m.rooms))
+	for id := range m.rooms {
+		ids = append(ids, id)
+	}
+	m.mu.Unlock()
+	var errs []error
+	for _, id := range ids {
+		if err := m.Destroy(ctx, id); err != nil && !errors.Is(err, ErrRoomNotFound) {
+			errs = append(errs, err)
+		}
+	}
+	m.workers.close()
+	errs = append(errs, m.engine.Close())
+	return errors.Join(errs...)
+}

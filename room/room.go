@@ -1,0 +1,847 @@
+package room
+
+import (
+	"context"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/pion/sdp/v3"
+	"github.com/pion/webrtc/v4"
+	"github.com/pion/webrtc/v4/pkg/media"
+
+	"github.com/tessera-mcu/tessera/codec/opus"
+	"github.com/tessera-mcu/tessera/mixer"
+)
+
+// Config describes a room.
+type Config struct {
+	// ID of the room; 0 picks a random one.
+	ID          RoomID
+	Description string
+	// Secret, if set, is required to edit or destroy the room.
+	Secret string
+	// Pin, if set, is required to join.
+	Pin string
+	// MaxParticipants caps the room (0: no cap).
+	MaxParticipants int
+	// AudioLevelEvents publishes talking and stopped-talking events.
+	AudioLevelEvents bool
+	// Audio tunes talker selection (K, thresholds, hangover).
+	Audio mixer.AudioConfig
+	// AudioBitrate of each encoded mix, in bits per second. Default 32000.
+	AudioBitrate int
+}
+
+const tick = 20 * time.Millisecond
+
+// maxCatchUp bounds how many late ticks a room runs back to back before it
+// gives up on them (the worker was starved): beyond it, ticks are skipped
+// and counted.
+const maxCatchUp = 5
+
+// Room is one conference. Its state belongs to one goroutine (the worker it
+// is assigned to); every method hands its work to that goroutine and waits,
+// so methods are safe to call from any goroutine.
+type Room struct {
+	id     RoomID
+	cfg    Config
+	engine *Engine
+	log    *slog.Logger
+	events hub
+	cmds   chan func()
+	done   chan struct{}
+	closed atomic.Bool
+	weight atomic.Int64
+	onCost func(delta int64)
+
+	// Owned by the room goroutine.
+	parts    map[ParticipantID]*Participant
+	order    []*Participant
+	audio    *mixer.Audio
+	roomMute bool
+	start    time.Time
+	frames   int64
+	obs      []mixer.Observation
+	mixIn    []mixer.Frame
+	encoders map[mixer.MixID]*opus.Encoder
+	spare    []*opus.Encoder
+	packets  map[mixer.MixID][]byte
+	encBuf   []byte
+
+	stats roomCounters
+}
+
+type roomCounters struct {
+	ticks, skippedTicks, encodeErrors atomic.Uint64
+	encoders, maxEncoders             atomic.Int64
+	encodersCreated                   atomic.Uint64
+}
+
+func newRoom(cfg Config, e *Engine, log *slog.Logger) (*Room, error) {
+	if cfg.ID == 0 {
+		cfg.ID = RoomID(randomID())
+	}
+	if uint64(cfg.ID) > maxID {
+		return nil, fmt.Errorf("%w: room ID %d exceeds 2^53-1", ErrInvalidConfig, cfg.ID)
+	}
+	if cfg.AudioBitrate == 0 {
+		cfg.AudioBitrate = 32000
+	}
+	if cfg.AudioBitrate < opus.MinBitrate || cfg.AudioBitrate > opus.MaxBitrate {
+		return nil, fmt.Errorf("%w: audio bitrate %d", ErrInvalidConfig, cfg.AudioBitrate)
+	}
+	if cfg.MaxParticipants < 0 {
+		return nil, fmt.Errorf("%w: max participants %d", ErrInvalidConfig, cfg.MaxParticipants)
+	}
+	audio, err := mixer.NewAudio(cfg.Audio)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidConfig, err)
+	}
+	cfg.Audio = audio.Config()
+	return &Room{
+		id:       cfg.ID,
+		cfg:      cfg,
+		engine:   e,
+		log:      log.With("room", cfg.ID),
+		cmds:     make(chan func(), 256),
+		done:     make(chan struct{}),
+		parts:    make(map[ParticipantID]*Participant),
+		audio:    audio,
+		encoders: make(map[mixer.MixID]*opus.Encoder),
+		packets:  make(map[mixer.MixID][]byte),
+		encBuf:   make([]byte, opus.MaxPacketBytes),
+	}, nil
+}
+
+// ID is the room's ID.
+func (r *Room) ID() RoomID { return r.id }
+
+// Config is the room's configuration (defaults filled in).
+func (r *Room) Config() Config { return r.cfg }
+
+// CheckSecret reports whether secret may manage the room.
+func (r *Room) CheckSecret(secret string) bool { return equalSecret(r.cfg.Secret, secret) }
+
+// CheckPin reports whether pin may join the room.
+func (r *Room) CheckPin(pin string) bool { return equalSecret(r.cfg.Pin, pin) }
+
+func equalSecret(want, got string) bool {
+	return want == "" || subtle.ConstantTimeCompare([]byte(want), []byte(got)) == 1
+}
+
+// Subscribe returns a subscription to the room's events with room for buf
+// undelivered events (0: 256).
+func (r *Room) Subscribe(buf int) *Subscription { return r.events.subscribe(buf) }
+
+func (r *Room) publish(e Event) {
+	e.Room = r.id
+	r.events.publish(e)
+}
+
+// cost estimates the room's CPU load for the worker pool.
+func (r *Room) cost() int64 { return r.weight.Load() }
+
+func (r *Room) addCost(delta int64) {
+	r.weight.Add(delta)
+	if r.onCost != nil {
+		r.onCost(delta)
+	}
+}
+
+// exec runs fn on the room goroutine and waits for it.
+func (r *Room) exec(ctx context.Context, fn func()) error {
+	done := make(chan struct{})
+	select {
+	case r.cmds <- func() { fn(); close(done) }:
+	case <-r.done:
+		return ErrClosed
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case <-done:
+		return nil
+	case <-r.done:
+		return ErrClosed
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// post queues fn for the room goroutine without waiting (for callbacks
+// from pion's goroutines). If the queue is full the work is dropped and
+// logged: it only carries state notifications.
+func (r *Room) post(fn func()) {
+	select {
+	case r.cmds <- fn:
+	case <-r.done:
+	default:
+		r.log.Warn("room command queue full; notification dropped")
+	}
+}
+
+// tick runs the room's due work; the worker calls it.
+func (r *Room) tick(now time.Time) time.Time {
+	for drained := false; !drained; {
+		select {
+		case fn := <-r.cmds:
+			fn()
+		default:
+			drained = true
+		}
+	}
+	if r.start.IsZero() {
+		r.start = now
+	}
+	due := int64(now.Sub(r.start)/tick) + 1
+	if behind := due - r.frames; behind > maxCatchUp {
+		r.stats.skippedTicks.Add(uint64(behind - 1))
+		r.frames = due - 1
+	}
+	for r.frames < due {
+		r.audioTick()
+		r.frames++
+		r.stats.ticks.Add(1)
+	}
+	if r.frames%25 == 0 {
+		r.checkMedia(now)
+	}
+	return r.start.Add(time.Duration(r.frames) * tick)
+}
+
+// audioTick is one 20 ms step: choose talkers, decode them, mix, encode
+// each distinct mix once, hand every listener its mix.
+func (r *Room) audioTick() {
+	r.obs = r.obs[:0]
+	for _, p := range r.order {
+		if p.in == nil {
+			continue
+		}
+		lvl := p.in.prepare(r.log)
+		r.obs = append(r.obs, mixer.Observation{ID: mixer.SourceID(p.id), Level: lvl, Muted: p.muted || r.roomMute})
+	}
+	sel := r.audio.Select(r.obs)
+	for _, id := range sel.Started {
+		r.setTalking(ParticipantID(id), true)
+	}
+	for _, id := range sel.Stopped {
+		r.setTalking(ParticipantID(id), false)
+	}
+	r.mixIn = r.mixIn[:0]
+	for _, p := range r.order {
+		if p.in == nil {
+			continue
+		}
+		if isTalker(sel.Talkers, p.id) {
+			r.mixIn = append(r.mixIn, mixer.Frame{ID: mixer.SourceID(p.id), PCM: p.in.audio(r.log), Gain: p.volume})
+		} else {
+			p.in.skip()
+		}
+	}
+	mixes, err := r.audio.Mix(r.mixIn)
+	if err != nil {
+		r.log.Error("mix failed", "err", err)
+		return
+	}
+
+	// Encode each distinct mix once.
+	clear(r.packets)
+	for _, id := range mixes.IDs() {
+		enc, err := r.encoderFor(id)
+		if err != nil {
+			r.stats.encodeErrors.Add(1)
+			continue
+		}
+		n, err := enc.Encode(mixes.PCM(id), r.encBuf)
+		if err != nil {
+			r.stats.encodeErrors.Add(1)
+			continue
+		}
+		r.packets[id] = append([]byte(nil), r.encBuf[:n]...)
+	}
+	for id, enc := range r.encoders {
+		if _, used := r.packets[id]; !used && id != mixer.FullMix {
+			delete(r.encoders, id)
+			r.spare = append(r.spare, enc)
+		}
+	}
+	r.stats.encoders.Store(int64(len(r.encoders)))
+	if n := int64(len(r.encoders)); n > r.stats.maxEncoders.Load() {
+		r.stats.maxEncoders.Store(n)
+	}
+
+	// Every listener gets the packet of its mix.
+	for _, p := range r.order {
+		if p.out == nil {
+			continue
+		}
+		id, _ := mixes.For(mixer.SourceID(p.id))
+		if data, ok := r.packets[id]; ok {
+			p.out.push(media.Sample{Data: data, Duration: tick})
+		}
+	}
+}
+
+func isTalker(talkers []mixer.SourceID, id ParticipantID) bool {
+	for _, t := range talkers {
+		if t == mixer.SourceID(id) {
+			return true
+		}
+	}
+	return false
+}
+
+// encoderFor returns the encoder of a mix, reusing an idle one if there is
+// one. At most K+1 exist per room.
+func (r *Room) encoderFor(id mixer.MixID) (*opus.Encoder, error) {
+	if enc, ok := r.encoders[id]; ok {
+		return enc, nil
+	}
+	if n := len(r.spare); n > 0 {
+		enc := r.spare[n-1]
+		r.spare = r.spare[:n-1]
+		r.encoders[id] = enc
+		return enc, nil
+	}
+	enc, err := opus.NewEncoder(opus.EncoderConfig{
+		SampleRate: mixer.SampleRate, Channels: 1, Bitrate: r.cfg.AudioBitrate,
+		InbandFEC: true, PacketLossPercent: 5,
+	})
+	if err != nil {
+		r.log.Error("cannot create opus encoder", "err", err)
+		return nil, err
+	}
+	r.stats.encodersCreated.Add(1)
+	r.encoders[id] = enc
+	return enc, nil
+}
+
+func (r *Room) setTalking(id ParticipantID, talking bool) {
+	p := r.parts[id]
+	if p == nil || p.talking == talking {
+		return
+	}
+	p.talking = talking
+	if !r.cfg.AudioLevelEvents {
+		return
+	}
+	kind := EventStoppedTalking
+	if talking {
+		kind = EventTalking
+	}
+	r.publish(Event{Kind: kind, Participant: id, Info: p.info()})
+}
+
+// checkMedia publishes media events when a participant's audio starts or
+// stops arriving (no packet for a second).
+func (r *Room) checkMedia(now time.Time) {
+	for _, p := range r.order {
+		if p.in == nil {
+			continue
+		}
+		last := p.in.arrival.Load()
+		receiving := last != 0 && now.Sub(time.Unix(0, last)) < time.Second
+		if receiving != p.in.receiving {
+			p.in.receiving = receiving
+			r.publish(Event{Kind: EventMedia, Participant: p.id, Info: p.info(), Media: "audio", Receiving: receiving})
+		}
+	}
+}
+
+// JoinRequest asks for a place in the room.
+type JoinRequest struct {
+	// ID of the participant; 0 picks a random one.
+	ID      ParticipantID
+	Display string
+	Pin     string
+	Muted   bool
+	// Volume is the gain applied to the participant's voice (1: unity;
+	// 0 means unity).
+	Volume float32
+}
+
+// Join adds a participant (without media: see Offer). It returns the
+// newcomer and everyone already there.
+func (r *Room) Join(ctx context.Context, req JoinRequest) (ParticipantInfo, []ParticipantInfo, error) {
+	if !r.CheckPin(req.Pin) {
+		return ParticipantInfo{}, nil, ErrUnauthorized
+	}
+	if uint64(req.ID) > maxID {
+		return ParticipantInfo{}, nil, fmt.Errorf("%w: participant ID %d exceeds 2^53-1", ErrInvalidConfig, req.ID)
+	}
+	if req.Volume < 0 || req.Volume > 4 {
+		return ParticipantInfo{}, nil, fmt.Errorf("%w: volume %.2f (0..4)", ErrInvalidConfig, req.Volume)
+	}
+	var (
+		me     ParticipantInfo
+		others []ParticipantInfo
+		err    error
+	)
+	xerr := r.exec(ctx, func() {
+		if r.cfg.MaxParticipants > 0 && len(r.parts) >= r.cfg.MaxParticipants {
+			err = ErrRoomFull
+			return
+		}
+		id := req.ID
+		if id == 0 {
+			for id == 0 || r.parts[id] != nil {
+				id = ParticipantID(randomID())
+			}
+		} else if r.parts[id] != nil {
+			err = ErrParticipantExists
+			return
+		}
+		for _, q := range r.order {
+			others = append(others, q.info())
+		}
+		vol := req.Volume
+		if vol == 0 {
+			vol = 1
+		}
+		p := &Participant{id: id, display: req.Display, muted: req.Muted, volume: vol, joined: time.Now()}
+		r.parts[id] = p
+		r.order = append(r.order, p)
+		me = p.info()
+		r.publish(Event{Kind: EventJoined, Participant: id, Info: me})
+	})
+	if xerr != nil {
+		return ParticipantInfo{}, nil, xerr
+	}
+	if err != nil {
+		return ParticipantInfo{}, nil, err
+	}
+	r.addCost(1)
+	r.log.Info("participant joined", "participant", me.ID, "display", me.Display)
+	return me, others, nil
+}
+
+// withParticipant runs fn on the room goroutine with participant id.
+func (r *Room) withParticipant(ctx context.Context, id ParticipantID, fn func(p *Participant) error) error {
+	var err error
+	if xerr := r.exec(ctx, func() {
+		p := r.parts[id]
+		if p == nil {
+			err = ErrParticipantNotFound
+			return
+		}
+		err = fn(p)
+	}); xerr != nil {
+		return xerr
+	}
+	return err
+}
+
+// Update changes a participant's settings. Nil fields stay as they are.
+type Update struct {
+	Muted   *bool
+	Display *string
+	Volume  *float32
+}
+
+// Update applies u to participant id and tells the room.
+func (r *Room) Update(ctx context.Context, id ParticipantID, u Update) (ParticipantInfo, error) {
+	if u.Volume != nil && (*u.Volume < 0 || *u.Volume > 4) {
+		return ParticipantInfo{}, fmt.Errorf("%w: volume %.2f (0..4)", ErrInvalidConfig, *u.Volume)
+	}
+	var info ParticipantInfo
+	err := r.withParticipant(ctx, id, func(p *Participant) error {
+		if u.Muted != nil {
+			p.muted = *u.Muted
+		}
+		if u.Display != nil {
+			p.display = *u.Display
+		}
+		if u.Volume != nil {
+			p.volume = *u.Volume
+		}
+		info = p.info()
+		r.publish(Event{Kind: EventUpdated, Participant: id, Info: info})
+		return nil
+	})
+	return info, err
+}
+
+// SetRoomMuted mutes or unmutes everyone at once.
+func (r *Room) SetRoomMuted(ctx context.Context, muted bool) error {
+	return r.exec(ctx, func() { r.roomMute = muted })
+}
+
+// RoomMuted reports whether the whole room is muted.
+func (r *Room) RoomMuted(ctx context.Context) (bool, error) {
+	var m bool
+	err := r.exec(ctx, func() { m = r.roomMute })
+	return m, err
+}
+
+// Participants lists the room's members in joining order.
+func (r *Room) Participants(ctx context.Context) ([]ParticipantInfo, error) {
+	var out []ParticipantInfo
+	err := r.exec(ctx, func() {
+		out = make([]ParticipantInfo, 0, len(r.order))
+		for _, p := range r.order {
+			out = append(out, p.info())
+		}
+	})
+	return out, err
+}
+
+// Participant returns one member's state.
+func (r *Room) Participant(ctx context.Context, id ParticipantID) (ParticipantInfo, error) {
+	var info ParticipantInfo
+	err := r.withParticipant(ctx, id, func(p *Participant) error {
+		info = p.info()
+		return nil
+	})
+	return info, err
+}
+
+// Offer takes a participant's SDP offer and returns Tessera's answer, with
+// Tessera's ICE candidates in it (the client may still trickle its own).
+// A second offer renegotiates the same PeerConnection.
+func (r *Room) Offer(ctx context.Context, id ParticipantID, offer string) (string, error) {
+	if err := validateOffer(offer); err != nil {
+		return "", err
+	}
+	var existing *webrtc.PeerConnection
+	if err := r.withParticipant(ctx, id, func(p *Participant) error {
+		existing = p.pc.Load()
+		return nil
+	}); err != nil {
+		return "", err
+	}
+	if existing != nil {
+		return answer(ctx, existing, offer)
+	}
+
+	pc, est, err := r.engine.newPeerConnection()
+	if err != nil {
+		return "", fmt.Errorf("create peer connection: %w", err)
+	}
+	out, err := r.setupPeer(ctx, id, pc)
+	if err != nil {
+		_ = pc.Close()
+		return "", err
+	}
+	sdpAnswer, err := answer(ctx, pc, offer)
+	if err != nil {
+		out.close()
+		_ = pc.Close()
+		return "", err
+	}
+	if err := r.withParticipant(ctx, id, func(p *Participant) error {
+		if !p.pc.CompareAndSwap(nil, pc) {
+			return ErrAlreadyNegotiated
+		}
+		p.out, p.est = out, est
+		return nil
+	}); err != nil {
+		out.close()
+		_ = pc.Close()
+		return "", err
+	}
+	return sdpAnswer, nil
+}
+
+// setupPeer adds the outgoing mix track and the callbacks to a fresh
+// PeerConnection.
+func (r *Room) setupPeer(ctx context.Context, id ParticipantID, pc *webrtc.PeerConnection) (*egress, error) {
+	track, err := webrtc.NewTrackLocalStaticSample(
+		webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2},
+		"audio", fmt.Sprintf("tessera-%d", r.id))
+	if err != nil {
+		return nil, err
+	}
+	pc.OnTrack(func(remote *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
+		if remote.Kind() != webrtc.RTPCodecTypeAudio {
+			return
+		}
+		in, err := newAudioInput()
+		if err != nil {
+			r.log.Error("cannot create audio input", "participant", id, "err", err)
+			return
+		}
+		r.post(func() {
+			if p := r.parts[id]; p != nil && p.in == nil {
+				p.in = in
+				return
+			}
+			in.close()
+		})
+		in.read(remote, audioLevelExtID(recv))
+	})
+	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
+		r.post(func() { r.peerState(id, pc, s) })
+	})
+	return r.addTrack(pc, track)
+}
+
+// addTrack attaches the outgoing track before the offer is applied, so the
+// answer reuses the offer's audio m-line as sendrecv.
+func (r *Room) addTrack(pc *webrtc.PeerConnection, track *webrtc.TrackLocalStaticSample) (*egress, error) {
+	tr, err := pc.AddTransceiverFromTrack(track, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendrecv})
+	if err != nil {
+		return nil, err
+	}
+	go drainRTCP(tr.Sender())
+	return newEgress(track), nil
+}
+
+// drainRTCP reads a sender's RTCP so the interceptors (NACK responder,
+// reports, congestion control) see it.
+func drainRTCP(s *webrtc.RTPSender) {
+	for {
+		if _, _, err := s.ReadRTCP(); err != nil {
+			return
+		}
+	}
+}
+
+func (r *Room) peerState(id ParticipantID, pc *webrtc.PeerConnection, s webrtc.PeerConnectionState) {
+	p := r.parts[id]
+	if p == nil || p.pc.Load() != pc {
+		return
+	}
+	switch s {
+	case webrtc.PeerConnectionStateConnected:
+		if !p.setup {
+			p.setup = true
+			r.log.Info("media connected", "participant", id)
+			r.publish(Event{Kind: EventMediaUp, Participant: id, Info: p.info()})
+			r.publish(Event{Kind: EventUpdated, Participant: id, Info: p.info()})
+		}
+	case webrtc.PeerConnectionStateFailed, webrtc.PeerConnectionStateClosed:
+		reason := "closed"
+		if s == webrtc.PeerConnectionStateFailed {
+			reason = "ice-failed"
+		}
+		p.setup = false
+		r.log.Info("media ended", "participant", id, "reason", reason)
+		r.publish(Event{Kind: EventHangup, Participant: id, Info: p.info(), Reason: reason})
+	}
+}
+
+// validateOffer checks that an offer parses and carries audio.
+func validateOffer(offer string) error {
+	if strings.TrimSpace(offer) == "" {
+		return fmt.Errorf("%w: empty SDP", ErrInvalidSDP)
+	}
+	var sd sdp.SessionDescription
+	if err := sd.UnmarshalString(offer); err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalidSDP, err)
+	}
+	for _, m := range sd.MediaDescriptions {
+		if m.MediaName.Media == "audio" && m.MediaName.Port.Value != 0 {
+			return nil
+		}
+	}
+	return fmt.Errorf("%w: no audio m-line", ErrNoMedia)
+}
+
+// answer applies an offer and returns the complete answer once ICE
+// gathering (instant on the muxed port) has finished.
+func answer(ctx context.Context, pc *webrtc.PeerConnection, offer string) (string, error) {
+	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: offer}); err != nil {
+		return "", fmt.Errorf("%w: %w", ErrInvalidSDP, err)
+	}
+	ans, err := pc.CreateAnswer(nil)
+	if err != nil {
+		return "", fmt.Errorf("%w: %w", ErrNoMedia, err)
+	}
+	gathered := webrtc.GatheringCompletePromise(pc)
+	if err := pc.SetLocalDescription(ans); err != nil {
+		return "", fmt.Errorf("set local description: %w", err)
+	}
+	select {
+	case <-gathered:
+	case <-ctx.Done():
+		return "", ctx.Err()
+	}
+	return pc.LocalDescription().SDP, nil
+}
+
+// AddCandidate adds a remote ICE candidate trickled by the client. An
+// empty candidate marks the end of the client's candidates.
+func (r *Room) AddCandidate(ctx context.Context, id ParticipantID, c webrtc.ICECandidateInit) error {
+	var pc *webrtc.PeerConnection
+	if err := r.withParticipant(ctx, id, func(p *Participant) error {
+		pc = p.pc.Load()
+		return nil
+	}); err != nil {
+		return err
+	}
+	if pc == nil {
+		return fmt.Errorf("%w: no media session yet", ErrInvalidCandidate)
+	}
+	if err := pc.AddICECandidate(c); err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalidCandidate, err)
+	}
+	return nil
+}
+
+// Leave removes a participant and closes its media.
+func (r *Room) Leave(ctx context.Context, id ParticipantID) error {
+	return r.remove(ctx, id, "left")
+}
+
+// Kick removes a participant on the room's behalf.
+func (r *Room) Kick(ctx context.Context, id ParticipantID) error {
+	return r.remove(ctx, id, "kicked")
+}
+
+// Hangup closes a participant's media but keeps it in the room; it can
+// send a new offer.
+func (r *Room) Hangup(ctx context.Context, id ParticipantID) error {
+	var pc *webrtc.PeerConnection
+	err := r.withParticipant(ctx, id, func(p *Participant) error {
+		pc = r.detachMedia(p)
+		return nil
+	})
+	if pc != nil {
+		_ = pc.Close()
+	}
+	return err
+}
+
+func (r *Room) remove(ctx context.Context, id ParticipantID, reason string) error {
+	var pc *webrtc.PeerConnection
+	err := r.withParticipant(ctx, id, func(p *Participant) error {
+		pc = r.detachMedia(p)
+		delete(r.parts, id)
+		for i, q := range r.order {
+			if q == p {
+				r.order = append(r.order[:i], r.order[i+1:]...)
+				break
+			}
+		}
+		r.audio.Remove(mixer.SourceID(id))
+		r.publish(Event{Kind: EventLeft, Participant: id, Info: p.info(), Reason: reason})
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	r.addCost(-1)
+	if pc != nil {
+		_ = pc.Close()
+	}
+	r.log.Info("participant left", "participant", id, "reason", reason)
+	return nil
+}
+
+// detachMedia drops a participant's media state (room goroutine) and
+// returns the PeerConnection for the caller to close outside the tick.
+func (r *Room) detachMedia(p *Participant) *webrtc.PeerConnection {
+	pc := p.pc.Swap(nil)
+	if p.out != nil {
+		p.out.close()
+		p.out = nil
+	}
+	if p.in != nil {
+		p.in.close()
+		p.in = nil
+	}
+	r.audio.Remove(mixer.SourceID(p.id))
+	if p.setup {
+		p.setup = false
+	}
+	p.talking = false
+	return pc
+}
+
+// RoomStats is a snapshot of a room's counters.
+type RoomStats struct {
+	ID              RoomID       `json:"id"`
+	Participants    int          `json:"participants"`
+	Talkers         int          `json:"talkers"`
+	Ticks           uint64       `json:"ticks"`
+	SkippedTicks    uint64       `json:"skipped_ticks"`
+	AudioEncoders   int64        `json:"audio_encoders"`
+	MaxEncoders     int64        `json:"max_audio_encoders"`
+	EncodersCreated uint64       `json:"audio_encoders_created"`
+	EncodeErrors    uint64       `json:"encode_errors"`
+	Inputs          []InputStats `json:"inputs"`
+}
+
+// InputStats describes one participant's audio path.
+type InputStats struct {
+	Participant  ParticipantID `json:"participant"`
+	Packets      uint64        `json:"packets"`
+	QueueDropped uint64        `json:"queue_dropped"`
+	Late         uint64        `json:"late"`
+	Lost         uint64        `json:"lost"`
+	FEC          uint64        `json:"fec_recovered"`
+	Concealed    uint64        `json:"concealed"`
+	DecodeErrors uint64        `json:"decode_errors"`
+	Buffered     int           `json:"buffered"`
+	Sent         uint64        `json:"sent"`
+	SendDropped  uint64        `json:"send_dropped"`
+	BitrateBps   int           `json:"estimated_bitrate_bps"`
+}
+
+// Stats returns the room's counters.
+func (r *Room) Stats(ctx context.Context) (RoomStats, error) {
+	var s RoomStats
+	err := r.exec(ctx, func() {
+		s = RoomStats{
+			ID: r.id, Participants: len(r.parts), Ticks: r.stats.ticks.Load(), SkippedTicks: r.stats.skippedTicks.Load(),
+			AudioEncoders: r.stats.encoders.Load(), MaxEncoders: r.stats.maxEncoders.Load(),
+			EncodersCreated: r.stats.encodersCreated.Load(), EncodeErrors: r.stats.encodeErrors.Load(),
+		}
+		for _, p := range r.order {
+			if p.talking {
+				s.Talkers++
+			}
+			is := InputStats{Participant: p.id}
+			if in := p.in; in != nil {
+				is.Packets, is.QueueDropped = in.packets.Load(), in.dropped.Load()
+				is.Late, is.Lost, is.FEC, is.Concealed = in.jb.stats.late, in.jb.stats.lost, in.jb.stats.fec, in.jb.stats.concealed
+				is.DecodeErrors, is.Buffered = in.decodeErrs, in.jb.buffered()
+			}
+			if out := p.out; out != nil {
+				is.Sent, is.SendDropped = out.sent.Load(), out.dropped.Load()
+			}
+			if p.est != nil {
+				is.BitrateBps = p.est.GetTargetBitrate()
+			}
+			s.Inputs = append(s.Inputs, is)
+		}
+	})
+	return s, err
+}
+
+// destroy ends the room: every participant is dropped and its media
+// closed. The manager has already taken the room off its worker.
+func (r *Room) destroy() {
+	if !r.closed.CompareAndSwap(false, true) {
+		return
+	}
+	close(r.done)
+	var pcs []*webrtc.PeerConnection
+	for _, p := range r.order {
+		if pc := r.detachMedia(p); pc != nil {
+			pcs = append(pcs, pc)
+		}
+		r.publish(Event{Kind: EventLeft, Participant: p.id, Info: p.info(), Reason: "destroyed"})
+	}
+	r.parts, r.order = map[ParticipantID]*Participant{}, nil
+	for _, enc := range r.encoders {
+		enc.Close()
+	}
+	for _, enc := range r.spare {
+		enc.Close()
+	}
+	r.encoders, r.spare = nil, nil
+	r.publish(Event{Kind: EventDestroyed})
+	r.events.closeAll()
+	for _, pc := range pcs {
+		if err := pc.Close(); err != nil && !errors.Is(err, webrtc.ErrConnectionClosed) {
+			r.log.Debug("closing peer connection", "err", err)
+		}
+	}
+	r.log.Info("room destroyed")
+}

@@ -1,0 +1,336 @@
+// Package roomtest provides a real WebRTC client for tests: a pion
+// PeerConnection that sends a synthetic Opus tone (optionally with RFC 6464
+// levels, loss or garbage) and decodes and records what it receives. Tests
+// of the room and signalling packages use it over loopback.
+package roomtest
+
+import (
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pion/interceptor"
+	"github.com/pion/rtp"
+	"github.com/pion/sdp/v3"
+	"github.com/pion/webrtc/v4"
+
+	"github.com/tessera-mcu/tessera/codec/codectest"
+	"github.com/tessera-mcu/tessera/codec/opus"
+	"github.com/tessera-mcu/tessera/mixer"
+)
+
+// Options shape what a Peer sends.
+type Options struct {
+	// ToneHz is the frequency sent; 0 sends digital silence.
+	ToneHz float64
+	// Amplitude of the tone (0..1 of full scale); 0 means 0.25.
+	Amplitude float64
+	// NoLevel leaves out the RFC 6464 audio level header extension.
+	NoLevel bool
+	// LossRate drops this fraction of outgoing packets at random.
+	LossRate float64
+	// Garbage sends random bytes instead of Opus payloads.
+	Garbage bool
+	// Silent sends nothing at all (a receive-only participant that still
+	// offers sendrecv).
+	Silent bool
+}
+
+// Peer is one test client.
+type Peer struct {
+	PC   *webrtc.PeerConnection
+	opts Options
+
+	track  *webrtc.TrackLocalStaticRTP
+	sender *webrtc.RTPSender
+	stop   chan struct{}
+	wg     sync.WaitGroup
+
+	connected chan struct{}
+	connOnce  sync.Once
+
+	mu       sync.Mutex
+	pcm      []int16     // everything decoded, in arrival order
+	arrivals []time.Time // one per received packet
+	received atomic.Uint64
+	sent     atomic.Uint64
+}
+
+func newAPI(levelExt bool) (*webrtc.API, error) {
+	me := &webrtc.MediaEngine{}
+	if err := me.RegisterCodec(webrtc.RTPCodecParameters{
+		RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2, SDPFmtpLine: "minptime=10;useinbandfec=1"},
+		PayloadType:        111,
+	}, webrtc.RTPCodecTypeAudio); err != nil {
+		return nil, err
+	}
+	if levelExt {
+		if err := me.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: sdp.AudioLevelURI}, webrtc.RTPCodecTypeAudio); err != nil {
+			return nil, err
+		}
+	}
+	reg := &interceptor.Registry{}
+	if err := webrtc.RegisterDefaultInterceptors(me, reg); err != nil {
+		return nil, err
+	}
+	se := webrtc.SettingEngine{}
+	se.SetIncludeLoopbackCandidate(true)
+	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
+	se.SetInterfaceFilter(func(name string) bool { return name == "lo" })
+	return webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(reg), webrtc.WithSettingEngine(se)), nil
+}
+
+// New creates a peer with one sendrecv audio transceiver.
+func New(opts Options) (*Peer, error) {
+	if opts.Amplitude == 0 {
+		opts.Amplitude = 0.25
+	}
+	api, err := newAPI(!opts.NoLevel)
+	if err != nil {
+		return nil, err
+	}
+	pc, err := api.NewPeerConnection(webrtc.Configuration{})
+	if err != nil {
+		return nil, err
+	}
+	p := &Peer{PC: pc, opts: opts, stop: make(chan struct{}), connected: make(chan struct{})}
+	p.track, err = webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}, "audio", "peer")
+	if err != nil {
+		pc.Close()
+		return nil, err
+	}
+	if p.sender, err = pc.AddTrack(p.track); err != nil {
+		pc.Close()
+		return nil, err
+	}
+	go func() {
+		for {
+			if _, _, err := p.sender.ReadRTCP(); err != nil {
+				return
+			}
+		}
+	}()
+	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
+		if s == webrtc.PeerConnectionStateConnected {
+			p.connOnce.Do(func() { close(p.connected) })
+		}
+	})
+	pc.OnTrack(func(t *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
+		p.wg.Add(1)
+		defer p.wg.Done()
+		p.receive(t)
+	})
+	return p, nil
+}
+
+// Offer creates the peer's offer with its candidates in it.
+func (p *Peer) Offer() (string, error) {
+	offer, err := p.PC.CreateOffer(nil)
+	if err != nil {
+		return "", err
+	}
+	done := webrtc.GatheringCompletePromise(p.PC)
+	if err := p.PC.SetLocalDescription(offer); err != nil {
+		return "", err
+	}
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		return "", errors.New("roomtest: ICE gathering timed out")
+	}
+	return p.PC.LocalDescription().SDP, nil
+}
+
+// Accept applies the server's answer and starts sending.
+func (p *Peer) Accept(answer string) error {
+	if err := p.PC.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: answer}); err != nil {
+		return err
+	}
+	if !p.opts.Silent {
+		p.wg.Add(1)
+		go p.send()
+	}
+	return nil
+}
+
+// WaitConnected waits for ICE and DTLS.
+func (p *Peer) WaitConnected(d time.Duration) error {
+	select {
+	case <-p.connected:
+		return nil
+	case <-time.After(d):
+		return fmt.Errorf("roomtest: not connected after %v (state %s)", d, p.PC.ConnectionState())
+	}
+}
+
+func (p *Peer) levelExtID() uint8 {
+	for _, e := range p.sender.GetParameters().HeaderExtensions {
+		if e.URI == sdp.AudioLevelURI {
+			return uint8(e.ID)
+		}
+	}
+	return 0
+}
+
+func (p *Peer) send() {
+	defer p.wg.Done()
+	enc, err := opus.NewEncoder(opus.EncoderConfig{SampleRate: 48000, Channels: 1, Bitrate: 32000, InbandFEC: true, PacketLossPercent: 10})
+	if err != nil {
+		return
+	}
+	defer enc.Close()
+	extID := p.levelExtID()
+	if p.opts.NoLevel {
+		extID = 0
+	}
+	pcm := make([]int16, mixer.FrameSamples)
+	buf := make([]byte, opus.MaxPacketBytes)
+	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 7))
+	seq := uint16(rng.Uint32())
+	ts := rng.Uint32()
+	var n int
+	t := time.NewTicker(20 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-p.stop:
+			return
+		case <-t.C:
+		}
+		if p.opts.ToneHz > 0 {
+			n = codectest.Tone(pcm, 1, 48000, p.opts.ToneHz, p.opts.Amplitude, n)
+		}
+		size, err := enc.Encode(pcm, buf)
+		if err != nil {
+			return
+		}
+		payload := append([]byte(nil), buf[:size]...)
+		if p.opts.Garbage {
+			payload = make([]byte, 20+rng.IntN(100))
+			for i := range payload {
+				payload[i] = byte(rng.Uint32())
+			}
+		}
+		pkt := &rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 111, SequenceNumber: seq, Timestamp: ts}, Payload: payload}
+		seq++
+		ts += mixer.FrameSamples
+		if extID != 0 {
+			lvl, _ := (rtp.AudioLevelExtension{Level: uint8(mixer.LevelOfPCM(pcm)), Voice: p.opts.ToneHz > 0}).Marshal()
+			_ = pkt.SetExtension(extID, lvl)
+		}
+		if p.opts.LossRate > 0 && rng.Float64() < p.opts.LossRate {
+			continue
+		}
+		if err := p.track.WriteRTP(pkt); err == nil {
+			p.sent.Add(1)
+		}
+	}
+}
+
+func (p *Peer) receive(t *webrtc.TrackRemote) {
+	dec, err := opus.NewDecoder(48000, 1)
+	if err != nil {
+		return
+	}
+	defer dec.Close()
+	pcm := make([]int16, opus.MaxFrameSamples)
+	var lastSeq uint16
+	first := true
+	for {
+		pkt, _, err := t.ReadRTP()
+		if err != nil {
+			return
+		}
+		now := time.Now()
+		p.received.Add(1)
+		// Conceal what was lost so the recording keeps its timeline.
+		if !first {
+			for gap := pkt.SequenceNumber - lastSeq - 1; gap > 0 && gap < 50; gap-- {
+				if n, err := dec.Conceal(pcm, mixer.FrameSamples); err == nil {
+					p.appendPCM(pcm[:n], time.Time{})
+				}
+			}
+		}
+		first, lastSeq = false, pkt.SequenceNumber
+		n, err := dec.Decode(pkt.Payload, pcm)
+		if err != nil {
+			continue
+		}
+		p.appendPCM(pcm[:n], now)
+	}
+}
+
+func (p *Peer) appendPCM(pcm []int16, arrival time.Time) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.pcm = append(p.pcm, pcm...)
+	if !arrival.IsZero() {
+		p.arrivals = append(p.arrivals, arrival)
+	}
+}
+
+// Received is how many RTP packets arrived.
+func (p *Peer) Received() uint64 { return p.received.Load() }
+
+// Sent is how many RTP packets left.
+func (p *Peer) Sent() uint64 { return p.sent.Load() }
+
+// Mark returns the current length of the recording, to measure from later.
+func (p *Peer) Mark() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.pcm)
+}
+
+// Since returns the audio decoded after a Mark.
+func (p *Peer) Since(mark int) []int16 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]int16(nil), p.pcm[min(mark, len(p.pcm)):]...)
+}
+
+// Last returns the last d of decoded audio.
+func (p *Peer) Last(d time.Duration) []int16 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	n := int(d.Seconds() * 48000)
+	return append([]int16(nil), p.pcm[max(0, len(p.pcm)-n):]...)
+}
+
+// Level is the amplitude of freq in the last d of received audio.
+func (p *Peer) Level(freq float64, d time.Duration) float64 {
+	return codectest.Goertzel(p.Last(d), 48000, freq)
+}
+
+// ArrivalsSince returns the arrival times of packets after t.
+func (p *Peer) ArrivalsSince(t time.Time) []time.Time {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var out []time.Time
+	for _, a := range p.arrivals {
+		if a.After(t) {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// StopSending stops the outgoing tone (the track stays).
+func (p *Peer) StopSending() {
+	select {
+	case <-p.stop:
+	default:
+		close(p.stop)
+	}
+}
+
+// Close ends the peer and waits for its goroutines.
+func (p *Peer) Close() error {
+	p.StopSending()
+	err := p.PC.Close()
+	p.wg.Wait()
+	return err
+}

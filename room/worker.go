@@ -1,0 +1,227 @@
+package room
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// ticker is a room as a worker sees it: something with a deadline that does
+// its due work when called.
+type ticker interface {
+	// tick does whatever work is due at now and returns when the next work
+	// is due.
+	tick(now time.Time) time.Time
+	// cost estimates the room's CPU load (for assigning rooms to workers).
+	cost() int64
+}
+
+// worker is one OS thread, pinned to a CPU core when the system allows it,
+// that runs the ticks of the rooms assigned to it. A room lives on exactly
+// one worker, so its tick state needs no locks.
+type worker struct {
+	id     int
+	cpu    int // -1: unpinned
+	add    chan ticker
+	remove chan ticker
+	rooms  []ticker
+	load   atomic.Int64 // sum of assigned rooms' cost at assignment
+	count  atomic.Int32
+	pinned atomic.Bool
+	late   atomic.Uint64 // ticks that started more than 10 ms late
+}
+
+// workerPool spreads rooms over workers by cost.
+type workerPool struct {
+	workers []*worker
+	log     *slog.Logger
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
+	mu      sync.Mutex
+	home    map[ticker]*worker
+}
+
+// allowedCPUs lists the cores this process may run on.
+func allowedCPUs() []int {
+	var set unix.CPUSet
+	if err := unix.SchedGetaffinity(0, &set); err != nil {
+		cpus := make([]int, runtime.NumCPU())
+		for i := range cpus {
+			cpus[i] = i
+		}
+		return cpus
+	}
+	var cpus []int
+	for i := 0; i < 1024 && len(cpus) < set.Count(); i++ {
+		if set.IsSet(i) {
+			cpus = append(cpus, i)
+		}
+	}
+	return cpus
+}
+
+// newWorkerPool starts n workers (n <= 0: one per allowed core), pinned to
+// cores round-robin unless pin is false.
+func newWorkerPool(n int, pin bool, log *slog.Logger) *workerPool {
+	cpus := allowedCPUs()
+	if n <= 0 {
+		n = len(cpus)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	p := &workerPool{log: log, cancel: cancel, home: make(map[ticker]*worker)}
+	ready := make(chan struct{}, n)
+	for i := range n {
+		w := &worker{id: i, cpu: -1, add: make(chan ticker), remove: make(chan ticker)}
+		if pin && len(cpus) > 0 {
+			w.cpu = cpus[i%len(cpus)]
+		}
+		p.workers = append(p.workers, w)
+		p.wg.Add(1)
+		go func() {
+			defer p.wg.Done()
+			w.run(ctx, log, ready)
+		}()
+	}
+	for range n {
+		<-ready
+	}
+	pinned := 0
+	for _, w := range p.workers {
+		if w.pinned.Load() {
+			pinned++
+		}
+	}
+	log.Info("workers started", "workers", n, "pinned", pinned, "cpus", len(cpus))
+	return p
+}
+
+func (w *worker) run(ctx context.Context, log *slog.Logger, ready chan<- struct{}) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	if w.cpu >= 0 {
+		var set unix.CPUSet
+		set.Set(w.cpu)
+		if err := unix.SchedSetaffinity(0, &set); err != nil {
+			log.Warn("cannot pin worker to core; running unpinned", "worker", w.id, "cpu", w.cpu, "err", err)
+		} else {
+			w.pinned.Store(true)
+		}
+	}
+	ready <- struct{}{}
+
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	next := make(map[ticker]time.Time)
+	for {
+		// Run every room that is due, then sleep until the earliest next
+		// deadline.
+		now := time.Now()
+		wake := now.Add(time.Second)
+		for _, r := range w.rooms {
+			at := next[r]
+			if !at.After(now) {
+				if now.Sub(at) > 10*time.Millisecond && !at.IsZero() {
+					w.late.Add(1)
+				}
+				at = r.tick(now)
+				next[r] = at
+			}
+			if at.Before(wake) {
+				wake = at
+			}
+		}
+		timer.Reset(time.Until(wake))
+		select {
+		case <-ctx.Done():
+			return
+		case r := <-w.add:
+			w.rooms = append(w.rooms, r)
+			next[r] = time.Time{}
+			w.count.Add(1)
+		case r := <-w.remove:
+			for i, x := range w.rooms {
+				if x == r {
+					w.rooms = append(w.rooms[:i], w.rooms[i+1:]...)
+					w.count.Add(-1)
+					break
+				}
+			}
+			delete(next, r)
+		case <-timer.C:
+		}
+	}
+}
+
+// assign puts a room on the least loaded worker.
+func (p *workerPool) assign(r ticker) int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	best := p.workers[0]
+	for _, w := range p.workers[1:] {
+		if w.load.Load() < best.load.Load() ||
+			(w.load.Load() == best.load.Load() && w.count.Load() < best.count.Load()) {
+			best = w
+		}
+	}
+	best.load.Add(max(r.cost(), 1))
+	p.home[r] = best
+	best.add <- r
+	return best.id
+}
+
+// unassign takes a room off its worker.
+func (p *workerPool) unassign(r ticker) {
+	p.mu.Lock()
+	w, ok := p.home[r]
+	delete(p.home, r)
+	p.mu.Unlock()
+	if !ok {
+		return
+	}
+	w.load.Add(-max(r.cost(), 1))
+	w.remove <- r
+}
+
+// rebalanceCost updates a room's share of its worker's load after its cost
+// changed by delta.
+func (p *workerPool) rebalanceCost(r ticker, delta int64) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if w, ok := p.home[r]; ok {
+		w.load.Add(delta)
+	}
+}
+
+// WorkerStats describes one worker.
+type WorkerStats struct {
+	ID     int    `json:"id"`
+	CPU    int    `json:"cpu"`
+	Pinned bool   `json:"pinned"`
+	Rooms  int    `json:"rooms"`
+	Load   int64  `json:"load"`
+	Late   uint64 `json:"late_ticks"`
+}
+
+func (p *workerPool) stats() []WorkerStats {
+	out := make([]WorkerStats, len(p.workers))
+	for i, w := range p.workers {
+		out[i] = WorkerStats{ID: w.id, CPU: w.cpu, Pinned: w.pinned.Load(), Rooms: int(w.count.Load()),
+			Load: w.load.Load(), Late: w.late.Load()}
+	}
+	return out
+}
+
+func (p *workerPool) close() {
+	p.cancel()
+	p.wg.Wait()
+}
+
+func (s WorkerStats) String() string {
+	return fmt.Sprintf("worker %d cpu %d pinned %v rooms %d load %d", s.ID, s.CPU, s.Pinned, s.Rooms, s.Load)
+}
