@@ -73,7 +73,7 @@ func BenchmarkLimiter(b *testing.B) {
 	l := NewLimiter()
 	in := make([]int32, FrameSamples)
 	for i := range in {
-		in[i] = int32((i * 97) % 90000) - 45000
+		in[i] = int32((i*97)%90000) - 45000
 	}
 	out := make([]int16, FrameSamples)
 	for b.Loop() {
