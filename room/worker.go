@@ -47,7 +47,12 @@ type workerPool struct {
 	home    map[ticker]*worker
 }
 
-// allowedCPUs lists the cores this process may run on.
+// processCPUs are the cores the process may use, read once at start-up:
+// later, any thread's affinity (the main thread's included, which a worker
+// may have locked and pinned) can be a single core.
+var processCPUs = allowedCPUs()
+
+// allowedCPUs lists the cores the calling thread may run on.
 func allowedCPUs() []int {
 	var set unix.CPUSet
 	if err := unix.SchedGetaffinity(0, &set); err != nil {
@@ -69,7 +74,7 @@ func allowedCPUs() []int {
 // newWorkerPool starts n workers (n <= 0: one per allowed core), pinned to
 // cores round-robin unless pin is false.
 func newWorkerPool(n int, pin bool, log *slog.Logger) *workerPool {
-	cpus := allowedCPUs()
+	cpus := processCPUs
 	if n <= 0 {
 		n = len(cpus)
 	}
@@ -102,8 +107,10 @@ func newWorkerPool(n int, pin bool, log *slog.Logger) *workerPool {
 }
 
 func (w *worker) run(ctx context.Context, log *slog.Logger, ready chan<- struct{}) {
+	// The thread stays locked to this goroutine for its whole life and is
+	// never unlocked: when the worker returns, Go destroys the thread
+	// rather than handing a thread pinned to one core to other goroutines.
 	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
 	if w.cpu >= 0 {
 		var set unix.CPUSet
 		set.Set(w.cpu)

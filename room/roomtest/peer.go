@@ -37,6 +37,8 @@ type Options struct {
 	// Silent sends nothing at all (a receive-only participant that still
 	// offers sendrecv).
 	Silent bool
+	// TCP restricts the peer to ICE over TCP (active candidates).
+	TCP bool
 }
 
 // Peer is one test client.
@@ -57,9 +59,14 @@ type Peer struct {
 	arrivals []time.Time // one per received packet
 	received atomic.Uint64
 	sent     atomic.Uint64
+	// Stream continuity of what arrives.
+	ssrcs    map[uint32]int
+	seqJumps int
+	tsJumps  int
+	toneOff  atomic.Bool
 }
 
-func newAPI(levelExt bool) (*webrtc.API, error) {
+func newAPI(levelExt, tcp bool) (*webrtc.API, error) {
 	me := &webrtc.MediaEngine{}
 	if err := me.RegisterCodec(webrtc.RTPCodecParameters{
 		RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2, SDPFmtpLine: "minptime=10;useinbandfec=1"},
@@ -78,7 +85,11 @@ func newAPI(levelExt bool) (*webrtc.API, error) {
 	}
 	se := webrtc.SettingEngine{}
 	se.SetIncludeLoopbackCandidate(true)
-	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
+	if tcp {
+		se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeTCP4})
+	} else {
+		se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
+	}
 	se.SetInterfaceFilter(func(name string) bool { return name == "lo" })
 	return webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(reg), webrtc.WithSettingEngine(se)), nil
 }
@@ -88,7 +99,7 @@ func New(opts Options) (*Peer, error) {
 	if opts.Amplitude == 0 {
 		opts.Amplitude = 0.25
 	}
-	api, err := newAPI(!opts.NoLevel)
+	api, err := newAPI(!opts.NoLevel, opts.TCP)
 	if err != nil {
 		return nil, err
 	}
@@ -200,8 +211,10 @@ func (p *Peer) send() {
 			return
 		case <-t.C:
 		}
-		if p.opts.ToneHz > 0 {
+		if p.opts.ToneHz > 0 && !p.toneOff.Load() {
 			n = codectest.Tone(pcm, 1, 48000, p.opts.ToneHz, p.opts.Amplitude, n)
+		} else {
+			clear(pcm)
 		}
 		size, err := enc.Encode(pcm, buf)
 		if err != nil {
@@ -218,7 +231,7 @@ func (p *Peer) send() {
 		seq++
 		ts += mixer.FrameSamples
 		if extID != 0 {
-			lvl, _ := (rtp.AudioLevelExtension{Level: uint8(mixer.LevelOfPCM(pcm)), Voice: p.opts.ToneHz > 0}).Marshal()
+			lvl, _ := (rtp.AudioLevelExtension{Level: uint8(mixer.LevelOfPCM(pcm)), Voice: !p.toneOff.Load() && p.opts.ToneHz > 0}).Marshal()
 			_ = pkt.SetExtension(extID, lvl)
 		}
 		if p.opts.LossRate > 0 && rng.Float64() < p.opts.LossRate {
@@ -238,6 +251,7 @@ func (p *Peer) receive(t *webrtc.TrackRemote) {
 	defer dec.Close()
 	pcm := make([]int16, opus.MaxFrameSamples)
 	var lastSeq uint16
+	var lastTS uint32
 	first := true
 	for {
 		pkt, _, err := t.ReadRTP()
@@ -246,6 +260,20 @@ func (p *Peer) receive(t *webrtc.TrackRemote) {
 		}
 		now := time.Now()
 		p.received.Add(1)
+		p.mu.Lock()
+		if p.ssrcs == nil {
+			p.ssrcs = make(map[uint32]int)
+		}
+		p.ssrcs[pkt.SSRC]++
+		if !first {
+			if pkt.SequenceNumber != lastSeq+1 {
+				p.seqJumps++
+			} else if pkt.Timestamp-lastTS != mixer.FrameSamples {
+				p.tsJumps++
+			}
+		}
+		lastTS = pkt.Timestamp
+		p.mu.Unlock()
 		// Conceal what was lost so the recording keeps its timeline.
 		if !first {
 			for gap := pkt.SequenceNumber - lastSeq - 1; gap > 0 && gap < 50; gap-- {
@@ -333,4 +361,39 @@ func (p *Peer) Close() error {
 	err := p.PC.Close()
 	p.wg.Wait()
 	return err
+}
+
+// SetTone turns the outgoing tone on or off (off sends digital silence,
+// with a silent audio level).
+func (p *Peer) SetTone(on bool) { p.toneOff.Store(!on) }
+
+// Continuity reports how the received stream hung together: the number of
+// distinct SSRCs, sequence number jumps and timestamp jumps between
+// consecutive packets.
+func (p *Peer) Continuity() (ssrcs, seqJumps, tsJumps int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.ssrcs), p.seqJumps, p.tsJumps
+}
+
+// OfferTrickle creates an offer without waiting for ICE gathering: the
+// candidates come afterwards on the returned channel, which closes when
+// gathering is complete.
+func (p *Peer) OfferTrickle() (string, <-chan webrtc.ICECandidateInit, error) {
+	cands := make(chan webrtc.ICECandidateInit, 16)
+	p.PC.OnICECandidate(func(c *webrtc.ICECandidate) {
+		if c == nil {
+			close(cands)
+			return
+		}
+		cands <- c.ToJSON()
+	})
+	offer, err := p.PC.CreateOffer(nil)
+	if err != nil {
+		return "", nil, err
+	}
+	if err := p.PC.SetLocalDescription(offer); err != nil {
+		return "", nil, err
+	}
+	return offer.SDP, cands, nil
 }

@@ -1,0 +1,267 @@
+package room
+
+import (
+	"runtime"
+	"sync/atomic"
+
+	"context"
+	"errors"
+	"github.com/pion/webrtc/v4"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tessera-mcu/tessera/room/roomtest"
+)
+
+func TestICETCPFallback(t *testing.T) {
+	m, err := NewManager(ManagerConfig{Engine: EngineConfig{BindIP: "127.0.0.1"}, Workers: 1, Logger: testLogger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close(context.Background())
+	r, _ := m.Create(Config{})
+	a := join(t, r, "udp", roomtest.Options{ToneHz: 440})
+	b := join(t, r, "tcp", roomtest.Options{ToneHz: 660, TCP: true})
+	time.Sleep(2 * time.Second)
+	if lvl := a.peer.Level(660, time.Second); lvl < 0.15 {
+		t.Errorf("UDP peer hears the TCP peer at %.3f", lvl)
+	}
+	if lvl := b.peer.Level(440, time.Second); lvl < 0.15 {
+		t.Errorf("TCP peer hears the UDP peer at %.3f", lvl)
+	}
+	pair, err := b.peer.PC.SCTP().Transport().ICETransport().GetSelectedCandidatePair()
+	if err == nil && pair != nil && !strings.Contains(strings.ToLower(pair.Local.Protocol.String()), "tcp") {
+		t.Errorf("TCP peer's selected pair is %s", pair.Local.Protocol)
+	}
+}
+
+func TestPublicIPReplacesHostCandidates(t *testing.T) {
+	m, err := NewManager(ManagerConfig{
+		Engine:  EngineConfig{BindIP: "127.0.0.1", DisableTCP: true, PublicIPs: []string{"203.0.113.7"}},
+		Workers: 1, Logger: testLogger(t),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close(context.Background())
+	r, _ := m.Create(Config{})
+	me, _, err := r.Join(ctxT(t), JoinRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	peer, err := roomtest.New(roomtest.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer peer.Close()
+	offer, _ := peer.Offer()
+	answer, err := r.Offer(ctxT(t), me.ID, offer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(answer, "203.0.113.7") {
+		t.Fatalf("answer has no candidate with the public IP:\n%s", answer)
+	}
+}
+
+func TestTrickledCandidates(t *testing.T) {
+	m := newManager(t)
+	r, _ := m.Create(Config{})
+	a := join(t, r, "a", roomtest.Options{ToneHz: 440})
+	me, _, err := r.Join(ctxT(t), JoinRequest{Display: "trickler"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	peer, err := roomtest.New(roomtest.Options{ToneHz: 660})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer peer.Close()
+	offer, cands, err := peer.OfferTrickle()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(offer, "a=candidate") {
+		t.Fatal("trickle offer already carries candidates")
+	}
+	answer, err := r.Offer(ctxT(t), me.ID, offer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := peer.Accept(answer); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for c := range cands {
+		if err := r.AddCandidate(ctxT(t), me.ID, c); err != nil {
+			t.Fatal(err)
+		}
+		n++
+	}
+	if n == 0 {
+		t.Fatal("no candidates trickled")
+	}
+	if err := peer.WaitConnected(10 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(2 * time.Second)
+	if lvl := a.peer.Level(660, time.Second); lvl < 0.15 {
+		t.Errorf("a hears the trickling peer at %.3f", lvl)
+	}
+	if err := r.AddCandidate(ctxT(t), me.ID, webrtcCandidate("garbage")); !errors.Is(err, ErrInvalidCandidate) {
+		t.Errorf("garbage candidate: %v", err)
+	}
+}
+
+// A talker who falls silent moves from its mix-minus to the full mix; what
+// it receives stays one stream: same SSRC, consecutive sequence numbers,
+// timestamps advancing by exactly one frame.
+func TestStreamContinuityAcrossMixChange(t *testing.T) {
+	m := newManager(t)
+	r, _ := m.Create(Config{})
+	a := join(t, r, "a", roomtest.Options{ToneHz: 440})
+	b := join(t, r, "b", roomtest.Options{ToneHz: 660})
+	c := join(t, r, "c", roomtest.Options{})
+	time.Sleep(time.Second)
+	for range 3 {
+		a.peer.SetTone(false) // a leaves the talkers: minus-a -> full mix
+		time.Sleep(800 * time.Millisecond)
+		if lvl := a.peer.Level(660, 300*time.Millisecond); lvl < 0.15 {
+			t.Errorf("silent a hears b at %.3f", lvl)
+		}
+		a.peer.SetTone(true) // and back
+		time.Sleep(800 * time.Millisecond)
+	}
+	st, _ := r.Stats(ctxT(t))
+	if st.MaxEncoders > 3 {
+		t.Errorf("max encoders %d with two talkers", st.MaxEncoders)
+	}
+	for name, p := range map[string]*roomtest.Peer{"a": a.peer, "b": b.peer, "c": c.peer} {
+		ssrcs, seq, ts := p.Continuity()
+		if ssrcs != 1 || seq != 0 || ts != 0 {
+			t.Errorf("%s: %d SSRCs, %d sequence jumps, %d timestamp jumps", name, ssrcs, seq, ts)
+		}
+	}
+}
+
+func TestTalkingEvents(t *testing.T) {
+	m := newManager(t)
+	r, _ := m.Create(Config{AudioLevelEvents: true})
+	sub := r.Subscribe(0)
+	defer sub.Close()
+	a := join(t, r, "a", roomtest.Options{ToneHz: 440})
+	_ = join(t, r, "b", roomtest.Options{})
+	wait := func(kind EventKind) {
+		t.Helper()
+		deadline := time.After(5 * time.Second)
+		for {
+			select {
+			case e := <-sub.C:
+				if e.Kind == kind && e.Participant == a.id {
+					return
+				}
+			case <-deadline:
+				t.Fatalf("no %v event for a", kind)
+			}
+		}
+	}
+	wait(EventTalking)
+	a.peer.SetTone(false)
+	wait(EventStoppedTalking)
+}
+
+func TestRoomErrors(t *testing.T) {
+	m := newManager(t)
+	r, _ := m.Create(Config{ID: 77, Pin: "1234", MaxParticipants: 1})
+	if _, err := m.Create(Config{ID: 77}); !errors.Is(err, ErrRoomExists) {
+		t.Errorf("duplicate room: %v", err)
+	}
+	if _, err := m.Get(78); !errors.Is(err, ErrRoomNotFound) {
+		t.Errorf("unknown room: %v", err)
+	}
+	if _, _, err := r.Join(ctxT(t), JoinRequest{Pin: "wrong"}); !errors.Is(err, ErrUnauthorized) {
+		t.Errorf("wrong pin: %v", err)
+	}
+	me, _, err := r.Join(ctxT(t), JoinRequest{Pin: "1234", ID: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := r.Join(ctxT(t), JoinRequest{Pin: "1234"}); !errors.Is(err, ErrRoomFull) {
+		t.Errorf("full room: %v", err)
+	}
+	for name, sdp := range map[string]string{
+		"empty":   "",
+		"garbage": "this is not SDP",
+		"video only": "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n" +
+			"m=video 9 UDP/TLS/RTP/SAVPF 96\r\nc=IN IP4 0.0.0.0\r\na=rtpmap:96 VP8/90000\r\n",
+	} {
+		_, err := r.Offer(ctxT(t), me.ID, sdp)
+		if !errors.Is(err, ErrInvalidSDP) && !errors.Is(err, ErrNoMedia) {
+			t.Errorf("%s offer: %v", name, err)
+		}
+	}
+	if _, err := r.Offer(ctxT(t), 999, "v=0"); err == nil {
+		t.Error("offer for unknown participant accepted")
+	}
+	if err := r.Leave(ctxT(t), 999); !errors.Is(err, ErrParticipantNotFound) {
+		t.Errorf("leave unknown: %v", err)
+	}
+	if err := m.Destroy(ctxT(t), 77); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Participants(ctxT(t)); !errors.Is(err, ErrClosed) {
+		t.Errorf("destroyed room answers: %v", err)
+	}
+}
+
+func TestWorkersPinnedAndBalanced(t *testing.T) {
+	p := newWorkerPool(2, true, testLogger(t))
+	for _, s := range p.stats() {
+		if !s.Pinned {
+			t.Logf("worker %d not pinned (affinity refused here)", s.ID)
+		}
+	}
+	heavy := &fakeRoom{c: 10}
+	light1, light2 := &fakeRoom{c: 1}, &fakeRoom{c: 1}
+	w0 := p.assign(heavy)
+	w1 := p.assign(light1)
+	w2 := p.assign(light2)
+	if w1 == w0 || w2 == w0 {
+		t.Errorf("light rooms went to the heavy room's worker: %d %d %d", w0, w1, w2)
+	}
+	time.Sleep(100 * time.Millisecond)
+	if heavy.n.Load() == 0 || light1.n.Load() == 0 {
+		t.Error("rooms not ticked")
+	}
+	p.unassign(heavy)
+	p.unassign(light1)
+	p.unassign(light2)
+	p.close()
+
+	// A worker's pinned thread must die with it, never serve other
+	// goroutines pinned to one core.
+	for range 20 {
+		got := make(chan int)
+		go func() {
+			runtime.LockOSThread()
+			defer runtime.UnlockOSThread()
+			got <- len(allowedCPUs())
+		}()
+		if n := <-got; n != len(processCPUs) {
+			t.Fatalf("a goroutine runs on a thread allowed %d of %d cores", n, len(processCPUs))
+		}
+	}
+}
+
+type fakeRoom struct {
+	c int64
+	n atomicInt
+}
+
+func (f *fakeRoom) tick(now time.Time) time.Time { f.n.Add(1); return now.Add(20 * time.Millisecond) }
+func (f *fakeRoom) cost() int64                  { return f.c }
+
+type atomicInt = atomic.Int64
+
+func webrtcCandidate(s string) webrtc.ICECandidateInit { return webrtc.ICECandidateInit{Candidate: s} }
