@@ -118,10 +118,7 @@ func (in *audioInput) prepare(log *slog.Logger) mixer.Level {
 		return in.level
 	}
 	act, pkt := in.jb.pop()
-	in.act = act
-	if pkt != nil {
-		in.cur = *pkt
-	}
+	in.act, in.cur = act, pkt
 	switch act {
 	case playPacket:
 		if in.cur.hasLevel {

@@ -130,7 +130,7 @@ func (b *jitterBuffer) insert(p audioPacket) {
 	copy(b.pkts[i+1:], b.pkts[i:])
 	b.pkts[i] = p
 	if len(b.pkts) > jitterMax {
-		b.pkts = b.pkts[1:]
+		b.dropHead()
 		b.stats.overflow++
 		if b.started {
 			b.nextTS = b.pkts[0].ts
@@ -138,12 +138,13 @@ func (b *jitterBuffer) insert(p audioPacket) {
 	}
 }
 
-// pop decides the next 20 ms slot. For playPacket the packet leaves the
-// buffer; for playFEC it stays (it plays in the following slot).
-func (b *jitterBuffer) pop() (playKind, *audioPacket) {
+// pop decides the next 20 ms slot and returns the packet that goes with it
+// (the zero packet for the kinds that have none). For playPacket the packet
+// leaves the buffer; for playFEC it stays (it plays in the following slot).
+func (b *jitterBuffer) pop() (playKind, audioPacket) {
 	if !b.started {
 		if len(b.pkts) < jitterTarget {
-			return playNone, nil
+			return playNone, audioPacket{}
 		}
 		b.started = true
 		b.missing = 0
@@ -152,7 +153,7 @@ func (b *jitterBuffer) pop() (playKind, *audioPacket) {
 	}
 	if len(b.pkts) > jitterHigh {
 		// Too much latency has built up: drop the oldest frame.
-		b.pkts = b.pkts[1:]
+		b.dropHead()
 		b.stats.skipped++
 		b.nextTS = b.pkts[0].ts
 		b.lastSeq = b.pkts[0].seq - 1
@@ -161,25 +162,25 @@ func (b *jitterBuffer) pop() (playKind, *audioPacket) {
 		b.missing++
 		b.nextTS += mixer.FrameSamples
 		if b.dtx {
-			return playDTX, nil
+			return playDTX, audioPacket{}
 		}
 		if b.missing > maxConceal {
 			b.started = false // stream stopped: go quiet, re-buffer
-			return playNone, nil
+			return playNone, audioPacket{}
 		}
 		b.stats.concealed++
-		return playConceal, nil
+		return playConceal, audioPacket{}
 	}
 	head := &b.pkts[0]
 	ahead := int32(head.ts - b.nextTS)
 	if ahead <= 0 {
 		p := *head
-		b.pkts = b.pkts[1:]
+		b.dropHead()
 		b.lastSeq = p.seq
 		b.missing = 0
 		b.dtx = len(p.payload) <= dtxMaxBytes
 		b.nextTS = p.ts + uint32(opusSamples(p.payload))
-		return playPacket, &p
+		return playPacket, p
 	}
 	if ahead > resyncSamples {
 		// A pause longer than a second: start again at the next packet.
@@ -190,17 +191,25 @@ func (b *jitterBuffer) pop() (playKind, *audioPacket) {
 	if head.seq == b.lastSeq+1 {
 		// No sequence gap: the sender simply sent nothing for this slot
 		// (DTX, or a paused track).
-		return playDTX, nil
+		return playDTX, audioPacket{}
 	}
 	b.stats.lost++
 	if ahead <= mixer.FrameSamples {
 		// The next packet is the one right after the lost one: its in-band
 		// FEC carries a copy of this slot.
 		b.stats.fec++
-		return playFEC, head
+		return playFEC, *head
 	}
 	b.stats.concealed++
-	return playConceal, nil
+	return playConceal, audioPacket{}
+}
+
+// dropHead removes the oldest packet, keeping the slice's start (and so
+// its capacity) in place: the buffer never reallocates in steady state.
+func (b *jitterBuffer) dropHead() {
+	n := copy(b.pkts, b.pkts[1:])
+	b.pkts[n] = audioPacket{}
+	b.pkts = b.pkts[:n]
 }
 
 // buffered is the number of packets waiting.

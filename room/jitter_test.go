@@ -238,7 +238,7 @@ func FuzzJitterBuffer(f *testing.F) {
 				b.insert(p)
 			} else {
 				k, p := b.pop()
-				if (k == playPacket || k == playFEC) && p == nil {
+				if (k == playPacket || k == playFEC) && p.payload == nil {
 					t.Fatalf("%v without a packet", k)
 				}
 			}
