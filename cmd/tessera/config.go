@@ -21,6 +21,17 @@ type Config struct {
 	LogFormat       string        `yaml:"log_format"`
 	LogLevel        string        `yaml:"log_level"`
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+
+	// Media.
+	MediaBind   string `yaml:"media_bind"`
+	MediaPort   int    `yaml:"media_port"`
+	PublicIPs   string `yaml:"public_ips"`
+	ICETCP      bool   `yaml:"ice_tcp"`
+	ICELoopback bool   `yaml:"ice_loopback"`
+	Workers     int    `yaml:"workers"`
+	PinWorkers  bool   `yaml:"pin_workers"`
+	MaxTalkers  int    `yaml:"max_talkers"`
+	DemoRoom    bool   `yaml:"demo_room"`
 }
 
 // defaults is the configuration with nothing set.
@@ -30,6 +41,13 @@ func defaults() Config {
 		LogFormat:       "text",
 		LogLevel:        "info",
 		ShutdownTimeout: 10 * time.Second,
+		MediaBind:       "0.0.0.0",
+		MediaPort:       8189,
+		ICETCP:          true,
+		ICELoopback:     true,
+		PinWorkers:      true,
+		MaxTalkers:      3,
+		DemoRoom:        true,
 	}
 }
 
@@ -43,6 +61,15 @@ func bind(fs *flag.FlagSet, c *Config, configFile *string) {
 	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "log output: text or json")
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "log level: debug, info, warn or error")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", c.ShutdownTimeout, "how long to drain on SIGINT/SIGTERM")
+	fs.StringVar(&c.MediaBind, "media-bind", c.MediaBind, "address the media port listens on")
+	fs.IntVar(&c.MediaPort, "media-port", c.MediaPort, "the one UDP (and ICE-TCP) port all media uses; 0 picks one")
+	fs.StringVar(&c.PublicIPs, "public-ips", c.PublicIPs, "comma-separated public addresses announced instead of local ones (1:1 NAT)")
+	fs.BoolVar(&c.ICETCP, "ice-tcp", c.ICETCP, "accept ICE over TCP on the media port number")
+	fs.BoolVar(&c.ICELoopback, "ice-loopback", c.ICELoopback, "offer loopback candidates (browsers on this machine)")
+	fs.IntVar(&c.Workers, "workers", c.Workers, "room worker threads; 0 means one per core")
+	fs.BoolVar(&c.PinWorkers, "pin-workers", c.PinWorkers, "pin each worker thread to a CPU core")
+	fs.IntVar(&c.MaxTalkers, "max-talkers", c.MaxTalkers, "default K: how many loudest talkers each room mixes")
+	fs.BoolVar(&c.DemoRoom, "demo-room", c.DemoRoom, "create demo room 1234 at start-up")
 }
 
 // envName is the environment variable for a flag name.
@@ -139,5 +166,25 @@ func (c Config) validate() error {
 	if c.Listen == "" {
 		return fmt.Errorf("%w: empty listen address", errConfig)
 	}
+	if c.MediaPort < 0 || c.MediaPort > 65535 {
+		return fmt.Errorf("%w: media port %d", errConfig, c.MediaPort)
+	}
+	if c.Workers < 0 {
+		return fmt.Errorf("%w: workers %d", errConfig, c.Workers)
+	}
+	if c.MaxTalkers < 1 || c.MaxTalkers > 16 {
+		return fmt.Errorf("%w: max talkers %d (1..16)", errConfig, c.MaxTalkers)
+	}
 	return nil
+}
+
+// publicIPs splits the public_ips setting.
+func (c Config) publicIPs() []string {
+	var out []string
+	for _, ip := range strings.Split(c.PublicIPs, ",") {
+		if ip = strings.TrimSpace(ip); ip != "" {
+			out = append(out, ip)
+		}
+	}
+	return out
 }

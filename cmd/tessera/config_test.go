@@ -75,6 +75,9 @@ func TestConfigErrors(t *testing.T) {
 		"bad log format": {args: []string{"-log-format", "xml"}},
 		"bad log level":  {env: map[string]string{"TESSERA_LOG_LEVEL": "loud"}},
 		"zero timeout":   {args: []string{"-shutdown-timeout", "0s"}},
+		"bad media port": {args: []string{"-media-port", "70000"}},
+		"no talkers":     {env: map[string]string{"TESSERA_MAX_TALKERS": "0"}},
+		"bad bool":       {env: map[string]string{"TESSERA_ICE_TCP": "maybe"}},
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, err := loadConfig(tc.args, env(tc.env), io.Discard)

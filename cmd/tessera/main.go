@@ -23,6 +23,8 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/tessera-mcu/tessera/mixer"
+	"github.com/tessera-mcu/tessera/room"
 	"github.com/tessera-mcu/tessera/signaling"
 	"github.com/tessera-mcu/tessera/web"
 )
@@ -51,6 +53,29 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	}
 	log := newLogger(cfg, stderr)
 	slog.SetDefault(log)
+
+	rooms, err := room.NewManager(room.ManagerConfig{
+		Engine: room.EngineConfig{
+			BindIP: cfg.MediaBind, UDPPort: cfg.MediaPort, DisableTCP: !cfg.ICETCP,
+			PublicIPs: cfg.publicIPs(), ExcludeLoopback: !cfg.ICELoopback, Logger: log,
+		},
+		Workers:        cfg.Workers,
+		DisablePinning: !cfg.PinWorkers,
+		Logger:         log,
+	})
+	if err != nil {
+		return fmt.Errorf("media: %w", err)
+	}
+	defer func() {
+		if err := rooms.Close(context.Background()); err != nil {
+			log.Warn("closing rooms", "err", err)
+		}
+	}()
+	if cfg.DemoRoom {
+		if _, err := rooms.Create(demoRoom(cfg)); err != nil {
+			return fmt.Errorf("demo room: %w", err)
+		}
+	}
 
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
@@ -84,6 +109,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// demoRoom is room 1234, the room Janus's demo pages and janode's examples
+// expect, with their management secret.
+func demoRoom(cfg Config) room.Config {
+	return room.Config{
+		ID: 1234, Description: "Demo Room", Secret: "adminpwd",
+		AudioLevelEvents: true, Audio: mixer.AudioConfig{MaxTalkers: cfg.MaxTalkers},
+	}
 }
 
 func newLogger(cfg Config, w io.Writer) *slog.Logger {
