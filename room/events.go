@@ -30,6 +30,8 @@ const (
 	EventHangup
 	// EventDestroyed: the room was destroyed; no further events follow.
 	EventDestroyed
+	// EventRoomMuted: the whole room was muted or unmuted (Muted).
+	EventRoomMuted
 )
 
 func (k EventKind) String() string {
@@ -52,6 +54,8 @@ func (k EventKind) String() string {
 		return "hangup"
 	case EventDestroyed:
 		return "destroyed"
+	case EventRoomMuted:
+		return "room-muted"
 	}
 	return "unknown"
 }
@@ -67,6 +71,8 @@ type Event struct {
 	// Media is "audio" or "video" for EventMedia.
 	Media     string
 	Receiving bool
+	// Muted is the room's state for EventRoomMuted.
+	Muted bool
 	// Reason explains left and hangup events ("left", "kicked",
 	// "destroyed", "ice-failed", "closed").
 	Reason string

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -50,6 +51,7 @@ const maxCatchUp = 5
 type Room struct {
 	id     RoomID
 	cfg    Config
+	metaMu sync.Mutex // guards cfg.Description, cfg.Secret, cfg.Pin
 	engine *Engine
 	log    *slog.Logger
 	events hub
@@ -122,13 +124,40 @@ func newRoom(cfg Config, e *Engine, log *slog.Logger) (*Room, error) {
 func (r *Room) ID() RoomID { return r.id }
 
 // Config is the room's configuration (defaults filled in).
-func (r *Room) Config() Config { return r.cfg }
+func (r *Room) Config() Config {
+	r.metaMu.Lock()
+	defer r.metaMu.Unlock()
+	return r.cfg
+}
 
 // CheckSecret reports whether secret may manage the room.
-func (r *Room) CheckSecret(secret string) bool { return equalSecret(r.cfg.Secret, secret) }
+func (r *Room) CheckSecret(secret string) bool {
+	r.metaMu.Lock()
+	defer r.metaMu.Unlock()
+	return equalSecret(r.cfg.Secret, secret)
+}
 
 // CheckPin reports whether pin may join the room.
-func (r *Room) CheckPin(pin string) bool { return equalSecret(r.cfg.Pin, pin) }
+func (r *Room) CheckPin(pin string) bool {
+	r.metaMu.Lock()
+	defer r.metaMu.Unlock()
+	return equalSecret(r.cfg.Pin, pin)
+}
+
+// Edit changes a room's description, secret or pin (nil: unchanged).
+func (r *Room) Edit(description, secret, pin *string) {
+	r.metaMu.Lock()
+	defer r.metaMu.Unlock()
+	if description != nil {
+		r.cfg.Description = *description
+	}
+	if secret != nil {
+		r.cfg.Secret = *secret
+	}
+	if pin != nil {
+		r.cfg.Pin = *pin
+	}
+}
 
 func equalSecret(want, got string) bool {
 	return want == "" || subtle.ConstantTimeCompare([]byte(want), []byte(got)) == 1
@@ -468,7 +497,12 @@ func (r *Room) Update(ctx context.Context, id ParticipantID, u Update) (Particip
 
 // SetRoomMuted mutes or unmutes everyone at once.
 func (r *Room) SetRoomMuted(ctx context.Context, muted bool) error {
-	return r.exec(ctx, func() { r.roomMute = muted })
+	return r.exec(ctx, func() {
+		if r.roomMute != muted {
+			r.roomMute = muted
+			r.publish(Event{Kind: EventRoomMuted, Muted: muted})
+		}
+	})
 }
 
 // RoomMuted reports whether the whole room is muted.

@@ -8,6 +8,8 @@ import (
 
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
+
+	"github.com/tessera-mcu/tessera/signaling/janus"
 )
 
 // ServerOptions configures the HTTP router.
@@ -18,6 +20,9 @@ type ServerOptions struct {
 	Web http.Handler
 	// Logger receives one line per failed request. Nil uses slog.Default.
 	Logger *slog.Logger
+	// Janus serves the Janus API: REST and long-poll under /janus,
+	// WebSocket (subprotocol janus-protocol) on /janus and on /.
+	Janus *janus.Gateway
 }
 
 // NewRouter builds the HTTP handler tree.
@@ -36,8 +41,34 @@ func NewRouter(opts ServerOptions) http.Handler {
 			"uptime_seconds": time.Since(started).Seconds(),
 		})
 	})
-	if opts.Web != nil {
-		r.Handle("/*", opts.Web)
+	web := opts.Web
+	if opts.Janus != nil {
+		rest := opts.Janus.HTTPHandler("/janus")
+		ws := opts.Janus.WSHandler()
+		api := http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+			if janus.IsWebSocket(req) {
+				ws.ServeHTTP(w, req)
+				return
+			}
+			rest.ServeHTTP(w, req)
+		})
+		r.Handle("/janus", api)
+		r.Handle("/janus/*", api)
+		page := web
+		web = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+			if req.URL.Path == "/" && janus.IsWebSocket(req) {
+				ws.ServeHTTP(w, req)
+				return
+			}
+			if page == nil {
+				http.NotFound(w, req)
+				return
+			}
+			page.ServeHTTP(w, req)
+		})
+	}
+	if web != nil {
+		r.Handle("/*", web)
 	}
 	return r
 }

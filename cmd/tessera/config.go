@@ -18,6 +18,8 @@ import (
 // Precedence: flags > environment > YAML file > defaults.
 type Config struct {
 	Listen          string        `yaml:"listen"`
+	WSListen        string        `yaml:"ws_listen"`
+	SessionTimeout  time.Duration `yaml:"session_timeout"`
 	LogFormat       string        `yaml:"log_format"`
 	LogLevel        string        `yaml:"log_level"`
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
@@ -38,6 +40,8 @@ type Config struct {
 func defaults() Config {
 	return Config{
 		Listen:          ":8088",
+		WSListen:        ":8188",
+		SessionTimeout:  60 * time.Second,
 		LogFormat:       "text",
 		LogLevel:        "info",
 		ShutdownTimeout: 10 * time.Second,
@@ -57,7 +61,9 @@ var errConfig = errors.New("configuration")
 // bind registers one flag per setting, writing into c.
 func bind(fs *flag.FlagSet, c *Config, configFile *string) {
 	fs.StringVar(configFile, "config", "", "YAML configuration file")
-	fs.StringVar(&c.Listen, "listen", c.Listen, "HTTP listen address")
+	fs.StringVar(&c.Listen, "listen", c.Listen, "HTTP listen address (page, health, Janus REST and WebSocket)")
+	fs.StringVar(&c.WSListen, "ws-listen", c.WSListen, "extra Janus WebSocket listener, as Janus's default port; empty disables it")
+	fs.DurationVar(&c.SessionTimeout, "session-timeout", c.SessionTimeout, "Janus session timeout without keepalives")
 	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "log output: text or json")
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "log level: debug, info, warn or error")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", c.ShutdownTimeout, "how long to drain on SIGINT/SIGTERM")
@@ -165,6 +171,9 @@ func (c Config) validate() error {
 	}
 	if c.Listen == "" {
 		return fmt.Errorf("%w: empty listen address", errConfig)
+	}
+	if c.SessionTimeout < time.Second {
+		return fmt.Errorf("%w: session timeout %v (at least 1s)", errConfig, c.SessionTimeout)
 	}
 	if c.MediaPort < 0 || c.MediaPort > 65535 {
 		return fmt.Errorf("%w: media port %d", errConfig, c.MediaPort)

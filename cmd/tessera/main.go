@@ -26,6 +26,7 @@ import (
 	"github.com/tessera-mcu/tessera/mixer"
 	"github.com/tessera-mcu/tessera/room"
 	"github.com/tessera-mcu/tessera/signaling"
+	"github.com/tessera-mcu/tessera/signaling/janus"
 	"github.com/tessera-mcu/tessera/web"
 )
 
@@ -77,23 +78,35 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		}
 	}
 
-	ln, err := net.Listen("tcp", cfg.Listen)
-	if err != nil {
-		return fmt.Errorf("listen %s: %w", cfg.Listen, err)
-	}
-	srv := &http.Server{
+	gw := janus.NewGateway(janus.Options{SessionTimeout: cfg.SessionTimeout, Version: version, Logger: log})
+	defer gw.Close()
+	gw.Register(janus.NewAudioBridge(rooms, log))
+
+	servers := []*http.Server{{
 		Handler: signaling.NewRouter(signaling.ServerOptions{
-			Version: version,
-			Web:     web.Handler(),
-			Logger:  log,
+			Version: version, Web: web.Handler(), Logger: log, Janus: gw,
 		}),
 		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}}
+	addrs := []string{cfg.Listen}
+	if cfg.WSListen != "" {
+		servers = append(servers, &http.Server{Handler: gw.WSHandler(), ErrorLog: servers[0].ErrorLog})
+		addrs = append(addrs, cfg.WSListen)
 	}
-	serveErr := make(chan error, 1)
-	go func() { serveErr <- srv.Serve(ln) }()
-	log.Info("tessera listening", "addr", ln.Addr().String(), "version", version)
+	serveErr := make(chan error, len(servers))
+	var bound []string
+	for i, srv := range servers {
+		ln, err := net.Listen("tcp", addrs[i])
+		if err != nil {
+			return fmt.Errorf("listen %s: %w", addrs[i], err)
+		}
+		defer ln.Close()
+		go func() { serveErr <- srv.Serve(ln) }()
+		bound = append(bound, ln.Addr().String())
+	}
+	log.Info("tessera listening", "http", bound[0], "janus_ws", bound[1:], "media_port", rooms.Engine().Port(), "version", version)
 	if ready != nil {
-		ready <- ln.Addr().String()
+		ready <- bound[0]
 	}
 
 	select {
@@ -104,8 +117,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	log.Info("shutting down", "timeout", cfg.ShutdownTimeout)
 	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil {
-		return fmt.Errorf("drain: %w", err)
+	for _, srv := range servers {
+		if err := srv.Shutdown(sctx); err != nil {
+			return fmt.Errorf("drain: %w", err)
+		}
 	}
 	log.Info("stopped")
 	return nil

@@ -16,7 +16,7 @@ func TestRunServesHealthAndPageThenDrains(t *testing.T) {
 	done := make(chan error, 1)
 	var logs strings.Builder
 	go func() {
-		done <- run(ctx, []string{"-listen", "127.0.0.1:0", "-log-format", "json", "-media-port", "0", "-media-bind", "127.0.0.1"}, env(nil), &syncWriter{b: &logs}, ready)
+		done <- run(ctx, []string{"-listen", "127.0.0.1:0", "-log-format", "json", "-media-port", "0", "-media-bind", "127.0.0.1", "-ws-listen", ""}, env(nil), &syncWriter{b: &logs}, ready)
 	}()
 	var addr string
 	select {

@@ -1,0 +1,766 @@
+package janus
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/pion/sdp/v3"
+	"github.com/pion/webrtc/v4"
+
+	"github.com/tessera-mcu/tessera/mixer"
+	"github.com/tessera-mcu/tessera/room"
+)
+
+// AudioBridge plugin error codes (Janus's janus_audiobridge.c).
+const (
+	abNoMessage       = 480
+	abInvalidJSON     = 481
+	abInvalidRequest  = 482
+	abMissingElement  = 483
+	abInvalidElement  = 484
+	abNoSuchRoom      = 485
+	abRoomExists      = 486
+	abNotJoined       = 487
+	abUnauthorized    = 489
+	abIDExists        = 490
+	abAlreadyJoined   = 491
+	abNoSuchUser      = 492
+	abInvalidSDP      = 493
+	abUnknownError    = 499
+	audioBridgePkg    = "janus.plugin.audiobridge"
+	audioBridgeKey    = "audiobridge"
+	requestTimeout    = 15 * time.Second
+	abSubscriptionLen = 512
+)
+
+// Rooms is what the plugins need of the room manager.
+type Rooms interface {
+	Create(cfg room.Config) (*room.Room, error)
+	Get(id room.RoomID) (*room.Room, error)
+	Destroy(ctx context.Context, id room.RoomID) error
+	List() []*room.Room
+}
+
+// AudioBridge is janus.plugin.audiobridge on Tessera's rooms: request and
+// event shapes, error codes and semantics follow Janus's AudioBridge, so
+// clients written for it work unchanged.
+type AudioBridge struct {
+	rooms Rooms
+	log   *slog.Logger
+
+	mu      sync.Mutex
+	private map[room.RoomID]bool
+}
+
+// NewAudioBridge creates the plugin.
+func NewAudioBridge(rooms Rooms, log *slog.Logger) *AudioBridge {
+	if log == nil {
+		log = slog.Default()
+	}
+	return &AudioBridge{rooms: rooms, log: log.With("plugin", audioBridgePkg), private: make(map[room.RoomID]bool)}
+}
+
+// Package implements Plugin.
+func (ab *AudioBridge) Package() string { return audioBridgePkg }
+
+// Info implements Plugin.
+func (ab *AudioBridge) Info() PluginInfo {
+	return PluginInfo{Name: "JANUS AudioBridge plugin", Author: "The Tessera authors",
+		Description:   "Tessera's audio MCU behind the AudioBridge API: per-listener mix-minus of the loudest talkers.",
+		VersionString: "0.1.0", Version: 12}
+}
+
+// Attach implements Plugin.
+func (ab *AudioBridge) Attach(h HandleContext) (PluginSession, error) {
+	return &abSession{ab: ab, h: h}, nil
+}
+
+// abSession is one handle's AudioBridge state. Its requests run one at a
+// time on the handle's goroutine; the event forwarder reads room and pid
+// under mu.
+type abSession struct {
+	ab *AudioBridge
+	h  HandleContext
+
+	mu   sync.Mutex
+	room *room.Room
+	pid  room.ParticipantID
+	sub  *room.Subscription
+	mid  string
+}
+
+// pluginError is an AudioBridge error reply.
+type pluginError struct {
+	code int
+	msg  string
+}
+
+func perr(code int, format string, args ...any) *pluginError {
+	return &pluginError{code, fmt.Sprintf(format, args...)}
+}
+
+func (e *pluginError) data() M {
+	return M{audioBridgeKey: "event", "error_code": e.code, "error": e.msg}
+}
+
+// body is a decoded request body with typed accessors that produce
+// AudioBridge's 483/484 errors.
+type body map[string]json.RawMessage
+
+func (b body) has(k string) bool {
+	v, ok := b[k]
+	return ok && string(v) != "null"
+}
+
+func (b body) str(k string, required bool) (string, *pluginError) {
+	if !b.has(k) {
+		if required {
+			return "", perr(abMissingElement, "Missing element (%s)", k)
+		}
+		return "", nil
+	}
+	var s string
+	if json.Unmarshal(b[k], &s) != nil {
+		return "", perr(abInvalidElement, "Invalid element (%s should be a string)", k)
+	}
+	return s, nil
+}
+
+func (b body) uint(k string, required bool) (uint64, *pluginError) {
+	if !b.has(k) {
+		if required {
+			return 0, perr(abMissingElement, "Missing element (%s)", k)
+		}
+		return 0, nil
+	}
+	var n uint64
+	if json.Unmarshal(b[k], &n) != nil {
+		return 0, perr(abInvalidElement, "Invalid element (%s should be a positive integer)", k)
+	}
+	return n, nil
+}
+
+func (b body) boolean(k string) (*bool, *pluginError) {
+	if !b.has(k) {
+		return nil, nil
+	}
+	var v bool
+	if json.Unmarshal(b[k], &v) != nil {
+		return nil, perr(abInvalidElement, "Invalid element (%s should be a boolean)", k)
+	}
+	return &v, nil
+}
+
+func parseBody(raw json.RawMessage) (body, string, *pluginError) {
+	var b body
+	if err := json.Unmarshal(raw, &b); err != nil {
+		return nil, "", perr(abInvalidJSON, "JSON error: %v", err)
+	}
+	req, e := b.str("request", true)
+	if e != nil {
+		return nil, "", e
+	}
+	return b, strings.ToLower(req), nil
+}
+
+// Async implements PluginSession: join, configure, changeroom, leave and
+// hangup are asynchronous, as in Janus.
+func (s *abSession) Async(raw json.RawMessage) bool {
+	_, req, e := parseBody(raw)
+	if e != nil {
+		return false
+	}
+	switch req {
+	case "join", "configure", "changeroom", "leave", "hangup":
+		return true
+	}
+	return false
+}
+
+// Handle implements PluginSession.
+func (s *abSession) Handle(ctx context.Context, raw json.RawMessage, jsep *JSEP) (any, *JSEP) {
+	ctx, cancel := context.WithTimeout(ctx, requestTimeout)
+	defer cancel()
+	b, req, e := parseBody(raw)
+	if e != nil {
+		return e.data(), nil
+	}
+	var (
+		data   M
+		answer *JSEP
+	)
+	switch req {
+	case "join":
+		data, e = s.join(ctx, b, false)
+	case "configure":
+		data, answer, e = s.configure(ctx, b, jsep)
+	case "changeroom":
+		data, e = s.join(ctx, b, true)
+	case "leave":
+		data, e = s.leave(ctx)
+	case "hangup":
+		s.Hangup(ctx)
+		data = M{audioBridgeKey: "hangingup"}
+	case "create":
+		data, e = s.ab.create(b)
+	case "edit":
+		data, e = s.ab.edit(b)
+	case "destroy":
+		data, e = s.ab.destroy(ctx, b)
+	case "list":
+		data = s.ab.list(ctx)
+	case "exists":
+		data, e = s.ab.exists(b)
+	case "listparticipants":
+		data, e = s.ab.listParticipants(ctx, b)
+	case "kick":
+		data, e = s.ab.kick(ctx, b)
+	case "kick_all":
+		data, e = s.ab.kickAll(ctx, b)
+	case "mute", "unmute":
+		data, e = s.ab.mute(ctx, b, req == "mute")
+	case "mute_room", "unmute_room":
+		data, e = s.ab.muteRoom(ctx, b, req == "mute_room")
+	case "resetdecoder":
+		// Decoders reset themselves on stream restarts; nothing to do.
+		if _, e = s.joined(); e == nil {
+			data = M{audioBridgeKey: "success"}
+		}
+	default:
+		e = perr(abInvalidRequest, "Unknown request '%s'", req)
+	}
+	if e != nil {
+		s.ab.log.Info("request refused", "request", req, "code", e.code, "error", e.msg, "session", s.h.SessionID(), "handle", s.h.ID())
+		return e.data(), nil
+	}
+	return data, answer
+}
+
+func (s *abSession) joined() (*room.Room, *pluginError) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.room == nil {
+		return nil, perr(abNotJoined, "Not in a room")
+	}
+	return s.room, nil
+}
+
+// participant renders a participant the way AudioBridge does.
+func participant(p room.ParticipantInfo, talkingEvents bool) M {
+	m := M{"id": p.ID, "setup": p.Setup, "muted": p.Muted}
+	if p.Display != "" {
+		m["display"] = p.Display
+	}
+	if talkingEvents {
+		m["talking"] = p.Talking
+	}
+	return m
+}
+
+func (ab *AudioBridge) room(b body) (*room.Room, room.RoomID, *pluginError) {
+	id, e := b.uint("room", true)
+	if e != nil {
+		return nil, 0, e
+	}
+	r, err := ab.rooms.Get(room.RoomID(id))
+	if err != nil {
+		return nil, room.RoomID(id), perr(abNoSuchRoom, "No such room (%d)", id)
+	}
+	return r, room.RoomID(id), nil
+}
+
+// authorized checks a management request's secret.
+func authorized(r *room.Room, b body) *pluginError {
+	secret, e := b.str("secret", false)
+	if e != nil {
+		return e
+	}
+	if !r.CheckSecret(secret) {
+		return perr(abUnauthorized, "Unauthorized (wrong secret)")
+	}
+	return nil
+}
+
+func roomErr(err error) *pluginError {
+	switch {
+	case errors.Is(err, room.ErrUnauthorized):
+		return perr(abUnauthorized, "Unauthorized (wrong pin)")
+	case errors.Is(err, room.ErrParticipantExists):
+		return perr(abIDExists, "User ID already exists")
+	case errors.Is(err, room.ErrParticipantNotFound):
+		return perr(abNoSuchUser, "No such user")
+	case errors.Is(err, room.ErrRoomNotFound), errors.Is(err, room.ErrClosed):
+		return perr(abNoSuchRoom, "No such room")
+	case errors.Is(err, room.ErrRoomFull):
+		return perr(abUnauthorized, "Room is full")
+	case errors.Is(err, room.ErrInvalidSDP), errors.Is(err, room.ErrNoMedia):
+		return perr(abInvalidSDP, "Error processing SDP: %v", err)
+	case errors.Is(err, room.ErrInvalidConfig):
+		return perr(abInvalidElement, "%v", err)
+	}
+	return perr(abUnknownError, "%v", err)
+}
+
+// join handles join and changeroom.
+func (s *abSession) join(ctx context.Context, b body, change bool) (M, *pluginError) {
+	r, id, e := s.ab.room(b)
+	if e != nil {
+		return nil, e
+	}
+	s.mu.Lock()
+	already := s.room != nil
+	s.mu.Unlock()
+	if already && !change {
+		return nil, perr(abAlreadyJoined, "Already in a room (use changeroom)")
+	}
+	if !already && change {
+		return nil, perr(abNotJoined, "Not in a room (use join)")
+	}
+	pid, e := b.uint("id", false)
+	if e != nil {
+		return nil, e
+	}
+	display, e := b.str("display", false)
+	if e != nil {
+		return nil, e
+	}
+	pin, e := b.str("pin", false)
+	if e != nil {
+		return nil, e
+	}
+	muted, e := b.boolean("muted")
+	if e != nil {
+		return nil, e
+	}
+	vol, e := b.uint("volume", false)
+	if e != nil {
+		return nil, e
+	}
+	if !r.CheckPin(pin) {
+		return nil, perr(abUnauthorized, "Unauthorized (wrong pin)")
+	}
+	if change {
+		if _, e := s.leave(ctx); e != nil {
+			return nil, e
+		}
+	}
+	req := room.JoinRequest{ID: room.ParticipantID(pid), Display: display, Pin: pin, Volume: float32(vol) / 100}
+	if muted != nil {
+		req.Muted = *muted
+	}
+	sub := r.Subscribe(abSubscriptionLen)
+	me, others, err := r.Join(ctx, req)
+	if err != nil {
+		sub.Close()
+		return nil, roomErr(err)
+	}
+	s.mu.Lock()
+	s.room, s.pid, s.sub = r, me.ID, sub
+	s.mu.Unlock()
+	go s.forward(r, me.ID, sub)
+	talking := r.Config().AudioLevelEvents
+	list := make([]M, 0, len(others))
+	for _, o := range others {
+		list = append(list, participant(o, talking))
+	}
+	kind := "joined"
+	if change {
+		kind = "roomchanged"
+	}
+	return M{audioBridgeKey: kind, "room": id, "id": me.ID, "participants": list}, nil
+}
+
+func (s *abSession) configure(ctx context.Context, b body, jsep *JSEP) (M, *JSEP, *pluginError) {
+	r, e := s.joined()
+	if e != nil {
+		return nil, nil, perr(abNotJoined, "Can't configure (not in a room)")
+	}
+	s.mu.Lock()
+	pid := s.pid
+	s.mu.Unlock()
+	var u room.Update
+	if u.Muted, e = b.boolean("muted"); e != nil {
+		return nil, nil, e
+	}
+	if b.has("display") {
+		d, e := b.str("display", false)
+		if e != nil {
+			return nil, nil, e
+		}
+		u.Display = &d
+	}
+	if b.has("volume") {
+		v, e := b.uint("volume", false)
+		if e != nil {
+			return nil, nil, e
+		}
+		f := float32(v) / 100
+		u.Volume = &f
+	}
+	if u.Muted != nil || u.Display != nil || u.Volume != nil {
+		if _, err := r.Update(ctx, pid, u); err != nil {
+			return nil, nil, roomErr(err)
+		}
+	}
+	var answer *JSEP
+	if jsep != nil {
+		sdpAnswer, err := r.Offer(ctx, pid, jsep.SDP)
+		if err != nil {
+			return nil, nil, roomErr(err)
+		}
+		s.mu.Lock()
+		s.mid = audioMid(jsep.SDP)
+		s.mu.Unlock()
+		answer = &JSEP{Type: "answer", SDP: sdpAnswer}
+	}
+	return M{audioBridgeKey: "event", "result": "ok"}, answer, nil
+}
+
+// audioMid is the mid of an offer's audio m-line ("0" if it has none).
+func audioMid(offer string) string {
+	var sd sdp.SessionDescription
+	if sd.UnmarshalString(offer) == nil {
+		for _, m := range sd.MediaDescriptions {
+			if m.MediaName.Media == "audio" {
+				if mid, ok := m.Attribute("mid"); ok {
+					return mid
+				}
+			}
+		}
+	}
+	return "0"
+}
+
+func (s *abSession) leave(ctx context.Context) (M, *pluginError) {
+	s.mu.Lock()
+	r, pid, sub := s.room, s.pid, s.sub
+	s.room, s.pid, s.sub = nil, 0, nil
+	s.mu.Unlock()
+	if r == nil {
+		return nil, perr(abNotJoined, "Can't leave (not in a room)")
+	}
+	if sub != nil {
+		sub.Close()
+	}
+	if err := r.Leave(ctx, pid); err != nil && !errors.Is(err, room.ErrParticipantNotFound) && !errors.Is(err, room.ErrClosed) {
+		return nil, roomErr(err)
+	}
+	return M{audioBridgeKey: "left", "room": r.ID(), "id": pid}, nil
+}
+
+// forward turns room events into this handle's AudioBridge events.
+func (s *abSession) forward(r *room.Room, self room.ParticipantID, sub *room.Subscription) {
+	talking := r.Config().AudioLevelEvents
+	for e := range sub.C {
+		mine := e.Participant == self
+		switch e.Kind {
+		case room.EventJoined:
+			if !mine {
+				s.h.Event(M{audioBridgeKey: "joined", "room": r.ID(), "participants": []M{participant(e.Info, talking)}}, nil)
+			}
+		case room.EventUpdated:
+			if !mine {
+				s.h.Event(M{audioBridgeKey: "event", "room": r.ID(), "participants": []M{participant(e.Info, talking)}}, nil)
+			}
+		case room.EventLeft:
+			switch {
+			case e.Reason == "kicked":
+				s.h.Event(M{audioBridgeKey: "event", "room": r.ID(), "kicked": e.Participant}, nil)
+				if mine {
+					s.dropRoom(r)
+				}
+			case e.Reason == "destroyed":
+			case !mine:
+				s.h.Event(M{audioBridgeKey: "event", "room": r.ID(), "leaving": e.Participant}, nil)
+			}
+		case room.EventTalking, room.EventStoppedTalking:
+			s.h.Event(M{audioBridgeKey: e.Kind.String(), "room": r.ID(), "id": e.Participant}, nil)
+		case room.EventRoomMuted:
+			s.h.Event(M{audioBridgeKey: "event", "room": r.ID(), "muted": e.Muted}, nil)
+		case room.EventMediaUp:
+			if mine {
+				s.h.WebRTCUp()
+			}
+		case room.EventMedia:
+			if mine {
+				s.mu.Lock()
+				mid := s.mid
+				s.mu.Unlock()
+				s.h.Media(mid, e.Media, e.Receiving)
+			}
+		case room.EventHangup:
+			if mine {
+				s.h.HangupEvent(e.Reason)
+			}
+		case room.EventDestroyed:
+			s.h.Event(M{audioBridgeKey: "destroyed", "room": r.ID()}, nil)
+			s.dropRoom(r)
+		}
+	}
+}
+
+// dropRoom forgets the room if the handle is still in it.
+func (s *abSession) dropRoom(r *room.Room) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.room == r {
+		if s.sub != nil {
+			go s.sub.Close()
+		}
+		s.room, s.pid, s.sub = nil, 0, nil
+	}
+}
+
+// Trickle implements PluginSession.
+func (s *abSession) Trickle(ctx context.Context, c Candidate) error {
+	r, e := s.joined()
+	if e != nil {
+		return errors.New(e.msg)
+	}
+	if c.Completed {
+		return nil
+	}
+	s.mu.Lock()
+	pid := s.pid
+	s.mu.Unlock()
+	return r.AddCandidate(ctx, pid, webrtc.ICECandidateInit{Candidate: c.Candidate, SDPMid: c.SDPMid, SDPMLineIndex: c.SDPMLineIndex})
+}
+
+// Hangup implements PluginSession.
+func (s *abSession) Hangup(ctx context.Context) {
+	s.mu.Lock()
+	r, pid := s.room, s.pid
+	s.mu.Unlock()
+	if r != nil {
+		_ = r.Hangup(ctx, pid)
+	}
+}
+
+// Detach implements PluginSession.
+func (s *abSession) Detach(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(ctx, requestTimeout)
+	defer cancel()
+	_, _ = s.leave(ctx)
+}
+
+// Room management (synchronous requests).
+
+func (ab *AudioBridge) create(b body) (M, *pluginError) {
+	id, e := b.uint("room", false)
+	if e != nil {
+		return nil, e
+	}
+	desc, e := b.str("description", false)
+	if e != nil {
+		return nil, e
+	}
+	secret, e := b.str("secret", false)
+	if e != nil {
+		return nil, e
+	}
+	pin, e := b.str("pin", false)
+	if e != nil {
+		return nil, e
+	}
+	private, e := b.boolean("is_private")
+	if e != nil {
+		return nil, e
+	}
+	levels, e := b.boolean("audiolevel_event")
+	if e != nil {
+		return nil, e
+	}
+	cfg := room.Config{ID: room.RoomID(id), Description: desc, Secret: secret, Pin: pin}
+	if levels != nil {
+		cfg.AudioLevelEvents = *levels
+	}
+	if b.has("max_talkers") {
+		k, e := b.uint("max_talkers", false)
+		if e != nil {
+			return nil, e
+		}
+		cfg.Audio = mixer.AudioConfig{MaxTalkers: int(k)}
+	}
+	r, err := ab.rooms.Create(cfg)
+	if err != nil {
+		if errors.Is(err, room.ErrRoomExists) {
+			return nil, perr(abRoomExists, "Room %d already exists", id)
+		}
+		return nil, perr(abInvalidElement, "%v", err)
+	}
+	if private != nil && *private {
+		ab.mu.Lock()
+		ab.private[r.ID()] = true
+		ab.mu.Unlock()
+	}
+	ab.log.Info("room created", "room", r.ID())
+	return M{audioBridgeKey: "created", "room": r.ID(), "permanent": false}, nil
+}
+
+func (ab *AudioBridge) edit(b body) (M, *pluginError) {
+	r, id, e := ab.room(b)
+	if e != nil {
+		return nil, e
+	}
+	if e := authorized(r, b); e != nil {
+		return nil, e
+	}
+	var fields [3]*string
+	for i, k := range []string{"new_description", "new_secret", "new_pin"} {
+		if b.has(k) {
+			v, e := b.str(k, false)
+			if e != nil {
+				return nil, e
+			}
+			fields[i] = &v
+		}
+	}
+	r.Edit(fields[0], fields[1], fields[2])
+	if p, e := b.boolean("new_is_private"); e != nil {
+		return nil, e
+	} else if p != nil {
+		ab.mu.Lock()
+		ab.private[id] = *p
+		ab.mu.Unlock()
+	}
+	return M{audioBridgeKey: "edited", "room": id, "permanent": false}, nil
+}
+
+func (ab *AudioBridge) destroy(ctx context.Context, b body) (M, *pluginError) {
+	r, id, e := ab.room(b)
+	if e != nil {
+		return nil, e
+	}
+	if e := authorized(r, b); e != nil {
+		return nil, e
+	}
+	if err := ab.rooms.Destroy(ctx, id); err != nil {
+		return nil, roomErr(err)
+	}
+	ab.mu.Lock()
+	delete(ab.private, id)
+	ab.mu.Unlock()
+	return M{audioBridgeKey: "destroyed", "room": id, "permanent": false}, nil
+}
+
+func (ab *AudioBridge) list(ctx context.Context) M {
+	out := []M{}
+	for _, r := range ab.rooms.List() {
+		ab.mu.Lock()
+		hidden := ab.private[r.ID()]
+		ab.mu.Unlock()
+		if hidden {
+			continue
+		}
+		ps, err := r.Participants(ctx)
+		if err != nil {
+			continue
+		}
+		muted, _ := r.RoomMuted(ctx)
+		cfg := r.Config()
+		out = append(out, M{"room": r.ID(), "description": cfg.Description, "pin_required": cfg.Pin != "",
+			"sampling_rate": mixer.SampleRate, "spatial_audio": false, "record": false, "muted": muted,
+			"num_participants": len(ps)})
+	}
+	return M{audioBridgeKey: "success", "list": out}
+}
+
+func (ab *AudioBridge) exists(b body) (M, *pluginError) {
+	id, e := b.uint("room", true)
+	if e != nil {
+		return nil, e
+	}
+	_, err := ab.rooms.Get(room.RoomID(id))
+	return M{audioBridgeKey: "success", "room": id, "exists": err == nil}, nil
+}
+
+func (ab *AudioBridge) listParticipants(ctx context.Context, b body) (M, *pluginError) {
+	r, id, e := ab.room(b)
+	if e != nil {
+		return nil, e
+	}
+	ps, err := r.Participants(ctx)
+	if err != nil {
+		return nil, roomErr(err)
+	}
+	talking := r.Config().AudioLevelEvents
+	list := make([]M, 0, len(ps))
+	for _, p := range ps {
+		list = append(list, participant(p, talking))
+	}
+	return M{audioBridgeKey: "participants", "room": id, "participants": list}, nil
+}
+
+func (ab *AudioBridge) kick(ctx context.Context, b body) (M, *pluginError) {
+	r, id, e := ab.room(b)
+	if e != nil {
+		return nil, e
+	}
+	if e := authorized(r, b); e != nil {
+		return nil, e
+	}
+	pid, e := b.uint("id", true)
+	if e != nil {
+		return nil, e
+	}
+	if err := r.Kick(ctx, room.ParticipantID(pid)); err != nil {
+		return nil, roomErr(err)
+	}
+	return M{audioBridgeKey: "success", "room": id}, nil
+}
+
+func (ab *AudioBridge) kickAll(ctx context.Context, b body) (M, *pluginError) {
+	r, id, e := ab.room(b)
+	if e != nil {
+		return nil, e
+	}
+	if e := authorized(r, b); e != nil {
+		return nil, e
+	}
+	ps, err := r.Participants(ctx)
+	if err != nil {
+		return nil, roomErr(err)
+	}
+	for _, p := range ps {
+		_ = r.Kick(ctx, p.ID)
+	}
+	return M{audioBridgeKey: "success", "room": id}, nil
+}
+
+func (ab *AudioBridge) mute(ctx context.Context, b body, muted bool) (M, *pluginError) {
+	r, id, e := ab.room(b)
+	if e != nil {
+		return nil, e
+	}
+	if e := authorized(r, b); e != nil {
+		return nil, e
+	}
+	pid, e := b.uint("id", true)
+	if e != nil {
+		return nil, e
+	}
+	if _, err := r.Update(ctx, room.ParticipantID(pid), room.Update{Muted: &muted}); err != nil {
+		return nil, roomErr(err)
+	}
+	return M{audioBridgeKey: "success", "room": id}, nil
+}
+
+func (ab *AudioBridge) muteRoom(ctx context.Context, b body, muted bool) (M, *pluginError) {
+	r, id, e := ab.room(b)
+	if e != nil {
+		return nil, e
+	}
+	if e := authorized(r, b); e != nil {
+		return nil, e
+	}
+	if err := r.SetRoomMuted(ctx, muted); err != nil {
+		return nil, roomErr(err)
+	}
+	return M{audioBridgeKey: "success", "room": id}, nil
+}

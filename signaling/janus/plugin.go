@@ -1,0 +1,71 @@
+package janus
+
+import (
+	"context"
+	"encoding/json"
+)
+
+// PluginInfo describes a plugin in server_info.
+type PluginInfo struct {
+	Name          string `json:"name"`
+	Author        string `json:"author"`
+	Description   string `json:"description"`
+	VersionString string `json:"version_string"`
+	Version       int    `json:"version"`
+}
+
+// JSEP is a session description attached to a message or event.
+type JSEP struct {
+	Type    string `json:"type"`
+	SDP     string `json:"sdp"`
+	Trickle *bool  `json:"trickle,omitempty"`
+}
+
+// Candidate is one trickled ICE candidate.
+type Candidate struct {
+	Candidate     string  `json:"candidate"`
+	SDPMid        *string `json:"sdpMid,omitempty"`
+	SDPMLineIndex *uint16 `json:"sdpMLineIndex,omitempty"`
+	Completed     bool    `json:"completed,omitempty"`
+}
+
+// Plugin is a Janus plugin: it gives handles attached to it their meaning.
+type Plugin interface {
+	// Package is the name clients attach to, e.g. janus.plugin.audiobridge.
+	Package() string
+	Info() PluginInfo
+	// Attach creates the plugin's state for a new handle.
+	Attach(h HandleContext) (PluginSession, error)
+}
+
+// PluginSession is a plugin's state for one handle.
+type PluginSession interface {
+	// Async reports whether a request body is answered asynchronously
+	// (ack now, event later) rather than in the reply.
+	Async(body json.RawMessage) bool
+	// Handle answers one message. For synchronous requests the result is
+	// the reply's plugindata; for asynchronous ones the gateway sends it as
+	// an event carrying the request's transaction.
+	Handle(ctx context.Context, body json.RawMessage, jsep *JSEP) (data any, answer *JSEP)
+	// Trickle adds remote candidates (completed marks the end).
+	Trickle(ctx context.Context, c Candidate) error
+	// Hangup closes the handle's PeerConnection.
+	Hangup(ctx context.Context)
+	// Detach releases everything (the handle is going away).
+	Detach(ctx context.Context)
+}
+
+// HandleContext is what a plugin may do with its handle: push events to
+// the client.
+type HandleContext interface {
+	ID() uint64
+	SessionID() uint64
+	// Event sends an unsolicited plugin event.
+	Event(data any, jsep *JSEP)
+	// WebRTCUp reports that the PeerConnection is up.
+	WebRTCUp()
+	// Media reports that media of one kind started or stopped arriving.
+	Media(mid, kind string, receiving bool)
+	// HangupEvent reports that the PeerConnection went away.
+	HangupEvent(reason string)
+}
