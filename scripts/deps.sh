@@ -15,6 +15,10 @@ GO_VERSION=1.26.8
 BUILD_PKGS=(gcc libc6-dev make pkg-config git ca-certificates
   libopus-dev libvpx-dev libx264-dev libyuv-dev libavcodec-dev libavutil-dev)
 TEST_PKGS=(ffmpeg)
+# Commands the test suite needs, with the Debian package that provides
+# each; installed only when the command is missing (a machine may already
+# have Node.js from elsewhere).
+TEST_CMDS=(node:nodejs npm:npm)
 RUNTIME_PKGS=(ca-certificates libopus0 libvpx7 libx264-164 libyuv0 libavcodec59 libavutil57)
 
 sudo_if_needed() {
@@ -63,9 +67,28 @@ ensure_go() {
   go_ok || { echo "deps: Go $GO_VERSION install failed" >&2; exit 1; }
 }
 
+# ensure_cmds installs the package of every listed command that is missing.
+ensure_cmds() {
+  local need=()
+  for pair in "$@"; do
+    command -v "${pair%%:*}" >/dev/null 2>&1 || need+=("${pair#*:}")
+  done
+  [ ${#need[@]} -eq 0 ] || apt_install "${need[@]}"
+}
+
+# ensure_npm installs the end-to-end test clients from the lockfile.
+ensure_npm() {
+  local dir
+  dir="$(cd "$(dirname "$0")" && pwd)/e2e"
+  if [ ! -d "$dir/node_modules" ] || [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
+    echo "deps: installing npm packages in scripts/e2e" >&2
+    (cd "$dir" && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error >/dev/null)
+  fi
+}
+
 case "${1:-}" in
   build)   apt_install "${BUILD_PKGS[@]}"; ensure_go ;;
-  test)    apt_install "${BUILD_PKGS[@]}" "${TEST_PKGS[@]}"; ensure_go ;;
+  test)    apt_install "${BUILD_PKGS[@]}" "${TEST_PKGS[@]}"; ensure_cmds "${TEST_CMDS[@]}"; ensure_go; ensure_npm ;;
   runtime) apt_install "${RUNTIME_PKGS[@]}" ;;
   go)      ensure_go ;;
   list)

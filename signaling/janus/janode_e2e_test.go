@@ -1,0 +1,202 @@
+package janus
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tessera-mcu/tessera/codec/codectest"
+	"github.com/tessera-mcu/tessera/codec/opus"
+	"github.com/tessera-mcu/tessera/room"
+	"github.com/tessera-mcu/tessera/room/roomtest"
+)
+
+// e2eDir holds the npm project with the unmodified Janus clients.
+var e2eDir = filepath.Join("..", "..", "scripts", "e2e")
+
+// needNode returns the node binary, skipping the test when the npm
+// packages are not installed (scripts/test.sh installs them and sets
+// TESSERA_E2E=1, which turns a missing install into a failure).
+func needNode(t *testing.T) string {
+	t.Helper()
+	node, err := exec.LookPath("node")
+	if err == nil {
+		_, err = os.Stat(filepath.Join(e2eDir, "node_modules", "janode"))
+	}
+	if err != nil {
+		if os.Getenv("TESSERA_E2E") == "1" {
+			t.Fatalf("end-to-end clients missing (run scripts/test.sh): %v", err)
+		}
+		t.Skipf("node or the e2e npm packages are missing (%v); scripts/test.sh installs them", err)
+	}
+	return node
+}
+
+// joinGoPeer puts a pion peer sending freq into a room through the room
+// API.
+func joinGoPeer(t *testing.T, r *room.Room, freq float64) *roomtest.Peer {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	me, _, err := r.Join(ctx, room.JoinRequest{Display: "go-peer"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := roomtest.New(roomtest.Options{ToneHz: freq})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = p.Close() })
+	offer, err := p.Offer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	answer, err := r.Offer(ctx, me.ID, offer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Accept(answer); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.WaitConnected(10 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// writeTonePackets writes n 20 ms Opus packets of a tone, length-prefixed.
+func writeTonePackets(t *testing.T, path string, freq float64, n int) {
+	t.Helper()
+	enc, err := opus.NewEncoder(opus.EncoderConfig{Bitrate: 32000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer enc.Close()
+	pcm := make([]int16, 960)
+	buf := make([]byte, opus.MaxPacketBytes)
+	var out bytes.Buffer
+	var pos int
+	for range n {
+		pos = codectest.Tone(pcm, 1, 48000, freq, 0.25, pos)
+		m, err := enc.Encode(pcm, buf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = binary.Write(&out, binary.BigEndian, uint16(m))
+		out.Write(buf[:m])
+	}
+	if err := os.WriteFile(path, out.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// decodePackets decodes length-prefixed Opus payloads into PCM.
+func decodePackets(t *testing.T, path string) []int16 {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dec, err := opus.NewDecoder(48000, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dec.Close()
+	var pcm []int16
+	buf := make([]int16, opus.MaxFrameSamples)
+	for len(data) >= 2 {
+		n := int(binary.BigEndian.Uint16(data))
+		if len(data) < 2+n {
+			break
+		}
+		if got, err := dec.Decode(data[2:2+n], buf); err == nil {
+			pcm = append(pcm, buf[:got]...)
+		}
+		data = data[2+n:]
+	}
+	return pcm
+}
+
+// TestJanodeAudioBridge runs the unmodified npm janode client, with werift
+// as its WebRTC stack, through a whole AudioBridge session against the
+// gateway, next to a pion participant. Audio is checked both ways by
+// decoding it: janode's 440 Hz reaches the pion peer and the pion peer's
+// 660 Hz comes back to janode, without janode's own voice.
+func TestJanodeAudioBridge(t *testing.T) {
+	node := needNode(t)
+	s := newServer(t, Options{})
+	r, _ := s.rooms.Get(1234)
+	goPeer := joinGoPeer(t, r, 660)
+
+	dir := t.TempDir()
+	in, out := filepath.Join(dir, "in.opus"), filepath.Join(dir, "out.opus")
+	writeTonePackets(t, in, 440, 100)
+	wsURL := "ws" + strings.TrimPrefix(s.http.URL, "http") + "/janus"
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, node, "janode-audiobridge.mjs", wsURL, "1234", in, out, "4")
+	cmd.Dir = e2eDir
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	// While janode talks, the pion peer must hear it.
+	heard := make(chan float64, 1)
+	go func() {
+		time.Sleep(3 * time.Second) // joined, connected and talking by then
+		var best float64
+		for range 20 {
+			best = max(best, goPeer.Level(440, 500*time.Millisecond))
+			time.Sleep(100 * time.Millisecond)
+		}
+		heard <- best
+	}()
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("janode session failed: %v\n%s", err, stderr.String())
+	}
+	var sum struct {
+		Steps    []string `json:"steps"`
+		Sent     int      `json:"sent"`
+		Received int      `json:"received"`
+		Events   []string `json:"events"`
+		Webrtcup bool     `json:"webrtcup"`
+		Feed     uint64   `json:"feed"`
+	}
+	// janode logs to stdout too; the summary is the last line.
+	lines := strings.Split(strings.TrimSpace(stdout.String()), "\n")
+	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &sum); err != nil {
+		t.Fatalf("summary %q: %v\n%s", stdout.String(), err, stderr.String())
+	}
+	t.Logf("janode: steps %v, sent %d, received %d, events %v", sum.Steps, sum.Sent, sum.Received, sum.Events)
+	want := []string{"connected", "created", "attached", "joined", "configured", "ice-dtls-up", "left", "detached", "destroyed", "closed"}
+	if strings.Join(sum.Steps, ",") != strings.Join(want, ",") {
+		t.Errorf("steps %v, want %v", sum.Steps, want)
+	}
+	if !sum.Webrtcup || sum.Feed == 0 {
+		t.Errorf("webrtcup %v, feed %d", sum.Webrtcup, sum.Feed)
+	}
+	if sum.Received < 150 {
+		t.Errorf("janode received %d packets in 4 s", sum.Received)
+	}
+	pcm := decodePackets(t, out)
+	if len(pcm) > 48000 {
+		pcm = pcm[len(pcm)-48000:]
+	}
+	if lvl := codectest.Goertzel(pcm, 48000, 660); lvl < 0.15 {
+		t.Errorf("janode hears the pion peer at %.3f", lvl)
+	}
+	if lvl := codectest.Goertzel(pcm, 48000, 440); lvl > 0.01 {
+		t.Errorf("janode hears its own voice at %.3f", lvl)
+	}
+	if lvl := <-heard; lvl < 0.15 {
+		t.Errorf("the pion peer hears janode at %.3f", lvl)
+	}
+	if ps, _ := r.Participants(context.Background()); len(ps) != 1 {
+		t.Errorf("%d participants after janode left, want 1", len(ps))
+	}
+}
