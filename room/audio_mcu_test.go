@@ -73,6 +73,26 @@ func join(t testing.TB, r *Room, name string, opts roomtest.Options) member {
 	return member{id: me.ID, peer: peer}
 }
 
+// eventually polls cond every 100 ms until it holds or d passes. It
+// replaces fixed settle times, which are flaky on a loaded machine; the
+// assertions that follow still check the real condition.
+func eventually(d time.Duration, cond func() bool) bool {
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return true
+}
+
+// hears waits until p receives freq at amplitude >= 0.15 over the last
+// 500 ms.
+func hears(p *roomtest.Peer, freq float64) bool {
+	return eventually(10*time.Second, func() bool { return p.Level(freq, 500*time.Millisecond) >= 0.15 })
+}
+
 func ctxT(t testing.TB) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	t.Cleanup(cancel)
@@ -91,7 +111,14 @@ func TestMixMinusOverWebRTC(t *testing.T) {
 	for i, f := range freqs {
 		ms = append(ms, join(t, r, []string{"a", "b", "c"}[i], roomtest.Options{ToneHz: f}))
 	}
-	time.Sleep(3 * time.Second)
+	for i, mem := range ms {
+		for j, f := range freqs {
+			if j != i {
+				hears(mem.peer, f)
+			}
+		}
+	}
+	time.Sleep(time.Second) // a whole second of the steady state
 	for i, mem := range ms {
 		own := mem.peer.Level(freqs[i], time.Second)
 		for j, f := range freqs {
@@ -145,7 +172,9 @@ func TestTenParticipantsFourEncoders(t *testing.T) {
 		}
 		ms = append(ms, join(t, r, "p", opts))
 	}
-	time.Sleep(time.Second)
+	for _, f := range []float64{440, 660, 990} {
+		hears(ms[9].peer, f)
+	}
 	from := time.Now()
 	time.Sleep(5 * time.Second)
 	st, err := r.Stats(ctxT(t))
@@ -180,9 +209,8 @@ func TestMuteUnmuteLeave(t *testing.T) {
 	a := join(t, r, "a", roomtest.Options{ToneHz: 440})
 	b := join(t, r, "b", roomtest.Options{ToneHz: 660})
 	c := join(t, r, "c", roomtest.Options{ToneHz: 990})
-	time.Sleep(2 * time.Second)
-	if lvl := b.peer.Level(440, 500*time.Millisecond); lvl < 0.15 {
-		t.Fatalf("before mute: b hears a at %.3f", lvl)
+	if !hears(b.peer, 440) || !hears(b.peer, 990) {
+		t.Fatalf("before mute: b hears a at %.3f, c at %.3f", b.peer.Level(440, 500*time.Millisecond), b.peer.Level(990, 500*time.Millisecond))
 	}
 
 	muted := true
@@ -215,9 +243,8 @@ func TestMuteUnmuteLeave(t *testing.T) {
 	if _, err := r.Update(ctxT(t), a.id, Update{Muted: &muted}); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(time.Second)
-	if lvl := b.peer.Level(440, 500*time.Millisecond); lvl < 0.15 {
-		t.Errorf("after unmute b hears a at %.3f", lvl)
+	if !hears(b.peer, 440) {
+		t.Errorf("after unmute b hears a at %.3f", b.peer.Level(440, 500*time.Millisecond))
 	}
 
 	from := time.Now()
@@ -246,7 +273,8 @@ func TestUplinkLoss(t *testing.T) {
 	lossy := join(t, r, "lossy", roomtest.Options{ToneHz: 440, LossRate: 0.10})
 	b := join(t, r, "b", roomtest.Options{ToneHz: 660})
 	c := join(t, r, "c", roomtest.Options{})
-	time.Sleep(time.Second)
+	hears(c.peer, 440)
+	hears(c.peer, 660)
 	from := time.Now()
 	time.Sleep(4 * time.Second)
 	for name, p := range map[string]*roomtest.Peer{"b": b.peer, "c": c.peer} {
@@ -278,7 +306,8 @@ func TestGarbagePayloads(t *testing.T) {
 	bad := join(t, r, "bad", roomtest.Options{Garbage: true, NoLevel: true})
 	a := join(t, r, "a", roomtest.Options{ToneHz: 440})
 	b := join(t, r, "b", roomtest.Options{ToneHz: 660})
-	time.Sleep(time.Second)
+	hears(a.peer, 660)
+	hears(b.peer, 440)
 	from := time.Now()
 	time.Sleep(3 * time.Second)
 	if lvl := a.peer.Level(660, time.Second); lvl < 0.15 {

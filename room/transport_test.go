@@ -23,7 +23,8 @@ func TestICETCPFallback(t *testing.T) {
 	r, _ := m.Create(Config{})
 	a := join(t, r, "udp", roomtest.Options{ToneHz: 440})
 	b := join(t, r, "tcp", roomtest.Options{ToneHz: 660, TCP: true})
-	time.Sleep(2 * time.Second)
+	hears(a.peer, 660)
+	hears(b.peer, 440)
 	if lvl := a.peer.Level(660, time.Second); lvl < 0.15 {
 		t.Errorf("UDP peer hears the TCP peer at %.3f", lvl)
 	}
@@ -105,7 +106,7 @@ func TestTrickledCandidates(t *testing.T) {
 	if err := peer.WaitConnected(10 * time.Second); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(2 * time.Second)
+	hears(a.peer, 660)
 	if lvl := a.peer.Level(660, time.Second); lvl < 0.15 {
 		t.Errorf("a hears the trickling peer at %.3f", lvl)
 	}
@@ -123,7 +124,8 @@ func TestStreamContinuityAcrossMixChange(t *testing.T) {
 	a := join(t, r, "a", roomtest.Options{ToneHz: 440})
 	b := join(t, r, "b", roomtest.Options{ToneHz: 660})
 	c := join(t, r, "c", roomtest.Options{})
-	time.Sleep(time.Second)
+	hears(c.peer, 440)
+	hears(c.peer, 660)
 	for range 3 {
 		a.peer.SetTone(false) // a leaves the talkers: minus-a -> full mix
 		time.Sleep(800 * time.Millisecond)

@@ -14,11 +14,11 @@ GO_VERSION=1.26.8
 
 BUILD_PKGS=(gcc libc6-dev make pkg-config git ca-certificates
   libopus-dev libvpx-dev libx264-dev libyuv-dev libavcodec-dev libavutil-dev)
-TEST_PKGS=(ffmpeg)
+TEST_PKGS=(ffmpeg chromium)
 # Commands the test suite needs, with the Debian package that provides
 # each; installed only when the command is missing (a machine may already
 # have Node.js from elsewhere).
-TEST_CMDS=(node:nodejs npm:npm)
+TEST_CMDS=(node:nodejs npm:npm g++:g++ make:make python3:python3)
 RUNTIME_PKGS=(ca-certificates libopus0 libvpx7 libx264-164 libyuv0 libavcodec59 libavutil57)
 
 sudo_if_needed() {
@@ -82,7 +82,11 @@ ensure_npm() {
   dir="$(cd "$(dirname "$0")" && pwd)/e2e"
   if [ ! -d "$dir/node_modules" ] || [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
     echo "deps: installing npm packages in scripts/e2e" >&2
-    (cd "$dir" && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error >/dev/null)
+    # Install scripts stay off, except for janode's native unix-dgram, which
+    # janode imports unconditionally (node-gyp builds it against the local
+    # Node.js headers; nothing is downloaded).
+    (cd "$dir" && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error >/dev/null &&
+      npm rebuild unix-dgram --loglevel=error >/dev/null)
   fi
 }
 

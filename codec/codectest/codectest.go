@@ -5,6 +5,7 @@ package codectest
 
 import (
 	"math"
+	"slices"
 
 	"github.com/tessera-mcu/tessera/codec"
 )
@@ -104,4 +105,19 @@ func Channel(pcm []int16, channels, c int) []int16 {
 		out[i] = pcm[i*channels+c]
 	}
 	return out
+}
+
+// MedianLevel is the median of Goertzel amplitudes of freq over
+// consecutive windows of win samples: robust to phase jumps and short
+// drop-outs that would cancel a tone out in one long window.
+func MedianLevel(samples []int16, rate int, freq float64, win int) float64 {
+	var amps []float64
+	for i := 0; i+win <= len(samples); i += win {
+		amps = append(amps, Goertzel(samples[i:i+win], rate, freq))
+	}
+	if len(amps) == 0 {
+		return 0
+	}
+	slices.Sort(amps)
+	return amps[len(amps)/2]
 }

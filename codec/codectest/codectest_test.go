@@ -34,3 +34,19 @@ func TestPSNR(t *testing.T) {
 		t.Fatalf("different pictures PSNR = %v", p)
 	}
 }
+
+func TestMedianLevelIgnoresPhaseJumps(t *testing.T) {
+	pcm := make([]int16, 48000)
+	// A 440 Hz tone with a phase jump every 230 ms: one long Goertzel
+	// window loses much of it, the median of 100 ms windows does not.
+	for start := 0; start < len(pcm); start += 11040 {
+		end := min(start+11040, len(pcm))
+		Tone(pcm[start:end], 1, 48000, 440, 0.25, start*7)
+	}
+	if m := MedianLevel(pcm, 48000, 440, 4800); math.Abs(m-0.25) > 0.03 {
+		t.Fatalf("median level %.3f, want 0.25", m)
+	}
+	if m := MedianLevel(pcm, 48000, 990, 4800); m > 0.01 {
+		t.Fatalf("absent tone at %.3f", m)
+	}
+}

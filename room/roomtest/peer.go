@@ -328,9 +328,12 @@ func (p *Peer) Last(d time.Duration) []int16 {
 	return append([]int16(nil), p.pcm[max(0, len(p.pcm)-n):]...)
 }
 
-// Level is the amplitude of freq in the last d of received audio.
+// Level is the amplitude of freq in the last d of received audio: the
+// median over 100 ms windows, so that a phase jump (a concealed or skipped
+// frame) or a short gap does not cancel the tone out as it would in one
+// long window. Use frequencies with whole cycles in 100 ms.
 func (p *Peer) Level(freq float64, d time.Duration) float64 {
-	return codectest.Goertzel(p.Last(d), 48000, freq)
+	return codectest.MedianLevel(p.Last(d), 48000, freq, 4800)
 }
 
 // ArrivalsSince returns the arrival times of packets after t.

@@ -185,4 +185,3 @@ func cpuSeconds(pid int) (float64, error) {
 	const clkTck = 100 // USER_HZ on Linux
 	return (ut + st) / clkTck, nil
 }
-

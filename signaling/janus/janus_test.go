@@ -434,7 +434,11 @@ func TestAudioBridgeSessionOverWebSocket(t *testing.T) {
 		return d["audiobridge"] == "joined" && len(ps) == 1 && num(ps[0].(map[string]any), "id") == b.id
 	})
 	a.c.wait("media event", func(e M) bool { return e["janus"] == "media" && e["type"] == "audio" && e["receiving"] == true })
-	time.Sleep(2 * time.Second)
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		if a.peer.Level(660, time.Second) >= 0.15 && b.peer.Level(440, time.Second) >= 0.15 {
+			break
+		}
+	}
 	if lvl := a.peer.Level(660, time.Second); lvl < 0.15 {
 		t.Errorf("alice hears bob at %.3f", lvl)
 	}
