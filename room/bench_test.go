@@ -46,7 +46,7 @@ func BenchmarkAudioTick(b *testing.B) {
 	quiet := encodedTone(b, 0, 50)
 	for _, n := range []int{10, 50, 200} {
 		b.Run(fmt.Sprintf("N=%d/K=3", n), func(b *testing.B) {
-			r, err := newRoom(Config{ID: 1}, nil, testLogger(b))
+			r, err := newRoom(Config{ID: 1, Video: VideoConfig{Disabled: true}}, nil, nil, testLogger(b))
 			if err != nil {
 				b.Fatal(err)
 			}

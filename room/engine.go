@@ -32,7 +32,8 @@ type EngineConfig struct {
 	// same machine connects.
 	ExcludeLoopback bool
 	// InitialBitrate seeds each peer's send-side bandwidth estimator (bps).
-	// Default 1 Mbps.
+	// Default 2.5 Mbps, enough for the top video tier: viewers start there
+	// and move down only when the estimate says so.
 	InitialBitrate int
 	Logger         *slog.Logger
 }
@@ -58,10 +59,29 @@ type Engine struct {
 // audioLevelURI is the RFC 6464 client-to-mixer audio level extension.
 const audioLevelURI = sdp.AudioLevelURI
 
-// Codec payload types Tessera offers and answers with (Chromium's numbers).
+// Codec payload types Tessera answers with (Chromium's numbers).
 const (
 	ptOpus = 111
+	ptVP8  = 96
 )
+
+// h264Profiles are the H.264 variants Tessera receives, all with
+// packetization-mode 1: constrained baseline, baseline and main, the ones
+// Chromium offers. What Tessera sends is always constrained baseline
+// (42e01f), which decoders of all three accept.
+var h264Profiles = []struct {
+	pt  webrtc.PayloadType
+	pli string
+}{{106, "42e01f"}, {102, "42001f"}, {127, "4d001f"}}
+
+// h264Fmtp is the fmtp line of an H.264 variant.
+func h264Fmtp(profileLevelID string) string {
+	return "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=" + profileLevelID
+}
+
+var videoFeedback = []webrtc.RTCPFeedback{
+	{Type: "goog-remb"}, {Type: "ccm", Parameter: "fir"}, {Type: "nack"}, {Type: "nack", Parameter: "pli"},
+}
 
 // NewEngine opens the media port and builds the WebRTC stack.
 func NewEngine(cfg EngineConfig) (*Engine, error) {
@@ -72,7 +92,7 @@ func NewEngine(cfg EngineConfig) (*Engine, error) {
 		cfg.BindIP = "0.0.0.0"
 	}
 	if cfg.InitialBitrate == 0 {
-		cfg.InitialBitrate = 1_000_000
+		cfg.InitialBitrate = 2_500_000
 	}
 	ip := net.ParseIP(cfg.BindIP)
 	if ip == nil {
@@ -130,7 +150,8 @@ func NewEngine(cfg EngineConfig) (*Engine, error) {
 	}
 	reg := &interceptor.Registry{}
 	ccf, err := cc.NewInterceptor(func() (cc.BandwidthEstimator, error) {
-		return gcc.NewSendSideBWE(gcc.SendSideBWEInitialBitrate(cfg.InitialBitrate), gcc.SendSideBWEMinBitrate(30_000))
+		return gcc.NewSendSideBWE(gcc.SendSideBWEInitialBitrate(cfg.InitialBitrate), gcc.SendSideBWEMinBitrate(30_000),
+			gcc.SendSideBWEMaxBitrate(10_000_000))
 	})
 	if err != nil {
 		e.Close()
@@ -174,6 +195,25 @@ func registerCodecs(me *webrtc.MediaEngine) error {
 		if err := me.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: uri}, webrtc.RTPCodecTypeAudio); err != nil {
 			return fmt.Errorf("register %s: %w", uri, err)
 		}
+	}
+	video := []webrtc.RTPCodecParameters{{
+		RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000, RTCPFeedback: videoFeedback},
+		PayloadType:        ptVP8,
+	}}
+	for _, h := range h264Profiles {
+		video = append(video, webrtc.RTPCodecParameters{
+			RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeH264, ClockRate: 90000,
+				SDPFmtpLine: h264Fmtp(h.pli), RTCPFeedback: videoFeedback},
+			PayloadType: h.pt,
+		})
+	}
+	for _, c := range video {
+		if err := me.RegisterCodec(c, webrtc.RTPCodecTypeVideo); err != nil {
+			return fmt.Errorf("register %s: %w", c.MimeType, err)
+		}
+	}
+	if err := me.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: sdp.SDESMidURI}, webrtc.RTPCodecTypeVideo); err != nil {
+		return fmt.Errorf("register mid for video: %w", err)
 	}
 	return nil
 }

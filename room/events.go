@@ -32,6 +32,9 @@ const (
 	EventDestroyed
 	// EventRoomMuted: the whole room was muted or unmuted (Muted).
 	EventRoomMuted
+	// EventLayout: the composite's layout changed (Layout; Participant is
+	// the pinned one).
+	EventLayout
 )
 
 func (k EventKind) String() string {
@@ -56,6 +59,8 @@ func (k EventKind) String() string {
 		return "destroyed"
 	case EventRoomMuted:
 		return "room-muted"
+	case EventLayout:
+		return "layout"
 	}
 	return "unknown"
 }
@@ -73,6 +78,8 @@ type Event struct {
 	Receiving bool
 	// Muted is the room's state for EventRoomMuted.
 	Muted bool
+	// Layout is the new layout for EventLayout.
+	Layout string
 	// Reason explains left and hangup events ("left", "kicked",
 	// "destroyed", "ice-failed", "closed").
 	Reason string

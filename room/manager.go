@@ -14,6 +14,9 @@ type ManagerConfig struct {
 	Engine EngineConfig
 	// Workers is the number of room worker threads (0: one per core).
 	Workers int
+	// DecodeWorkers is the number of video decode threads (0: one per
+	// core).
+	DecodeWorkers int
 	// DisablePinning leaves worker threads unpinned.
 	DisablePinning bool
 	Logger         *slog.Logger
@@ -23,6 +26,7 @@ type ManagerConfig struct {
 type Manager struct {
 	engine  *Engine
 	workers *workerPool
+	decode  *decodePool
 	log     *slog.Logger
 
 	mu     sync.Mutex
@@ -48,6 +52,7 @@ func NewManager(cfg ManagerConfig) (*Manager, error) {
 	return &Manager{
 		engine:  e,
 		workers: newWorkerPool(cfg.Workers, !cfg.DisablePinning, cfg.Logger),
+		decode:  newDecodePool(cfg.DecodeWorkers, !cfg.DisablePinning, cfg.Logger),
 		log:     cfg.Logger,
 		rooms:   make(map[RoomID]*Room),
 	}, nil
@@ -58,7 +63,7 @@ func (m *Manager) Engine() *Engine { return m.engine }
 
 // Create makes a room and starts its clock.
 func (m *Manager) Create(cfg Config) (*Room, error) {
-	r, err := newRoom(cfg, m.engine, m.log)
+	r, err := newRoom(cfg, m.engine, m.decode, m.log)
 	if err != nil {
 		return nil, err
 	}
@@ -147,6 +152,7 @@ func (m *Manager) Close(ctx context.Context) error {
 		}
 	}
 	m.workers.close()
+	m.decode.close()
 	errs = append(errs, m.engine.Close())
 	return errors.Join(errs...)
 }

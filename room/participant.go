@@ -34,6 +34,14 @@ type Participant struct {
 	in  *audioInput
 	out *egress
 
+	// Video.
+	vin         *videoInput
+	vout        *egress
+	vcodec      string
+	vkey        outputKey
+	tierVotes   int
+	preferCodec string
+
 	// pc is read by signalling goroutines (trickle) as well.
 	pc  atomic.Pointer[webrtc.PeerConnection]
 	est cc.BandwidthEstimator
@@ -57,8 +65,8 @@ type egress struct {
 	done    chan struct{}
 }
 
-func newEgress(track *webrtc.TrackLocalStaticSample) *egress {
-	e := &egress{ch: make(chan media.Sample, egressQueueLen), done: make(chan struct{})}
+func newEgress(track *webrtc.TrackLocalStaticSample, queue int) *egress {
+	e := &egress{ch: make(chan media.Sample, queue), done: make(chan struct{})}
 	go func() {
 		defer close(e.done)
 		for s := range e.ch {
@@ -70,12 +78,19 @@ func newEgress(track *webrtc.TrackLocalStaticSample) *egress {
 	return e
 }
 
-func (e *egress) push(s media.Sample) {
+// push queues a sample; false means the queue was full and it was
+// dropped.
+func (e *egress) push(s media.Sample) bool {
 	select {
 	case e.ch <- s:
+		return true
 	default:
 		e.dropped.Add(1)
+		return false
 	}
 }
+
+// videoQueueLen bounds one viewer's outgoing video: one second at 30 fps.
+const videoQueueLen = 30
 
 func (e *egress) close() { close(e.ch) }

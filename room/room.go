@@ -11,7 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/pion/sdp/v3"
+	"github.com/pion/rtcp"
 	"github.com/pion/webrtc/v4"
 	"github.com/pion/webrtc/v4/pkg/media"
 
@@ -36,6 +36,8 @@ type Config struct {
 	Audio mixer.AudioConfig
 	// AudioBitrate of each encoded mix, in bits per second. Default 32000.
 	AudioBitrate int
+	// Video configures the composite picture.
+	Video VideoConfig
 }
 
 const tick = 20 * time.Millisecond
@@ -74,6 +76,11 @@ type Room struct {
 	spare    []*opus.Encoder
 	packets  map[mixer.MixID][]byte
 	encBuf   []byte
+	loudest  mixer.SourceID
+
+	video   *roomVideo // nil: audio-only room
+	decode  *decodePool
+	vframes int64
 
 	stats roomCounters
 }
@@ -84,7 +91,7 @@ type roomCounters struct {
 	encodersCreated                   atomic.Uint64
 }
 
-func newRoom(cfg Config, e *Engine, log *slog.Logger) (*Room, error) {
+func newRoom(cfg Config, e *Engine, decode *decodePool, log *slog.Logger) (*Room, error) {
 	if cfg.ID == 0 {
 		cfg.ID = RoomID(randomID())
 	}
@@ -105,7 +112,18 @@ func newRoom(cfg Config, e *Engine, log *slog.Logger) (*Room, error) {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidConfig, err)
 	}
 	cfg.Audio = audio.Config()
+	var video *roomVideo
+	if !cfg.Video.Disabled {
+		if err := cfg.Video.setDefaults(); err != nil {
+			return nil, err
+		}
+		if video, err = newRoomVideo(cfg.Video); err != nil {
+			return nil, err
+		}
+	}
 	return &Room{
+		video:    video,
+		decode:   decode,
 		id:       cfg.ID,
 		cfg:      cfg,
 		engine:   e,
@@ -236,11 +254,29 @@ func (r *Room) tick(now time.Time) time.Time {
 		r.audioTick()
 		r.frames++
 		r.stats.ticks.Add(1)
+		if r.frames%25 == 0 {
+			r.checkMedia(now)
+		}
 	}
-	if r.frames%25 == 0 {
-		r.checkMedia(now)
+	next := r.start.Add(time.Duration(r.frames) * tick)
+	if r.video == nil {
+		return next
 	}
-	return r.start.Add(time.Duration(r.frames) * tick)
+	period := r.video.period()
+	vdue := int64(now.Sub(r.start)/period) + 1
+	if vdue-r.vframes > 1 {
+		// Late: a composite is only worth sending now, never twice.
+		r.video.skipped += uint64(vdue - r.vframes - 1)
+		r.vframes = vdue - 1
+	}
+	if r.vframes < vdue {
+		r.videoTick(now)
+		r.vframes++
+	}
+	if vnext := r.start.Add(time.Duration(r.vframes) * period); vnext.Before(next) {
+		return vnext
+	}
+	return next
 }
 
 // audioTick is one 20 ms step: choose talkers, decode them, mix, encode
@@ -255,6 +291,10 @@ func (r *Room) audioTick() {
 		r.obs = append(r.obs, mixer.Observation{ID: mixer.SourceID(p.id), Level: lvl, Muted: p.muted || r.roomMute})
 	}
 	sel := r.audio.Select(r.obs)
+	r.loudest = 0
+	if len(sel.Talkers) > 0 {
+		r.loudest = sel.Talkers[0]
+	}
 	for _, id := range sel.Started {
 		r.setTalking(ParticipantID(id), true)
 	}
@@ -392,6 +432,9 @@ type JoinRequest struct {
 	// Volume is the gain applied to the participant's voice (1: unity;
 	// 0 means unity).
 	Volume float32
+	// VideoCodec is the preferred video codec ("vp8" or "h264"; empty:
+	// H.264 when offered, else VP8).
+	VideoCodec string
 }
 
 // Join adds a participant (without media: see Offer). It returns the
@@ -432,7 +475,7 @@ func (r *Room) Join(ctx context.Context, req JoinRequest) (ParticipantInfo, []Pa
 		if vol == 0 {
 			vol = 1
 		}
-		p := &Participant{id: id, display: req.Display, muted: req.Muted, volume: vol, joined: time.Now()}
+		p := &Participant{id: id, display: req.Display, muted: req.Muted, volume: vol, joined: time.Now(), preferCodec: req.VideoCodec}
 		r.parts[id] = p
 		r.order = append(r.order, p)
 		me = p.info()
@@ -536,14 +579,27 @@ func (r *Room) Participant(ctx context.Context, id ParticipantID) (ParticipantIn
 
 // Offer takes a participant's SDP offer and returns Tessera's answer, with
 // Tessera's ICE candidates in it (the client may still trickle its own).
-// A second offer renegotiates the same PeerConnection.
+// Audio and video each follow the offer's direction: a sendrecv m-line
+// sends the participant's voice and camera and receives the mix and the
+// composite; a recvonly one only receives (a viewer). A second offer
+// renegotiates the same PeerConnection.
 func (r *Room) Offer(ctx context.Context, id ParticipantID, offer string) (string, error) {
-	if err := validateOffer(offer); err != nil {
+	info, err := parseOffer(offer)
+	if err != nil {
 		return "", err
 	}
-	var existing *webrtc.PeerConnection
+	if r.video == nil {
+		info.video = nil
+		if info.audio == nil {
+			return "", fmt.Errorf("%w: the room is audio-only and the offer has no audio", ErrNoMedia)
+		}
+	}
+	var (
+		existing *webrtc.PeerConnection
+		prefer   string
+	)
 	if err := r.withParticipant(ctx, id, func(p *Participant) error {
-		existing = p.pc.Load()
+		existing, prefer = p.pc.Load(), p.preferCodec
 		return nil
 	}); err != nil {
 		return "", err
@@ -556,14 +612,14 @@ func (r *Room) Offer(ctx context.Context, id ParticipantID, offer string) (strin
 	if err != nil {
 		return "", fmt.Errorf("create peer connection: %w", err)
 	}
-	out, err := r.setupPeer(ctx, id, pc)
+	m, err := r.setupPeer(id, pc, info, prefer)
 	if err != nil {
 		_ = pc.Close()
 		return "", err
 	}
 	sdpAnswer, err := answer(ctx, pc, offer)
 	if err != nil {
-		out.close()
+		m.close()
 		_ = pc.Close()
 		return "", err
 	}
@@ -571,66 +627,163 @@ func (r *Room) Offer(ctx context.Context, id ParticipantID, offer string) (strin
 		if !p.pc.CompareAndSwap(nil, pc) {
 			return ErrAlreadyNegotiated
 		}
-		p.out, p.est = out, est
+		p.out, p.vout, p.vcodec, p.est = m.audio, m.video, m.vcodec, est
+		if p.vout != nil {
+			r.addViewer(p, outputKey{codec: m.vcodec, tier: 0})
+		}
 		return nil
 	}); err != nil {
-		out.close()
+		m.close()
 		_ = pc.Close()
 		return "", err
 	}
 	return sdpAnswer, nil
 }
 
-// setupPeer adds the outgoing mix track and the callbacks to a fresh
-// PeerConnection.
-func (r *Room) setupPeer(ctx context.Context, id ParticipantID, pc *webrtc.PeerConnection) (*egress, error) {
-	track, err := webrtc.NewTrackLocalStaticSample(
-		webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2},
-		"audio", fmt.Sprintf("tessera-%d", r.id))
-	if err != nil {
-		return nil, err
+// peerMedia is what setupPeer attached to a PeerConnection.
+type peerMedia struct {
+	audio, video *egress
+	vcodec       string
+}
+
+func (m peerMedia) close() {
+	if m.audio != nil {
+		m.audio.close()
+	}
+	if m.video != nil {
+		m.video.close()
+	}
+}
+
+// setupPeer adds the outgoing tracks and the callbacks to a fresh
+// PeerConnection, before the offer is applied, so that the answer reuses
+// the offer's m-lines.
+func (r *Room) setupPeer(id ParticipantID, pc *webrtc.PeerConnection, info offerInfo, prefer string) (peerMedia, error) {
+	var m peerMedia
+	stream := fmt.Sprintf("tessera-%d", r.id)
+	if a := info.audio; a != nil {
+		if a.receives() {
+			track, err := webrtc.NewTrackLocalStaticSample(
+				webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}, "audio", stream)
+			if err != nil {
+				return m, err
+			}
+			if m.audio, err = r.addTrack(pc, track, a.answerDirection(), egressQueueLen, nil); err != nil {
+				return m, err
+			}
+		} else if _, err := pc.AddTransceiverFromKind(webrtc.RTPCodecTypeAudio, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly}); err != nil {
+			return m, err
+		}
+	}
+	if v := info.video; v != nil {
+		m.vcodec = chooseVideoCodec(v, prefer)
+		if v.receives() {
+			track, err := webrtc.NewTrackLocalStaticSample(videoCapability(m.vcodec), "video", stream)
+			if err != nil {
+				m.close()
+				return m, err
+			}
+			onPLI := func() { r.post(func() { r.viewerWantsKeyframe(id) }) }
+			if m.video, err = r.addTrack(pc, track, v.answerDirection(), videoQueueLen, onPLI); err != nil {
+				m.close()
+				return m, err
+			}
+		} else if _, err := pc.AddTransceiverFromKind(webrtc.RTPCodecTypeVideo, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly}); err != nil {
+			m.close()
+			return m, err
+		}
 	}
 	pc.OnTrack(func(remote *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
-		if remote.Kind() != webrtc.RTPCodecTypeAudio {
-			return
+		switch remote.Kind() {
+		case webrtc.RTPCodecTypeAudio:
+			r.readAudio(id, remote, recv)
+		case webrtc.RTPCodecTypeVideo:
+			r.readVideo(id, pc, remote)
 		}
-		in, err := newAudioInput()
-		if err != nil {
-			r.log.Error("cannot create audio input", "participant", id, "err", err)
-			return
-		}
-		r.post(func() {
-			if p := r.parts[id]; p != nil && p.in == nil {
-				p.in = in
-				return
-			}
-			in.close()
-		})
-		in.read(remote, audioLevelExtID(recv))
 	})
 	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
 		r.post(func() { r.peerState(id, pc, s) })
 	})
-	return r.addTrack(pc, track)
+	return m, nil
 }
 
-// addTrack attaches the outgoing track before the offer is applied, so the
-// answer reuses the offer's audio m-line as sendrecv.
-func (r *Room) addTrack(pc *webrtc.PeerConnection, track *webrtc.TrackLocalStaticSample) (*egress, error) {
-	tr, err := pc.AddTransceiverFromTrack(track, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendrecv})
+func (r *Room) readAudio(id ParticipantID, remote *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
+	in, err := newAudioInput()
+	if err != nil {
+		r.log.Error("cannot create audio input", "participant", id, "err", err)
+		return
+	}
+	r.post(func() {
+		if p := r.parts[id]; p != nil && p.in == nil {
+			p.in = in
+			return
+		}
+		in.close()
+	})
+	in.read(remote, audioLevelExtID(recv))
+}
+
+func (r *Room) readVideo(id ParticipantID, pc *webrtc.PeerConnection, remote *webrtc.TrackRemote) {
+	if r.video == nil || r.decode == nil {
+		return
+	}
+	name := CodecVP8
+	if strings.EqualFold(remote.Codec().MimeType, webrtc.MimeTypeH264) {
+		name = CodecH264
+	}
+	w := r.decode.bind()
+	defer r.decode.unbind(w)
+	in := newVideoInput(name, w, sendPLI(pc, remote), r.log.With("participant", id))
+	registered := make(chan bool, 1)
+	r.post(func() {
+		if p := r.parts[id]; p != nil && p.vin == nil {
+			p.vin = in
+			registered <- true
+			return
+		}
+		registered <- false
+	})
+	select {
+	case ok := <-registered:
+		if !ok {
+			in.close()
+			return
+		}
+	case <-r.done:
+		in.close()
+		return
+	}
+	in.read(remote)
+}
+
+// addTrack attaches an outgoing track on a transceiver of the offer's
+// direction and starts its sender's RTCP reader.
+func (r *Room) addTrack(pc *webrtc.PeerConnection, track *webrtc.TrackLocalStaticSample, dir webrtc.RTPTransceiverDirection, queue int, onPLI func()) (*egress, error) {
+	tr, err := pc.AddTransceiverFromTrack(track, webrtc.RTPTransceiverInit{Direction: dir})
 	if err != nil {
 		return nil, err
 	}
-	go drainRTCP(tr.Sender())
-	return newEgress(track), nil
+	go readRTCP(tr.Sender(), onPLI)
+	return newEgress(track, queue), nil
 }
 
-// drainRTCP reads a sender's RTCP so the interceptors (NACK responder,
-// reports, congestion control) see it.
-func drainRTCP(s *webrtc.RTPSender) {
+// readRTCP reads a sender's RTCP so the interceptors (NACK responder,
+// reports, congestion control) see it, and reports keyframe requests (PLI,
+// FIR) to onPLI.
+func readRTCP(s *webrtc.RTPSender, onPLI func()) {
 	for {
-		if _, _, err := s.ReadRTCP(); err != nil {
+		pkts, _, err := s.ReadRTCP()
+		if err != nil {
 			return
+		}
+		if onPLI == nil {
+			continue
+		}
+		for _, p := range pkts {
+			switch p.(type) {
+			case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
+				onPLI()
+			}
 		}
 	}
 }
@@ -657,23 +810,6 @@ func (r *Room) peerState(id ParticipantID, pc *webrtc.PeerConnection, s webrtc.P
 		r.log.Info("media ended", "participant", id, "reason", reason)
 		r.publish(Event{Kind: EventHangup, Participant: id, Info: p.info(), Reason: reason})
 	}
-}
-
-// validateOffer checks that an offer parses and carries audio.
-func validateOffer(offer string) error {
-	if strings.TrimSpace(offer) == "" {
-		return fmt.Errorf("%w: empty SDP", ErrInvalidSDP)
-	}
-	var sd sdp.SessionDescription
-	if err := sd.UnmarshalString(offer); err != nil {
-		return fmt.Errorf("%w: %w", ErrInvalidSDP, err)
-	}
-	for _, m := range sd.MediaDescriptions {
-		if m.MediaName.Media == "audio" && m.MediaName.Port.Value != 0 {
-			return nil
-		}
-	}
-	return fmt.Errorf("%w: no audio m-line", ErrNoMedia)
 }
 
 // answer applies an offer and returns the complete answer once ICE
@@ -779,6 +915,16 @@ func (r *Room) detachMedia(p *Participant) *webrtc.PeerConnection {
 		p.in.close()
 		p.in = nil
 	}
+	if p.vout != nil {
+		r.removeViewer(p)
+		p.vout.close()
+		p.vout = nil
+	}
+	if p.vin != nil {
+		// Closing waits for a decode in flight: not on the tick.
+		go p.vin.close()
+		p.vin = nil
+	}
 	r.audio.Remove(mixer.SourceID(p.id))
 	if p.setup {
 		p.setup = false
@@ -789,16 +935,20 @@ func (r *Room) detachMedia(p *Participant) *webrtc.PeerConnection {
 
 // RoomStats is a snapshot of a room's counters.
 type RoomStats struct {
-	ID              RoomID       `json:"id"`
-	Participants    int          `json:"participants"`
-	Talkers         int          `json:"talkers"`
-	Ticks           uint64       `json:"ticks"`
-	SkippedTicks    uint64       `json:"skipped_ticks"`
-	AudioEncoders   int64        `json:"audio_encoders"`
-	MaxEncoders     int64        `json:"max_audio_encoders"`
-	EncodersCreated uint64       `json:"audio_encoders_created"`
-	EncodeErrors    uint64       `json:"encode_errors"`
-	Inputs          []InputStats `json:"inputs"`
+	ID              RoomID            `json:"id"`
+	Participants    int               `json:"participants"`
+	Talkers         int               `json:"talkers"`
+	Ticks           uint64            `json:"ticks"`
+	SkippedTicks    uint64            `json:"skipped_ticks"`
+	AudioEncoders   int64             `json:"audio_encoders"`
+	MaxEncoders     int64             `json:"max_audio_encoders"`
+	EncodersCreated uint64            `json:"audio_encoders_created"`
+	EncodeErrors    uint64            `json:"encode_errors"`
+	Inputs          []InputStats      `json:"inputs"`
+	VideoTicks      int64             `json:"video_ticks"`
+	VideoSkipped    uint64            `json:"video_skipped_ticks"`
+	VideoOutputs    []OutputStats     `json:"video_outputs"`
+	VideoInputs     []VideoInputStats `json:"video_inputs"`
 }
 
 // InputStats describes one participant's audio path.
@@ -844,6 +994,7 @@ func (r *Room) Stats(ctx context.Context) (RoomStats, error) {
 			}
 			s.Inputs = append(s.Inputs, is)
 		}
+		r.videoStats(&s)
 	})
 	return s, err
 }
@@ -870,6 +1021,9 @@ func (r *Room) destroy() {
 		enc.Close()
 	}
 	r.encoders, r.spare = nil, nil
+	if r.video != nil {
+		r.video.close()
+	}
 	r.publish(Event{Kind: EventDestroyed})
 	r.events.closeAll()
 	for _, pc := range pcs {

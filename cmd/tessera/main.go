@@ -80,7 +80,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 
 	gw := janus.NewGateway(janus.Options{SessionTimeout: cfg.SessionTimeout, Version: version, Logger: log})
 	defer gw.Close()
-	gw.Register(janus.NewAudioBridge(rooms, log))
+	ab := janus.NewAudioBridge(rooms, log)
+	gw.Register(ab)
+	gw.Register(janus.NewVideoMCU(rooms, log, ab))
 
 	servers := []*http.Server{{
 		Handler: signaling.NewRouter(signaling.ServerOptions{

@@ -17,6 +17,7 @@ import (
 	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
 
+	"github.com/tessera-mcu/tessera/codec"
 	"github.com/tessera-mcu/tessera/codec/codectest"
 	"github.com/tessera-mcu/tessera/codec/opus"
 	"github.com/tessera-mcu/tessera/mixer"
@@ -39,6 +40,26 @@ type Options struct {
 	Silent bool
 	// TCP restricts the peer to ICE over TCP (active candidates).
 	TCP bool
+
+	// Video is the video codec ("vp8" or "h264"); empty: no video.
+	Video string
+	// VideoColor fills the picture sent (default mid grey).
+	VideoColor codec.YUV
+	// VideoColor2, if set, alternates with VideoColor every half second
+	// (a picture that visibly keeps changing).
+	VideoColor2 codec.YUV
+	// VideoWidth and VideoHeight of the picture sent (default 320x180).
+	VideoWidth, VideoHeight int
+	// VideoFPS of the picture sent (default 15).
+	VideoFPS int
+	// VideoCounter draws the frame number as a pixel pattern (see
+	// DrawCounter) for latency measurements.
+	VideoCounter bool
+	// VideoGarbage sends random bytes as video frames.
+	VideoGarbage bool
+	// RecvOnly makes a viewer: audio and video (if Video is set, in that
+	// codec) are received only; nothing is sent.
+	RecvOnly bool
 }
 
 // Peer is one test client.
@@ -54,6 +75,8 @@ type Peer struct {
 	connected chan struct{}
 	connOnce  sync.Once
 
+	video videoState
+
 	mu       sync.Mutex
 	pcm      []int16     // everything decoded, in arrival order
 	arrivals []time.Time // one per received packet
@@ -66,13 +89,18 @@ type Peer struct {
 	toneOff  atomic.Bool
 }
 
-func newAPI(levelExt, tcp bool) (*webrtc.API, error) {
+func newAPI(levelExt, tcp bool, video string) (*webrtc.API, error) {
 	me := &webrtc.MediaEngine{}
 	if err := me.RegisterCodec(webrtc.RTPCodecParameters{
 		RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2, SDPFmtpLine: "minptime=10;useinbandfec=1"},
 		PayloadType:        111,
 	}, webrtc.RTPCodecTypeAudio); err != nil {
 		return nil, err
+	}
+	if video != "" {
+		if err := me.RegisterCodec(webrtc.RTPCodecParameters{RTPCodecCapability: videoCapability(video), PayloadType: 96}, webrtc.RTPCodecTypeVideo); err != nil {
+			return nil, err
+		}
 	}
 	if levelExt {
 		if err := me.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: sdp.AudioLevelURI}, webrtc.RTPCodecTypeAudio); err != nil {
@@ -99,7 +127,7 @@ func New(opts Options) (*Peer, error) {
 	if opts.Amplitude == 0 {
 		opts.Amplitude = 0.25
 	}
-	api, err := newAPI(!opts.NoLevel, opts.TCP)
+	api, err := newAPI(!opts.NoLevel, opts.TCP, opts.Video)
 	if err != nil {
 		return nil, err
 	}
@@ -108,22 +136,38 @@ func New(opts Options) (*Peer, error) {
 		return nil, err
 	}
 	p := &Peer{PC: pc, opts: opts, stop: make(chan struct{}), connected: make(chan struct{})}
-	p.track, err = webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}, "audio", "peer")
-	if err != nil {
-		pc.Close()
-		return nil, err
-	}
-	if p.sender, err = pc.AddTrack(p.track); err != nil {
-		pc.Close()
-		return nil, err
-	}
-	go func() {
-		for {
-			if _, _, err := p.sender.ReadRTCP(); err != nil {
-				return
+	if opts.RecvOnly {
+		opts.Silent = true
+		p.opts.Silent = true
+		recv := webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly}
+		if _, err := pc.AddTransceiverFromKind(webrtc.RTPCodecTypeAudio, recv); err != nil {
+			pc.Close()
+			return nil, err
+		}
+		if opts.Video != "" {
+			if _, err := pc.AddTransceiverFromKind(webrtc.RTPCodecTypeVideo, recv); err != nil {
+				pc.Close()
+				return nil, err
 			}
 		}
-	}()
+	} else {
+		p.track, err = webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}, "audio", "peer")
+		if err != nil {
+			pc.Close()
+			return nil, err
+		}
+		if p.sender, err = pc.AddTrack(p.track); err != nil {
+			pc.Close()
+			return nil, err
+		}
+		go drainRTCP(p.sender)
+		if opts.Video != "" {
+			if err := p.addVideo(); err != nil {
+				pc.Close()
+				return nil, err
+			}
+		}
+	}
 	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
 		if s == webrtc.PeerConnectionStateConnected {
 			p.connOnce.Do(func() { close(p.connected) })
@@ -132,6 +176,10 @@ func New(opts Options) (*Peer, error) {
 	pc.OnTrack(func(t *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
 		p.wg.Add(1)
 		defer p.wg.Done()
+		if t.Kind() == webrtc.RTPCodecTypeVideo {
+			p.receiveVideo(t)
+			return
+		}
 		p.receive(t)
 	})
 	return p, nil
@@ -163,6 +211,10 @@ func (p *Peer) Accept(answer string) error {
 	if !p.opts.Silent {
 		p.wg.Add(1)
 		go p.send()
+	}
+	if p.video.track != nil {
+		p.wg.Add(1)
+		go p.sendVideo()
 	}
 	return nil
 }
@@ -399,4 +451,12 @@ func (p *Peer) OfferTrickle() (string, <-chan webrtc.ICECandidateInit, error) {
 		return "", nil, err
 	}
 	return offer.SDP, cands, nil
+}
+
+func drainRTCP(s *webrtc.RTPSender) {
+	for {
+		if _, _, err := s.ReadRTCP(); err != nil {
+			return
+		}
+	}
 }

@@ -34,7 +34,7 @@ const (
 	abInvalidSDP      = 493
 	abUnknownError    = 499
 	audioBridgePkg    = "janus.plugin.audiobridge"
-	audioBridgeKey    = "audiobridge"
+	videoMCUPkg       = "janus.plugin.mcu"
 	requestTimeout    = 15 * time.Second
 	abSubscriptionLen = 512
 )
@@ -47,37 +47,88 @@ type Rooms interface {
 	List() []*room.Room
 }
 
-// AudioBridge is janus.plugin.audiobridge on Tessera's rooms: request and
-// event shapes, error codes and semantics follow Janus's AudioBridge, so
-// clients written for it work unchanged.
-type AudioBridge struct {
+// RoomPlugin puts Tessera's rooms behind a Janus plugin API. As
+// janus.plugin.audiobridge (NewAudioBridge) its request and event shapes,
+// error codes and semantics follow Janus's AudioBridge, so clients written
+// for it work unchanged. As janus.plugin.mcu (NewVideoMCU) it has the same
+// shapes under the key "mcu", and offers with video get the composite
+// picture, plus layout and codec controls. Both share the rooms: audio-only
+// AudioBridge participants and video participants in the same room number
+// hear each other, and the audio-only ones appear as placeholders.
+type RoomPlugin struct {
 	rooms Rooms
 	log   *slog.Logger
+	pkg   string
+	key   string // "audiobridge" or "mcu": the plugin data's first key
+	video bool
 
-	mu      sync.Mutex
-	private map[room.RoomID]bool
+	// private is shared by both plugins of a process (is_private rooms).
+	private *privateRooms
 }
 
-// NewAudioBridge creates the plugin.
-func NewAudioBridge(rooms Rooms, log *slog.Logger) *AudioBridge {
+type privateRooms struct {
+	mu  sync.Mutex
+	set map[room.RoomID]bool
+}
+
+func (p *privateRooms) get(id room.RoomID) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.set[id]
+}
+
+func (p *privateRooms) put(id room.RoomID, private bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if private {
+		p.set[id] = true
+	} else {
+		delete(p.set, id)
+	}
+}
+
+// NewAudioBridge creates janus.plugin.audiobridge.
+func NewAudioBridge(rooms Rooms, log *slog.Logger) *RoomPlugin {
+	return newRoomPlugin(rooms, log, audioBridgePkg, "audiobridge", false, nil)
+}
+
+// NewVideoMCU creates janus.plugin.mcu, sharing the private-room list of
+// the AudioBridge plugin on the same rooms (nil: its own).
+func NewVideoMCU(rooms Rooms, log *slog.Logger, audioBridge *RoomPlugin) *RoomPlugin {
+	var shared *privateRooms
+	if audioBridge != nil {
+		shared = audioBridge.private
+	}
+	return newRoomPlugin(rooms, log, videoMCUPkg, "mcu", true, shared)
+}
+
+func newRoomPlugin(rooms Rooms, log *slog.Logger, pkg, key string, video bool, private *privateRooms) *RoomPlugin {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &AudioBridge{rooms: rooms, log: log.With("plugin", audioBridgePkg), private: make(map[room.RoomID]bool)}
+	if private == nil {
+		private = &privateRooms{set: make(map[room.RoomID]bool)}
+	}
+	return &RoomPlugin{rooms: rooms, log: log.With("plugin", pkg), pkg: pkg, key: key, video: video, private: private}
 }
 
 // Package implements Plugin.
-func (ab *AudioBridge) Package() string { return audioBridgePkg }
+func (ab *RoomPlugin) Package() string { return ab.pkg }
 
 // Info implements Plugin.
-func (ab *AudioBridge) Info() PluginInfo {
+func (ab *RoomPlugin) Info() PluginInfo {
+	if ab.video {
+		return PluginInfo{Name: "Tessera video MCU plugin", Author: "The Tessera authors",
+			Description:   "One composed picture and a mix without your own voice for every participant.",
+			VersionString: "0.1.0", Version: 1}
+	}
 	return PluginInfo{Name: "JANUS AudioBridge plugin", Author: "The Tessera authors",
 		Description:   "Tessera's audio MCU behind the AudioBridge API: per-listener mix-minus of the loudest talkers.",
 		VersionString: "0.1.0", Version: 12}
 }
 
 // Attach implements Plugin.
-func (ab *AudioBridge) Attach(h HandleContext) (PluginSession, error) {
+func (ab *RoomPlugin) Attach(h HandleContext) (PluginSession, error) {
 	return &abSession{ab: ab, h: h}, nil
 }
 
@@ -85,7 +136,7 @@ func (ab *AudioBridge) Attach(h HandleContext) (PluginSession, error) {
 // time on the handle's goroutine; the event forwarder reads room and pid
 // under mu.
 type abSession struct {
-	ab *AudioBridge
+	ab *RoomPlugin
 	h  HandleContext
 
 	mu   sync.Mutex
@@ -105,8 +156,8 @@ func perr(code int, format string, args ...any) *pluginError {
 	return &pluginError{code, fmt.Sprintf(format, args...)}
 }
 
-func (e *pluginError) data() M {
-	return M{audioBridgeKey: "event", "error_code": e.code, "error": e.msg}
+func (e *pluginError) data(key string) M {
+	return M{key: "event", "error_code": e.code, "error": e.msg}
 }
 
 // body is a decoded request body with typed accessors that produce
@@ -189,7 +240,7 @@ func (s *abSession) Handle(ctx context.Context, raw json.RawMessage, jsep *JSEP)
 	defer cancel()
 	b, req, e := parseBody(raw)
 	if e != nil {
-		return e.data(), nil
+		return e.data(s.ab.key), nil
 	}
 	var (
 		data   M
@@ -206,7 +257,7 @@ func (s *abSession) Handle(ctx context.Context, raw json.RawMessage, jsep *JSEP)
 		data, e = s.leave(ctx)
 	case "hangup":
 		s.Hangup(ctx)
-		data = M{audioBridgeKey: "hangingup"}
+		data = M{s.ab.key: "hangingup"}
 	case "create":
 		data, e = s.ab.create(b)
 	case "edit":
@@ -227,17 +278,29 @@ func (s *abSession) Handle(ctx context.Context, raw json.RawMessage, jsep *JSEP)
 		data, e = s.ab.mute(ctx, b, req == "mute")
 	case "mute_room", "unmute_room":
 		data, e = s.ab.muteRoom(ctx, b, req == "mute_room")
+	case "layout":
+		if !s.ab.video {
+			e = perr(abInvalidRequest, "Unknown request '%s'", req)
+			break
+		}
+		data, e = s.layout(ctx, b)
+	case "tiles":
+		if !s.ab.video {
+			e = perr(abInvalidRequest, "Unknown request '%s'", req)
+			break
+		}
+		data, e = s.ab.tiles(ctx, b)
 	case "resetdecoder":
 		// Decoders reset themselves on stream restarts; nothing to do.
 		if _, e = s.joined(); e == nil {
-			data = M{audioBridgeKey: "success"}
+			data = M{s.ab.key: "success"}
 		}
 	default:
 		e = perr(abInvalidRequest, "Unknown request '%s'", req)
 	}
 	if e != nil {
 		s.ab.log.Info("request refused", "request", req, "code", e.code, "error", e.msg, "session", s.h.SessionID(), "handle", s.h.ID())
-		return e.data(), nil
+		return e.data(s.ab.key), nil
 	}
 	return data, answer
 }
@@ -263,7 +326,7 @@ func participant(p room.ParticipantInfo, talkingEvents bool) M {
 	return m
 }
 
-func (ab *AudioBridge) room(b body) (*room.Room, room.RoomID, *pluginError) {
+func (ab *RoomPlugin) room(b body) (*room.Room, room.RoomID, *pluginError) {
 	id, e := b.uint("room", true)
 	if e != nil {
 		return nil, 0, e
@@ -351,6 +414,16 @@ func (s *abSession) join(ctx context.Context, b body, change bool) (M, *pluginEr
 		}
 	}
 	req := room.JoinRequest{ID: room.ParticipantID(pid), Display: display, Pin: pin, Volume: float32(vol) / 100}
+	if s.ab.video {
+		vc, e := b.str("video_codec", false)
+		if e != nil {
+			return nil, e
+		}
+		if vc = strings.ToLower(vc); vc != "" && vc != room.CodecVP8 && vc != room.CodecH264 {
+			return nil, perr(abInvalidElement, "Invalid element (video_codec should be vp8 or h264)")
+		}
+		req.VideoCodec = vc
+	}
 	if muted != nil {
 		req.Muted = *muted
 	}
@@ -373,7 +446,58 @@ func (s *abSession) join(ctx context.Context, b body, change bool) (M, *pluginEr
 	if change {
 		kind = "roomchanged"
 	}
-	return M{audioBridgeKey: kind, "room": id, "id": me.ID, "participants": list}, nil
+	reply := M{s.ab.key: kind, "room": id, "id": me.ID, "participants": list}
+	if s.ab.video {
+		if v := r.Config().Video; !v.Disabled {
+			layout, pinned, _ := r.Layout(ctx)
+			reply["video"] = M{"width": v.Width, "height": v.Height, "fps": v.FPS, "layout": layout.String(), "pinned": pinned}
+		}
+	}
+	return reply, nil
+}
+
+// layout changes the room's layout: {room?, layout, pin?, secret?}. A
+// participant may change its own room's layout; anyone else needs the
+// room's secret.
+func (s *abSession) layout(ctx context.Context, b body) (M, *pluginError) {
+	r, e := s.joined()
+	if b.has("room") {
+		other, id, e2 := s.ab.room(b)
+		if e2 != nil {
+			return nil, e2
+		}
+		if r == nil || r.ID() != id {
+			if e := authorized(other, b); e != nil {
+				return nil, e
+			}
+		}
+		r, e = other, nil
+	}
+	if e != nil {
+		return nil, perr(abNotJoined, "Not in a room (give room and secret)")
+	}
+	name, e := b.str("layout", true)
+	if e != nil {
+		return nil, e
+	}
+	kind, err := mixer.ParseLayout(name)
+	if err != nil {
+		return nil, perr(abInvalidElement, "Invalid element (layout should be grid, speaker or presentation)")
+	}
+	pin, e := b.uint("pin", false)
+	if e != nil {
+		return nil, e
+	}
+	if kind == mixer.LayoutPresentation && pin == 0 {
+		return nil, perr(abMissingElement, "Missing element (pin): presentation needs the participant to show")
+	}
+	if err := r.SetLayout(ctx, kind, room.ParticipantID(pin)); err != nil {
+		if errors.Is(err, room.ErrNoMedia) {
+			return nil, perr(abInvalidRequest, "Room %d has no video", r.ID())
+		}
+		return nil, roomErr(err)
+	}
+	return M{s.ab.key: "success", "room": r.ID(), "layout": kind.String(), "pinned": pin}, nil
 }
 
 func (s *abSession) configure(ctx context.Context, b body, jsep *JSEP) (M, *JSEP, *pluginError) {
@@ -419,7 +543,7 @@ func (s *abSession) configure(ctx context.Context, b body, jsep *JSEP) (M, *JSEP
 		s.mu.Unlock()
 		answer = &JSEP{Type: "answer", SDP: sdpAnswer}
 	}
-	return M{audioBridgeKey: "event", "result": "ok"}, answer, nil
+	return M{s.ab.key: "event", "result": "ok"}, answer, nil
 }
 
 // audioMid is the mid of an offer's audio m-line ("0" if it has none).
@@ -451,7 +575,7 @@ func (s *abSession) leave(ctx context.Context) (M, *pluginError) {
 	if err := r.Leave(ctx, pid); err != nil && !errors.Is(err, room.ErrParticipantNotFound) && !errors.Is(err, room.ErrClosed) {
 		return nil, roomErr(err)
 	}
-	return M{audioBridgeKey: "left", "room": r.ID(), "id": pid}, nil
+	return M{s.ab.key: "left", "room": r.ID(), "id": pid}, nil
 }
 
 // forward turns room events into this handle's AudioBridge events.
@@ -462,27 +586,31 @@ func (s *abSession) forward(r *room.Room, self room.ParticipantID, sub *room.Sub
 		switch e.Kind {
 		case room.EventJoined:
 			if !mine {
-				s.h.Event(M{audioBridgeKey: "joined", "room": r.ID(), "participants": []M{participant(e.Info, talking)}}, nil)
+				s.h.Event(M{s.ab.key: "joined", "room": r.ID(), "participants": []M{participant(e.Info, talking)}}, nil)
 			}
 		case room.EventUpdated:
 			if !mine {
-				s.h.Event(M{audioBridgeKey: "event", "room": r.ID(), "participants": []M{participant(e.Info, talking)}}, nil)
+				s.h.Event(M{s.ab.key: "event", "room": r.ID(), "participants": []M{participant(e.Info, talking)}}, nil)
 			}
 		case room.EventLeft:
 			switch {
 			case e.Reason == "kicked":
-				s.h.Event(M{audioBridgeKey: "event", "room": r.ID(), "kicked": e.Participant}, nil)
+				s.h.Event(M{s.ab.key: "event", "room": r.ID(), "kicked": e.Participant}, nil)
 				if mine {
 					s.dropRoom(r)
 				}
 			case e.Reason == "destroyed":
 			case !mine:
-				s.h.Event(M{audioBridgeKey: "event", "room": r.ID(), "leaving": e.Participant}, nil)
+				s.h.Event(M{s.ab.key: "event", "room": r.ID(), "leaving": e.Participant}, nil)
 			}
 		case room.EventTalking, room.EventStoppedTalking:
-			s.h.Event(M{audioBridgeKey: e.Kind.String(), "room": r.ID(), "id": e.Participant}, nil)
+			s.h.Event(M{s.ab.key: e.Kind.String(), "room": r.ID(), "id": e.Participant}, nil)
 		case room.EventRoomMuted:
-			s.h.Event(M{audioBridgeKey: "event", "room": r.ID(), "muted": e.Muted}, nil)
+			s.h.Event(M{s.ab.key: "event", "room": r.ID(), "muted": e.Muted}, nil)
+		case room.EventLayout:
+			if s.ab.video {
+				s.h.Event(M{s.ab.key: "event", "room": r.ID(), "layout": e.Layout, "pinned": e.Participant}, nil)
+			}
 		case room.EventMediaUp:
 			if mine {
 				s.h.WebRTCUp()
@@ -499,7 +627,7 @@ func (s *abSession) forward(r *room.Room, self room.ParticipantID, sub *room.Sub
 				s.h.HangupEvent(e.Reason)
 			}
 		case room.EventDestroyed:
-			s.h.Event(M{audioBridgeKey: "destroyed", "room": r.ID()}, nil)
+			s.h.Event(M{s.ab.key: "destroyed", "room": r.ID()}, nil)
 			s.dropRoom(r)
 		}
 	}
@@ -551,7 +679,7 @@ func (s *abSession) Detach(ctx context.Context) {
 
 // Room management (synchronous requests).
 
-func (ab *AudioBridge) create(b body) (M, *pluginError) {
+func (ab *RoomPlugin) create(b body) (M, *pluginError) {
 	id, e := b.uint("room", false)
 	if e != nil {
 		return nil, e
@@ -594,16 +722,14 @@ func (ab *AudioBridge) create(b body) (M, *pluginError) {
 		}
 		return nil, perr(abInvalidElement, "%v", err)
 	}
-	if private != nil && *private {
-		ab.mu.Lock()
-		ab.private[r.ID()] = true
-		ab.mu.Unlock()
+	if private != nil {
+		ab.private.put(r.ID(), *private)
 	}
 	ab.log.Info("room created", "room", r.ID())
-	return M{audioBridgeKey: "created", "room": r.ID(), "permanent": false}, nil
+	return M{ab.key: "created", "room": r.ID(), "permanent": false}, nil
 }
 
-func (ab *AudioBridge) edit(b body) (M, *pluginError) {
+func (ab *RoomPlugin) edit(b body) (M, *pluginError) {
 	r, id, e := ab.room(b)
 	if e != nil {
 		return nil, e
@@ -625,14 +751,12 @@ func (ab *AudioBridge) edit(b body) (M, *pluginError) {
 	if p, e := b.boolean("new_is_private"); e != nil {
 		return nil, e
 	} else if p != nil {
-		ab.mu.Lock()
-		ab.private[id] = *p
-		ab.mu.Unlock()
+		ab.private.put(id, *p)
 	}
-	return M{audioBridgeKey: "edited", "room": id, "permanent": false}, nil
+	return M{ab.key: "edited", "room": id, "permanent": false}, nil
 }
 
-func (ab *AudioBridge) destroy(ctx context.Context, b body) (M, *pluginError) {
+func (ab *RoomPlugin) destroy(ctx context.Context, b body) (M, *pluginError) {
 	r, id, e := ab.room(b)
 	if e != nil {
 		return nil, e
@@ -643,19 +767,14 @@ func (ab *AudioBridge) destroy(ctx context.Context, b body) (M, *pluginError) {
 	if err := ab.rooms.Destroy(ctx, id); err != nil {
 		return nil, roomErr(err)
 	}
-	ab.mu.Lock()
-	delete(ab.private, id)
-	ab.mu.Unlock()
-	return M{audioBridgeKey: "destroyed", "room": id, "permanent": false}, nil
+	ab.private.put(id, false)
+	return M{ab.key: "destroyed", "room": id, "permanent": false}, nil
 }
 
-func (ab *AudioBridge) list(ctx context.Context) M {
+func (ab *RoomPlugin) list(ctx context.Context) M {
 	out := []M{}
 	for _, r := range ab.rooms.List() {
-		ab.mu.Lock()
-		hidden := ab.private[r.ID()]
-		ab.mu.Unlock()
-		if hidden {
+		if ab.private.get(r.ID()) {
 			continue
 		}
 		ps, err := r.Participants(ctx)
@@ -668,19 +787,33 @@ func (ab *AudioBridge) list(ctx context.Context) M {
 			"sampling_rate": mixer.SampleRate, "spatial_audio": false, "record": false, "muted": muted,
 			"num_participants": len(ps)})
 	}
-	return M{audioBridgeKey: "success", "list": out}
+	return M{ab.key: "success", "list": out}
 }
 
-func (ab *AudioBridge) exists(b body) (M, *pluginError) {
+// tiles tells where each participant is on the composite: {room}.
+func (ab *RoomPlugin) tiles(ctx context.Context, b body) (M, *pluginError) {
+	r, id, e := ab.room(b)
+	if e != nil {
+		return nil, e
+	}
+	ts, err := r.Tiles(ctx)
+	if err != nil {
+		return nil, perr(abInvalidRequest, "Room %d has no video", id)
+	}
+	v := r.Config().Video
+	return M{ab.key: "tiles", "room": id, "width": v.Width, "height": v.Height, "tiles": ts}, nil
+}
+
+func (ab *RoomPlugin) exists(b body) (M, *pluginError) {
 	id, e := b.uint("room", true)
 	if e != nil {
 		return nil, e
 	}
 	_, err := ab.rooms.Get(room.RoomID(id))
-	return M{audioBridgeKey: "success", "room": id, "exists": err == nil}, nil
+	return M{ab.key: "success", "room": id, "exists": err == nil}, nil
 }
 
-func (ab *AudioBridge) listParticipants(ctx context.Context, b body) (M, *pluginError) {
+func (ab *RoomPlugin) listParticipants(ctx context.Context, b body) (M, *pluginError) {
 	r, id, e := ab.room(b)
 	if e != nil {
 		return nil, e
@@ -694,10 +827,10 @@ func (ab *AudioBridge) listParticipants(ctx context.Context, b body) (M, *plugin
 	for _, p := range ps {
 		list = append(list, participant(p, talking))
 	}
-	return M{audioBridgeKey: "participants", "room": id, "participants": list}, nil
+	return M{ab.key: "participants", "room": id, "participants": list}, nil
 }
 
-func (ab *AudioBridge) kick(ctx context.Context, b body) (M, *pluginError) {
+func (ab *RoomPlugin) kick(ctx context.Context, b body) (M, *pluginError) {
 	r, id, e := ab.room(b)
 	if e != nil {
 		return nil, e
@@ -712,10 +845,10 @@ func (ab *AudioBridge) kick(ctx context.Context, b body) (M, *pluginError) {
 	if err := r.Kick(ctx, room.ParticipantID(pid)); err != nil {
 		return nil, roomErr(err)
 	}
-	return M{audioBridgeKey: "success", "room": id}, nil
+	return M{ab.key: "success", "room": id}, nil
 }
 
-func (ab *AudioBridge) kickAll(ctx context.Context, b body) (M, *pluginError) {
+func (ab *RoomPlugin) kickAll(ctx context.Context, b body) (M, *pluginError) {
 	r, id, e := ab.room(b)
 	if e != nil {
 		return nil, e
@@ -730,10 +863,10 @@ func (ab *AudioBridge) kickAll(ctx context.Context, b body) (M, *pluginError) {
 	for _, p := range ps {
 		_ = r.Kick(ctx, p.ID)
 	}
-	return M{audioBridgeKey: "success", "room": id}, nil
+	return M{ab.key: "success", "room": id}, nil
 }
 
-func (ab *AudioBridge) mute(ctx context.Context, b body, muted bool) (M, *pluginError) {
+func (ab *RoomPlugin) mute(ctx context.Context, b body, muted bool) (M, *pluginError) {
 	r, id, e := ab.room(b)
 	if e != nil {
 		return nil, e
@@ -748,10 +881,10 @@ func (ab *AudioBridge) mute(ctx context.Context, b body, muted bool) (M, *plugin
 	if _, err := r.Update(ctx, room.ParticipantID(pid), room.Update{Muted: &muted}); err != nil {
 		return nil, roomErr(err)
 	}
-	return M{audioBridgeKey: "success", "room": id}, nil
+	return M{ab.key: "success", "room": id}, nil
 }
 
-func (ab *AudioBridge) muteRoom(ctx context.Context, b body, muted bool) (M, *pluginError) {
+func (ab *RoomPlugin) muteRoom(ctx context.Context, b body, muted bool) (M, *pluginError) {
 	r, id, e := ab.room(b)
 	if e != nil {
 		return nil, e
@@ -762,5 +895,5 @@ func (ab *AudioBridge) muteRoom(ctx context.Context, b body, muted bool) (M, *pl
 	if err := r.SetRoomMuted(ctx, muted); err != nil {
 		return nil, roomErr(err)
 	}
-	return M{audioBridgeKey: "success", "room": id}, nil
+	return M{ab.key: "success", "room": id}, nil
 }

@@ -1,0 +1,117 @@
+package room
+
+import (
+	"log/slog"
+	"runtime"
+	"sync"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/tessera-mcu/tessera/codec"
+)
+
+// decodeQueueLen bounds the frames waiting for one decode worker.
+const decodeQueueLen = 64
+
+type decodeJob struct {
+	in   *videoInput
+	data []byte
+}
+
+// decodePool decodes video on worker threads pinned to cores, driven by
+// packet arrival. Each input is bound to one worker, so its decoder is only
+// ever used from one thread and needs no lock.
+type decodePool struct {
+	workers []*decodeWorker
+	mu      sync.Mutex
+	next    int
+	wg      sync.WaitGroup
+}
+
+type decodeWorker struct {
+	jobs   chan decodeJob
+	done   chan struct{}
+	frames *codec.FramePool
+	inputs int
+}
+
+func newDecodePool(n int, pin bool, log *slog.Logger) *decodePool {
+	cpus := processCPUs
+	if n <= 0 {
+		n = len(cpus)
+	}
+	p := &decodePool{}
+	for i := range n {
+		w := &decodeWorker{jobs: make(chan decodeJob, decodeQueueLen), done: make(chan struct{}), frames: codec.NewFramePool(16)}
+		p.workers = append(p.workers, w)
+		cpu := -1
+		if pin && len(cpus) > 0 {
+			cpu = cpus[i%len(cpus)]
+		}
+		p.wg.Add(1)
+		go func() {
+			defer p.wg.Done()
+			w.run(cpu, log)
+		}()
+	}
+	return p
+}
+
+func (w *decodeWorker) run(cpu int, log *slog.Logger) {
+	// Locked for life: the pinned thread dies with the worker.
+	runtime.LockOSThread()
+	if cpu >= 0 {
+		var set unix.CPUSet
+		set.Set(cpu)
+		if err := unix.SchedSetaffinity(0, &set); err != nil {
+			log.Warn("cannot pin decode worker; running unpinned", "cpu", cpu, "err", err)
+		}
+	}
+	for {
+		select {
+		case j := <-w.jobs:
+			j.in.decode(j.data, w.frames)
+		case <-w.done:
+			return
+		}
+	}
+}
+
+// bind assigns an input to the worker with the fewest inputs.
+func (p *decodePool) bind() *decodeWorker {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	best := p.workers[0]
+	for _, w := range p.workers[1:] {
+		if w.inputs < best.inputs {
+			best = w
+		}
+	}
+	best.inputs++
+	return best
+}
+
+func (p *decodePool) unbind(w *decodeWorker) {
+	p.mu.Lock()
+	w.inputs--
+	p.mu.Unlock()
+}
+
+// submit queues a frame; false means the worker is saturated and the frame
+// was dropped.
+func (w *decodeWorker) submit(j decodeJob) bool {
+	select {
+	case w.jobs <- j:
+		return true
+	default:
+		return false
+	}
+}
+
+// close stops the workers. Inputs still submitting just fill the queues.
+func (p *decodePool) close() {
+	for _, w := range p.workers {
+		close(w.done)
+	}
+	p.wg.Wait()
+}

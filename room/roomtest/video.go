@@ -1,0 +1,259 @@
+package roomtest
+
+import (
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pion/rtcp"
+	"github.com/pion/rtp"
+	"github.com/pion/rtp/codecs"
+	"github.com/pion/webrtc/v4"
+	"github.com/pion/webrtc/v4/pkg/media"
+	"github.com/pion/webrtc/v4/pkg/media/samplebuilder"
+
+	"github.com/tessera-mcu/tessera/codec"
+	"github.com/tessera-mcu/tessera/codec/h264"
+	"github.com/tessera-mcu/tessera/codec/vp8"
+)
+
+// videoState is a peer's video: what it sends and what it decodes.
+type videoState struct {
+	track    *webrtc.TrackLocalStaticSample
+	stopSend chan struct{}
+	stopOnce sync.Once
+
+	remote atomic.Pointer[webrtc.TrackRemote]
+
+	mu          sync.Mutex
+	latest      *codec.Frame
+	decodedAt   []time.Time
+	counters    []decodedCounter
+	frames      atomic.Uint64
+	keyframes   atomic.Uint64
+	errors      atomic.Uint64
+	keyRequests atomic.Uint64
+}
+
+type decodedCounter struct {
+	n  int
+	at time.Time
+}
+
+func videoCapability(name string) webrtc.RTPCodecCapability {
+	fb := []webrtc.RTCPFeedback{{Type: "nack"}, {Type: "nack", Parameter: "pli"}, {Type: "ccm", Parameter: "fir"}}
+	if name == "h264" {
+		return webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeH264, ClockRate: 90000,
+			SDPFmtpLine: "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f", RTCPFeedback: fb}
+	}
+	return webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000, RTCPFeedback: fb}
+}
+
+func (p *Peer) addVideo() error {
+	t, err := webrtc.NewTrackLocalStaticSample(videoCapability(p.opts.Video), "video", "peer")
+	if err != nil {
+		return err
+	}
+	s, err := p.PC.AddTrack(t)
+	if err != nil {
+		return err
+	}
+	p.video.track = t
+	p.video.stopSend = make(chan struct{})
+	// Keyframe requests from the server force the next frame to be one.
+	go func() {
+		for {
+			pkts, _, err := s.ReadRTCP()
+			if err != nil {
+				return
+			}
+			for _, pk := range pkts {
+				switch pk.(type) {
+				case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
+					p.video.keyRequests.Add(1)
+				}
+			}
+		}
+	}()
+	return nil
+}
+
+func (p *Peer) sendVideo() {
+	defer p.wg.Done()
+	o := p.opts
+	w, h, fps := o.VideoWidth, o.VideoHeight, o.VideoFPS
+	if w == 0 {
+		w, h = 320, 180
+	}
+	if fps == 0 {
+		fps = 15
+	}
+	var enc codec.VideoEncoder
+	var err error
+	if o.Video == "h264" {
+		enc, err = h264.NewEncoder(h264.EncoderConfig{Width: w, Height: h, FPS: fps, Bitrate: 300_000})
+	} else {
+		enc, err = vp8.NewEncoder(vp8.EncoderConfig{Width: w, Height: h, FPS: fps, Bitrate: 300_000})
+	}
+	if err != nil {
+		return
+	}
+	defer enc.Close()
+	frame := codec.NewFrame(w, h)
+	color := o.VideoColor
+	if color == (codec.YUV{}) {
+		color = codec.YUV{Y: 128, U: 128, V: 128}
+	}
+	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 3))
+	tick := time.NewTicker(time.Second / time.Duration(fps))
+	defer tick.Stop()
+	var seen uint64
+	for n := 0; ; n++ {
+		select {
+		case <-p.stop:
+			return
+		case <-p.video.stopSend:
+			return
+		case <-tick.C:
+		}
+		if o.VideoGarbage {
+			junk := make([]byte, 200+rng.IntN(800))
+			for i := range junk {
+				junk[i] = byte(rng.Uint32())
+			}
+			_ = p.video.track.WriteSample(media.Sample{Data: junk, Duration: time.Second / time.Duration(fps)})
+			continue
+		}
+		c := color
+		if o.VideoColor2 != (codec.YUV{}) && (n/(fps/2+1))%2 == 1 {
+			c = o.VideoColor2
+		}
+		frame.Fill(c)
+		if o.VideoCounter {
+			DrawCounter(frame, n)
+		}
+		if k := p.video.keyRequests.Load(); k != seen {
+			seen = k
+			if kf, ok := enc.(codec.KeyframeForcer); ok {
+				kf.ForceKeyframe()
+			}
+		}
+		pkt, err := enc.Encode(frame)
+		if err != nil || len(pkt.Data) == 0 {
+			continue
+		}
+		_ = p.video.track.WriteSample(media.Sample{Data: append([]byte(nil), pkt.Data...), Duration: time.Second / time.Duration(fps)})
+	}
+}
+
+// StopVideo stops sending video (the track stays: a stalled camera).
+func (p *Peer) StopVideo() {
+	if p.video.stopSend != nil {
+		p.video.stopOnce.Do(func() { close(p.video.stopSend) })
+	}
+}
+
+func (p *Peer) receiveVideo(t *webrtc.TrackRemote) {
+	p.video.remote.Store(t)
+	h264Stream := t.Codec().MimeType == webrtc.MimeTypeH264
+	var dep rtp.Depacketizer = &codecs.VP8Packet{}
+	var dec codec.VideoDecoder
+	var err error
+	if h264Stream {
+		dep = &codecs.H264Packet{}
+		dec, err = h264.NewDecoder(nil)
+	} else {
+		dec, err = vp8.NewDecoder(nil)
+	}
+	if err != nil {
+		return
+	}
+	defer dec.Close()
+	sb := samplebuilder.New(512, dep, 90000, samplebuilder.WithMaxTimeDelay(300*time.Millisecond))
+	for {
+		pkt, _, err := t.ReadRTP()
+		if err != nil {
+			return
+		}
+		sb.Push(pkt)
+		for s := sb.Pop(); s != nil; s = sb.Pop() {
+			if (h264Stream && h264.ContainsIDR(s.Data)) || (!h264Stream && len(s.Data) > 2 && s.Data[0]&1 == 0) {
+				p.video.keyframes.Add(1)
+			}
+			f, err := dec.Decode(s.Data)
+			if err != nil {
+				p.video.errors.Add(1)
+				continue
+			}
+			if f == nil {
+				continue
+			}
+			now := time.Now()
+			p.video.frames.Add(1)
+			n, ok := ReadCounter(f)
+			p.video.mu.Lock()
+			if p.video.latest == nil || p.video.latest.Width != f.Width || p.video.latest.Height != f.Height {
+				p.video.latest = codec.NewFrame(f.Width, f.Height)
+			}
+			_ = p.video.latest.CopyFrom(f)
+			p.video.decodedAt = append(p.video.decodedAt, now)
+			if ok {
+				p.video.counters = append(p.video.counters, decodedCounter{n, now})
+			}
+			p.video.mu.Unlock()
+			f.Release()
+		}
+	}
+}
+
+// VideoFrame returns a copy of the last composite decoded (nil if none).
+func (p *Peer) VideoFrame() *codec.Frame {
+	p.video.mu.Lock()
+	defer p.video.mu.Unlock()
+	if p.video.latest == nil {
+		return nil
+	}
+	f := codec.NewFrame(p.video.latest.Width, p.video.latest.Height)
+	_ = f.CopyFrom(p.video.latest)
+	return f
+}
+
+// VideoFramesSince counts composites decoded after t.
+func (p *Peer) VideoFramesSince(t time.Time) int {
+	p.video.mu.Lock()
+	defer p.video.mu.Unlock()
+	n := 0
+	for _, at := range p.video.decodedAt {
+		if at.After(t) {
+			n++
+		}
+	}
+	return n
+}
+
+// VideoStats returns frames decoded, keyframes received and decode errors.
+func (p *Peer) VideoStats() (frames, keyframes, errors uint64) {
+	return p.video.frames.Load(), p.video.keyframes.Load(), p.video.errors.Load()
+}
+
+// RequestKeyframe sends a PLI for the composite the peer receives.
+func (p *Peer) RequestKeyframe() error {
+	t := p.video.remote.Load()
+	if t == nil {
+		return nil
+	}
+	return p.PC.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: uint32(t.SSRC())}})
+}
+
+// DecodedCounters returns, for every composite that carried a readable
+// frame counter, the counter and when it was decoded.
+func (p *Peer) DecodedCounters() (ns []int, at []time.Time) {
+	p.video.mu.Lock()
+	defer p.video.mu.Unlock()
+	for _, c := range p.video.counters {
+		ns = append(ns, c.n)
+		at = append(at, c.at)
+	}
+	return ns, at
+}

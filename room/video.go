@@ -1,0 +1,171 @@
+package room
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/tessera-mcu/tessera/codec"
+	"github.com/tessera-mcu/tessera/codec/h264"
+	"github.com/tessera-mcu/tessera/codec/vp8"
+	"github.com/tessera-mcu/tessera/codec/yuv"
+	"github.com/tessera-mcu/tessera/mixer"
+)
+
+// Tier is one quality of the composite: its size and target bitrate.
+type Tier struct {
+	Width, Height int
+	Bitrate       int
+}
+
+// VideoConfig configures a room's composite video.
+type VideoConfig struct {
+	// Disabled makes the room audio-only.
+	Disabled bool
+	// Canvas size and frame rate (default 1280x720 at 30 fps).
+	Width, Height, FPS int
+	// Tiers, best first (default 1280x720 at 1.5 Mbps and 640x360 at
+	// 400 kbps). Each viewer gets one, chosen by its bandwidth estimate.
+	Tiers []Tier
+	// Layout at start (default grid).
+	Layout mixer.LayoutKind
+	// NoPlaceholders leaves participants without video off the canvas
+	// (by default they get a tile with their name).
+	NoPlaceholders bool
+	// StallTimeout is how long a stalled camera keeps its last picture
+	// before its tile shows the placeholder (default 2 s).
+	StallTimeout time.Duration
+	// SpeakerHold is how long a new talker must be the loudest before the
+	// active-speaker layout switches to it (default 1.5 s).
+	SpeakerHold time.Duration
+}
+
+func (c *VideoConfig) setDefaults() error {
+	if c.Width == 0 && c.Height == 0 {
+		c.Width, c.Height = 1280, 720
+	}
+	if c.FPS == 0 {
+		c.FPS = 30
+	}
+	if len(c.Tiers) == 0 {
+		c.Tiers = []Tier{{c.Width, c.Height, 1_500_000}, {c.Width / 2 &^ 1, c.Height / 2 &^ 1, 400_000}}
+	}
+	if c.StallTimeout == 0 {
+		c.StallTimeout = 2 * time.Second
+	}
+	if c.SpeakerHold == 0 {
+		c.SpeakerHold = 1500 * time.Millisecond
+	}
+	if c.FPS < 1 || c.FPS > 60 {
+		return fmt.Errorf("%w: video frame rate %d (1..60)", ErrInvalidConfig, c.FPS)
+	}
+	for _, t := range c.Tiers {
+		if t.Width < 16 || t.Height < 16 || t.Width%2 != 0 || t.Height%2 != 0 || t.Width > c.Width || t.Height > c.Height || t.Bitrate < 50_000 {
+			return fmt.Errorf("%w: tier %dx%d at %d bps (even sizes, within the canvas, >= 50 kbps)", ErrInvalidConfig, t.Width, t.Height, t.Bitrate)
+		}
+	}
+	return nil
+}
+
+// keyframeInterval is the least time between two forced keyframes of one
+// output: PLIs from many viewers coalesce into one IDR.
+const keyframeInterval = 500 * time.Millisecond
+
+// outputKey names one encoded composite: a codec at a tier.
+type outputKey struct {
+	codec string
+	tier  int
+}
+
+func (k outputKey) String() string { return fmt.Sprintf("%s/%d", k.codec, k.tier) }
+
+// videoOutput is one encoder of the composite, shared by every viewer on
+// its codec and tier.
+type videoOutput struct {
+	key       outputKey
+	enc       codec.VideoEncoder
+	viewers   int
+	keyWanted bool
+	lastKey   time.Time
+	idleSince time.Time
+
+	frames, keyframes, bytes, forced uint64
+	plis, plisAnswered               uint64
+}
+
+// roomVideo is the video half of a room; it belongs to the room goroutine.
+type roomVideo struct {
+	cfg     VideoConfig
+	comp    *mixer.Compositor
+	hold    *mixer.SpeakerHold
+	frames  *codec.FramePool
+	outputs map[outputKey]*videoOutput
+	sources []mixer.VideoSource
+	scaled  []*codec.Frame // per tier > 0, reused
+	ticks   int64
+	skipped uint64
+	tiles   []mixer.Tile
+}
+
+func newRoomVideo(cfg VideoConfig) (*roomVideo, error) {
+	comp, err := mixer.NewCompositor(mixer.CompositorConfig{Width: cfg.Width, Height: cfg.Height})
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidConfig, err)
+	}
+	comp.SetLayout(cfg.Layout, 0)
+	v := &roomVideo{
+		cfg: cfg, comp: comp, hold: mixer.NewSpeakerHold(cfg.SpeakerHold),
+		frames: codec.NewFramePool(4), outputs: make(map[outputKey]*videoOutput),
+		scaled: make([]*codec.Frame, len(cfg.Tiers)),
+	}
+	for i := 1; i < len(cfg.Tiers); i++ {
+		v.scaled[i] = codec.NewFrame(cfg.Tiers[i].Width, cfg.Tiers[i].Height)
+	}
+	return v, nil
+}
+
+func (v *roomVideo) period() time.Duration { return time.Second / time.Duration(v.cfg.FPS) }
+
+// output returns the encoder for key, creating it on first use.
+func (v *roomVideo) output(key outputKey) (*videoOutput, error) {
+	if o, ok := v.outputs[key]; ok {
+		return o, nil
+	}
+	t := v.cfg.Tiers[key.tier]
+	var (
+		enc codec.VideoEncoder
+		err error
+	)
+	if key.codec == CodecH264 {
+		enc, err = h264.NewEncoder(h264.EncoderConfig{Width: t.Width, Height: t.Height, FPS: v.cfg.FPS, Bitrate: t.Bitrate})
+	} else {
+		enc, err = vp8.NewEncoder(vp8.EncoderConfig{Width: t.Width, Height: t.Height, FPS: v.cfg.FPS, Bitrate: t.Bitrate})
+	}
+	if err != nil {
+		return nil, err
+	}
+	o := &videoOutput{key: key, enc: enc, keyWanted: true}
+	v.outputs[key] = o
+	return o, nil
+}
+
+// requestKeyframe asks an output for a keyframe; requests coalesce.
+func (o *videoOutput) requestKeyframe() { o.keyWanted = true }
+
+// outputIdleClose is how long an encoder with no viewers is kept.
+const outputIdleClose = 10 * time.Second
+
+func (v *roomVideo) close() {
+	for k, o := range v.outputs {
+		o.enc.Close()
+		delete(v.outputs, k)
+	}
+}
+
+// scaleFilter for the tier reductions: exact halves take libyuv's fast
+// path, other ratios are cheaper bilinear than box.
+func scaleFilter(src, dst *codec.Frame) yuv.Filter {
+	if src.Width == 2*dst.Width && src.Height == 2*dst.Height {
+		return yuv.Box
+	}
+	return yuv.Bilinear
+}

@@ -1,0 +1,297 @@
+package room
+
+import (
+	"context"
+	"time"
+
+	"github.com/pion/webrtc/v4/pkg/media"
+
+	"github.com/tessera-mcu/tessera/codec"
+	"github.com/tessera-mcu/tessera/codec/yuv"
+	"github.com/tessera-mcu/tessera/mixer"
+)
+
+// videoTick composes one picture and encodes it once per output in use.
+func (r *Room) videoTick(now time.Time) {
+	v := r.video
+	v.ticks++
+	if v.ticks%int64(v.cfg.FPS) == 0 {
+		r.chooseTiers(now)
+	}
+	inUse := false
+	for key, o := range v.outputs {
+		switch {
+		case o.viewers > 0:
+			inUse = true
+		case now.Sub(o.idleSince) > outputIdleClose:
+			o.enc.Close()
+			delete(v.outputs, key)
+		}
+	}
+	if !inUse {
+		return
+	}
+
+	v.sources = v.sources[:0]
+	for _, p := range r.order {
+		var f *codec.Frame
+		if p.vin != nil {
+			var at time.Time
+			if f, at = p.vin.snapshot(); f != nil && now.Sub(at) > v.cfg.StallTimeout {
+				f.Release() // stalled too long: placeholder
+				f = nil
+			}
+		} else if v.cfg.NoPlaceholders {
+			continue
+		}
+		v.sources = append(v.sources, mixer.VideoSource{ID: mixer.SourceID(p.id), Frame: f, Name: p.display})
+	}
+	speaker := v.hold.Update(r.loudest, now)
+	canvas := v.frames.Get(v.cfg.Width, v.cfg.Height)
+	defer canvas.Release()
+	tiles, err := v.comp.Compose(canvas, v.sources, speaker)
+	for _, s := range v.sources {
+		if s.Frame != nil {
+			s.Frame.Release()
+		}
+	}
+	if err != nil {
+		r.log.Error("compose failed", "err", err)
+		return
+	}
+	v.tiles = append(v.tiles[:0], tiles...)
+
+	scaledTier := make([]bool, len(v.cfg.Tiers)) // small; tiers are few
+	for _, o := range v.outputs {
+		if o.viewers == 0 {
+			continue
+		}
+		frame := canvas
+		if t := o.key.tier; t > 0 {
+			frame = v.scaled[t]
+			if !scaledTier[t] {
+				if err := yuv.Scale(frame, canvas, scaleFilter(canvas, frame)); err != nil {
+					r.log.Error("scale failed", "err", err)
+					continue
+				}
+				scaledTier[t] = true
+			}
+		}
+		if o.keyWanted && now.Sub(o.lastKey) >= keyframeInterval {
+			if kf, ok := o.enc.(codec.KeyframeForcer); ok {
+				kf.ForceKeyframe()
+				o.forced++
+			}
+			o.keyWanted = false
+		}
+		pkt, err := o.enc.Encode(frame)
+		if err != nil {
+			r.stats.encodeErrors.Add(1)
+			continue
+		}
+		if len(pkt.Data) == 0 {
+			continue
+		}
+		o.frames++
+		o.bytes += uint64(len(pkt.Data))
+		if pkt.Keyframe {
+			o.keyframes++
+			o.lastKey = now
+		}
+		sample := media.Sample{Data: append([]byte(nil), pkt.Data...), Duration: v.period()}
+		for _, p := range r.order {
+			if p.vout != nil && p.vkey == o.key && !p.vout.push(sample) {
+				// The viewer lost a frame: it needs a keyframe to recover.
+				o.requestKeyframe()
+			}
+		}
+	}
+}
+
+// addViewer puts a participant's outgoing video on an output.
+func (r *Room) addViewer(p *Participant, key outputKey) {
+	o, err := r.video.output(key)
+	if err != nil {
+		r.log.Error("cannot create video encoder", "output", key.String(), "err", err)
+		return
+	}
+	o.viewers++
+	o.requestKeyframe() // a new viewer needs one to start decoding
+	p.vkey = key
+	r.addCost(2)
+}
+
+func (r *Room) removeViewer(p *Participant) {
+	if o := r.video.outputs[p.vkey]; o != nil {
+		o.viewers--
+		if o.viewers == 0 {
+			o.idleSince = time.Now()
+		}
+	}
+	r.addCost(-2)
+}
+
+// viewerWantsKeyframe handles a PLI or FIR from a viewer. A request that
+// arrives while the output's last keyframe is less than keyframeInterval
+// old is answered by that keyframe, which is already on its way: a burst
+// of PLIs from many viewers after one loss costs one IDR. A viewer that
+// still cannot decode asks again, and is served within keyframeInterval.
+func (r *Room) viewerWantsKeyframe(id ParticipantID) {
+	p := r.parts[id]
+	if p == nil || p.vout == nil || r.video == nil {
+		return
+	}
+	o := r.video.outputs[p.vkey]
+	if o == nil {
+		return
+	}
+	o.plis++
+	if time.Since(o.lastKey) < keyframeInterval && !o.keyWanted {
+		o.plisAnswered++
+		return
+	}
+	o.requestKeyframe()
+}
+
+// Tier hysteresis: an estimate below 85% of the current tier's bitrate for
+// two checks in a row moves a viewer down; one above 120% of the next tier
+// up for five checks in a row moves it up. Checks run once a second.
+const (
+	tierDownVotes = 2
+	tierUpVotes   = 5
+)
+
+// chooseTiers moves viewers between tiers by their bandwidth estimate.
+func (r *Room) chooseTiers(time.Time) {
+	tiers := r.video.cfg.Tiers
+	for _, p := range r.order {
+		if p.vout == nil || p.est == nil {
+			continue
+		}
+		bps := p.est.GetTargetBitrate()
+		cur := p.vkey.tier
+		switch {
+		case cur+1 < len(tiers) && bps < tiers[cur].Bitrate*85/100:
+			p.tierVotes = min(p.tierVotes, 0) - 1
+			if p.tierVotes <= -tierDownVotes {
+				r.moveViewer(p, cur+1, bps)
+			}
+		case cur > 0 && bps > tiers[cur-1].Bitrate*120/100:
+			p.tierVotes = max(p.tierVotes, 0) + 1
+			if p.tierVotes >= tierUpVotes {
+				r.moveViewer(p, cur-1, bps)
+			}
+		default:
+			p.tierVotes = 0
+		}
+	}
+}
+
+func (r *Room) moveViewer(p *Participant, tier, bps int) {
+	r.log.Info("viewer changes tier", "participant", p.id, "from", p.vkey.tier, "to", tier, "estimate_bps", bps)
+	r.removeViewer(p)
+	r.addViewer(p, outputKey{codec: p.vkey.codec, tier: tier})
+	p.tierVotes = 0
+}
+
+// SetLayout changes the room's layout; pinned is the participant shown
+// large in the presentation layout.
+func (r *Room) SetLayout(ctx context.Context, kind mixer.LayoutKind, pinned ParticipantID) error {
+	if r.video == nil {
+		return ErrNoMedia
+	}
+	return r.exec(ctx, func() {
+		r.video.comp.SetLayout(kind, mixer.SourceID(pinned))
+		r.publish(Event{Kind: EventLayout, Layout: kind.String(), Participant: pinned})
+	})
+}
+
+// Layout returns the room's layout and pinned participant.
+func (r *Room) Layout(ctx context.Context) (mixer.LayoutKind, ParticipantID, error) {
+	if r.video == nil {
+		return 0, 0, ErrNoMedia
+	}
+	var (
+		kind   mixer.LayoutKind
+		pinned mixer.SourceID
+	)
+	err := r.exec(ctx, func() { kind, pinned = r.video.comp.Layout() })
+	return kind, ParticipantID(pinned), err
+}
+
+// TileInfo places a participant on the composite.
+type TileInfo struct {
+	Participant ParticipantID `json:"participant"`
+	X           int           `json:"x"`
+	Y           int           `json:"y"`
+	Width       int           `json:"width"`
+	Height      int           `json:"height"`
+	Large       bool          `json:"large,omitempty"`
+}
+
+// Tiles returns where each participant was drawn on the last composite,
+// in canvas coordinates.
+func (r *Room) Tiles(ctx context.Context) ([]TileInfo, error) {
+	if r.video == nil {
+		return nil, ErrNoMedia
+	}
+	var out []TileInfo
+	err := r.exec(ctx, func() {
+		for _, t := range r.video.tiles {
+			out = append(out, TileInfo{Participant: ParticipantID(t.ID), X: t.Rect.X0, Y: t.Rect.Y0,
+				Width: t.Rect.Dx(), Height: t.Rect.Dy(), Large: t.Large})
+		}
+	})
+	return out, err
+}
+
+// OutputStats describes one video encoder of the composite.
+type OutputStats struct {
+	Codec     string `json:"codec"`
+	Tier      int    `json:"tier"`
+	Width     int    `json:"width"`
+	Height    int    `json:"height"`
+	Viewers   int    `json:"viewers"`
+	Frames    uint64 `json:"frames"`
+	Keyframes uint64 `json:"keyframes"`
+	Forced    uint64 `json:"forced_keyframes"`
+	Bytes     uint64 `json:"bytes"`
+	PLIs      uint64 `json:"plis_received"`
+	// PLIsAnswered arrived while a fresh keyframe was already on its way.
+	PLIsAnswered uint64 `json:"plis_answered_by_recent_keyframe"`
+}
+
+// VideoInputStats describes one participant's camera path.
+type VideoInputStats struct {
+	Participant  ParticipantID `json:"participant"`
+	Codec        string        `json:"codec"`
+	Packets      uint64        `json:"packets"`
+	Frames       uint64        `json:"frames"`
+	Keyframes    uint64        `json:"keyframes"`
+	Decoded      uint64        `json:"decoded"`
+	DecodeErrors uint64        `json:"decode_errors"`
+	Dropped      uint64        `json:"dropped"`
+	Lost         uint64        `json:"lost"`
+	PLIs         uint64        `json:"plis_sent"`
+}
+
+func (r *Room) videoStats(s *RoomStats) {
+	v := r.video
+	if v == nil {
+		return
+	}
+	s.VideoTicks, s.VideoSkipped = v.ticks, v.skipped
+	for _, o := range v.outputs {
+		t := v.cfg.Tiers[o.key.tier]
+		s.VideoOutputs = append(s.VideoOutputs, OutputStats{Codec: o.key.codec, Tier: o.key.tier, Width: t.Width, Height: t.Height,
+			Viewers: o.viewers, Frames: o.frames, Keyframes: o.keyframes, Forced: o.forced, Bytes: o.bytes,
+			PLIs: o.plis, PLIsAnswered: o.plisAnswered})
+	}
+	for _, p := range r.order {
+		if in := p.vin; in != nil {
+			s.VideoInputs = append(s.VideoInputs, VideoInputStats{Participant: p.id, Codec: in.codec,
+				Packets: in.packets.Load(), Frames: in.frames.Load(), Keyframes: in.keyframes.Load(), Decoded: in.decoded.Load(),
+				DecodeErrors: in.decodeErrors.Load(), Dropped: in.dropped.Load(), Lost: in.lost.Load(), PLIs: in.plis.Load()})
+		}
+	}
+}
