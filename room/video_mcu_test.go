@@ -93,8 +93,8 @@ func TestCompositeFourColoursThenFive(t *testing.T) {
 	if len(tiles) != 4 || tiles[0].Width != tiles[1].Width || tiles[2].Y <= tiles[0].Y {
 		t.Fatalf("not a 2x2 grid: %+v", tiles)
 	}
-	if f := ms[0].peer.VideoFrame(); f.Width != 1280 || f.Height != 720 {
-		t.Errorf("composite is %dx%d, want the 1280x720 tier", f.Width, f.Height)
+	if f := ms[0].peer.VideoFrame(); !(f.Width == 1280 && f.Height == 720) && !(f.Width == 640 && f.Height == 360) {
+		t.Errorf("composite is %dx%d, want one of the tiers", f.Width, f.Height)
 	}
 
 	fifth := join(t, r, "p4", roomtest.Options{Video: "vp8", VideoColor: purple})
@@ -153,7 +153,9 @@ func TestOneEncoderPerCodecAndTier(t *testing.T) {
 // yield at most one.
 func TestKeyframeRequestsCoalesce(t *testing.T) {
 	m := newManager(t)
-	r, _ := m.Create(Config{})
+	// One tier: a move between tiers (a bandwidth estimate dipping on a
+	// loaded machine) would legitimately start a new encoder with an IDR.
+	r, _ := m.Create(Config{Video: VideoConfig{Tiers: []Tier{{1280, 720, 1_500_000}}}})
 	cam := join(t, r, "cam", roomtest.Options{Video: "h264", VideoColor: blue})
 	viewer := join(t, r, "viewer", roomtest.Options{Video: "h264", RecvOnly: true})
 	if err := compositeShows(t, r, viewer.peer, map[ParticipantID]codec.YUV{cam.id: blue}, 15*time.Second); err != nil {
