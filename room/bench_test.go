@@ -3,9 +3,11 @@ package room
 import (
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/pion/webrtc/v4/pkg/media"
 
+	"github.com/tessera-mcu/tessera/codec"
 	"github.com/tessera-mcu/tessera/codec/codectest"
 	"github.com/tessera-mcu/tessera/codec/opus"
 	"github.com/tessera-mcu/tessera/mixer"
@@ -99,6 +101,69 @@ func BenchmarkAudioTick(b *testing.B) {
 			b.StopTimer()
 			if got := r.stats.encoders.Load(); got != 4 {
 				b.Fatalf("%d encoders, want 4", got)
+			}
+		})
+	}
+}
+
+// BenchmarkVideoTick measures one composite frame of a room with nine
+// cameras (640x360 moving pictures): composing the 1280x720 canvas and
+// encoding it once per output in use, then handing the frame to every
+// viewer's queue. The outputs are the ones a mixed room runs: H.264 at the
+// top tier only, or H.264 and VP8 at both tiers.
+func BenchmarkVideoTick(b *testing.B) {
+	for _, tc := range []struct {
+		name    string
+		outputs []outputKey
+	}{
+		{"9-inputs/h264-720p", []outputKey{{CodecH264, 0}}},
+		{"9-inputs/vp8-720p", []outputKey{{CodecVP8, 0}}},
+		{"9-inputs/h264+vp8-both-tiers", []outputKey{{CodecH264, 0}, {CodecH264, 1}, {CodecVP8, 0}, {CodecVP8, 1}}},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			r, err := newRoom(Config{ID: 1}, nil, nil, testLogger(b))
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer r.video.close()
+			sink := make(chan media.Sample, 4096)
+			go func() {
+				for range sink {
+				}
+			}()
+			defer close(sink)
+			// Eight pictures per camera, cycled: the cameras keep moving
+			// without drawing in the timed loop.
+			const cycle = 8
+			var ins []*videoInput
+			var pics [9][cycle]*codec.Frame
+			for i := range 9 {
+				for k := range cycle {
+					pics[i][k] = codec.NewFrame(640, 360)
+					codectest.MovingPicture(pics[i][k], i*10+k*4)
+				}
+				in := &videoInput{codec: CodecVP8}
+				in.latest, in.at = pics[i][0], time.Now().Add(time.Hour)
+				ins = append(ins, in)
+				p := &Participant{id: ParticipantID(i + 1), display: fmt.Sprintf("Participant %d", i+1), volume: 1, vin: in}
+				r.parts[p.id] = p
+				r.order = append(r.order, p)
+			}
+			for i, key := range tc.outputs {
+				p := &Participant{id: ParticipantID(100 + i), vout: &egress{ch: sink}}
+				r.parts[p.id], r.order = p, append(r.order, p)
+				r.addViewer(p, key)
+			}
+			now := time.Now()
+			r.videoTick(now) // encoders warm, first keyframe out
+			b.ReportAllocs()
+			b.ResetTimer()
+			for n := 0; b.Loop(); n++ {
+				now = now.Add(33 * time.Millisecond)
+				for i, in := range ins {
+					in.latest = pics[i][n%cycle]
+				}
+				r.videoTick(now)
 			}
 		})
 	}

@@ -7,14 +7,13 @@ import (
 	"time"
 
 	"github.com/pion/rtcp"
-	"github.com/pion/rtp"
 	"github.com/pion/rtp/codecs"
 	"github.com/pion/webrtc/v4"
-	"github.com/pion/webrtc/v4/pkg/media/samplebuilder"
 
 	"github.com/tessera-mcu/tessera/codec"
 	"github.com/tessera-mcu/tessera/codec/h264"
 	"github.com/tessera-mcu/tessera/codec/vp8"
+	"github.com/tessera-mcu/tessera/room/frames"
 )
 
 // pliInterval is the shortest time between two keyframe requests to one
@@ -32,7 +31,7 @@ type videoInput struct {
 	pli    func() error
 
 	// Reader goroutine only.
-	sb      *samplebuilder.SampleBuilder
+	asm     *frames.Assembler
 	needKey bool
 	lastPLI time.Time
 
@@ -52,14 +51,22 @@ type videoInput struct {
 	decodeErrors, dropped, lost, plis   atomic.Uint64
 }
 
-func newVideoInput(codecName string, w *decodeWorker, pli func() error, log *slog.Logger) *videoInput {
-	var dep rtp.Depacketizer = &codecs.VP8Packet{}
+// retransmitWait is how long a frame with a missing packet waits for the
+// NACKed retransmission before it is given up.
+const retransmitWait = 120 * time.Millisecond
+
+// newDepacketizer makes a fresh depacketizer for one frame of a codec.
+func newDepacketizer(codecName string) func() frames.Depacketizer {
 	if codecName == CodecH264 {
-		dep = &codecs.H264Packet{}
+		return func() frames.Depacketizer { return &codecs.H264Packet{} }
 	}
+	return func() frames.Depacketizer { return &codecs.VP8Packet{} }
+}
+
+func newVideoInput(codecName string, w *decodeWorker, pli func() error, log *slog.Logger) *videoInput {
 	return &videoInput{
 		codec: codecName, worker: w, pli: pli, log: log,
-		sb:      samplebuilder.New(256, dep, 90000, samplebuilder.WithMaxTimeDelay(200*time.Millisecond)),
+		asm:     frames.New(newDepacketizer(codecName), retransmitWait),
 		needKey: true,
 	}
 }
@@ -73,9 +80,14 @@ func (in *videoInput) read(track *webrtc.TrackRemote) {
 			return
 		}
 		in.packets.Add(1)
-		in.sb.Push(pkt)
-		for s := in.sb.Pop(); s != nil; s = in.sb.Pop() {
-			in.frame(s.Data, s.PrevDroppedPackets > 0)
+		now := time.Now()
+		in.asm.Push(pkt, now)
+		for {
+			data, lost, ok := in.asm.Pop(now)
+			if !ok {
+				break
+			}
+			in.frame(data, lost)
 		}
 	}
 }

@@ -7,19 +7,21 @@ import (
 	"time"
 
 	"github.com/pion/rtcp"
-	"github.com/pion/rtp"
 	"github.com/pion/rtp/codecs"
 	"github.com/pion/webrtc/v4"
 	"github.com/pion/webrtc/v4/pkg/media"
-	"github.com/pion/webrtc/v4/pkg/media/samplebuilder"
 
 	"github.com/tessera-mcu/tessera/codec"
 	"github.com/tessera-mcu/tessera/codec/h264"
 	"github.com/tessera-mcu/tessera/codec/vp8"
+	"github.com/tessera-mcu/tessera/room/frames"
 )
 
 // videoState is a peer's video: what it sends and what it decodes.
 type videoState struct {
+	sentMu sync.Mutex
+	sentAt map[int]time.Time // frame counter -> when it was handed to the track
+
 	track    *webrtc.TrackLocalStaticSample
 	stopSend chan struct{}
 	stopOnce sync.Once
@@ -143,8 +145,24 @@ func (p *Peer) sendVideo() {
 		if err != nil || len(pkt.Data) == 0 {
 			continue
 		}
+		if o.VideoCounter {
+			p.video.sentMu.Lock()
+			if p.video.sentAt == nil {
+				p.video.sentAt = make(map[int]time.Time)
+			}
+			p.video.sentAt[n%4096] = time.Now()
+			p.video.sentMu.Unlock()
+		}
 		_ = p.video.track.WriteSample(media.Sample{Data: append([]byte(nil), pkt.Data...), Duration: time.Second / time.Duration(fps)})
 	}
+}
+
+// SentAt returns when the frame with counter n (mod 4096) was sent.
+func (p *Peer) SentAt(n int) (time.Time, bool) {
+	p.video.sentMu.Lock()
+	defer p.video.sentMu.Unlock()
+	t, ok := p.video.sentAt[n%4096]
+	return t, ok
 }
 
 // StopVideo stops sending video (the track stays: a stalled camera).
@@ -157,11 +175,11 @@ func (p *Peer) StopVideo() {
 func (p *Peer) receiveVideo(t *webrtc.TrackRemote) {
 	p.video.remote.Store(t)
 	h264Stream := t.Codec().MimeType == webrtc.MimeTypeH264
-	var dep rtp.Depacketizer = &codecs.VP8Packet{}
+	newDep := func() frames.Depacketizer { return &codecs.VP8Packet{} }
 	var dec codec.VideoDecoder
 	var err error
 	if h264Stream {
-		dep = &codecs.H264Packet{}
+		newDep = func() frames.Depacketizer { return &codecs.H264Packet{} }
 		dec, err = h264.NewDecoder(nil)
 	} else {
 		dec, err = vp8.NewDecoder(nil)
@@ -170,18 +188,22 @@ func (p *Peer) receiveVideo(t *webrtc.TrackRemote) {
 		return
 	}
 	defer dec.Close()
-	sb := samplebuilder.New(512, dep, 90000, samplebuilder.WithMaxTimeDelay(300*time.Millisecond))
+	asm := frames.New(newDep, 150*time.Millisecond)
 	for {
 		pkt, _, err := t.ReadRTP()
 		if err != nil {
 			return
 		}
-		sb.Push(pkt)
-		for s := sb.Pop(); s != nil; s = sb.Pop() {
-			if (h264Stream && h264.ContainsIDR(s.Data)) || (!h264Stream && len(s.Data) > 2 && s.Data[0]&1 == 0) {
+		asm.Push(pkt, time.Now())
+		for {
+			data, _, ok := asm.Pop(time.Now())
+			if !ok {
+				break
+			}
+			if (h264Stream && h264.ContainsIDR(data)) || (!h264Stream && len(data) > 2 && data[0]&1 == 0) {
 				p.video.keyframes.Add(1)
 			}
-			f, err := dec.Decode(s.Data)
+			f, err := dec.Decode(data)
 			if err != nil {
 				p.video.errors.Add(1)
 				continue
