@@ -61,6 +61,7 @@ const egressQueueLen = 16
 type egress struct {
 	ch      chan media.Sample
 	dropped atomic.Uint64
+	pending atomic.Uint32 // dropped since the last sample written
 	sent    atomic.Uint64
 	done    chan struct{}
 }
@@ -70,6 +71,11 @@ func newEgress(track *webrtc.TrackLocalStaticSample, queue int) *egress {
 	go func() {
 		defer close(e.done)
 		for s := range e.ch {
+			// Samples dropped for this listener still take their place on
+			// the timeline: RTP time stays on the room clock (and in step
+			// with the other medium) and the sequence gap tells the
+			// receiver they are lost.
+			s.PrevDroppedPackets = uint16(min(e.pending.Swap(0), 1000))
 			if err := track.WriteSample(s); err == nil {
 				e.sent.Add(1)
 			}
@@ -86,6 +92,7 @@ func (e *egress) push(s media.Sample) bool {
 		return true
 	default:
 		e.dropped.Add(1)
+		e.pending.Add(1)
 		return false
 	}
 }

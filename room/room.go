@@ -77,6 +77,7 @@ type Room struct {
 	packets  map[mixer.MixID][]byte
 	encBuf   []byte
 	loudest  mixer.SourceID
+	audioGap int64 // skipped audio ticks to fold into the next packet
 
 	video   *roomVideo // nil: audio-only room
 	decode  *decodePool
@@ -249,6 +250,10 @@ func (r *Room) tick(now time.Time) time.Time {
 	if behind := due - r.frames; behind > maxCatchUp {
 		r.stats.skippedTicks.Add(uint64(behind - 1))
 		r.frames = due - 1
+		// The next packet of every mix covers the skipped time, so RTP
+		// time stays on the room clock (no sequence gap: nothing sent was
+		// lost).
+		r.audioGap = behind - 1
 	}
 	for r.frames < due {
 		r.audioTick()
@@ -265,8 +270,10 @@ func (r *Room) tick(now time.Time) time.Time {
 	period := r.video.period()
 	vdue := int64(now.Sub(r.start)/period) + 1
 	if vdue-r.vframes > 1 {
-		// Late: a composite is only worth sending now, never twice.
+		// Late: a composite is only worth sending now, never twice. The
+		// frame sent now covers the skipped time on the RTP clock.
 		r.video.skipped += uint64(vdue - r.vframes - 1)
+		r.video.gap += vdue - r.vframes - 1
 		r.vframes = vdue - 1
 	}
 	if r.vframes < vdue {
@@ -345,13 +352,15 @@ func (r *Room) audioTick() {
 	}
 
 	// Every listener gets the packet of its mix.
+	dur := tick * time.Duration(1+r.audioGap)
+	r.audioGap = 0
 	for _, p := range r.order {
 		if p.out == nil {
 			continue
 		}
 		id, _ := mixes.For(mixer.SourceID(p.id))
 		if data, ok := r.packets[id]; ok {
-			p.out.push(media.Sample{Data: data, Duration: tick})
+			p.out.push(media.Sample{Data: data, Duration: dur})
 		}
 	}
 }

@@ -55,6 +55,9 @@ func (c *VideoConfig) setDefaults() error {
 	if c.SpeakerHold == 0 {
 		c.SpeakerHold = 1500 * time.Millisecond
 	}
+	if len(c.Tiers) > 8 {
+		return fmt.Errorf("%w: %d tiers (at most 8)", ErrInvalidConfig, len(c.Tiers))
+	}
 	if c.FPS < 1 || c.FPS > 60 {
 		return fmt.Errorf("%w: video frame rate %d (1..60)", ErrInvalidConfig, c.FPS)
 	}
@@ -103,6 +106,7 @@ type roomVideo struct {
 	scaled  []*codec.Frame // per tier > 0, reused
 	ticks   int64
 	skipped uint64
+	gap     int64 // skipped ticks the next frame's duration covers
 	tiles   []mixer.Tile
 }
 

@@ -29,6 +29,7 @@ func (r *Room) videoTick(now time.Time) {
 		}
 	}
 	if !inUse {
+		v.gap = 0
 		return
 	}
 
@@ -61,7 +62,9 @@ func (r *Room) videoTick(now time.Time) {
 	}
 	v.tiles = append(v.tiles[:0], tiles...)
 
-	scaledTier := make([]bool, len(v.cfg.Tiers)) // small; tiers are few
+	dur := v.period() * time.Duration(1+v.gap)
+	v.gap = 0
+	var scaledTier [8]bool // tiers are few
 	for _, o := range v.outputs {
 		if o.viewers == 0 {
 			continue
@@ -98,7 +101,7 @@ func (r *Room) videoTick(now time.Time) {
 			o.keyframes++
 			o.lastKey = now
 		}
-		sample := media.Sample{Data: append([]byte(nil), pkt.Data...), Duration: v.period()}
+		sample := media.Sample{Data: append([]byte(nil), pkt.Data...), Duration: dur}
 		for _, p := range r.order {
 			if p.vout != nil && p.vkey == o.key && !p.vout.push(sample) {
 				// The viewer lost a frame: it needs a keyframe to recover.
