@@ -252,9 +252,10 @@ func TestLongPollKeepaliveAndBatch(t *testing.T) {
 
 // wsClient speaks the Janus API over a WebSocket.
 type wsClient struct {
-	t    *testing.T
-	conn *websocket.Conn
-	msgs chan M
+	t       *testing.T
+	conn    *websocket.Conn
+	msgs    chan M
+	backlog []M // received but not yet waited for
 }
 
 func dialWS(t *testing.T, s *server) *wsClient {
@@ -290,9 +291,16 @@ func (c *wsClient) send(v any) {
 	}
 }
 
-// wait returns the next message matching f.
+// wait returns the first message, received or to come, matching f.
+// Messages that do not match are kept for later waits.
 func (c *wsClient) wait(what string, f func(M) bool) M {
 	c.t.Helper()
+	for i, m := range c.backlog {
+		if f(m) {
+			c.backlog = append(c.backlog[:i], c.backlog[i+1:]...)
+			return m
+		}
+	}
 	deadline := time.After(10 * time.Second)
 	for {
 		select {
@@ -303,6 +311,7 @@ func (c *wsClient) wait(what string, f func(M) bool) M {
 			if f(m) {
 				return m
 			}
+			c.backlog = append(c.backlog, m)
 		case <-deadline:
 			c.t.Fatalf("timed out waiting for %s", what)
 		}
