@@ -17,4 +17,7 @@ var (
 	ErrInvalidCandidate    = errors.New("room: invalid ICE candidate")
 	ErrClosed              = errors.New("room: closed")
 	ErrInvalidConfig       = errors.New("room: invalid configuration")
+	ErrAlreadyRecording    = errors.New("room: already recording")
+	ErrNotRecording        = errors.New("room: not recording")
+	ErrRecording           = errors.New("room: recording failed")
 )

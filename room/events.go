@@ -35,6 +35,9 @@ const (
 	// EventLayout: the composite's layout changed (Layout; Participant is
 	// the pinned one).
 	EventLayout
+	// EventRecording: a recording started or stopped (Recording, Path;
+	// Reason says why it stopped, e.g. a disk error).
+	EventRecording
 )
 
 func (k EventKind) String() string {
@@ -61,6 +64,8 @@ func (k EventKind) String() string {
 		return "room-muted"
 	case EventLayout:
 		return "layout"
+	case EventRecording:
+		return "recording"
 	}
 	return "unknown"
 }
@@ -80,6 +85,9 @@ type Event struct {
 	Muted bool
 	// Layout is the new layout for EventLayout.
 	Layout string
+	// Recording and Path describe EventRecording.
+	Recording bool
+	Path      string
 	// Reason explains left and hangup events ("left", "kicked",
 	// "destroyed", "ice-failed", "closed").
 	Reason string

@@ -79,6 +79,7 @@ type Room struct {
 	loudest  mixer.SourceID
 	audioGap int64 // skipped audio ticks to fold into the next packet
 
+	rec     *recorder  // recording in progress
 	video   *roomVideo // nil: audio-only room
 	decode  *decodePool
 	vframes int64
@@ -350,6 +351,8 @@ func (r *Room) audioTick() {
 	if n := int64(len(r.encoders)); n > r.stats.maxEncoders.Load() {
 		r.stats.maxEncoders.Store(n)
 	}
+
+	r.recordAudio(r.packets[mixer.FullMix])
 
 	// Every listener gets the packet of its mix.
 	dur := tick * time.Duration(1+r.audioGap)
@@ -1030,6 +1033,9 @@ func (r *Room) destroy() {
 		enc.Close()
 	}
 	r.encoders, r.spare = nil, nil
+	if rec := r.detachRecorder("room destroyed"); rec != nil {
+		<-rec.done
+	}
 	if r.video != nil {
 		r.video.close()
 	}

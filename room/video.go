@@ -88,6 +88,7 @@ type videoOutput struct {
 	enc       codec.VideoEncoder
 	viewers   int
 	keyWanted bool
+	keyNow    bool // a keyframe is needed at once (a recording starts)
 	lastKey   time.Time
 	idleSince time.Time
 

@@ -80,12 +80,12 @@ func (r *Room) videoTick(now time.Time) {
 				scaledTier[t] = true
 			}
 		}
-		if o.keyWanted && now.Sub(o.lastKey) >= keyframeInterval {
+		if o.keyNow || (o.keyWanted && now.Sub(o.lastKey) >= keyframeInterval) {
 			if kf, ok := o.enc.(codec.KeyframeForcer); ok {
 				kf.ForceKeyframe()
 				o.forced++
 			}
-			o.keyWanted = false
+			o.keyWanted, o.keyNow = false, false
 		}
 		pkt, err := o.enc.Encode(frame)
 		if err != nil {
@@ -102,6 +102,7 @@ func (r *Room) videoTick(now time.Time) {
 			o.lastKey = now
 		}
 		sample := media.Sample{Data: append([]byte(nil), pkt.Data...), Duration: dur}
+		r.recordVideo(o.key, sample.Data, pkt.Keyframe, now)
 		for _, p := range r.order {
 			if p.vout != nil && p.vkey == o.key && !p.vout.push(sample) {
 				// The viewer lost a frame: it needs a keyframe to recover.

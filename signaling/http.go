@@ -23,6 +23,8 @@ type ServerOptions struct {
 	// Janus serves the Janus API: REST and long-poll under /janus,
 	// WebSocket (subprotocol janus-protocol) on /janus and on /.
 	Janus *janus.Gateway
+	// Admin serves the operators' API under /admin (nil: none).
+	Admin *Admin
 }
 
 // NewRouter builds the HTTP handler tree.
@@ -41,6 +43,9 @@ func NewRouter(opts ServerOptions) http.Handler {
 			"uptime_seconds": time.Since(started).Seconds(),
 		})
 	})
+	if opts.Admin != nil {
+		r.Route("/admin", opts.Admin.routes)
+	}
 	web := opts.Web
 	if opts.Janus != nil {
 		rest := opts.Janus.HTTPHandler("/janus")

@@ -34,6 +34,12 @@ type Config struct {
 	PinWorkers  bool   `yaml:"pin_workers"`
 	MaxTalkers  int    `yaml:"max_talkers"`
 	DemoRoom    bool   `yaml:"demo_room"`
+
+	// Recording and administration.
+	RecordDir      string `yaml:"record_dir"`
+	RecordTemplate string `yaml:"record_template"`
+	RecordCodec    string `yaml:"record_codec"`
+	AdminKey       string `yaml:"admin_key"`
 }
 
 // defaults is the configuration with nothing set.
@@ -52,6 +58,9 @@ func defaults() Config {
 		PinWorkers:      true,
 		MaxTalkers:      3,
 		DemoRoom:        true,
+		RecordDir:       "recordings",
+		RecordTemplate:  "room-{room}-{time}",
+		RecordCodec:     "vp8",
 	}
 }
 
@@ -76,6 +85,10 @@ func bind(fs *flag.FlagSet, c *Config, configFile *string) {
 	fs.BoolVar(&c.PinWorkers, "pin-workers", c.PinWorkers, "pin each worker thread to a CPU core")
 	fs.IntVar(&c.MaxTalkers, "max-talkers", c.MaxTalkers, "default K: how many loudest talkers each room mixes")
 	fs.BoolVar(&c.DemoRoom, "demo-room", c.DemoRoom, "create demo room 1234 at start-up")
+	fs.StringVar(&c.RecordDir, "record-dir", c.RecordDir, "folder recordings are written to")
+	fs.StringVar(&c.RecordTemplate, "record-template", c.RecordTemplate, "recording file name: {room} and {time} are replaced")
+	fs.StringVar(&c.RecordCodec, "record-codec", c.RecordCodec, "recording video codec: vp8 (WebM) or h264 (Matroska)")
+	fs.StringVar(&c.AdminKey, "admin-key", c.AdminKey, "bearer key for the /admin API (empty: room secrets)")
 }
 
 // envName is the environment variable for a flag name.
@@ -180,6 +193,9 @@ func (c Config) validate() error {
 	}
 	if c.Workers < 0 {
 		return fmt.Errorf("%w: workers %d", errConfig, c.Workers)
+	}
+	if c.RecordCodec != "vp8" && c.RecordCodec != "h264" {
+		return fmt.Errorf("%w: record codec %q (vp8 or h264)", errConfig, c.RecordCodec)
 	}
 	if c.MaxTalkers < 1 || c.MaxTalkers > 16 {
 		return fmt.Errorf("%w: max talkers %d (1..16)", errConfig, c.MaxTalkers)

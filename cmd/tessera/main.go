@@ -80,13 +80,18 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 
 	gw := janus.NewGateway(janus.Options{SessionTimeout: cfg.SessionTimeout, Version: version, Logger: log})
 	defer gw.Close()
+	recording := room.RecordOptions{Dir: cfg.RecordDir, Template: cfg.RecordTemplate, VideoCodec: cfg.RecordCodec}
 	ab := janus.NewAudioBridge(rooms, log)
+	mcu := janus.NewVideoMCU(rooms, log, ab)
+	ab.SetRecording(recording)
+	mcu.SetRecording(recording)
 	gw.Register(ab)
-	gw.Register(janus.NewVideoMCU(rooms, log, ab))
+	gw.Register(mcu)
 
 	servers := []*http.Server{{
 		Handler: signaling.NewRouter(signaling.ServerOptions{
 			Version: version, Web: web.Handler(), Logger: log, Janus: gw,
+			Admin: &signaling.Admin{Rooms: rooms, Key: cfg.AdminKey, Recording: recording},
 		}),
 		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}}

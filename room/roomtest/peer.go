@@ -7,6 +7,7 @@ package roomtest
 import (
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"sync"
 	"sync/atomic"
@@ -60,6 +61,10 @@ type Options struct {
 	// RecvOnly makes a viewer: audio and video (if Video is set, in that
 	// codec) are received only; nothing is sent.
 	RecvOnly bool
+	// Flash sends, at every whole second of one clock, a white video frame
+	// (black otherwise) and a 100 ms 1 kHz beep (silence otherwise): a
+	// lip-sync test signal.
+	Flash bool
 }
 
 // Peer is one test client.
@@ -74,6 +79,7 @@ type Peer struct {
 
 	connected chan struct{}
 	connOnce  sync.Once
+	epoch     time.Time // the Flash clock's origin
 
 	video videoState
 
@@ -208,6 +214,7 @@ func (p *Peer) Accept(answer string) error {
 	if err := p.PC.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: answer}); err != nil {
 		return err
 	}
+	p.epoch = time.Now()
 	if !p.opts.Silent {
 		p.wg.Add(1)
 		go p.send()
@@ -263,9 +270,12 @@ func (p *Peer) send() {
 			return
 		case <-t.C:
 		}
-		if p.opts.ToneHz > 0 && !p.toneOff.Load() {
+		switch {
+		case p.opts.Flash:
+			flashBeep(pcm, time.Since(p.epoch))
+		case p.opts.ToneHz > 0 && !p.toneOff.Load():
 			n = codectest.Tone(pcm, 1, 48000, p.opts.ToneHz, p.opts.Amplitude, n)
-		} else {
+		default:
 			clear(pcm)
 		}
 		size, err := enc.Encode(pcm, buf)
@@ -283,7 +293,7 @@ func (p *Peer) send() {
 		seq++
 		ts += mixer.FrameSamples
 		if extID != 0 {
-			lvl, _ := (rtp.AudioLevelExtension{Level: uint8(mixer.LevelOfPCM(pcm)), Voice: !p.toneOff.Load() && p.opts.ToneHz > 0}).Marshal()
+			lvl, _ := (rtp.AudioLevelExtension{Level: uint8(mixer.LevelOfPCM(pcm)), Voice: mixer.LevelOfPCM(pcm) < 60}).Marshal()
 			_ = pkt.SetExtension(extID, lvl)
 		}
 		if p.opts.LossRate > 0 && rng.Float64() < p.opts.LossRate {
@@ -457,6 +467,21 @@ func drainRTCP(s *webrtc.RTPSender) {
 	for {
 		if _, _, err := s.ReadRTCP(); err != nil {
 			return
+		}
+	}
+}
+
+// flashBeep fills a 20 ms frame that starts at elapsed on the Flash clock:
+// a 1 kHz beep at 0.5 of full scale during the first 100 ms of every
+// second, silence otherwise, sample-accurate.
+func flashBeep(pcm []int16, elapsed time.Duration) {
+	start := int(elapsed.Seconds() * 48000)
+	for i := range pcm {
+		s := start + i
+		if s%48000 < 4800 {
+			pcm[i] = int16(0.5 * 32767 * math.Sin(2*math.Pi*1000*float64(s)/48000))
+		} else {
+			pcm[i] = 0
 		}
 	}
 }

@@ -131,6 +131,13 @@ func (p *Peer) sendVideo() {
 		if o.VideoColor2 != (codec.YUV{}) && (n/(fps/2+1))%2 == 1 {
 			c = o.VideoColor2
 		}
+		if o.Flash {
+			// White for the one frame that starts each second.
+			c = codec.Black
+			if time.Since(p.epoch)%time.Second < time.Second/time.Duration(fps) {
+				c = codec.White
+			}
+		}
 		frame.Fill(c)
 		if o.VideoCounter {
 			DrawCounter(frame, n)

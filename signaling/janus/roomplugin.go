@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -64,7 +65,14 @@ type RoomPlugin struct {
 
 	// private is shared by both plugins of a process (is_private rooms).
 	private *privateRooms
+	// recording holds the defaults for recordings started through the
+	// plugin (folder, file name template, codec).
+	recording room.RecordOptions
 }
+
+// SetRecording sets the folder, file name template and codec of
+// recordings started through the plugin.
+func (ab *RoomPlugin) SetRecording(o room.RecordOptions) { ab.recording = o }
 
 type privateRooms struct {
 	mu  sync.Mutex
@@ -290,6 +298,14 @@ func (s *abSession) Handle(ctx context.Context, raw json.RawMessage, jsep *JSEP)
 			break
 		}
 		data, e = s.ab.tiles(ctx, b)
+	case "record":
+		if !s.ab.video {
+			e = perr(abInvalidRequest, "Unknown request '%s'", req)
+			break
+		}
+		data, e = s.record(ctx, b)
+	case "enable_recording":
+		data, e = s.ab.enableRecording(ctx, b)
 	case "resetdecoder":
 		// Decoders reset themselves on stream restarts; nothing to do.
 		if _, e = s.joined(); e == nil {
@@ -456,10 +472,9 @@ func (s *abSession) join(ctx context.Context, b body, change bool) (M, *pluginEr
 	return reply, nil
 }
 
-// layout changes the room's layout: {room?, layout, pin?, secret?}. A
-// participant may change its own room's layout; anyone else needs the
-// room's secret.
-func (s *abSession) layout(ctx context.Context, b body) (M, *pluginError) {
+// roomFor resolves the room a control request is about: the handle's own
+// room, or {room, secret} for anyone else.
+func (s *abSession) roomFor(b body) (*room.Room, *pluginError) {
 	r, e := s.joined()
 	if b.has("room") {
 		other, id, e2 := s.ab.room(b)
@@ -471,10 +486,107 @@ func (s *abSession) layout(ctx context.Context, b body) (M, *pluginError) {
 				return nil, e
 			}
 		}
-		r, e = other, nil
+		return other, nil
 	}
 	if e != nil {
 		return nil, perr(abNotJoined, "Not in a room (give room and secret)")
+	}
+	return r, nil
+}
+
+// record starts or stops the room's recording: {action: "start"|"stop",
+// room?, secret?, video_codec?, filename?}.
+func (s *abSession) record(ctx context.Context, b body) (M, *pluginError) {
+	r, e := s.roomFor(b)
+	if e != nil {
+		return nil, e
+	}
+	action, e := b.str("action", true)
+	if e != nil {
+		return nil, e
+	}
+	switch action {
+	case "start":
+		o := s.ab.recording
+		if v, e := b.str("video_codec", false); e != nil {
+			return nil, e
+		} else if v != "" {
+			o.VideoCodec = strings.ToLower(v)
+		}
+		if name, e := b.str("filename", false); e != nil {
+			return nil, e
+		} else if name != "" {
+			o.Name = name
+		}
+		info, err := r.StartRecording(ctx, o)
+		if err != nil {
+			return nil, recordErr(err)
+		}
+		return M{s.ab.key: "success", "room": r.ID(), "recording": true, "file": filepath.Base(info.Path)}, nil
+	case "stop":
+		info, err := r.StopRecording(ctx)
+		if err != nil {
+			return nil, recordErr(err)
+		}
+		return M{s.ab.key: "success", "room": r.ID(), "recording": false, "file": filepath.Base(info.Path)}, nil
+	}
+	return nil, perr(abInvalidElement, "Invalid element (action should be start or stop)")
+}
+
+func recordErr(err error) *pluginError {
+	switch {
+	case errors.Is(err, room.ErrAlreadyRecording):
+		return perr(abInvalidRequest, "Already recording")
+	case errors.Is(err, room.ErrNotRecording):
+		return perr(abInvalidRequest, "Not recording")
+	case errors.Is(err, room.ErrInvalidConfig):
+		return perr(abInvalidElement, "%v", err)
+	case errors.Is(err, room.ErrRecording):
+		return perr(abUnknownError, "Recording failed: %v", err)
+	}
+	return roomErr(err)
+}
+
+// enableRecording is AudioBridge's enable_recording: {room, record,
+// filename?, secret?} (it needs the room's secret when the room has one).
+func (ab *RoomPlugin) enableRecording(ctx context.Context, b body) (M, *pluginError) {
+	r, id, e := ab.room(b)
+	if e != nil {
+		return nil, e
+	}
+	if e := authorized(r, b); e != nil {
+		return nil, e
+	}
+	on, e := b.boolean("record")
+	if e != nil {
+		return nil, e
+	}
+	if on == nil {
+		return nil, perr(abMissingElement, "Missing element (record)")
+	}
+	if *on {
+		o := ab.recording
+		if name, e := b.str("filename", false); e != nil {
+			return nil, e
+		} else if name != "" {
+			o.Name = strings.TrimSuffix(name, filepath.Ext(name))
+		}
+		if _, err := r.StartRecording(ctx, o); err != nil && !errors.Is(err, room.ErrAlreadyRecording) {
+			return nil, recordErr(err)
+		}
+	} else if _, err := r.StopRecording(ctx); err != nil && !errors.Is(err, room.ErrNotRecording) {
+		return nil, recordErr(err)
+	}
+	return M{ab.key: "success", "room": id, "record": *on}, nil
+}
+
+// layout changes the room's layout: {room?, layout, pin?, secret?}. A
+// participant may change its own room's layout; anyone else needs the
+// room's secret.
+func (s *abSession) layout(ctx context.Context, b body) (M, *pluginError) {
+	r, e := s.roomFor(b)
+	if e != nil {
+		return nil, e
 	}
 	name, e := b.str("layout", true)
 	if e != nil {
@@ -607,6 +719,12 @@ func (s *abSession) forward(r *room.Room, self room.ParticipantID, sub *room.Sub
 			s.h.Event(M{s.ab.key: e.Kind.String(), "room": r.ID(), "id": e.Participant}, nil)
 		case room.EventRoomMuted:
 			s.h.Event(M{s.ab.key: "event", "room": r.ID(), "muted": e.Muted}, nil)
+		case room.EventRecording:
+			ev := M{s.ab.key: "event", "room": r.ID(), "recording": e.Recording}
+			if strings.HasPrefix(e.Reason, "error") {
+				ev["error"] = e.Reason
+			}
+			s.h.Event(ev, nil)
 		case room.EventLayout:
 			if s.ab.video {
 				s.h.Event(M{s.ab.key: "event", "room": r.ID(), "layout": e.Layout, "pinned": e.Participant}, nil)

@@ -1,0 +1,255 @@
+package room
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/tessera-mcu/tessera/mixer"
+	"github.com/tessera-mcu/tessera/room/record"
+)
+
+// RecordOptions configures a recording.
+type RecordOptions struct {
+	// Dir is the folder the file goes to (created if missing).
+	Dir string
+	// Name is the file name without extension; empty uses Template.
+	Name string
+	// Template names the file when Name is empty: {room} and {time}
+	// (UTC, 20060102-150405) are replaced. Default "room-{room}-{time}".
+	Template string
+	// VideoCodec of the recording: "vp8" (WebM) or "h264" (Matroska).
+	// Default vp8, the format every browser plays.
+	VideoCodec string
+}
+
+// RecordingInfo describes a recording in progress or just finished.
+type RecordingInfo struct {
+	Path      string    `json:"path"`
+	Started   time.Time `json:"started"`
+	Recording bool      `json:"recording"`
+	Video     bool      `json:"video"`
+}
+
+// recordQueueLen bounds the frames waiting for the disk: about 5 s of
+// audio and video.
+const recordQueueLen = 512
+
+type recItem struct {
+	video    bool
+	data     []byte
+	keyframe bool
+	pts      time.Duration
+}
+
+// recorder writes a room's composite and full mix to a file. The room
+// goroutine feeds it; a goroutine of its own writes, so a slow disk never
+// stalls the tick.
+type recorder struct {
+	info    RecordingInfo
+	w       record.Writer
+	key     outputKey // video output it records (if info.Video)
+	start   time.Time
+	q       chan recItem
+	done    chan struct{}
+	failed  atomic.Bool
+	dropped atomic.Uint64
+}
+
+func expandTemplate(tmpl string, id RoomID, now time.Time) string {
+	if tmpl == "" {
+		tmpl = "room-{room}-{time}"
+	}
+	r := strings.NewReplacer("{room}", id.String(), "{time}", now.UTC().Format("20060102-150405"))
+	return r.Replace(tmpl)
+}
+
+// StartRecording records the room's composite (when it has video) and its
+// full mix until StopRecording or the room ends.
+func (r *Room) StartRecording(ctx context.Context, o RecordOptions) (RecordingInfo, error) {
+	if o.VideoCodec == "" {
+		o.VideoCodec = CodecVP8
+	}
+	if o.VideoCodec != CodecVP8 && o.VideoCodec != CodecH264 {
+		return RecordingInfo{}, fmt.Errorf("%w: recording codec %q", ErrInvalidConfig, o.VideoCodec)
+	}
+	name := o.Name
+	if name == "" {
+		name = expandTemplate(o.Template, r.id, time.Now())
+	}
+	if name != filepath.Base(name) || name == "." || name == ".." {
+		return RecordingInfo{}, fmt.Errorf("%w: file name %q", ErrInvalidConfig, name)
+	}
+	if err := os.MkdirAll(o.Dir, 0o755); err != nil {
+		return RecordingInfo{}, fmt.Errorf("%w: %w", ErrRecording, err)
+	}
+	opts := record.Options{Audio: &record.AudioTrack{SampleRate: mixer.SampleRate, Channels: 1}}
+	if r.video != nil {
+		opts.Video = &record.VideoTrack{Codec: o.VideoCodec, Width: r.video.cfg.Tiers[0].Width, Height: r.video.cfg.Tiers[0].Height}
+	}
+	opts.Format = record.FormatFor(o.VideoCodec, opts.Video == nil)
+	path := filepath.Join(o.Dir, name+opts.Format.Extension())
+
+	var info RecordingInfo
+	var err error
+	xerr := r.exec(ctx, func() {
+		if r.rec != nil {
+			err = ErrAlreadyRecording
+			return
+		}
+		w, cerr := record.Create(path, opts)
+		if cerr != nil {
+			err = fmt.Errorf("%w: %w", ErrRecording, cerr)
+			return
+		}
+		rec := &recorder{w: w, start: time.Now(), q: make(chan recItem, recordQueueLen), done: make(chan struct{}),
+			info: RecordingInfo{Path: path, Recording: true, Video: opts.Video != nil}}
+		rec.info.Started = rec.start
+		if opts.Video != nil {
+			// The recorder is one more viewer of the composite at the top
+			// tier: an encoder that already runs for live viewers is
+			// reused, and the recording starts on a fresh keyframe.
+			rec.key = outputKey{codec: o.VideoCodec, tier: 0}
+			o, oerr := r.video.output(rec.key)
+			if oerr != nil {
+				w.Close()
+				err = fmt.Errorf("%w: %w", ErrRecording, oerr)
+				return
+			}
+			o.viewers++
+			o.keyNow = true // the file starts on this keyframe
+		}
+		r.rec = rec
+		go rec.run(r)
+		info = rec.info
+		r.publish(Event{Kind: EventRecording, Recording: true, Path: path})
+	})
+	if xerr != nil {
+		return RecordingInfo{}, xerr
+	}
+	if err != nil {
+		return RecordingInfo{}, err
+	}
+	r.log.Info("recording started", "path", path)
+	return info, nil
+}
+
+// StopRecording finishes the recording and returns its description.
+func (r *Room) StopRecording(ctx context.Context) (RecordingInfo, error) {
+	var rec *recorder
+	if err := r.exec(ctx, func() { rec = r.detachRecorder("stopped") }); err != nil {
+		return RecordingInfo{}, err
+	}
+	if rec == nil {
+		return RecordingInfo{}, ErrNotRecording
+	}
+	<-rec.done
+	info := rec.info
+	info.Recording = false
+	r.log.Info("recording stopped", "path", info.Path, "dropped", rec.dropped.Load())
+	return info, nil
+}
+
+// Recording returns the recording in progress, if any.
+func (r *Room) Recording(ctx context.Context) (RecordingInfo, bool, error) {
+	var info RecordingInfo
+	var on bool
+	err := r.exec(ctx, func() {
+		if r.rec != nil {
+			info, on = r.rec.info, true
+		}
+	})
+	return info, on, err
+}
+
+// detachRecorder ends the recording on the room goroutine: no more frames
+// are queued and the writer goroutine finishes the file.
+func (r *Room) detachRecorder(reason string) *recorder {
+	rec := r.rec
+	if rec == nil {
+		return nil
+	}
+	r.rec = nil
+	if rec.info.Video && r.video != nil {
+		if o := r.video.outputs[rec.key]; o != nil {
+			o.viewers--
+			if o.viewers == 0 {
+				o.idleSince = time.Now()
+			}
+		}
+	}
+	close(rec.q)
+	r.publish(Event{Kind: EventRecording, Recording: false, Path: rec.info.Path, Reason: reason})
+	return rec
+}
+
+// recordAudio queues the full mix's packet of this tick.
+func (r *Room) recordAudio(packet []byte) {
+	if r.rec == nil || packet == nil {
+		return
+	}
+	pts := time.Duration(r.frames)*tick - r.rec.start.Sub(r.start)
+	r.rec.push(recItem{data: packet, pts: pts})
+}
+
+// recordVideo queues a composite frame of the recorded output.
+func (r *Room) recordVideo(key outputKey, data []byte, keyframe bool, now time.Time) {
+	if r.rec == nil || !r.rec.info.Video || key != r.rec.key {
+		return
+	}
+	pts := time.Duration(r.vframes)*r.video.period() - r.rec.start.Sub(r.start)
+	if !r.rec.push(recItem{video: true, data: data, keyframe: keyframe, pts: pts}) {
+		// A lost frame breaks the recording's picture until the next
+		// keyframe.
+		r.video.outputs[key].requestKeyframe()
+	}
+}
+
+func (rec *recorder) push(it recItem) bool {
+	if rec.failed.Load() {
+		return true
+	}
+	select {
+	case rec.q <- it:
+		return true
+	default:
+		rec.dropped.Add(1)
+		return false
+	}
+}
+
+// run writes queued frames until the queue closes or the disk fails.
+func (rec *recorder) run(r *Room) {
+	defer close(rec.done)
+	var werr error
+	for it := range rec.q {
+		if werr != nil {
+			continue // drain
+		}
+		if it.pts < 0 {
+			it.pts = 0
+		}
+		if it.video {
+			werr = rec.w.WriteVideo(it.data, it.keyframe, it.pts)
+		} else {
+			werr = rec.w.WriteAudio(it.data, it.pts)
+		}
+		if werr != nil {
+			rec.failed.Store(true)
+			r.log.Error("recording failed; the meeting goes on", "path", rec.info.Path, "err", werr)
+			r.post(func() {
+				if r.rec == rec {
+					r.detachRecorder("error: " + werr.Error())
+				}
+			})
+		}
+	}
+	if err := rec.w.Close(); err != nil && werr == nil {
+		r.log.Error("finishing recording", "path", rec.info.Path, "err", err)
+	}
+}
+

@@ -1,0 +1,175 @@
+package signaling
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/tessera-mcu/tessera/room"
+)
+
+// AdminRooms is what the admin API needs of the room manager.
+type AdminRooms interface {
+	Get(id room.RoomID) (*room.Room, error)
+	List() []*room.Room
+}
+
+// Admin is the operators' REST API under /admin:
+//
+//	GET  /admin/rooms                  every room with its counters
+//	GET  /admin/rooms/{room}           one room
+//	GET  /admin/rooms/{room}/recording the recording in progress
+//	POST /admin/rooms/{room}/recording {"action":"start"|"stop", "video_codec"?, "filename"?}
+//
+// With a Key set, every request needs "Authorization: Bearer KEY".
+// Without one, a room with a secret needs "X-Room-Secret: SECRET".
+type Admin struct {
+	Rooms     AdminRooms
+	Key       string
+	Recording room.RecordOptions
+}
+
+func (a *Admin) routes(r chi.Router) {
+	r.Get("/rooms", a.list)
+	r.Get("/rooms/{room}", a.roomStats)
+	r.Get("/rooms/{room}/recording", a.recordingState)
+	r.Post("/rooms/{room}/recording", a.recording)
+}
+
+func adminError(w http.ResponseWriter, status int, msg string) {
+	writeJSON(w, status, map[string]string{"error": msg})
+}
+
+func (a *Admin) keyOK(r *http.Request) bool {
+	if a.Key == "" {
+		return true
+	}
+	got := strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
+	return subtle.ConstantTimeCompare([]byte(got), []byte(a.Key)) == 1
+}
+
+// room finds the room in the path and checks the caller may manage it.
+func (a *Admin) room(w http.ResponseWriter, r *http.Request) *room.Room {
+	if !a.keyOK(r) {
+		adminError(w, http.StatusUnauthorized, "missing or wrong admin key")
+		return nil
+	}
+	id, err := strconv.ParseUint(chi.URLParam(r, "room"), 10, 64)
+	if err != nil {
+		adminError(w, http.StatusBadRequest, "room must be a number")
+		return nil
+	}
+	rm, err := a.Rooms.Get(room.RoomID(id))
+	if err != nil {
+		adminError(w, http.StatusNotFound, err.Error())
+		return nil
+	}
+	if a.Key == "" && !rm.CheckSecret(r.Header.Get("X-Room-Secret")) {
+		adminError(w, http.StatusUnauthorized, "wrong room secret")
+		return nil
+	}
+	return rm
+}
+
+func (a *Admin) list(w http.ResponseWriter, r *http.Request) {
+	if !a.keyOK(r) {
+		adminError(w, http.StatusUnauthorized, "missing or wrong admin key")
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
+	defer cancel()
+	out := []room.RoomStats{}
+	for _, rm := range a.Rooms.List() {
+		if st, err := rm.Stats(ctx); err == nil {
+			out = append(out, st)
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"rooms": out})
+}
+
+func (a *Admin) roomStats(w http.ResponseWriter, r *http.Request) {
+	rm := a.room(w, r)
+	if rm == nil {
+		return
+	}
+	st, err := rm.Stats(r.Context())
+	if err != nil {
+		adminError(w, http.StatusNotFound, err.Error())
+		return
+	}
+	writeJSON(w, http.StatusOK, st)
+}
+
+func (a *Admin) recordingState(w http.ResponseWriter, r *http.Request) {
+	rm := a.room(w, r)
+	if rm == nil {
+		return
+	}
+	info, on, err := rm.Recording(r.Context())
+	if err != nil {
+		adminError(w, http.StatusNotFound, err.Error())
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"recording": on, "file": fileName(info.Path), "started": info.Started})
+}
+
+func fileName(p string) string {
+	if p == "" {
+		return ""
+	}
+	return filepath.Base(p)
+}
+
+func (a *Admin) recording(w http.ResponseWriter, r *http.Request) {
+	rm := a.room(w, r)
+	if rm == nil {
+		return
+	}
+	var req struct {
+		Action     string `json:"action"`
+		VideoCodec string `json:"video_codec"`
+		Filename   string `json:"filename"`
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 1<<16))
+	if err == nil {
+		err = json.Unmarshal(body, &req)
+	}
+	if err != nil {
+		adminError(w, http.StatusBadRequest, "body must be JSON: "+err.Error())
+		return
+	}
+	var info room.RecordingInfo
+	switch req.Action {
+	case "start":
+		o := a.Recording
+		if req.VideoCodec != "" {
+			o.VideoCodec = strings.ToLower(req.VideoCodec)
+		}
+		o.Name = req.Filename
+		info, err = rm.StartRecording(r.Context(), o)
+	case "stop":
+		info, err = rm.StopRecording(r.Context())
+	default:
+		adminError(w, http.StatusBadRequest, `action must be "start" or "stop"`)
+		return
+	}
+	switch {
+	case errors.Is(err, room.ErrAlreadyRecording), errors.Is(err, room.ErrNotRecording):
+		adminError(w, http.StatusConflict, err.Error())
+	case errors.Is(err, room.ErrInvalidConfig):
+		adminError(w, http.StatusBadRequest, err.Error())
+	case err != nil:
+		adminError(w, http.StatusInternalServerError, err.Error())
+	default:
+		writeJSON(w, http.StatusOK, map[string]any{"recording": info.Recording, "file": fileName(info.Path)})
+	}
+}
