@@ -43,6 +43,10 @@ const (
 	jitterHigh = 8
 	// jitterMax bounds the buffer; the oldest packet is dropped beyond it.
 	jitterMax = 25
+	// shrinkAfter: when more than jitterTarget+1 packets have waited at
+	// every tick for this many ticks (1 s), one is dropped. A burst of
+	// arrivals would otherwise add its latency for good.
+	shrinkAfter = 50
 	// maxConceal is how many frames are concealed after the stream stops
 	// before the input goes silent and re-buffers.
 	maxConceal = 5
@@ -70,6 +74,7 @@ type jitterBuffer struct {
 	nextTS  uint32 // timestamp of the slot to play next
 	lastSeq uint16 // sequence number of the last packet played
 	missing int    // consecutive slots with nothing to play
+	deep    int    // consecutive ticks with more than jitterTarget+1 waiting
 	dtx     bool   // the last packet played was a DTX frame
 	// reset is set when the stream restarted (new SSRC or timeline); the
 	// decoder must be reset before the next packet.
@@ -151,10 +156,16 @@ func (b *jitterBuffer) pop() (playKind, audioPacket) {
 		b.nextTS = b.pkts[0].ts
 		b.lastSeq = b.pkts[0].seq - 1
 	}
-	if len(b.pkts) > jitterHigh {
+	if len(b.pkts) > jitterTarget+1 {
+		b.deep++
+	} else {
+		b.deep = 0
+	}
+	if len(b.pkts) > jitterHigh || b.deep > shrinkAfter {
 		// Too much latency has built up: drop the oldest frame.
 		b.dropHead()
 		b.stats.skipped++
+		b.deep = 0
 		b.nextTS = b.pkts[0].ts
 		b.lastSeq = b.pkts[0].seq - 1
 	}

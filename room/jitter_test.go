@@ -248,3 +248,24 @@ func FuzzJitterBuffer(f *testing.F) {
 		}
 	})
 }
+
+func TestJitterShrinksAfterABurst(t *testing.T) {
+	var b jitterBuffer
+	n := 0
+	for range 6 { // a burst: six packets at once
+		b.insert(pkt(1, n))
+		n++
+	}
+	// Then one packet per tick: the depth would stay at five forever.
+	for range 4 * shrinkAfter {
+		b.pop()
+		b.insert(pkt(1, n))
+		n++
+	}
+	if b.buffered() > jitterTarget+1 {
+		t.Fatalf("still %d packets deep after %d ticks", b.buffered(), 4*shrinkAfter)
+	}
+	if b.stats.skipped == 0 {
+		t.Fatal("nothing skipped")
+	}
+}

@@ -41,6 +41,9 @@ type Participant struct {
 	vkey        outputKey
 	tierVotes   int
 	preferCodec string
+	// watchOnly: the participant's media session sends nothing (a lobby
+	// screen, a wall display); it gets no tile on the composite.
+	watchOnly bool
 
 	// pc is read by signalling goroutines (trickle) as well.
 	pc  atomic.Pointer[webrtc.PeerConnection]

@@ -54,6 +54,16 @@ type recorder struct {
 	w       record.Writer
 	key     outputKey // video output it records (if info.Video)
 	start   time.Time
+	// origin is the room-clock time (since the room started) the file's
+	// time 0 stands for: the next audio or video tick, whichever is first,
+	// so that the first frames, the forced keyframe among them, are never
+	// stamped before the recording began.
+	origin time.Duration
+	// skew is added to every picture's time: voices wait in the jitter
+	// buffers (the room's average depth, in audio frames) while pictures go
+	// straight to the compositor (on average half a frame interval). It is
+	// fixed for the file so that frames stay evenly spaced.
+	skew time.Duration
 	q       chan recItem
 	done    chan struct{}
 	failed  atomic.Bool
@@ -109,7 +119,12 @@ func (r *Room) StartRecording(ctx context.Context, o RecordOptions) (RecordingIn
 		rec := &recorder{w: w, start: time.Now(), q: make(chan recItem, recordQueueLen), done: make(chan struct{}),
 			info: RecordingInfo{Path: path, Recording: true, Video: opts.Video != nil}}
 		rec.info.Started = rec.start
+		rec.origin = time.Duration(r.frames) * tick
+		if r.video != nil {
+			rec.origin = min(rec.origin, time.Duration(r.vframes)*r.video.period())
+		}
 		if opts.Video != nil {
+			rec.skew = max(time.Duration(r.depth*float64(tick))-r.video.period()/2, 0)
 			// The recorder is one more viewer of the composite at the top
 			// tier: an encoder that already runs for live viewers is
 			// reused, and the recording starts on a fresh keyframe.
@@ -150,7 +165,10 @@ func (r *Room) StopRecording(ctx context.Context) (RecordingInfo, error) {
 	<-rec.done
 	info := rec.info
 	info.Recording = false
-	r.log.Info("recording stopped", "path", info.Path, "dropped", rec.dropped.Load())
+	st := rec.w.Stats()
+	r.log.Info("recording stopped", "path", info.Path, "duration", st.Duration, "video_frames", st.VideoFrames,
+		"audio_packets", st.AudioPackets, "waited_for_keyframe", st.DroppedVideo, "clamped", st.Clamped,
+		"queue_dropped", rec.dropped.Load())
 	return info, nil
 }
 
@@ -192,7 +210,7 @@ func (r *Room) recordAudio(packet []byte) {
 	if r.rec == nil || packet == nil {
 		return
 	}
-	pts := time.Duration(r.frames)*tick - r.rec.start.Sub(r.start)
+	pts := time.Duration(r.frames)*tick - r.rec.origin
 	r.rec.push(recItem{data: packet, pts: pts})
 }
 
@@ -201,7 +219,7 @@ func (r *Room) recordVideo(key outputKey, data []byte, keyframe bool, now time.T
 	if r.rec == nil || !r.rec.info.Video || key != r.rec.key {
 		return
 	}
-	pts := time.Duration(r.vframes)*r.video.period() - r.rec.start.Sub(r.start)
+	pts := time.Duration(r.vframes)*r.video.period() - r.rec.origin + r.rec.skew
 	if !r.rec.push(recItem{video: true, data: data, keyframe: keyframe, pts: pts}) {
 		// A lost frame breaks the recording's picture until the next
 		// keyframe.
@@ -222,16 +240,22 @@ func (rec *recorder) push(it recItem) bool {
 	}
 }
 
-// run writes queued frames until the queue closes or the disk fails.
+// run writes queued frames until the queue closes or the disk fails. The
+// room queues a tick's mix packet and composite frame in tick order, but
+// the mix packet of a tick may be stamped up to one audio frame earlier
+// than a composite frame queued before it; frames are therefore held until
+// the mix has caught up with them, so the file is written in timestamp
+// order (a cluster that starts at a keyframe never receives an older
+// audio block).
 func (rec *recorder) run(r *Room) {
 	defer close(rec.done)
-	var werr error
-	for it := range rec.q {
-		if werr != nil {
-			continue // drain
-		}
-		if it.pts < 0 {
-			it.pts = 0
+	var (
+		werr error
+		held []recItem // composite frames waiting for the mix
+	)
+	write := func(it recItem) {
+		if werr != nil || it.pts < 0 {
+			return // failed, or from before the recording started
 		}
 		if it.video {
 			werr = rec.w.WriteVideo(it.data, it.keyframe, it.pts)
@@ -241,15 +265,33 @@ func (rec *recorder) run(r *Room) {
 		if werr != nil {
 			rec.failed.Store(true)
 			r.log.Error("recording failed; the meeting goes on", "path", rec.info.Path, "err", werr)
+			err := werr
 			r.post(func() {
 				if r.rec == rec {
-					r.detachRecorder("error: " + werr.Error())
+					r.detachRecorder("error: " + err.Error())
 				}
 			})
 		}
+	}
+	for it := range rec.q {
+		if it.video {
+			held = append(held, it)
+			if len(held) > 32 { // no mix for a second: do not wait forever
+				write(held[0])
+				held = held[1:]
+			}
+			continue
+		}
+		for len(held) > 0 && held[0].pts <= it.pts {
+			write(held[0])
+			held = held[1:]
+		}
+		write(it)
+	}
+	for _, it := range held {
+		write(it)
 	}
 	if err := rec.w.Close(); err != nil && werr == nil {
 		r.log.Error("finishing recording", "path", rec.info.Path, "err", err)
 	}
 }
-

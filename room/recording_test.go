@@ -93,6 +93,12 @@ func recordFor(t *testing.T, r *Room, o RecordOptions, d time.Duration) Recordin
 	if done.Path != info.Path {
 		t.Fatalf("stopped %s, started %s", done.Path, info.Path)
 	}
+	if keep := os.Getenv("TESSERA_KEEP_RECORDINGS"); keep != "" {
+		// Keep a copy to look at (or play) after the test.
+		if b, err := os.ReadFile(done.Path); err == nil {
+			_ = os.WriteFile(filepath.Join(keep, t.Name()+filepath.Ext(done.Path)), b, 0o644)
+		}
+	}
 	return done
 }
 
@@ -403,4 +409,3 @@ func TestRecordAudioOnlyRoom(t *testing.T) {
 	}
 	decodeClean(t, info.Path)
 }
-

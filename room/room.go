@@ -78,6 +78,10 @@ type Room struct {
 	encBuf   []byte
 	loudest  mixer.SourceID
 	audioGap int64 // skipped audio ticks to fold into the next packet
+	// depth is a moving average of how many packets inputs hold in their
+	// jitter buffers when they play: how long a voice waits before it is
+	// mixed, which a picture does not.
+	depth float64
 
 	rec     *recorder  // recording in progress
 	video   *roomVideo // nil: audio-only room
@@ -291,12 +295,20 @@ func (r *Room) tick(now time.Time) time.Time {
 // each distinct mix once, hand every listener its mix.
 func (r *Room) audioTick() {
 	r.obs = r.obs[:0]
+	var held, playing int
 	for _, p := range r.order {
 		if p.in == nil {
 			continue
 		}
 		lvl := p.in.prepare(r.log)
 		r.obs = append(r.obs, mixer.Observation{ID: mixer.SourceID(p.id), Level: lvl, Muted: p.muted || r.roomMute})
+		if p.in.act == playPacket {
+			held += p.in.jb.buffered() + 1
+			playing++
+		}
+	}
+	if playing > 0 {
+		r.depth += (float64(held)/float64(playing) - r.depth) * 0.05
 	}
 	sel := r.audio.Select(r.obs)
 	r.loudest = 0
@@ -640,6 +652,7 @@ func (r *Room) Offer(ctx context.Context, id ParticipantID, offer string) (strin
 			return ErrAlreadyNegotiated
 		}
 		p.out, p.vout, p.vcodec, p.est = m.audio, m.video, m.vcodec, est
+		p.watchOnly = !info.audio.sends() && !info.video.sends()
 		if p.vout != nil {
 			r.addViewer(p, outputKey{codec: m.vcodec, tier: 0})
 		}

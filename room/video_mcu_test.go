@@ -147,6 +147,10 @@ func TestOneEncoderPerCodecAndTier(t *testing.T) {
 	if len(st.VideoOutputs) != 2 {
 		t.Fatalf("%d encoders running, want 2: %+v", len(st.VideoOutputs), st.VideoOutputs)
 	}
+	// Viewers that send nothing have no tile: the camera fills the canvas.
+	if tiles, _ := r.Tiles(ctxT(t)); len(tiles) != 1 || tiles[0].Participant != sender.id {
+		t.Fatalf("tiles %+v, want only the camera's", tiles)
+	}
 }
 
 // Test 3: a PLI yields a keyframe within 500 ms; 20 PLIs within 100 ms

@@ -35,6 +35,9 @@ func (r *Room) videoTick(now time.Time) {
 
 	v.sources = v.sources[:0]
 	for _, p := range r.order {
+		if p.watchOnly {
+			continue
+		}
 		var f *codec.Frame
 		if p.vin != nil {
 			var at time.Time
