@@ -50,10 +50,10 @@ type recItem struct {
 // goroutine feeds it; a goroutine of its own writes, so a slow disk never
 // stalls the tick.
 type recorder struct {
-	info    RecordingInfo
-	w       record.Writer
-	key     outputKey // video output it records (if info.Video)
-	start   time.Time
+	info  RecordingInfo
+	w     record.Writer
+	key   outputKey // video output it records (if info.Video)
+	start time.Time
 	// origin is the room-clock time (since the room started) the file's
 	// time 0 stands for: the next audio or video tick, whichever is first,
 	// so that the first frames, the forced keyframe among them, are never
@@ -63,7 +63,7 @@ type recorder struct {
 	// buffers (the room's average depth, in audio frames) while pictures go
 	// straight to the compositor (on average half a frame interval). It is
 	// fixed for the file so that frames stay evenly spaced.
-	skew time.Duration
+	skew    time.Duration
 	q       chan recItem
 	done    chan struct{}
 	failed  atomic.Bool
