@@ -1,11 +1,13 @@
 package room
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"os/exec"
@@ -129,7 +131,9 @@ func TestRecordComposedMeeting(t *testing.T) {
 func TestRecordH264Matroska(t *testing.T) {
 	needFFmpeg(t)
 	m := newManager(t)
-	r, _ := m.Create(Config{})
+	// One tier, so that the live viewer cannot move away from the tier the
+	// recording shares with it.
+	r, _ := m.Create(Config{Video: VideoConfig{Tiers: []Tier{{1280, 720, 1_500_000}}}})
 	join(t, r, "cam", roomtest.Options{ToneHz: 440, Video: "vp8", VideoColor: blue})
 	// A live H.264 viewer: the recording reuses its encoder.
 	join(t, r, "viewer", roomtest.Options{Video: "h264", RecvOnly: true})
@@ -262,22 +266,32 @@ func TestRecordSurvivesKill9(t *testing.T) {
 	dir := t.TempDir()
 	cmd := exec.Command(os.Args[0], "-test.run=^TestRecordChildProcess$", "-test.v")
 	cmd.Env = append(os.Environ(), "TESSERA_RECORD_CHILD="+dir)
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	// Wait for the child to report that recording started.
-	var started time.Time
-	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		if strings.Contains(out.String(), "RECORDING") {
-			started = time.Now()
-			break
+	ready := make(chan struct{})
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			if strings.Contains(sc.Text(), "RECORDING") {
+				close(ready)
+				break
+			}
 		}
-	}
-	if started.IsZero() {
+		_, _ = io.Copy(io.Discard, stdout)
+	}()
+	var started time.Time
+	select {
+	case <-ready:
+		started = time.Now()
+	case <-time.After(30 * time.Second):
 		_ = cmd.Process.Kill()
-		t.Fatalf("child did not start recording:\n%s", out.String())
+		t.Fatal("child did not start recording")
 	}
 	time.Sleep(6 * time.Second)
 	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
