@@ -24,9 +24,11 @@ cgo_pkgs='/codec/(opus|vp8|h264|yuv)$'
 mapfile -t race < <(go list ./... | grep -Ev "$cgo_pkgs")
 mapfile -t plain < <(go list ./... | grep -E "$cgo_pkgs" || true)
 
+# One package at a time: the end-to-end tests (browsers, real peers) measure
+# timing and must not compete for the cores with each other.
 echo "== go test -race (${#race[@]} packages)"
-go test -race -count=1 -timeout 10m "$@" "${race[@]}"
+go test -race -p 1 -count=1 -timeout 10m "$@" "${race[@]}"
 if [ ${#plain[@]} -gt 0 ]; then
   echo "== go test (cgo codecs, ${#plain[@]} packages)"
-  go test -count=1 -timeout 10m "$@" "${plain[@]}"
+  go test -p 1 -count=1 -timeout 10m "$@" "${plain[@]}"
 fi
