@@ -216,6 +216,40 @@ func (b body) boolean(k string) (*bool, *pluginError) {
 	return &v, nil
 }
 
+// fields reads several optional fields, keeping the first error: read
+// everything, then check err once.
+type fields struct {
+	b   body
+	err *pluginError
+}
+
+func (f *fields) str(k string) string {
+	if f.err != nil {
+		return ""
+	}
+	v, e := f.b.str(k, false)
+	f.err = e
+	return v
+}
+
+func (f *fields) uint(k string) uint64 {
+	if f.err != nil {
+		return 0
+	}
+	v, e := f.b.uint(k, false)
+	f.err = e
+	return v
+}
+
+func (f *fields) boolean(k string) *bool {
+	if f.err != nil {
+		return nil
+	}
+	v, e := f.b.boolean(k)
+	f.err = e
+	return v
+}
+
 func parseBody(raw json.RawMessage) (body, string, *pluginError) {
 	var b body
 	if err := json.Unmarshal(raw, &b); err != nil {
@@ -401,25 +435,10 @@ func (s *abSession) join(ctx context.Context, b body, change bool) (M, *pluginEr
 	if !already && change {
 		return nil, perr(abNotJoined, "Not in a room (use join)")
 	}
-	pid, e := b.uint("id", false)
-	if e != nil {
-		return nil, e
-	}
-	display, e := b.str("display", false)
-	if e != nil {
-		return nil, e
-	}
-	pin, e := b.str("pin", false)
-	if e != nil {
-		return nil, e
-	}
-	muted, e := b.boolean("muted")
-	if e != nil {
-		return nil, e
-	}
-	vol, e := b.uint("volume", false)
-	if e != nil {
-		return nil, e
+	f := fields{b: b}
+	pid, display, pin, muted, vol := f.uint("id"), f.str("display"), f.str("pin"), f.boolean("muted"), f.uint("volume")
+	if f.err != nil {
+		return nil, f.err
 	}
 	if !r.CheckPin(pin) {
 		return nil, perr(abUnauthorized, "Unauthorized (wrong pin)")
@@ -802,25 +821,11 @@ func (ab *RoomPlugin) create(b body) (M, *pluginError) {
 	if e != nil {
 		return nil, e
 	}
-	desc, e := b.str("description", false)
-	if e != nil {
-		return nil, e
-	}
-	secret, e := b.str("secret", false)
-	if e != nil {
-		return nil, e
-	}
-	pin, e := b.str("pin", false)
-	if e != nil {
-		return nil, e
-	}
-	private, e := b.boolean("is_private")
-	if e != nil {
-		return nil, e
-	}
-	levels, e := b.boolean("audiolevel_event")
-	if e != nil {
-		return nil, e
+	f := fields{b: b}
+	desc, secret, pin := f.str("description"), f.str("secret"), f.str("pin")
+	private, levels := f.boolean("is_private"), f.boolean("audiolevel_event")
+	if f.err != nil {
+		return nil, f.err
 	}
 	cfg := room.Config{ID: room.RoomID(id), Description: desc, Secret: secret, Pin: pin}
 	if levels != nil {
