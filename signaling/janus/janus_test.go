@@ -614,3 +614,20 @@ func (emptyRooms) Create(room.Config) (*room.Room, error)     { return nil, room
 func (emptyRooms) Get(room.RoomID) (*room.Room, error)        { return nil, room.ErrRoomNotFound }
 func (emptyRooms) Destroy(context.Context, room.RoomID) error { return room.ErrRoomNotFound }
 func (emptyRooms) List() []*room.Room                         { return nil }
+
+// claim moves a session created over HTTP to a WebSocket: its events then
+// arrive on the socket.
+func TestClaimMovesSessionToWebSocket(t *testing.T) {
+	s := newServer(t, Options{})
+	sid := num(s.post(t, "/janus", `{"janus":"create","transaction":"c"}`), "data", "id")
+	hid := num(s.post(t, fmt.Sprintf("/janus/%d", sid), `{"janus":"attach","plugin":"janus.plugin.audiobridge","transaction":"a"}`), "data", "id")
+	c := dialWS(t, s)
+	c.send(M{"janus": "claim", "session_id": sid, "transaction": "cl"})
+	if got := c.tx("cl"); got["janus"] != "success" {
+		t.Fatalf("claim: %v", got)
+	}
+	c.send(M{"janus": "message", "session_id": sid, "handle_id": hid, "transaction": "j", "body": M{"request": "join", "room": 1234}})
+	if d := pluginData(c.tx("j")); d["audiobridge"] != "joined" {
+		t.Fatalf("join over the claimed session: %v", d)
+	}
+}
