@@ -388,6 +388,19 @@ func (ab *RoomPlugin) room(b body) (*room.Room, room.RoomID, *pluginError) {
 	return r, room.RoomID(id), nil
 }
 
+// managedRoom finds the room of a management request and checks its
+// secret.
+func (ab *RoomPlugin) managedRoom(b body) (*room.Room, room.RoomID, *pluginError) {
+	r, id, e := ab.room(b)
+	if e != nil {
+		return nil, id, e
+	}
+	if e := authorized(r, b); e != nil {
+		return nil, id, e
+	}
+	return r, id, nil
+}
+
 // authorized checks a management request's secret.
 func authorized(r *room.Room, b body) *pluginError {
 	secret, e := b.str("secret", false)
@@ -569,11 +582,8 @@ func recordErr(err error) *pluginError {
 // enableRecording is AudioBridge's enable_recording: {room, record,
 // filename?, secret?} (it needs the room's secret when the room has one).
 func (ab *RoomPlugin) enableRecording(ctx context.Context, b body) (M, *pluginError) {
-	r, id, e := ab.room(b)
+	r, id, e := ab.managedRoom(b)
 	if e != nil {
-		return nil, e
-	}
-	if e := authorized(r, b); e != nil {
 		return nil, e
 	}
 	on, e := b.boolean("record")
@@ -853,11 +863,8 @@ func (ab *RoomPlugin) create(b body) (M, *pluginError) {
 }
 
 func (ab *RoomPlugin) edit(b body) (M, *pluginError) {
-	r, id, e := ab.room(b)
+	r, id, e := ab.managedRoom(b)
 	if e != nil {
-		return nil, e
-	}
-	if e := authorized(r, b); e != nil {
 		return nil, e
 	}
 	var fields [3]*string
@@ -880,11 +887,8 @@ func (ab *RoomPlugin) edit(b body) (M, *pluginError) {
 }
 
 func (ab *RoomPlugin) destroy(ctx context.Context, b body) (M, *pluginError) {
-	r, id, e := ab.room(b)
+	_, id, e := ab.managedRoom(b)
 	if e != nil {
-		return nil, e
-	}
-	if e := authorized(r, b); e != nil {
 		return nil, e
 	}
 	if err := ab.rooms.Destroy(ctx, id); err != nil {
@@ -905,9 +909,10 @@ func (ab *RoomPlugin) list(ctx context.Context) M {
 			continue
 		}
 		muted, _ := r.RoomMuted(ctx)
+		_, recording, _ := r.Recording(ctx)
 		cfg := r.Config()
 		out = append(out, M{"room": r.ID(), "description": cfg.Description, "pin_required": cfg.Pin != "",
-			"sampling_rate": mixer.SampleRate, "spatial_audio": false, "record": false, "muted": muted,
+			"sampling_rate": mixer.SampleRate, "spatial_audio": false, "record": recording, "muted": muted,
 			"num_participants": len(ps)})
 	}
 	return M{ab.key: "success", "list": out}
@@ -954,11 +959,8 @@ func (ab *RoomPlugin) listParticipants(ctx context.Context, b body) (M, *pluginE
 }
 
 func (ab *RoomPlugin) kick(ctx context.Context, b body) (M, *pluginError) {
-	r, id, e := ab.room(b)
+	r, id, e := ab.managedRoom(b)
 	if e != nil {
-		return nil, e
-	}
-	if e := authorized(r, b); e != nil {
 		return nil, e
 	}
 	pid, e := b.uint("id", true)
@@ -972,11 +974,8 @@ func (ab *RoomPlugin) kick(ctx context.Context, b body) (M, *pluginError) {
 }
 
 func (ab *RoomPlugin) kickAll(ctx context.Context, b body) (M, *pluginError) {
-	r, id, e := ab.room(b)
+	r, id, e := ab.managedRoom(b)
 	if e != nil {
-		return nil, e
-	}
-	if e := authorized(r, b); e != nil {
 		return nil, e
 	}
 	ps, err := r.Participants(ctx)
@@ -990,11 +989,8 @@ func (ab *RoomPlugin) kickAll(ctx context.Context, b body) (M, *pluginError) {
 }
 
 func (ab *RoomPlugin) mute(ctx context.Context, b body, muted bool) (M, *pluginError) {
-	r, id, e := ab.room(b)
+	r, id, e := ab.managedRoom(b)
 	if e != nil {
-		return nil, e
-	}
-	if e := authorized(r, b); e != nil {
 		return nil, e
 	}
 	pid, e := b.uint("id", true)
@@ -1008,11 +1004,8 @@ func (ab *RoomPlugin) mute(ctx context.Context, b body, muted bool) (M, *pluginE
 }
 
 func (ab *RoomPlugin) muteRoom(ctx context.Context, b body, muted bool) (M, *pluginError) {
-	r, id, e := ab.room(b)
+	r, id, e := ab.managedRoom(b)
 	if e != nil {
-		return nil, e
-	}
-	if e := authorized(r, b); e != nil {
 		return nil, e
 	}
 	if err := r.SetRoomMuted(ctx, muted); err != nil {
