@@ -1,15 +1,19 @@
 package h264
 
-import "bytes"
+import (
+	"bytes"
+
+	"github.com/tessera-mcu/tessera/codec/h264/nal"
+)
 
 // NAL unit types (H.264 table 7-1) this package looks at.
 const (
-	nalSlice = 1
-	nalIDR   = 5
-	nalSEI   = 6
-	nalSPS   = 7
-	nalPPS   = 8
-	nalAUD   = 9
+	nalSlice = nal.Slice
+	nalIDR   = nal.IDR
+	nalSEI   = nal.SEI
+	nalSPS   = nal.SPS
+	nalPPS   = nal.PPS
+	nalAUD   = nal.AUD
 )
 
 const profileBaseline = 66
@@ -128,78 +132,12 @@ func SplitAccessUnits(stream []byte) [][]byte {
 
 // ContainsIDR reports whether the Annex-B buffer b holds a slice of an IDR
 // picture.
-func ContainsIDR(b []byte) bool { return containsIDR(b) }
-
-func containsIDR(b []byte) bool {
-	for {
-		i := bytes.Index(b, startCode)
-		if i < 0 || i+3 >= len(b) {
-			return false
-		}
-		if b[i+3]&0x1f == nalIDR {
-			return true
-		}
-		b = b[i+3:]
-	}
-}
+func ContainsIDR(b []byte) bool { return nal.ContainsIDR(b) }
 
 // firstMBInSlice reads first_mb_in_slice, the ue(v) that opens the slice
 // header of the slice NAL unit nal (header byte included). A valid value
 // is below 2^16, so its code cannot contain the two zero bytes that would
 // need emulation prevention.
-func firstMBInSlice(nal []byte) (int, bool) {
-	r := bitReader{b: nal[1:]}
-	return r.ue()
-}
-
-// bitReader reads the Exp-Golomb codes of a NAL unit's RBSP. It does not
-// remove emulation-prevention bytes; callers use it only on the first
-// bytes of a header, where none can occur.
-type bitReader struct {
-	b   []byte
-	pos int // in bits
-}
-
-func (r *bitReader) bit() (int, bool) {
-	if r.pos >= 8*len(r.b) {
-		return 0, false
-	}
-	v := int(r.b[r.pos/8]>>(7-r.pos%8)) & 1
-	r.pos++
-	return v, true
-}
-
-func (r *bitReader) bits(n int) (int, bool) {
-	v := 0
-	for range n {
-		b, ok := r.bit()
-		if !ok {
-			return 0, false
-		}
-		v = v<<1 | b
-	}
-	return v, true
-}
-
-// ue reads an unsigned Exp-Golomb code of at most 31 bits.
-func (r *bitReader) ue() (int, bool) {
-	zeros := 0
-	for {
-		b, ok := r.bit()
-		if !ok {
-			return 0, false
-		}
-		if b == 1 {
-			break
-		}
-		zeros++
-		if zeros > 31 {
-			return 0, false
-		}
-	}
-	v, ok := r.bits(zeros)
-	if !ok {
-		return 0, false
-	}
-	return 1<<zeros - 1 + v, true
+func firstMBInSlice(unit []byte) (int, bool) {
+	return nal.NewBitReader(unit[1:]).UE()
 }

@@ -222,7 +222,7 @@ func (d *Decoder) Decode(data []byte) (*codec.Frame, error) {
 		return nil, fmt.Errorf("%w: h264: access unit of %d bytes", codec.ErrCorrupt, len(data))
 	}
 	idr := C.int(0)
-	if containsIDR(data) {
+	if ContainsIDR(data) {
 		idr = 1
 	}
 	rc := C.tessera_avdec_decode(d.c, (*C.uint8_t)(unsafe.Pointer(&data[0])), C.int(len(data)), idr)

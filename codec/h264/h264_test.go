@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/tessera-mcu/tessera/codec/h264/nal"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -174,8 +175,8 @@ type sps struct {
 }
 
 // parseSPS reads a baseline SPS NAL unit (header byte included).
-func parseSPS(nal []byte) (sps, error) {
-	rbsp := unescapeRBSP(nal[1:])
+func parseSPS(unit []byte) (sps, error) {
+	rbsp := nal.Unescape(unit[1:])
 	if len(rbsp) < 4 {
 		return sps{}, errors.New("short SPS")
 	}
@@ -183,16 +184,16 @@ func parseSPS(nal []byte) (sps, error) {
 	if s.profile != profileBaseline {
 		return s, fmt.Errorf("profile_idc %d", s.profile)
 	}
-	r := bitReader{b: rbsp[3:]}
+	r := nal.NewBitReader(rbsp[3:])
 	ue := func() int {
-		v, ok := r.ue()
+		v, ok := r.UE()
 		if !ok {
 			panic("SPS too short")
 		}
 		return v
 	}
 	bit := func() int {
-		v, ok := r.bit()
+		v, ok := r.Bit()
 		if !ok {
 			panic("SPS too short")
 		}
@@ -216,24 +217,6 @@ func parseSPS(nal []byte) (sps, error) {
 	}
 	s.direct8x8 = bit()
 	return s, nil
-}
-
-func unescapeRBSP(b []byte) []byte {
-	out := make([]byte, 0, len(b))
-	zeros := 0
-	for _, c := range b {
-		if zeros >= 2 && c == 3 {
-			zeros = 0
-			continue
-		}
-		out = append(out, c)
-		if c == 0 {
-			zeros++
-		} else {
-			zeros = 0
-		}
-	}
-	return out
 }
 
 func TestSPSConstrainedBaseline(t *testing.T) {

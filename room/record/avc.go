@@ -4,69 +4,9 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+
+	"github.com/tessera-mcu/tessera/codec/h264/nal"
 )
-
-// H.264 NAL unit types (ITU-T H.264 table 7-1) the writer looks at.
-const (
-	nalIDR = 5
-	nalSPS = 7
-	nalPPS = 8
-	nalAUD = 9
-)
-
-// nalIter walks the NAL units of an Annex-B buffer (ITU-T H.264 annex B)
-// without allocating. Units come without their start codes and without
-// trailing zero bytes (the zero_byte of a 4-byte start code, or
-// trailing_zero_8bits).
-type nalIter struct {
-	b []byte
-	i int // offset of the next unit's first byte; -1 at the end
-}
-
-// indexStartCode returns the offset of the first 00 00 01 in b, or -1. It
-// looks for the 01 first, which is rarer than 00 in coded slices.
-func indexStartCode(b []byte) int {
-	for off := 2; off < len(b); {
-		j := bytes.IndexByte(b[off:], 1)
-		if j < 0 {
-			return -1
-		}
-		k := off + j
-		if b[k-1] == 0 && b[k-2] == 0 {
-			return k - 2
-		}
-		off = k + 1
-	}
-	return -1
-}
-
-func newNALIter(b []byte) nalIter {
-	i := indexStartCode(b)
-	if i >= 0 {
-		i += 3
-	}
-	return nalIter{b: b, i: i}
-}
-
-func (it *nalIter) next() ([]byte, bool) {
-	for it.i >= 0 && it.i <= len(it.b) {
-		start := it.i
-		end := len(it.b)
-		if j := indexStartCode(it.b[start:]); j >= 0 {
-			end = start + j
-			it.i = end + 3
-		} else {
-			it.i = -1
-		}
-		for end > start && it.b[end-1] == 0 {
-			end--
-		}
-		if end > start {
-			return it.b[start:end], true
-		}
-	}
-	return nil, false
-}
 
 // avcFrame is what the writer learns from one access unit.
 type avcFrame struct {
@@ -80,17 +20,17 @@ type avcFrame struct {
 // left out: they mean nothing once units carry lengths.
 func scanAVC(au []byte) avcFrame {
 	var f avcFrame
-	it := newNALIter(au)
-	for nal, ok := it.next(); ok; nal, ok = it.next() {
-		typ := nal[0] & 0x1f
-		if typ == nalAUD {
+	it := nal.NewIter(au)
+	for u, ok := it.Next(); ok; u, ok = it.Next() {
+		typ := u[0] & 0x1f
+		if typ == nal.AUD {
 			continue
 		}
-		if typ == nalIDR {
+		if typ == nal.IDR {
 			f.idr = true
 		}
 		f.units++
-		f.length += 4 + len(nal)
+		f.length += 4 + len(u)
 	}
 	return f
 }
@@ -99,13 +39,13 @@ func scanAVC(au []byte) avcFrame {
 // big-endian length: the form ISO/IEC 14496-15 stores H.264 in, with
 // lengthSizeMinusOne = 3 in the configuration record.
 func appendAVC(b, au []byte) []byte {
-	it := newNALIter(au)
-	for nal, ok := it.next(); ok; nal, ok = it.next() {
-		if nal[0]&0x1f == nalAUD {
+	it := nal.NewIter(au)
+	for u, ok := it.Next(); ok; u, ok = it.Next() {
+		if u[0]&0x1f == nal.AUD {
 			continue
 		}
-		b = binary.BigEndian.AppendUint32(b, uint32(len(nal)))
-		b = append(b, nal...)
+		b = binary.BigEndian.AppendUint32(b, uint32(len(u)))
+		b = append(b, u...)
 	}
 	return b
 }
@@ -117,16 +57,16 @@ func appendAVC(b, au []byte) []byte {
 // lacks either.
 func avcConfig(au []byte) ([]byte, error) {
 	var spss, ppss [][]byte
-	it := newNALIter(au)
-	for nal, ok := it.next(); ok; nal, ok = it.next() {
-		switch nal[0] & 0x1f {
-		case nalSPS:
-			if len(nal) >= 4 && !containsUnit(spss, nal) {
-				spss = append(spss, nal)
+	it := nal.NewIter(au)
+	for u, ok := it.Next(); ok; u, ok = it.Next() {
+		switch u[0] & 0x1f {
+		case nal.SPS:
+			if len(u) >= 4 && !containsUnit(spss, u) {
+				spss = append(spss, u)
 			}
-		case nalPPS:
-			if !containsUnit(ppss, nal) {
-				ppss = append(ppss, nal)
+		case nal.PPS:
+			if !containsUnit(ppss, u) {
+				ppss = append(ppss, u)
 			}
 		}
 	}
@@ -190,82 +130,23 @@ func containsUnit(list [][]byte, u []byte) bool {
 // spsChroma reads chroma_format_idc and the bit depths from a High profile
 // SPS (H.264 section 7.3.2.1.1): they follow seq_parameter_set_id.
 func spsChroma(sps []byte) (chroma, lumaDepth, chromaDepth int, ok bool) {
-	r := rbspReader{b: unescapeRBSP(sps[4:])}
-	if _, ok = r.ue(); !ok { // seq_parameter_set_id
+	r := nal.NewBitReader(nal.Unescape(sps[4:]))
+	if _, ok = r.UE(); !ok { // seq_parameter_set_id
 		return
 	}
-	if chroma, ok = r.ue(); !ok || chroma > 3 {
+	if chroma, ok = r.UE(); !ok || chroma > 3 {
 		return 0, 0, 0, false
 	}
 	if chroma == 3 {
-		if _, ok = r.bit(); !ok { // separate_colour_plane_flag
+		if _, ok = r.Bit(); !ok { // separate_colour_plane_flag
 			return
 		}
 	}
-	if lumaDepth, ok = r.ue(); !ok || lumaDepth > 7 {
+	if lumaDepth, ok = r.UE(); !ok || lumaDepth > 7 {
 		return 0, 0, 0, false
 	}
-	if chromaDepth, ok = r.ue(); !ok || chromaDepth > 7 {
+	if chromaDepth, ok = r.UE(); !ok || chromaDepth > 7 {
 		return 0, 0, 0, false
 	}
 	return chroma, lumaDepth, chromaDepth, true
-}
-
-// unescapeRBSP removes emulation prevention bytes (the 03 of 00 00 03).
-func unescapeRBSP(b []byte) []byte {
-	out := make([]byte, 0, len(b))
-	zeros := 0
-	for _, c := range b {
-		if zeros >= 2 && c == 3 {
-			zeros = 0
-			continue
-		}
-		if c == 0 {
-			zeros++
-		} else {
-			zeros = 0
-		}
-		out = append(out, c)
-	}
-	return out
-}
-
-// rbspReader reads bits and Exp-Golomb codes (H.264 section 9.1).
-type rbspReader struct {
-	b   []byte
-	pos int
-}
-
-func (r *rbspReader) bit() (int, bool) {
-	if r.pos >= 8*len(r.b) {
-		return 0, false
-	}
-	v := int(r.b[r.pos>>3]>>(7-r.pos&7)) & 1
-	r.pos++
-	return v, true
-}
-
-func (r *rbspReader) ue() (int, bool) {
-	zeros := 0
-	for {
-		b, ok := r.bit()
-		if !ok {
-			return 0, false
-		}
-		if b == 1 {
-			break
-		}
-		if zeros++; zeros > 31 {
-			return 0, false
-		}
-	}
-	v := 0
-	for range zeros {
-		b, ok := r.bit()
-		if !ok {
-			return 0, false
-		}
-		v = v<<1 | b
-	}
-	return 1<<zeros - 1 + v, true
 }

@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"encoding/hex"
 	"errors"
-	"math/rand/v2"
+	"github.com/tessera-mcu/tessera/codec/h264/nal"
 	"testing"
 	"time"
 )
@@ -86,13 +86,13 @@ func TestAVCConfigX264(t *testing.T) {
 		t.Fatal(err)
 	}
 	var sps, pps []byte
-	it := newNALIter(au)
-	for nal, ok := it.next(); ok; nal, ok = it.next() {
-		switch nal[0] & 0x1f {
-		case nalSPS:
-			sps = nal
-		case nalPPS:
-			pps = nal
+	it := nal.NewIter(au)
+	for u, ok := it.Next(); ok; u, ok = it.Next() {
+		switch nal.Type(u) {
+		case nal.SPS:
+			sps = u
+		case nal.PPS:
+			pps = u
 		}
 	}
 	want := []byte{1, sps[1], sps[2], sps[3], 0xff, 0xe1, 0, byte(len(sps))}
@@ -104,28 +104,6 @@ func TestAVCConfigX264(t *testing.T) {
 	}
 	if sps[1] != 66 || sps[2] != 0xe0 {
 		t.Errorf("profile %d constraints %x: the encoder should produce constrained baseline", sps[1], sps[2])
-	}
-}
-
-func TestUnescapeRBSP(t *testing.T) {
-	got := unescapeRBSP(unhex(t, "0000030100000302000003"))
-	if hex.EncodeToString(got) != "0000010000020000" {
-		t.Errorf("unescape = %x", got)
-	}
-}
-
-// TestIndexStartCode compares the start code search with a plain one on
-// data dense in zeros and ones.
-func TestIndexStartCode(t *testing.T) {
-	rng := rand.New(rand.NewPCG(1, 2))
-	for range 20000 {
-		b := make([]byte, rng.IntN(12))
-		for i := range b {
-			b[i] = byte(rng.IntN(3))
-		}
-		if got, want := indexStartCode(b), bytes.Index(b, []byte{0, 0, 1}); got != want {
-			t.Fatalf("indexStartCode(% x) = %d, want %d", b, got, want)
-		}
 	}
 }
 
