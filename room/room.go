@@ -294,6 +294,9 @@ func (r *Room) tick(now time.Time) time.Time {
 // audioTick is one 20 ms step: choose talkers, decode them, mix, encode
 // each distinct mix once, hand every listener its mix.
 func (r *Room) audioTick() {
+	if len(r.order) == 0 && r.rec == nil {
+		return // nobody to hear anything: an empty room costs nothing
+	}
 	r.obs = r.obs[:0]
 	var held, playing int
 	for _, p := range r.order {
