@@ -9,31 +9,24 @@ import (
 )
 
 func TestGridDims(t *testing.T) {
-	want := func(n int) (int, int) {
-		switch {
-		case n == 1:
-			return 1, 1
-		case n == 2:
-			return 2, 1
-		case n <= 4:
-			return 2, 2
-		case n <= 6:
-			return 3, 2
-		case n <= 9:
-			return 3, 3
-		case n <= 16:
-			return 4, 4
+	// The grid for each count, as the layouts are specified: 1, 2 side by
+	// side, 2x2, 3x2, 3x3, 4x4, 5x5 (columns x rows).
+	want := map[int][2]int{
+		1: {1, 1}, 2: {2, 1}, 3: {2, 2}, 4: {2, 2}, 5: {3, 2}, 6: {3, 2},
+		7: {3, 3}, 9: {3, 3}, 10: {4, 4}, 16: {4, 4}, 17: {5, 5}, 25: {5, 5}, 30: {5, 5},
+	}
+	for n, w := range want {
+		if c, r := GridDims(n); c != w[0] || r != w[1] {
+			t.Errorf("GridDims(%d) = %dx%d, want %dx%d", n, c, r, w[0], w[1])
 		}
-		return 5, 5
 	}
 	for n := 1; n <= 30; n++ {
 		c, r := GridDims(n)
-		wc, wr := want(n)
-		if c != wc || r != wr {
-			t.Errorf("GridDims(%d) = %dx%d, want %dx%d", n, c, r, wc, wr)
-		}
 		if n <= MaxGridTiles && c*r < n {
 			t.Errorf("GridDims(%d) = %dx%d holds fewer tiles", n, c, r)
+		}
+		if pc, pr := GridDims(n - 1); n > 1 && c*r < pc*pr {
+			t.Errorf("GridDims(%d) = %dx%d is smaller than for %d", n, c, r, n-1)
 		}
 	}
 	if c, r := GridDims(0); c != 0 || r != 0 {
