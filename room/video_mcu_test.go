@@ -124,7 +124,10 @@ func TestCompositeFourColoursThenFive(t *testing.T) {
 // composite; the room runs exactly one encoder per (codec, tier) in use.
 func TestOneEncoderPerCodecAndTier(t *testing.T) {
 	m := newManager(t)
-	r, _ := m.Create(Config{})
+	// One tier: the test is about sharing an encoder between viewers of one
+	// codec; a bandwidth estimate dipping on a loaded machine would move a
+	// viewer to the lower tier (tier moves are tier_test.go's subject).
+	r, _ := m.Create(Config{Video: VideoConfig{Tiers: []Tier{{1280, 720, 1_500_000}}}})
 	sender := join(t, r, "cam", roomtest.Options{Video: "vp8", VideoColor: red})
 	hv := join(t, r, "h264 viewer", roomtest.Options{Video: "h264", RecvOnly: true})
 	vv := join(t, r, "vp8 viewer", roomtest.Options{Video: "vp8", RecvOnly: true})
