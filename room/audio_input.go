@@ -41,8 +41,7 @@ type audioInput struct {
 
 	receiving  bool
 	decodeErrs uint64
-	errLogged  time.Time
-	errAtLog   uint64
+	errLog     logLimiter
 }
 
 func newAudioInput() (*audioInput, error) {
@@ -177,7 +176,7 @@ func (in *audioInput) decode(log *slog.Logger) {
 	}
 	if err != nil {
 		in.decodeErrs++
-		in.logErrors(log, err)
+		in.errLog.warn(log, "audio decode errors", "err", err, "errors", in.decodeErrs)
 		// Keep the stream going with concealment; if even that fails the
 		// frame is silent.
 		if n, err = in.dec.Conceal(in.pcm, mixer.FrameSamples); err != nil {
@@ -187,17 +186,6 @@ func (in *audioInput) decode(log *slog.Logger) {
 	n = min(n, mixer.FrameSamples)
 	copy(frame, in.pcm[:n])
 	clear(frame[n:])
-}
-
-// logErrors logs the first decode error and then at most one summary every
-// ten seconds: a stream of garbage must not flood the log.
-func (in *audioInput) logErrors(log *slog.Logger, err error) {
-	now := time.Now()
-	if !in.errLogged.IsZero() && now.Sub(in.errLogged) < 10*time.Second {
-		return
-	}
-	log.Warn("audio decode errors", "err", err, "errors", in.decodeErrs, "since_last_log", in.decodeErrs-in.errAtLog)
-	in.errLogged, in.errAtLog = now, in.decodeErrs
 }
 
 func (in *audioInput) close() { in.dec.Close() }

@@ -2,10 +2,7 @@ package room
 
 import (
 	"log/slog"
-	"runtime"
 	"sync"
-
-	"golang.org/x/sys/unix"
 
 	"github.com/tessera-mcu/tessera/codec"
 )
@@ -58,14 +55,8 @@ func newDecodePool(n int, pin bool, log *slog.Logger) *decodePool {
 }
 
 func (w *decodeWorker) run(cpu int, log *slog.Logger) {
-	// Locked for life: the pinned thread dies with the worker.
-	runtime.LockOSThread()
-	if cpu >= 0 {
-		var set unix.CPUSet
-		set.Set(cpu)
-		if err := unix.SchedSetaffinity(0, &set); err != nil {
-			log.Warn("cannot pin decode worker; running unpinned", "cpu", cpu, "err", err)
-		}
+	if err := lockThread(cpu); err != nil {
+		log.Warn("cannot pin decode worker; running unpinned", "cpu", cpu, "err", err)
 	}
 	for {
 		select {

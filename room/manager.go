@@ -78,8 +78,8 @@ func (m *Manager) Create(cfg Config) (*Room, error) {
 	}
 	m.rooms[r.id] = r
 	m.mu.Unlock()
-	r.onCost = func(delta int64) { m.workers.rebalanceCost(r, delta) }
-	w := m.workers.assign(r)
+	pl, w := m.workers.assign(r)
+	r.placed.Store(pl)
 	r.log.Info("room created", "worker", w, "description", r.cfg.Description)
 	return r, nil
 }

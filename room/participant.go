@@ -35,11 +35,15 @@ type Participant struct {
 	out *egress
 
 	// Video.
-	vin         *videoInput
-	vout        *egress
-	vcodec      string
-	vkey        outputKey
-	tierVotes   int
+	vin    *videoInput
+	vout   *egress
+	vcodec string
+	vkey   outputKey
+	// vready: the viewer has had a keyframe of its output since it was
+	// put on it (and since its connection came up); until then it is sent
+	// nothing.
+	vready      bool
+	tier        tierState
 	preferCodec string
 	// watchOnly: the participant's media session sends nothing (a lobby
 	// screen, a wall display); it gets no tile on the composite.
@@ -59,14 +63,17 @@ func (p *Participant) info() ParticipantInfo {
 // the room does not wait for it.
 const egressQueueLen = 16
 
-// egress carries one listener's outgoing audio from the room tick to its
-// track. The room goroutine is the only sender and closes ch on leave.
+// egress carries one listener's outgoing audio or video from the room
+// tick to its track. The room goroutine is the only sender and closes ch on
+// leave.
 type egress struct {
 	ch      chan media.Sample
 	dropped atomic.Uint64
-	pending atomic.Uint32 // dropped since the last sample written
 	sent    atomic.Uint64
 	done    chan struct{}
+	// skipped counts the samples not sent since the last one queued
+	// (dropped for a full queue, or withheld); the room goroutine owns it.
+	skipped uint16
 }
 
 func newEgress(track *webrtc.TrackLocalStaticSample, queue int) *egress {
@@ -74,11 +81,6 @@ func newEgress(track *webrtc.TrackLocalStaticSample, queue int) *egress {
 	go func() {
 		defer close(e.done)
 		for s := range e.ch {
-			// Samples dropped for this listener still take their place on
-			// the timeline: RTP time stays on the room clock (and in step
-			// with the other medium) and the sequence gap tells the
-			// receiver they are lost.
-			s.PrevDroppedPackets = uint16(min(e.pending.Swap(0), 1000))
 			if err := track.WriteSample(s); err == nil {
 				e.sent.Add(1)
 			}
@@ -88,17 +90,26 @@ func newEgress(track *webrtc.TrackLocalStaticSample, queue int) *egress {
 }
 
 // push queues a sample; false means the queue was full and it was
-// dropped.
+// dropped. Samples not sent still take their place on the timeline: the
+// next sample queued carries their count, so RTP time stays on the room
+// clock (and in step with the other medium) and the sequence gap, right
+// where they were, tells the receiver they are lost.
 func (e *egress) push(s media.Sample) bool {
+	s.PrevDroppedPackets = e.skipped
 	select {
 	case e.ch <- s:
+		e.skipped = 0
 		return true
 	default:
 		e.dropped.Add(1)
-		e.pending.Add(1)
+		e.skip()
 		return false
 	}
 }
+
+// skip leaves one sample out of the stream on purpose (the viewer waits
+// for a keyframe, or the sample could not be made).
+func (e *egress) skip() { e.skipped = min(e.skipped+1, 1000) }
 
 // videoQueueLen bounds one viewer's outgoing video: one second at 30 fps.
 const videoQueueLen = 30

@@ -61,7 +61,7 @@ type Room struct {
 	done   chan struct{}
 	closed atomic.Bool
 	weight atomic.Int64
-	onCost func(delta int64)
+	placed atomic.Pointer[placement] // set once the room is on a worker
 
 	// Owned by the room goroutine.
 	parts    map[ParticipantID]*Participant
@@ -88,11 +88,13 @@ type Room struct {
 	decode  *decodePool
 	vframes int64
 
-	stats roomCounters
+	stats  roomCounters
+	errLog struct{ mix, encode, video logLimiter }
 }
 
 type roomCounters struct {
 	ticks, skippedTicks, encodeErrors atomic.Uint64
+	mixErrors, videoErrors            atomic.Uint64
 	encoders, maxEncoders             atomic.Int64
 	encodersCreated                   atomic.Uint64
 }
@@ -201,8 +203,8 @@ func (r *Room) cost() int64 { return r.weight.Load() }
 
 func (r *Room) addCost(delta int64) {
 	r.weight.Add(delta)
-	if r.onCost != nil {
-		r.onCost(delta)
+	if pl := r.placed.Load(); pl != nil {
+		pl.adjust(delta)
 	}
 }
 
@@ -226,15 +228,15 @@ func (r *Room) exec(ctx context.Context, fn func()) error {
 	}
 }
 
-// post queues fn for the room goroutine without waiting (for callbacks
-// from pion's goroutines). If the queue is full the work is dropped and
-// logged: it only carries state notifications.
+// post queues fn for the room goroutine without waiting for it to run
+// (for callbacks from pion's goroutines and the recorder). It blocks only
+// while the queue is full, which the tick empties every 20 ms, and gives up
+// when the room ends: what it carries (a new input, a connection state, a
+// failed disk) must not be lost.
 func (r *Room) post(fn func()) {
 	select {
 	case r.cmds <- fn:
 	case <-r.done:
-	default:
-		r.log.Warn("room command queue full; notification dropped")
 	}
 }
 
@@ -295,6 +297,7 @@ func (r *Room) tick(now time.Time) time.Time {
 // each distinct mix once, hand every listener its mix.
 func (r *Room) audioTick() {
 	if len(r.order) == 0 && r.rec == nil {
+		r.audioGap = 0
 		return // nobody to hear anything: an empty room costs nothing
 	}
 	r.obs = r.obs[:0]
@@ -304,7 +307,9 @@ func (r *Room) audioTick() {
 			continue
 		}
 		lvl := p.in.prepare(r.log)
-		r.obs = append(r.obs, mixer.Observation{ID: mixer.SourceID(p.id), Level: lvl, Muted: p.muted || r.roomMute})
+		// A voice at volume 0 is as good as muted: it takes no talker slot.
+		inaudible := p.muted || r.roomMute || p.volume == 0
+		r.obs = append(r.obs, mixer.Observation{ID: mixer.SourceID(p.id), Level: lvl, Muted: inaudible})
 		if p.in.act == playPacket {
 			held += p.in.jb.buffered() + 1
 			playing++
@@ -337,7 +342,13 @@ func (r *Room) audioTick() {
 	}
 	mixes, err := r.audio.Mix(r.mixIn)
 	if err != nil {
-		r.log.Error("mix failed", "err", err)
+		r.stats.mixErrors.Add(1)
+		r.errLog.mix.warn(r.log, "mix failed", "err", err, "errors", r.stats.mixErrors.Load())
+		for _, p := range r.order {
+			if p.out != nil {
+				p.out.skip()
+			}
+		}
 		return
 	}
 
@@ -345,16 +356,15 @@ func (r *Room) audioTick() {
 	clear(r.packets)
 	for _, id := range mixes.IDs() {
 		enc, err := r.encoderFor(id)
-		if err != nil {
-			r.stats.encodeErrors.Add(1)
-			continue
+		if err == nil {
+			var n int
+			if n, err = enc.Encode(mixes.PCM(id), r.encBuf); err == nil {
+				r.packets[id] = append([]byte(nil), r.encBuf[:n]...)
+				continue
+			}
 		}
-		n, err := enc.Encode(mixes.PCM(id), r.encBuf)
-		if err != nil {
-			r.stats.encodeErrors.Add(1)
-			continue
-		}
-		r.packets[id] = append([]byte(nil), r.encBuf[:n]...)
+		r.stats.encodeErrors.Add(1)
+		r.errLog.encode.warn(r.log, "audio encode failed", "err", err, "errors", r.stats.encodeErrors.Load())
 	}
 	for id, enc := range r.encoders {
 		if _, used := r.packets[id]; !used && id != mixer.FullMix {
@@ -379,6 +389,8 @@ func (r *Room) audioTick() {
 		id, _ := mixes.For(mixer.SourceID(p.id))
 		if data, ok := r.packets[id]; ok {
 			p.out.push(media.Sample{Data: data, Duration: dur})
+		} else {
+			p.out.skip() // its mix failed to encode: a lost packet
 		}
 	}
 }
@@ -409,8 +421,7 @@ func (r *Room) encoderFor(id mixer.MixID) (*opus.Encoder, error) {
 		InbandFEC: true, PacketLossPercent: 5,
 	})
 	if err != nil {
-		r.log.Error("cannot create opus encoder", "err", err)
-		return nil, err
+		return nil, fmt.Errorf("opus encoder: %w", err)
 	}
 	r.stats.encodersCreated.Add(1)
 	r.encoders[id] = enc
@@ -456,12 +467,16 @@ type JoinRequest struct {
 	Display string
 	Pin     string
 	Muted   bool
-	// Volume is the gain applied to the participant's voice (1: unity;
-	// 0 means unity).
-	Volume float32
+	// Volume is the gain applied to the participant's voice (nil: unity;
+	// 0 silences it; up to 4).
+	Volume *float32
 	// VideoCodec is the preferred video codec ("vp8" or "h264"; empty:
 	// H.264 when offered, else VP8).
 	VideoCodec string
+	// VideoTier is the best tier of the composite the participant wants
+	// (0, the default: the top one). A viewer never goes above it, whatever
+	// its bandwidth.
+	VideoTier int
 }
 
 // Join adds a participant (without media: see Offer). It returns the
@@ -473,8 +488,15 @@ func (r *Room) Join(ctx context.Context, req JoinRequest) (ParticipantInfo, []Pa
 	if uint64(req.ID) > maxID {
 		return ParticipantInfo{}, nil, fmt.Errorf("%w: participant ID %d exceeds 2^53-1", ErrInvalidConfig, req.ID)
 	}
-	if req.Volume < 0 || req.Volume > 4 {
-		return ParticipantInfo{}, nil, fmt.Errorf("%w: volume %.2f (0..4)", ErrInvalidConfig, req.Volume)
+	vol := float32(1)
+	if req.Volume != nil {
+		vol = *req.Volume
+	}
+	if vol < 0 || vol > 4 {
+		return ParticipantInfo{}, nil, fmt.Errorf("%w: volume %.2f (0..4)", ErrInvalidConfig, vol)
+	}
+	if err := r.checkTier(req.VideoTier); err != nil {
+		return ParticipantInfo{}, nil, err
 	}
 	var (
 		me     ParticipantInfo
@@ -498,11 +520,8 @@ func (r *Room) Join(ctx context.Context, req JoinRequest) (ParticipantInfo, []Pa
 		for _, q := range r.order {
 			others = append(others, q.info())
 		}
-		vol := req.Volume
-		if vol == 0 {
-			vol = 1
-		}
 		p := &Participant{id: id, display: req.Display, muted: req.Muted, volume: vol, joined: time.Now(), preferCodec: req.VideoCodec}
+		p.tier.floor = req.VideoTier
 		r.parts[id] = p
 		r.order = append(r.order, p)
 		me = p.info()
@@ -540,12 +559,31 @@ type Update struct {
 	Muted   *bool
 	Display *string
 	Volume  *float32
+	// VideoTier: see JoinRequest.
+	VideoTier *int
+}
+
+// checkTier validates a participant's choice of tier.
+func (r *Room) checkTier(t int) error {
+	n := 1
+	if r.video != nil {
+		n = len(r.video.cfg.Tiers)
+	}
+	if t < 0 || t >= n {
+		return fmt.Errorf("%w: video tier %d (0..%d)", ErrInvalidConfig, t, n-1)
+	}
+	return nil
 }
 
 // Update applies u to participant id and tells the room.
 func (r *Room) Update(ctx context.Context, id ParticipantID, u Update) (ParticipantInfo, error) {
 	if u.Volume != nil && (*u.Volume < 0 || *u.Volume > 4) {
 		return ParticipantInfo{}, fmt.Errorf("%w: volume %.2f (0..4)", ErrInvalidConfig, *u.Volume)
+	}
+	if u.VideoTier != nil {
+		if err := r.checkTier(*u.VideoTier); err != nil {
+			return ParticipantInfo{}, err
+		}
 	}
 	var info ParticipantInfo
 	err := r.withParticipant(ctx, id, func(p *Participant) error {
@@ -557,6 +595,11 @@ func (r *Room) Update(ctx context.Context, id ParticipantID, u Update) (Particip
 		}
 		if u.Volume != nil {
 			p.volume = *u.Volume
+		}
+		if u.VideoTier != nil {
+			// Applied by the next tier check (within a second): down at
+			// once, up as the bandwidth estimate allows.
+			p.tier.floor = *u.VideoTier
 		}
 		info = p.info()
 		r.publish(Event{Kind: EventUpdated, Participant: id, Info: info})
@@ -657,7 +700,7 @@ func (r *Room) Offer(ctx context.Context, id ParticipantID, offer string) (strin
 		p.out, p.vout, p.vcodec, p.est = m.audio, m.video, m.vcodec, est
 		p.watchOnly = !info.audio.sends() && !info.video.sends()
 		if p.vout != nil {
-			r.addViewer(p, outputKey{codec: m.vcodec, tier: 0})
+			r.addViewer(p, outputKey{codec: m.vcodec, tier: p.tier.floor})
 		}
 		return nil
 	}); err != nil {
@@ -711,7 +754,7 @@ func (r *Room) setupPeer(id ParticipantID, pc *webrtc.PeerConnection, info offer
 				m.close()
 				return m, err
 			}
-			onPLI := func() { r.post(func() { r.viewerWantsKeyframe(id) }) }
+			onPLI := r.keyframeRequests(id)
 			if m.video, err = r.addTrack(pc, track, v.answerDirection(), videoQueueLen, onPLI); err != nil {
 				m.close()
 				return m, err
@@ -784,6 +827,18 @@ func (r *Room) readVideo(id ParticipantID, pc *webrtc.PeerConnection, remote *we
 	in.read(remote)
 }
 
+// keyframeRequests returns the handler of one viewer's PLIs and FIRs. A
+// flood of them (a hostile or broken client) costs one queued command at a
+// time: requests arriving while one waits for the tick are folded into it.
+func (r *Room) keyframeRequests(id ParticipantID) func() {
+	var pending atomic.Uint64
+	return func() {
+		if pending.Add(1) == 1 {
+			r.post(func() { r.viewerWantsKeyframe(id, pending.Swap(0)) })
+		}
+	}
+}
+
 // addTrack attaches an outgoing track on a transceiver of the offer's
 // direction and starts its sender's RTCP reader.
 func (r *Room) addTrack(pc *webrtc.PeerConnection, track *webrtc.TrackLocalStaticSample, dir webrtc.RTPTransceiverDirection, queue int, onPLI func()) (*egress, error) {
@@ -825,6 +880,14 @@ func (r *Room) peerState(id ParticipantID, pc *webrtc.PeerConnection, s webrtc.P
 	case webrtc.PeerConnectionStateConnected:
 		if !p.setup {
 			p.setup = true
+			if p.vout != nil {
+				// Whatever was sent before the connection was up never
+				// left: the viewer starts on a fresh keyframe.
+				p.vready = false
+				if o := r.video.outputs[p.vkey]; o != nil {
+					o.requestKeyframe()
+				}
+			}
 			r.log.Info("media connected", "participant", id)
 			r.publish(Event{Kind: EventMediaUp, Participant: id, Info: p.info()})
 			r.publish(Event{Kind: EventUpdated, Participant: id, Info: p.info()})
@@ -916,7 +979,6 @@ func (r *Room) remove(ctx context.Context, id ParticipantID, reason string) erro
 				break
 			}
 		}
-		r.audio.Remove(mixer.SourceID(id))
 		r.publish(Event{Kind: EventLeft, Participant: id, Info: p.info(), Reason: reason})
 		return nil
 	})
@@ -954,9 +1016,11 @@ func (r *Room) detachMedia(p *Participant) *webrtc.PeerConnection {
 		p.vin = nil
 	}
 	r.audio.Remove(mixer.SourceID(p.id))
-	if p.setup {
-		p.setup = false
+	if r.video != nil {
+		// Off screen at once: the next talker need not wait out the hold.
+		r.video.hold.Forget(mixer.SourceID(p.id))
 	}
+	p.setup = false
 	p.talking = false
 	return pc
 }

@@ -1,15 +1,19 @@
 package room
 
 import (
-	"runtime"
-	"sync/atomic"
-
+	"bytes"
 	"context"
 	"errors"
-	"github.com/pion/webrtc/v4"
+	"io"
+	"log/slog"
+	"runtime"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/pion/webrtc/v4"
 
 	"github.com/tessera-mcu/tessera/room/roomtest"
 )
@@ -219,26 +223,45 @@ func TestRoomErrors(t *testing.T) {
 
 func TestWorkersPinnedAndBalanced(t *testing.T) {
 	p := newWorkerPool(2, true, testLogger(t))
-	for _, s := range p.stats() {
-		if !s.Pinned {
-			t.Logf("worker %d not pinned (affinity refused here)", s.ID)
-		}
-	}
 	heavy := &fakeRoom{c: 10}
 	light1, light2 := &fakeRoom{c: 1}, &fakeRoom{c: 1}
-	w0 := p.assign(heavy)
-	w1 := p.assign(light1)
-	w2 := p.assign(light2)
+	_, w0 := p.assign(heavy)
+	_, w1 := p.assign(light1)
+	_, w2 := p.assign(light2)
 	if w1 == w0 || w2 == w0 {
 		t.Errorf("light rooms went to the heavy room's worker: %d %d %d", w0, w1, w2)
 	}
-	time.Sleep(100 * time.Millisecond)
-	if heavy.n.Load() == 0 || light1.n.Load() == 0 {
-		t.Error("rooms not ticked")
+	if !eventually(time.Second, func() bool { return heavy.n.Load() > 0 && light1.n.Load() > 0 && light2.n.Load() > 0 }) {
+		t.Fatal("rooms not ticked")
+	}
+	// A pinned worker's rooms tick on a thread allowed exactly its core.
+	for _, s := range p.stats() {
+		if !s.Pinned {
+			t.Logf("worker %d not pinned (affinity refused here)", s.ID)
+			continue
+		}
+		for _, f := range []*fakeRoom{heavy, light1} {
+			if w := p.home[f].w; w.id == s.ID {
+				if cpus := f.cpus.Load(); cpus == nil || len(*cpus) != 1 || (*cpus)[0] != s.CPU {
+					t.Errorf("a room of worker %d (core %d) ticked on a thread allowed %v", s.ID, s.CPU, cpus)
+				}
+			}
+		}
 	}
 	p.unassign(heavy)
 	p.unassign(light1)
 	p.unassign(light2)
+	idle := func() bool {
+		for _, s := range p.stats() {
+			if s.Load != 0 || s.Rooms != 0 {
+				return false
+			}
+		}
+		return true
+	}
+	if !eventually(time.Second, idle) {
+		t.Errorf("workers keep load or rooms after every room left: %v", p.stats())
+	}
 	p.close()
 
 	// A worker's pinned thread must die with it, never serve other
@@ -256,14 +279,96 @@ func TestWorkersPinnedAndBalanced(t *testing.T) {
 	}
 }
 
-type fakeRoom struct {
-	c int64
-	n atomicInt
+// A core the system refuses leaves the worker unpinned, says so in the
+// log, and its rooms still run.
+func TestWorkerUnpinnedFallback(t *testing.T) {
+	var logged bytes.Buffer
+	var mu sync.Mutex
+	log := slog.New(slog.NewTextHandler(lockedWriter{&mu, &logged}, nil))
+	p := startWorkers(1, []int{1023}, log)
+	defer p.close()
+	if s := p.stats()[0]; s.Pinned || s.CPU != 1023 {
+		t.Fatalf("worker on a refused core: %+v", s)
+	}
+	mu.Lock()
+	line := logged.String()
+	mu.Unlock()
+	if !strings.Contains(line, "cannot pin worker") || !strings.Contains(line, "cpu=1023") {
+		t.Fatalf("no log line for the refused core: %q", line)
+	}
+	f := &fakeRoom{c: 1}
+	p.assign(f)
+	if !eventually(time.Second, func() bool { return f.n.Load() > 0 }) {
+		t.Fatal("unpinned worker does not tick its room")
+	}
+	p.unassign(f)
 }
 
-func (f *fakeRoom) tick(now time.Time) time.Time { f.n.Add(1); return now.Add(20 * time.Millisecond) }
-func (f *fakeRoom) cost() int64                  { return f.c }
+// Rooms change their cost from their own tick (a viewer joins) while
+// other rooms are assigned to and taken off the same worker: nothing
+// deadlocks and the load adds up to zero when every room has left.
+func TestWorkerCostChangesDuringAssignment(t *testing.T) {
+	p := startWorkers(1, nil, testLogger(t))
+	defer p.close()
+	busy := make([]*fakeRoom, 4)
+	for i := range busy {
+		busy[i] = &fakeRoom{c: 1, churn: true}
+		pl, _ := p.assign(busy[i])
+		busy[i].pl.Store(pl)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for range 300 {
+			f := &fakeRoom{c: 2}
+			p.assign(f)
+			p.unassign(f)
+		}
+	}()
+	select {
+	case <-done:
+	case <-time.After(20 * time.Second):
+		t.Fatal("assigning rooms deadlocked against a room changing its cost")
+	}
+	for _, f := range busy {
+		p.unassign(f)
+	}
+	if l := p.stats()[0].Load; l != 0 {
+		t.Fatalf("load %d after every room left, want 0", l)
+	}
+}
 
-type atomicInt = atomic.Int64
+type fakeRoom struct {
+	c     int64
+	n     atomic.Int64
+	cpus  atomic.Pointer[[]int]
+	churn bool // change the cost on every tick
+	pl    atomic.Pointer[placement]
+}
+
+func (f *fakeRoom) tick(now time.Time) time.Time {
+	if f.n.Add(1) == 1 {
+		cpus := allowedCPUs()
+		f.cpus.Store(&cpus)
+	}
+	if pl := f.pl.Load(); pl != nil && f.churn {
+		pl.adjust(+3)
+		pl.adjust(-1)
+		return now // due again at once
+	}
+	return now.Add(20 * time.Millisecond)
+}
+func (f *fakeRoom) cost() int64 { return f.c }
+
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  io.Writer
+}
+
+func (l lockedWriter) Write(b []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(b)
+}
 
 func webrtcCandidate(s string) webrtc.ICECandidateInit { return webrtc.ICECandidateInit{Candidate: s} }

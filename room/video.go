@@ -91,6 +91,7 @@ type videoOutput struct {
 	keyNow    bool // a keyframe is needed at once (a recording starts)
 	lastKey   time.Time
 	idleSince time.Time
+	carry     time.Duration // room time the next frame's duration covers
 
 	frames, keyframes, bytes, forced uint64
 	plis, plisAnswered               uint64

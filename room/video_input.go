@@ -39,10 +39,11 @@ type videoInput struct {
 	decMu  sync.Mutex
 	dec    codec.VideoDecoder
 	closed bool
-	errLog time.Time
+	errLog logLimiter
 
 	// Shared.
-	broken atomic.Bool // the decoder failed: wait for a keyframe
+	broken atomic.Bool  // the decoder failed: wait for a keyframe
+	queued atomic.Int32 // frames submitted and not yet decoded
 	mu     sync.Mutex
 	latest *codec.Frame
 	at     time.Time
@@ -114,12 +115,20 @@ func (in *videoInput) frame(data []byte, lostBefore bool) {
 		in.requestKeyframe(now)
 		return
 	}
-	if !in.worker.submit(decodeJob{in: in, data: data}) {
+	// One input may hold only a few places in its worker's queue, so a
+	// camera the worker cannot keep up with (a huge picture, a flood of
+	// frames) loses its own frames, not its neighbours'.
+	if in.queued.Add(1) > maxQueuedPerInput || !in.worker.submit(decodeJob{in: in, data: data}) {
+		in.queued.Add(-1)
 		in.dropped.Add(1)
 		in.needKey = true
 		in.requestKeyframe(now)
 	}
 }
+
+// maxQueuedPerInput bounds the frames of one input waiting for (or in)
+// decode: at 30 fps, 100 ms of pictures.
+const maxQueuedPerInput = 3
 
 func (in *videoInput) requestKeyframe(now time.Time) {
 	if now.Sub(in.lastPLI) < pliInterval {
@@ -143,6 +152,7 @@ func isKeyframe(codecName string, data []byte) bool {
 
 // decode runs on the input's decode worker.
 func (in *videoInput) decode(data []byte, frames *codec.FramePool) {
+	defer in.queued.Add(-1)
 	in.decMu.Lock()
 	defer in.decMu.Unlock()
 	if in.closed {
@@ -164,10 +174,7 @@ func (in *videoInput) decode(data []byte, frames *codec.FramePool) {
 	if err != nil {
 		n := in.decodeErrors.Add(1)
 		in.broken.Store(true)
-		if now := time.Now(); now.Sub(in.errLog) > 10*time.Second {
-			in.errLog = now
-			in.log.Warn("video decode errors", "codec", in.codec, "err", err, "errors", n)
-		}
+		in.errLog.warn(in.log, "video decode errors", "codec", in.codec, "err", err, "errors", n)
 		return
 	}
 	if f == nil {

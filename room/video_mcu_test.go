@@ -232,6 +232,12 @@ func TestStalledAndGarbageInputs(t *testing.T) {
 	frames := viewer.peer.VideoFramesSince(from.Add(time.Second)) // 3 s window
 	fps := float64(frames) / 3
 	t.Logf("viewer decoded %.1f fps while one input stalled and one sent garbage", fps)
+	{
+		st, _ := r.Stats(ctxT(t))
+		t.Logf("DEBUG video ticks %d skipped %d outputs %+v workers %v", st.VideoTicks, st.VideoSkipped, st.VideoOutputs, m.WorkerStats())
+		vs, vk, ve := viewer.peer.VideoStats()
+		t.Logf("DEBUG viewer frames %d keys %d errors %d", vs, vk, ve)
+	}
 	if min := 29.0; (raceEnabled && fps < 15) || (!raceEnabled && fps < min) {
 		t.Errorf("composite at %.1f fps", fps)
 	}

@@ -60,7 +60,8 @@ func (r *Room) videoTick(now time.Time) {
 		}
 	}
 	if err != nil {
-		r.log.Error("compose failed", "err", err)
+		r.videoError("compose failed", err)
+		v.gap++ // the next frame covers this tick
 		return
 	}
 	v.tiles = append(v.tiles[:0], tiles...)
@@ -72,12 +73,15 @@ func (r *Room) videoTick(now time.Time) {
 		if o.viewers == 0 {
 			continue
 		}
+		// Time of frames the encoder did not produce goes to the next
+		// one: RTP time stays on the room clock without a false loss.
+		o.carry += dur
 		frame := canvas
 		if t := o.key.tier; t > 0 {
 			frame = v.scaled[t]
 			if !scaledTier[t] {
 				if err := yuv.Scale(frame, canvas, scaleFilter(canvas, frame)); err != nil {
-					r.log.Error("scale failed", "err", err)
+					r.videoError("scale failed", err)
 					continue
 				}
 				scaledTier[t] = true
@@ -92,7 +96,7 @@ func (r *Room) videoTick(now time.Time) {
 		}
 		pkt, err := o.enc.Encode(frame)
 		if err != nil {
-			r.stats.encodeErrors.Add(1)
+			r.videoError("video encode failed", err, "output", o.key.String())
 			continue
 		}
 		if len(pkt.Data) == 0 {
@@ -104,15 +108,38 @@ func (r *Room) videoTick(now time.Time) {
 			o.keyframes++
 			o.lastKey = now
 		}
-		sample := media.Sample{Data: append([]byte(nil), pkt.Data...), Duration: dur}
+		sample := media.Sample{Data: append([]byte(nil), pkt.Data...), Duration: o.carry}
+		o.carry = 0
 		r.recordVideo(o.key, sample.Data, pkt.Keyframe, now)
 		for _, p := range r.order {
-			if p.vout != nil && p.vkey == o.key && !p.vout.push(sample) {
-				// The viewer lost a frame: it needs a keyframe to recover.
+			if p.vout == nil || p.vkey != o.key {
+				continue
+			}
+			if !p.vready {
+				// A viewer new to this output (just connected, or moved
+				// from another tier) starts on a keyframe: frames before
+				// it would only decode to garbage.
+				if !pkt.Keyframe || !p.setup {
+					p.vout.skip()
+					continue
+				}
+				p.vready = true
+			}
+			if !p.vout.push(sample) {
+				// The viewer lost a frame: nothing decodes until the next
+				// keyframe, so nothing is sent until then.
+				p.vready = false
 				o.requestKeyframe()
 			}
 		}
 	}
+}
+
+// videoError counts a failure of the composite path and logs it (at most
+// one line per logInterval).
+func (r *Room) videoError(msg string, err error, args ...any) {
+	n := r.stats.videoErrors.Add(1)
+	r.errLog.video.warn(r.log, msg, append(args, "err", err, "errors", n)...)
 }
 
 // addViewer puts a participant's outgoing video on an output.
@@ -124,7 +151,7 @@ func (r *Room) addViewer(p *Participant, key outputKey) {
 	}
 	o.viewers++
 	o.requestKeyframe() // a new viewer needs one to start decoding
-	p.vkey = key
+	p.vkey, p.vready = key, false
 	r.addCost(2)
 }
 
@@ -143,7 +170,7 @@ func (r *Room) removeViewer(p *Participant) {
 // old is answered by that keyframe, which is already on its way: a burst
 // of PLIs from many viewers after one loss costs one IDR. A viewer that
 // still cannot decode asks again, and is served within keyframeInterval.
-func (r *Room) viewerWantsKeyframe(id ParticipantID) {
+func (r *Room) viewerWantsKeyframe(id ParticipantID, requests uint64) {
 	p := r.parts[id]
 	if p == nil || p.vout == nil || r.video == nil {
 		return
@@ -152,7 +179,7 @@ func (r *Room) viewerWantsKeyframe(id ParticipantID) {
 	if o == nil {
 		return
 	}
-	o.plis++
+	o.plis += requests
 	if time.Since(o.lastKey) < keyframeInterval && !o.keyWanted {
 		o.plisAnswered++
 		return
@@ -160,45 +187,88 @@ func (r *Room) viewerWantsKeyframe(id ParticipantID) {
 	o.requestKeyframe()
 }
 
-// Tier hysteresis: an estimate below 85% of the current tier's bitrate for
-// two checks in a row moves a viewer down; one above 120% of the next tier
-// up for five checks in a row moves it up. Checks run once a second.
+// Tier policy. Checks run once a second. An estimate below 85% of the
+// current tier's bitrate for two checks in a row moves a viewer down. Going
+// up needs five checks in a row with room to spare: an estimate above 120%
+// of the next tier's bitrate, or one at least 130% of what the viewer gets
+// now. The second case matters because a send-side estimate never climbs
+// far above the rate actually sent (GCC caps its growth at 1.5 times the
+// received rate), so a viewer on a low tier can only show that its link is
+// not the limit, not how much more it carries: it is moved up on trial. A
+// trial that ends in a move back down within tierTrial doubles the wait
+// before the next one (tierBackoffMin up to tierBackoffMax), so a link that
+// cannot carry the upper tier is not flooded every few seconds.
 const (
-	tierDownVotes = 2
-	tierUpVotes   = 5
+	tierDownVotes  = 2
+	tierUpVotes    = 5
+	tierTrial      = 15 * time.Second
+	tierBackoffMin = 10 * time.Second
+	tierBackoffMax = 160 * time.Second
 )
 
+// tierState is one viewer's place in the tier policy.
+type tierState struct {
+	votes   int           // consecutive checks for a move: > 0 up, < 0 down
+	upAt    time.Time     // last move up
+	retry   time.Time     // no move up before this
+	backoff time.Duration // wait after the next failed trial
+	// floor is the best tier the viewer accepts (its own choice: a small
+	// screen or a slow decoder).
+	floor int
+}
+
 // chooseTiers moves viewers between tiers by their bandwidth estimate.
-func (r *Room) chooseTiers(time.Time) {
+func (r *Room) chooseTiers(now time.Time) {
 	tiers := r.video.cfg.Tiers
 	for _, p := range r.order {
 		if p.vout == nil || p.est == nil {
 			continue
 		}
 		bps := p.est.GetTargetBitrate()
+		ts := &p.tier
 		cur := p.vkey.tier
 		switch {
+		case cur < ts.floor:
+			r.moveViewer(p, ts.floor, bps, now)
 		case cur+1 < len(tiers) && bps < tiers[cur].Bitrate*85/100:
-			p.tierVotes = min(p.tierVotes, 0) - 1
-			if p.tierVotes <= -tierDownVotes {
-				r.moveViewer(p, cur+1, bps)
+			ts.votes = min(ts.votes, 0) - 1
+			if ts.votes <= -tierDownVotes {
+				r.moveViewer(p, cur+1, bps, now)
 			}
-		case cur > 0 && bps > tiers[cur-1].Bitrate*120/100:
-			p.tierVotes = max(p.tierVotes, 0) + 1
-			if p.tierVotes >= tierUpVotes {
-				r.moveViewer(p, cur-1, bps)
+		case cur > ts.floor && !now.Before(ts.retry) &&
+			(bps > tiers[cur-1].Bitrate*120/100 || bps >= tiers[cur].Bitrate*130/100):
+			ts.votes = max(ts.votes, 0) + 1
+			if ts.votes >= tierUpVotes {
+				r.moveViewer(p, cur-1, bps, now)
 			}
 		default:
-			p.tierVotes = 0
+			ts.votes = 0
 		}
 	}
 }
 
-func (r *Room) moveViewer(p *Participant, tier, bps int) {
-	r.log.Info("viewer changes tier", "participant", p.id, "from", p.vkey.tier, "to", tier, "estimate_bps", bps)
+func (r *Room) moveViewer(p *Participant, tier, bps int, now time.Time) {
+	ts := &p.tier
+	from := p.vkey.tier
+	if tier > from { // down
+		if !ts.upAt.IsZero() && now.Sub(ts.upAt) < tierTrial {
+			ts.backoff = min(max(2*ts.backoff, tierBackoffMin), tierBackoffMax)
+		} else {
+			ts.backoff = tierBackoffMin
+		}
+		ts.retry = now.Add(ts.backoff)
+		ts.upAt = time.Time{}
+	} else {
+		ts.upAt = now
+	}
+	args := []any{"participant", p.id, "from", from, "to", tier, "estimate_bps", bps}
+	if tier > from {
+		args = append(args, "retry_up_in", ts.backoff)
+	}
+	r.log.Info("viewer changes tier", args...)
 	r.removeViewer(p)
 	r.addViewer(p, outputKey{codec: p.vkey.codec, tier: tier})
-	p.tierVotes = 0
+	ts.votes = 0
 }
 
 // SetLayout changes the room's layout; pinned is the participant shown

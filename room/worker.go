@@ -43,8 +43,42 @@ type workerPool struct {
 	log     *slog.Logger
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
-	mu      sync.Mutex
-	home    map[ticker]*worker
+	// mu orders assignments and removals. It is held while a room is
+	// handed to or taken from a worker, so nothing a worker thread runs
+	// (a room's tick) may take it.
+	mu   sync.Mutex
+	home map[ticker]*placement
+}
+
+// placement is a room's share of its worker's load. A room adjusts it as
+// its cost changes, from any goroutine (its own worker's included), without
+// the pool's lock.
+type placement struct {
+	mu     sync.Mutex
+	w      *worker // nil once the room left the worker
+	weight int64
+}
+
+// adjust changes the room's weight on its worker by delta.
+func (pl *placement) adjust(delta int64) {
+	pl.mu.Lock()
+	defer pl.mu.Unlock()
+	if pl.w != nil {
+		pl.weight += delta
+		pl.w.load.Add(delta)
+	}
+}
+
+// release takes the room's whole weight off its worker.
+func (pl *placement) release() *worker {
+	pl.mu.Lock()
+	defer pl.mu.Unlock()
+	w := pl.w
+	if w != nil {
+		w.load.Add(-pl.weight)
+		pl.w, pl.weight = nil, 0
+	}
+	return w
 }
 
 // processCPUs are the cores the process may use, read once at start-up:
@@ -71,19 +105,42 @@ func allowedCPUs() []int {
 	return cpus
 }
 
+// lockThread locks the calling goroutine to its OS thread for good and,
+// when cpu >= 0, pins the thread to that core. The thread is never
+// unlocked: when the goroutine returns, Go destroys it rather than hand a
+// thread pinned to one core to other goroutines.
+func lockThread(cpu int) error {
+	runtime.LockOSThread()
+	if cpu < 0 {
+		return nil
+	}
+	var set unix.CPUSet
+	set.Set(cpu)
+	return unix.SchedSetaffinity(0, &set)
+}
+
 // newWorkerPool starts n workers (n <= 0: one per allowed core), pinned to
 // cores round-robin unless pin is false.
 func newWorkerPool(n int, pin bool, log *slog.Logger) *workerPool {
-	cpus := processCPUs
 	if n <= 0 {
-		n = len(cpus)
+		n = len(processCPUs)
 	}
+	var cpus []int
+	if pin {
+		cpus = processCPUs
+	}
+	return startWorkers(n, cpus, log)
+}
+
+// startWorkers starts n workers pinned to the listed cores round-robin
+// (none listed: unpinned).
+func startWorkers(n int, cpus []int, log *slog.Logger) *workerPool {
 	ctx, cancel := context.WithCancel(context.Background())
-	p := &workerPool{log: log, cancel: cancel, home: make(map[ticker]*worker)}
+	p := &workerPool{log: log, cancel: cancel, home: make(map[ticker]*placement)}
 	ready := make(chan struct{}, n)
 	for i := range n {
 		w := &worker{id: i, cpu: -1, add: make(chan ticker), remove: make(chan ticker)}
-		if pin && len(cpus) > 0 {
+		if len(cpus) > 0 {
 			w.cpu = cpus[i%len(cpus)]
 		}
 		p.workers = append(p.workers, w)
@@ -107,18 +164,10 @@ func newWorkerPool(n int, pin bool, log *slog.Logger) *workerPool {
 }
 
 func (w *worker) run(ctx context.Context, log *slog.Logger, ready chan<- struct{}) {
-	// The thread stays locked to this goroutine for its whole life and is
-	// never unlocked: when the worker returns, Go destroys the thread
-	// rather than handing a thread pinned to one core to other goroutines.
-	runtime.LockOSThread()
-	if w.cpu >= 0 {
-		var set unix.CPUSet
-		set.Set(w.cpu)
-		if err := unix.SchedSetaffinity(0, &set); err != nil {
-			log.Warn("cannot pin worker to core; running unpinned", "worker", w.id, "cpu", w.cpu, "err", err)
-		} else {
-			w.pinned.Store(true)
-		}
+	if err := lockThread(w.cpu); err != nil {
+		log.Warn("cannot pin worker to core; running unpinned", "worker", w.id, "cpu", w.cpu, "err", err)
+	} else {
+		w.pinned.Store(w.cpu >= 0)
 	}
 	ready <- struct{}{}
 
@@ -165,8 +214,9 @@ func (w *worker) run(ctx context.Context, log *slog.Logger, ready chan<- struct{
 	}
 }
 
-// assign puts a room on the least loaded worker.
-func (p *workerPool) assign(r ticker) int {
+// assign puts a room on the least loaded worker and returns its
+// placement, through which the room reports cost changes.
+func (p *workerPool) assign(r ticker) (*placement, int) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	best := p.workers[0]
@@ -176,32 +226,27 @@ func (p *workerPool) assign(r ticker) int {
 			best = w
 		}
 	}
-	best.load.Add(max(r.cost(), 1))
-	p.home[r] = best
+	pl := &placement{w: best, weight: max(r.cost(), 1)}
+	best.load.Add(pl.weight)
+	p.home[r] = pl
+	// Sent under the lock, so that a removal of the same room can never
+	// reach the worker before the room does.
 	best.add <- r
-	return best.id
+	return pl, best.id
 }
 
-// unassign takes a room off its worker.
+// unassign takes a room off its worker. When it returns, the worker is no
+// longer running the room's tick and never will again.
 func (p *workerPool) unassign(r ticker) {
 	p.mu.Lock()
-	w, ok := p.home[r]
+	defer p.mu.Unlock()
+	pl, ok := p.home[r]
 	delete(p.home, r)
-	p.mu.Unlock()
 	if !ok {
 		return
 	}
-	w.load.Add(-max(r.cost(), 1))
-	w.remove <- r
-}
-
-// rebalanceCost updates a room's share of its worker's load after its cost
-// changed by delta.
-func (p *workerPool) rebalanceCost(r ticker, delta int64) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if w, ok := p.home[r]; ok {
-		w.load.Add(delta)
+	if w := pl.release(); w != nil {
+		w.remove <- r
 	}
 }
 

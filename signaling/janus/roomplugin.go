@@ -461,7 +461,11 @@ func (s *abSession) join(ctx context.Context, b body, change bool) (M, *pluginEr
 			return nil, e
 		}
 	}
-	req := room.JoinRequest{ID: room.ParticipantID(pid), Display: display, Pin: pin, Volume: float32(vol) / 100}
+	req := room.JoinRequest{ID: room.ParticipantID(pid), Display: display, Pin: pin}
+	if b.has("volume") {
+		v := float32(vol) / 100
+		req.Volume = &v
+	}
 	if s.ab.video {
 		vc, e := b.str("video_codec", false)
 		if e != nil {
