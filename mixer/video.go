@@ -24,6 +24,8 @@ type Tile struct {
 	Rect codec.Rect
 	// Large marks the feature tile of the speaker and presentation layouts.
 	Large bool
+	// Placeholder: the source had no picture; its name card is shown.
+	Placeholder bool
 }
 
 // Default colours of the canvas.
@@ -192,7 +194,7 @@ func (c *Compositor) Compose(dst *codec.Frame, sources []VideoSource, speaker So
 		if err != nil {
 			return nil, err
 		}
-		c.tiles = append(c.tiles, Tile{ID: s.ID, Rect: r, Large: c.geom.feature && i == 0})
+		c.tiles = append(c.tiles, Tile{ID: s.ID, Rect: r, Large: c.geom.feature && i == 0, Placeholder: s.Frame == nil})
 		c.pics = append(c.pics, pic)
 	}
 	if !c.cfg.NoLabels {

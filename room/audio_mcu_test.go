@@ -51,6 +51,15 @@ func join(t testing.TB, r *Room, name string, opts roomtest.Options) member {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return member{id: me.ID, peer: connect(t, r, me.ID, opts)}
+}
+
+// connect gives a participant already in the room its media: a client
+// peer, offer and answer, and a connection.
+func connect(t testing.TB, r *Room, id ParticipantID, opts roomtest.Options) *roomtest.Peer {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
 	peer, err := roomtest.New(opts)
 	if err != nil {
 		t.Fatal(err)
@@ -60,7 +69,7 @@ func join(t testing.TB, r *Room, name string, opts roomtest.Options) member {
 	if err != nil {
 		t.Fatal(err)
 	}
-	answer, err := r.Offer(ctx, me.ID, offer)
+	answer, err := r.Offer(ctx, id, offer)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,10 +79,10 @@ func join(t testing.TB, r *Room, name string, opts roomtest.Options) member {
 	if err := peer.WaitConnected(10 * time.Second); err != nil {
 		t.Fatal(err)
 	}
-	return member{id: me.ID, peer: peer}
+	return peer
 }
 
-// eventually polls cond every 100 ms until it holds or d passes. It
+// eventually polls cond every 20 ms until it holds or d passes. It
 // replaces fixed settle times, which are flaky on a loaded machine; the
 // assertions that follow still check the real condition.
 func eventually(d time.Duration, cond func() bool) bool {
@@ -82,7 +91,7 @@ func eventually(d time.Duration, cond func() bool) bool {
 		if time.Now().After(deadline) {
 			return false
 		}
-		time.Sleep(100 * time.Millisecond)
+		time.Sleep(20 * time.Millisecond)
 	}
 	return true
 }
@@ -137,22 +146,34 @@ func TestMixMinusOverWebRTC(t *testing.T) {
 	}
 }
 
-// continuity checks a listener got at least minRate packets/s since from,
-// with no gap longer than maxGap.
+// continuity checks that a listener's audio since from is whole: every
+// packet there (consecutive sequence numbers, timestamps 20 ms apart: not
+// one 20 ms frame of the listener's audio is missing), at least 49 packets
+// a second, and none arriving more than 60 ms after the one before, by
+// media time. Arrival times are also checked, more loosely: on a shared
+// virtual machine the host takes the CPU away now and then (steal time of
+// 40% has been measured during these tests), which delays packets in
+// bursts without losing any; a stalled room shows as gaps of hundreds of
+// milliseconds, which the bound still catches.
 func continuity(t *testing.T, name string, p *roomtest.Peer, from time.Time, d time.Duration) {
 	t.Helper()
 	arr := p.ArrivalsSince(from)
 	rate := float64(len(arr)) / d.Seconds()
-	var worst time.Duration
+	var worst, mediaGap time.Duration
+	missing := 0
 	for i := 1; i < len(arr); i++ {
-		worst = max(worst, arr[i].Sub(arr[i-1]))
+		worst = max(worst, arr[i].At.Sub(arr[i-1].At))
+		if arr[i].Seq != arr[i-1].Seq+1 {
+			missing += int(arr[i].Seq - arr[i-1].Seq - 1)
+		}
+		mediaGap = max(mediaGap, time.Duration(arr[i].TS-arr[i-1].TS)*time.Second/48000)
 	}
-	minRate, maxGap := 49.0, 60*time.Millisecond
-	if raceEnabled {
-		minRate, maxGap = 40, 250*time.Millisecond
+	if rate < 49 || missing > 0 || mediaGap > 60*time.Millisecond {
+		t.Errorf("%s: %.1f packets/s, %d missing, longest gap %v of media time (want >= 49/s, none missing, <= 60ms)",
+			name, rate, missing, mediaGap)
 	}
-	if rate < minRate || worst > maxGap {
-		t.Errorf("%s: %.1f packets/s, longest gap %v (want >= %.0f/s, <= %v)", name, rate, worst, minRate, maxGap)
+	if limit := slack(150 * time.Millisecond); worst > limit {
+		t.Errorf("%s: a packet arrived %v after the one before (want <= %v)", name, worst, limit)
 	}
 }
 
@@ -245,6 +266,20 @@ func TestMuteUnmuteLeave(t *testing.T) {
 	}
 	if !hears(b.peer, 440) {
 		t.Errorf("after unmute b hears a at %.3f", b.peer.Level(440, 500*time.Millisecond))
+	}
+
+	// Volume 0 silences a voice as surely as mute; back to 1 restores it.
+	for _, vol := range []float32{0, 1} {
+		v := vol
+		if _, err := r.Update(ctxT(t), c.id, Update{Volume: &v}); err != nil {
+			t.Fatal(err)
+		}
+		if vol == 0 && !eventually(2*time.Second, func() bool { return b.peer.Level(990, 200*time.Millisecond) < 0.005 }) {
+			t.Errorf("at volume 0, b still hears c at %.3f", b.peer.Level(990, 200*time.Millisecond))
+		}
+		if vol == 1 && !hears(b.peer, 990) {
+			t.Errorf("back at volume 1, b hears c at %.3f", b.peer.Level(990, 500*time.Millisecond))
+		}
 	}
 
 	from := time.Now()
@@ -368,3 +403,7 @@ func TestNoGoroutineLeak(t *testing.T) {
 		t.Fatalf("%d goroutines, baseline %d:\n%s", n, baseline, buf[:runtime.Stack(buf, true)])
 	}
 }
+
+// slack is a time limit of a wall-clock assertion in this build: as stated
+// normally, relaxed under the race detector.
+func slack(d time.Duration) time.Duration { return d * timeSlack }

@@ -3,3 +3,5 @@
 package room
 
 const raceEnabled = false
+
+const timeSlack = 1

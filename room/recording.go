@@ -136,7 +136,7 @@ func (r *Room) StartRecording(ctx context.Context, o RecordOptions) (RecordingIn
 				return
 			}
 			o.viewers++
-			o.keyNow = true // the file starts on this keyframe
+			o.requestKeyframe(keyframeNow) // the file starts on this keyframe
 		}
 		r.rec = rec
 		go rec.run(r)
@@ -223,7 +223,7 @@ func (r *Room) recordVideo(key outputKey, data []byte, keyframe bool, now time.T
 	if !r.rec.push(recItem{video: true, data: data, keyframe: keyframe, pts: pts}) {
 		// A lost frame breaks the recording's picture until the next
 		// keyframe.
-		r.video.outputs[key].requestKeyframe()
+		r.video.outputs[key].requestKeyframe(keyframeInterval)
 	}
 }
 

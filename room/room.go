@@ -885,7 +885,7 @@ func (r *Room) peerState(id ParticipantID, pc *webrtc.PeerConnection, s webrtc.P
 				// left: the viewer starts on a fresh keyframe.
 				p.vready = false
 				if o := r.video.outputs[p.vkey]; o != nil {
-					o.requestKeyframe()
+					o.requestKeyframe(keyframeNewViewer)
 				}
 			}
 			r.log.Info("media connected", "participant", id)

@@ -69,10 +69,6 @@ func (c *VideoConfig) setDefaults() error {
 	return nil
 }
 
-// keyframeInterval is the least time between two forced keyframes of one
-// output: PLIs from many viewers coalesce into one IDR.
-const keyframeInterval = 500 * time.Millisecond
-
 // outputKey names one encoded composite: a codec at a tier.
 type outputKey struct {
 	codec string
@@ -87,8 +83,10 @@ type videoOutput struct {
 	key       outputKey
 	enc       codec.VideoEncoder
 	viewers   int
+	// keyWanted: a keyframe was asked for; it is forced once the last one
+	// is keyGap old (requests coalesce: the most urgent gap wins).
 	keyWanted bool
-	keyNow    bool // a keyframe is needed at once (a recording starts)
+	keyGap    time.Duration
 	lastKey   time.Time
 	idleSince time.Time
 	carry     time.Duration // room time the next frame's duration covers
@@ -154,8 +152,32 @@ func (v *roomVideo) output(key outputKey) (*videoOutput, error) {
 	return o, nil
 }
 
-// requestKeyframe asks an output for a keyframe; requests coalesce.
-func (o *videoOutput) requestKeyframe() { o.keyWanted = true }
+// Keyframe urgency: how old the last keyframe must be before a request is
+// served with a new one.
+const (
+	// keyframeInterval serves PLIs: many viewers' requests after one loss
+	// cost one IDR.
+	keyframeInterval = 500 * time.Millisecond
+	// keyframeNewViewer serves a viewer that just connected or changed
+	// tier: it shows nothing (or a frozen picture) until then.
+	keyframeNewViewer = 250 * time.Millisecond
+	// keyframeNow serves a recording that starts: its file begins there.
+	keyframeNow = 0
+)
+
+// requestKeyframe asks an output for a keyframe once its last one is gap
+// old; requests coalesce.
+func (o *videoOutput) requestKeyframe(gap time.Duration) {
+	if !o.keyWanted || gap < o.keyGap {
+		o.keyGap = gap
+	}
+	o.keyWanted = true
+}
+
+// keyframeDue tells whether the next frame must be a keyframe.
+func (o *videoOutput) keyframeDue(now time.Time) bool {
+	return o.keyWanted && now.Sub(o.lastKey) >= o.keyGap
+}
 
 // outputIdleClose is how long an encoder with no viewers is kept.
 const outputIdleClose = 10 * time.Second

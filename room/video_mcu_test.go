@@ -97,13 +97,20 @@ func TestCompositeFourColoursThenFive(t *testing.T) {
 		t.Errorf("composite is %dx%d, want one of the tiers", f.Width, f.Height)
 	}
 
-	fifth := join(t, r, "p4", roomtest.Options{Video: "vp8", VideoColor: purple})
-	want[fifth.id] = purple
-	joined := time.Now()
-	if err := compositeShows(t, r, ms[2].peer, want, 5*time.Second); err != nil {
-		t.Fatalf("after the fifth joined: %v", err)
+	// The fifth participant takes its tile (a placeholder with its name)
+	// as it joins, before its camera connects: every viewer sees the 3x2
+	// grid, the four others in their new tiles, within a second.
+	joining := time.Now()
+	fifth, _, err := r.Join(ctxT(t), JoinRequest{Display: "p4"})
+	if err != nil {
+		t.Fatal(err)
 	}
-	took := time.Since(joined)
+	for i, mem := range ms {
+		if err := compositeShows(t, r, mem.peer, want, 5*time.Second); err != nil {
+			t.Fatalf("viewer %d after the fifth joined: %v", i, err)
+		}
+	}
+	took := time.Since(joining)
 	tiles, _ = r.Tiles(ctxT(t))
 	rows := map[int]int{}
 	for _, tile := range tiles {
@@ -112,11 +119,15 @@ func TestCompositeFourColoursThenFive(t *testing.T) {
 	if len(tiles) != 5 || len(rows) != 2 || tiles[0].Width > 1280/3 {
 		t.Fatalf("not a 3x2 grid: %+v", tiles)
 	}
-	// The join itself includes ICE and DTLS; the layout change must be
-	// visible within a second of the fifth participant's first picture.
-	t.Logf("fifth participant visible %v after its media connected", took)
-	if !raceEnabled && took > time.Second+time.Second/2 {
-		t.Errorf("3x2 layout took %v", took)
+	t.Logf("every viewer shows the 3x2 grid %v after the fifth joined", took)
+	if limit := slack(time.Second); took > limit {
+		t.Errorf("3x2 layout took %v, want <= %v", took, limit)
+	}
+	// Its camera then fills its tile.
+	connect(t, r, fifth.ID, roomtest.Options{Video: "vp8", VideoColor: purple})
+	want[fifth.ID] = purple
+	if err := compositeShows(t, r, ms[2].peer, want, 10*time.Second); err != nil {
+		t.Fatalf("the fifth participant's camera: %v", err)
 	}
 }
 
@@ -179,8 +190,8 @@ func TestKeyframeRequestsCoalesce(t *testing.T) {
 	}
 	took := time.Since(sent)
 	t.Logf("keyframe %v after the PLI", took)
-	if !raceEnabled && took > 500*time.Millisecond {
-		t.Errorf("keyframe took %v, want <= 500 ms", took)
+	if limit := slack(500 * time.Millisecond); took > limit {
+		t.Errorf("keyframe took %v, want <= %v", took, limit)
 	}
 
 	time.Sleep(600 * time.Millisecond)
@@ -194,6 +205,28 @@ func TestKeyframeRequestsCoalesce(t *testing.T) {
 	if k2-k1 != 1 {
 		t.Errorf("20 PLIs in 100 ms gave %d keyframes, want exactly 1", k2-k1)
 	}
+
+	// A viewer that connects now, right after a keyframe, still gets one
+	// of its own within 500 ms of its connection coming up.
+	_ = viewer.peer.RequestKeyframe()
+	time.Sleep(50 * time.Millisecond)
+	late, _, err := r.Join(ctxT(t), JoinRequest{Display: "late viewer"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	peer := connect(t, r, late.ID, roomtest.Options{Video: "h264", RecvOnly: true})
+	up := time.Now()
+	if !eventually(2*time.Second, func() bool { _, k, _ := peer.VideoStats(); return k > 0 }) {
+		t.Fatal("a new viewer got no keyframe")
+	}
+	took = time.Since(up)
+	t.Logf("new viewer's first keyframe %v after its connection came up", took)
+	if limit := slack(500 * time.Millisecond); took > limit {
+		t.Errorf("new viewer's keyframe took %v, want <= %v", took, limit)
+	}
+	if frames, _, errs := peer.VideoStats(); errs != 0 {
+		t.Errorf("new viewer: %d decode errors in %d frames (it must start on a keyframe)", errs, frames)
+	}
 }
 
 // Test 4: one participant stops sending, another sends garbage: the
@@ -201,10 +234,13 @@ func TestKeyframeRequestsCoalesce(t *testing.T) {
 // updating.
 func TestStalledAndGarbageInputs(t *testing.T) {
 	m := newManager(t)
-	r, _ := m.Create(Config{})
-	good := join(t, r, "good", roomtest.Options{Video: "vp8", VideoColor: red, VideoColor2: green})
-	stall := join(t, r, "stall", roomtest.Options{Video: "vp8", VideoColor: blue})
-	garbage := join(t, r, "garbage", roomtest.Options{Video: "h264", VideoGarbage: true})
+	// One viewer on one encoder (the senders receive nothing): the test
+	// is about what bad inputs cost the composite, not about how much
+	// encoding a shared two-core machine can do on time.
+	r, _ := m.Create(Config{Video: VideoConfig{Tiers: []Tier{{1280, 720, 1_500_000}}}})
+	good := join(t, r, "good", roomtest.Options{Video: "vp8", VideoColor: red, VideoColor2: green, SendOnly: true})
+	stall := join(t, r, "stall", roomtest.Options{Video: "vp8", VideoColor: blue, SendOnly: true})
+	garbage := join(t, r, "garbage", roomtest.Options{Video: "h264", VideoGarbage: true, SendOnly: true})
 	viewer := join(t, r, "viewer", roomtest.Options{Video: "h264", RecvOnly: true})
 	if err := compositeShows(t, r, viewer.peer, map[ParticipantID]codec.YUV{stall.id: blue}, 15*time.Second); err != nil {
 		t.Fatal(err)
@@ -212,18 +248,30 @@ func TestStalledAndGarbageInputs(t *testing.T) {
 	stall.peer.StopVideo()
 	from := time.Now()
 	seen := map[string]bool{}
+	var heldLast, placeholder bool
+	tileOf := func(f *codec.Frame, id ParticipantID) (codec.YUV, TileInfo, bool) {
+		tiles, _ := r.Tiles(ctxT(t))
+		for _, tile := range tiles {
+			if tile.Participant == id {
+				return tileColor(f, tile, 1280), tile, true
+			}
+		}
+		return codec.YUV{}, TileInfo{}, false
+	}
 	for time.Since(from) < 4*time.Second {
 		if f := viewer.peer.VideoFrame(); f != nil {
-			tiles, _ := r.Tiles(ctxT(t))
-			for _, tile := range tiles {
-				if tile.Participant == good.id {
-					c := tileColor(f, tile, 1280)
-					if c.Distance(red) < 30 {
-						seen["red"] = true
-					}
-					if c.Distance(green) < 30 {
-						seen["green"] = true
-					}
+			if c, _, ok := tileOf(f, good.id); ok {
+				seen["red"] = seen["red"] || c.Distance(red) < 30
+				seen["green"] = seen["green"] || c.Distance(green) < 30
+			}
+			// The stalled camera keeps its last picture for a while (the
+			// stall timeout is 2 s), then shows its placeholder.
+			if c, tile, ok := tileOf(f, stall.id); ok {
+				switch since := time.Since(from); {
+				case since > 500*time.Millisecond && since < 1500*time.Millisecond && c.Distance(blue) < 30 && !tile.Placeholder:
+					heldLast = true
+				case since > 3*time.Second && c.Distance(blue) > 30 && tile.Placeholder:
+					placeholder = true
 				}
 			}
 		}
@@ -232,27 +280,17 @@ func TestStalledAndGarbageInputs(t *testing.T) {
 	frames := viewer.peer.VideoFramesSince(from.Add(time.Second)) // 3 s window
 	fps := float64(frames) / 3
 	t.Logf("viewer decoded %.1f fps while one input stalled and one sent garbage", fps)
-	{
-		st, _ := r.Stats(ctxT(t))
-		t.Logf("DEBUG video ticks %d skipped %d outputs %+v workers %v", st.VideoTicks, st.VideoSkipped, st.VideoOutputs, m.WorkerStats())
-		vs, vk, ve := viewer.peer.VideoStats()
-		t.Logf("DEBUG viewer frames %d keys %d errors %d", vs, vk, ve)
-	}
-	if min := 29.0; (raceEnabled && fps < 15) || (!raceEnabled && fps < min) {
-		t.Errorf("composite at %.1f fps", fps)
+	if min := 29.0 / timeSlack; fps < min {
+		t.Errorf("composite at %.1f fps, want >= %.1f", fps, min)
 	}
 	if !seen["red"] || !seen["green"] {
 		t.Errorf("the good participant's tile stopped updating: saw %v", seen)
 	}
-	// The stalled participant's tile shows its placeholder after the
-	// stall timeout, not its last picture forever.
-	tiles, _ := r.Tiles(ctxT(t))
-	for _, tile := range tiles {
-		if tile.Participant == stall.id {
-			if c := tileColor(viewer.peer.VideoFrame(), tile, 1280); c.Distance(blue) < 30 {
-				t.Errorf("stalled participant still shows its last picture after 4 s")
-			}
-		}
+	if !heldLast {
+		t.Error("the stalled participant's last picture was not held for a second")
+	}
+	if !placeholder {
+		t.Error("the stalled participant's tile still shows its last picture after 3 s")
 	}
 	st, _ := r.Stats(ctxT(t))
 	for _, in := range st.VideoInputs {

@@ -87,12 +87,12 @@ func (r *Room) videoTick(now time.Time) {
 				scaledTier[t] = true
 			}
 		}
-		if o.keyNow || (o.keyWanted && now.Sub(o.lastKey) >= keyframeInterval) {
+		if o.keyframeDue(now) {
 			if kf, ok := o.enc.(codec.KeyframeForcer); ok {
 				kf.ForceKeyframe()
 				o.forced++
 			}
-			o.keyWanted, o.keyNow = false, false
+			o.keyWanted = false
 		}
 		pkt, err := o.enc.Encode(frame)
 		if err != nil {
@@ -129,7 +129,7 @@ func (r *Room) videoTick(now time.Time) {
 				// The viewer lost a frame: nothing decodes until the next
 				// keyframe, so nothing is sent until then.
 				p.vready = false
-				o.requestKeyframe()
+				o.requestKeyframe(keyframeInterval)
 			}
 		}
 	}
@@ -150,7 +150,7 @@ func (r *Room) addViewer(p *Participant, key outputKey) {
 		return
 	}
 	o.viewers++
-	o.requestKeyframe() // a new viewer needs one to start decoding
+	o.requestKeyframe(keyframeNewViewer) // a new viewer needs one to start decoding
 	p.vkey, p.vready = key, false
 	r.addCost(2)
 }
@@ -181,10 +181,10 @@ func (r *Room) viewerWantsKeyframe(id ParticipantID, requests uint64) {
 	}
 	o.plis += requests
 	if time.Since(o.lastKey) < keyframeInterval && !o.keyWanted {
-		o.plisAnswered++
+		o.plisAnswered += requests
 		return
 	}
-	o.requestKeyframe()
+	o.requestKeyframe(keyframeInterval)
 }
 
 // Tier policy. Checks run once a second. An estimate below 85% of the
@@ -304,6 +304,9 @@ type TileInfo struct {
 	Width       int           `json:"width"`
 	Height      int           `json:"height"`
 	Large       bool          `json:"large,omitempty"`
+	// Placeholder: the participant has no picture (audio only, camera
+	// off or stalled); its tile shows its name.
+	Placeholder bool `json:"placeholder,omitempty"`
 }
 
 // Tiles returns where each participant was drawn on the last composite,
@@ -316,7 +319,7 @@ func (r *Room) Tiles(ctx context.Context) ([]TileInfo, error) {
 	err := r.exec(ctx, func() {
 		for _, t := range r.video.tiles {
 			out = append(out, TileInfo{Participant: ParticipantID(t.ID), X: t.Rect.X0, Y: t.Rect.Y0,
-				Width: t.Rect.Dx(), Height: t.Rect.Dy(), Large: t.Large})
+				Width: t.Rect.Dx(), Height: t.Rect.Dy(), Large: t.Large, Placeholder: t.Placeholder})
 		}
 	})
 	return out, err

@@ -61,6 +61,9 @@ type Options struct {
 	// RecvOnly makes a viewer: audio and video (if Video is set, in that
 	// codec) are received only; nothing is sent.
 	RecvOnly bool
+	// SendOnly makes a contributor that receives nothing (no mix, no
+	// composite to decode).
+	SendOnly bool
 	// Flash sends, at every whole second of one clock, a white video frame
 	// (black otherwise) and a 100 ms 1 kHz beep (silence otherwise): a
 	// lip-sync test signal.
@@ -85,7 +88,7 @@ type Peer struct {
 
 	mu       sync.Mutex
 	pcm      []int16     // everything decoded, in arrival order
-	arrivals []time.Time // one per received packet
+	arrivals []Arrival   // one per received packet
 	received atomic.Uint64
 	sent     atomic.Uint64
 	// Stream continuity of what arrives.
@@ -162,7 +165,7 @@ func New(opts Options) (*Peer, error) {
 			pc.Close()
 			return nil, err
 		}
-		if p.sender, err = pc.AddTrack(p.track); err != nil {
+		if p.sender, err = p.addSendTrack(p.track); err != nil {
 			pc.Close()
 			return nil, err
 		}
@@ -189,6 +192,19 @@ func New(opts Options) (*Peer, error) {
 		p.receive(t)
 	})
 	return p, nil
+}
+
+// addSendTrack adds a track to send: sendrecv, or sendonly for a
+// SendOnly peer.
+func (p *Peer) addSendTrack(t webrtc.TrackLocal) (*webrtc.RTPSender, error) {
+	if !p.opts.SendOnly {
+		return p.PC.AddTrack(t)
+	}
+	tr, err := p.PC.AddTransceiverFromTrack(t, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly})
+	if err != nil {
+		return nil, err
+	}
+	return tr.Sender(), nil
 }
 
 // Offer creates the peer's offer with its candidates in it.
@@ -335,12 +351,13 @@ func (p *Peer) receive(t *webrtc.TrackRemote) {
 			}
 		}
 		lastTS = pkt.Timestamp
+		p.arrivals = append(p.arrivals, Arrival{At: now, Seq: pkt.SequenceNumber, TS: pkt.Timestamp})
 		p.mu.Unlock()
 		// Conceal what was lost so the recording keeps its timeline.
 		if !first {
 			for gap := pkt.SequenceNumber - lastSeq - 1; gap > 0 && gap < 50; gap-- {
 				if n, err := dec.Conceal(pcm, mixer.FrameSamples); err == nil {
-					p.appendPCM(pcm[:n], time.Time{})
+					p.appendPCM(pcm[:n])
 				}
 			}
 		}
@@ -349,17 +366,21 @@ func (p *Peer) receive(t *webrtc.TrackRemote) {
 		if err != nil {
 			continue
 		}
-		p.appendPCM(pcm[:n], now)
+		p.appendPCM(pcm[:n])
 	}
 }
 
-func (p *Peer) appendPCM(pcm []int16, arrival time.Time) {
+func (p *Peer) appendPCM(pcm []int16) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.pcm = append(p.pcm, pcm...)
-	if !arrival.IsZero() {
-		p.arrivals = append(p.arrivals, arrival)
-	}
+}
+
+// Arrival is one received audio packet.
+type Arrival struct {
+	At  time.Time
+	Seq uint16
+	TS  uint32
 }
 
 // Received is how many RTP packets arrived.
@@ -398,13 +419,13 @@ func (p *Peer) Level(freq float64, d time.Duration) float64 {
 	return codectest.MedianLevel(p.Last(d), 48000, freq, 4800)
 }
 
-// ArrivalsSince returns the arrival times of packets after t.
-func (p *Peer) ArrivalsSince(t time.Time) []time.Time {
+// ArrivalsSince returns the packets that arrived after t.
+func (p *Peer) ArrivalsSince(t time.Time) []Arrival {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	var out []time.Time
+	var out []Arrival
 	for _, a := range p.arrivals {
-		if a.After(t) {
+		if a.At.After(t) {
 			out = append(out, a)
 		}
 	}

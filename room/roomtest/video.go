@@ -57,7 +57,7 @@ func (p *Peer) addVideo() error {
 	if err != nil {
 		return err
 	}
-	s, err := p.PC.AddTrack(t)
+	s, err := p.addSendTrack(t)
 	if err != nil {
 		return err
 	}
