@@ -19,6 +19,13 @@ const audioQueueLen = 32
 // audioInput is one participant's microphone on its way into the mix. The
 // network reader goroutine fills queue; everything else belongs to the room
 // goroutine.
+//
+// The jitter buffer hands out slots of the sender's packet duration (20 ms
+// from browsers; 10, 40 or 60 ms from other endpoints); a tick needs
+// exactly 20 ms. Slots popped but not yet played wait as decoded samples
+// (fifo) or, for an input that is not being mixed, as a count of samples
+// never decoded (owed), so every input's timeline advances 20 ms a tick
+// whether it is heard or not.
 type audioInput struct {
 	queue   chan audioPacket
 	dropped atomic.Uint64 // queue full
@@ -29,13 +36,15 @@ type audioInput struct {
 	dec   *opus.Decoder
 	stale bool // the decoder skipped packets: reset before decoding again
 
-	// This tick's playout.
-	act     playKind
-	cur     audioPacket
+	fifo  []int16 // decoded, not yet played
+	owed  int     // samples popped, not yet played, never decoded
+	slots []slot  // popped for this tick, not yet decoded
+	// playing: this tick carries the participant's audio (a packet, or
+	// the rest of one), not concealment or silence.
+	playing bool
+	decoded bool    // this tick's slots went into fifo
 	pcm     []int16 // decode buffer (MaxFrameSamples)
-	carry   []int16 // decoded samples beyond this tick (packets > 20 ms)
 	frame   []int16 // this tick's 20 ms
-	decoded bool
 	level   mixer.Level
 	last    mixer.Level // level of the last audible frame
 
@@ -43,6 +52,18 @@ type audioInput struct {
 	decodeErrs uint64
 	errLog     logLimiter
 }
+
+// slot is one stretch of an input's timeline popped from its jitter
+// buffer: what plays there and for how many samples.
+type slot struct {
+	act playKind
+	pkt audioPacket
+	n   int
+}
+
+// maxSlots bounds the slots one tick can take: 2.5 ms packets, Opus's
+// shortest, make eight.
+const maxSlots = mixer.FrameSamples / 120
 
 func newAudioInput() (*audioInput, error) {
 	dec, err := opus.NewDecoder(mixer.SampleRate, 1)
@@ -52,6 +73,8 @@ func newAudioInput() (*audioInput, error) {
 	return &audioInput{
 		queue: make(chan audioPacket, audioQueueLen),
 		dec:   dec,
+		fifo:  make([]int16, 0, opus.MaxFrameSamples+mixer.FrameSamples),
+		slots: make([]slot, 0, maxSlots),
 		pcm:   make([]int16, opus.MaxFrameSamples),
 		frame: make([]int16, mixer.FrameSamples),
 		level: mixer.Silent,
@@ -90,9 +113,9 @@ func (in *audioInput) push(pkt *rtp.Packet, levelExt uint8) {
 	}
 }
 
-// prepare runs at the start of a tick: it takes in what arrived, decides
-// what plays in this slot and reports the level. Inputs whose sender gives
-// no RFC 6464 level are decoded here to measure one.
+// prepare runs at the start of a tick: it takes in what arrived, pops
+// the slots that make up this tick's 20 ms and reports the level. Inputs
+// whose sender gives no RFC 6464 level are decoded here to measure one.
 func (in *audioInput) prepare(log *slog.Logger) mixer.Level {
 	for {
 		select {
@@ -108,27 +131,42 @@ func (in *audioInput) prepare(log *slog.Logger) mixer.Level {
 		in.stale = true
 	}
 	in.decoded = false
-	if len(in.carry) >= mixer.FrameSamples {
-		copy(in.frame, in.carry[:mixer.FrameSamples])
-		in.carry = in.carry[mixer.FrameSamples:]
-		in.decoded = true
-		in.act = playPacket
-		in.level = mixer.LevelOfPCM(in.frame)
-		return in.level
-	}
-	act, pkt := in.jb.pop()
-	in.act, in.cur = act, pkt
-	switch act {
-	case playPacket:
-		if in.cur.hasLevel {
-			in.level = in.cur.level
-		} else {
-			in.decode(log)
-			in.level = mixer.LevelOfPCM(in.frame)
+	in.slots = in.slots[:0]
+	carried := len(in.fifo) + in.owed
+	have, packets, fillers := carried, 0, 0
+	levelKnown, level := true, mixer.Silent
+	for have < mixer.FrameSamples && len(in.slots) < maxSlots {
+		act, pkt := in.jb.pop()
+		if act == playNone {
+			break // not started, or stopped: the rest of the tick is silent
 		}
+		n := int(in.jb.slot())
+		if act == playPacket {
+			n = opusSamples(pkt.payload)
+			packets++
+			if !pkt.hasLevel {
+				levelKnown = false
+			} else if pkt.level < level {
+				level = pkt.level // lower is louder
+			}
+		} else {
+			fillers++
+		}
+		in.slots = append(in.slots, slot{act: act, pkt: pkt, n: n})
+		have += n
+	}
+	in.playing = packets > 0 || (carried > 0 && fillers == 0)
+	switch {
+	case packets > 0 && !levelKnown:
+		in.decode(log)
+		in.level = mixer.LevelOfPCM(in.frame)
 		in.last = in.level
-	case playFEC, playConceal:
-		in.level = in.last
+	case packets > 0:
+		in.level, in.last = level, level
+	case carried > 0 && len(in.slots) == 0:
+		// The rest of a long packet: its level stands.
+	case fillers > 0:
+		in.level = in.last // concealment or comfort noise
 	default:
 		in.level = mixer.Silent
 	}
@@ -144,17 +182,49 @@ func (in *audioInput) audio(log *slog.Logger) []int16 {
 }
 
 // skip notes that this tick's audio was not needed (the input is not a
-// talker): the decoder falls out of step and is reset when next used.
+// talker): nothing is decoded, the timeline still advances 20 ms, and the
+// decoder, having missed packets, is reset when next used.
 func (in *audioInput) skip() {
-	if !in.decoded && (in.act == playPacket || in.act == playFEC) {
-		in.stale = true
+	if in.decoded {
+		return
 	}
+	for _, sl := range in.slots {
+		in.owed += sl.n
+		if sl.act == playPacket || sl.act == playFEC {
+			in.stale = true
+		}
+	}
+	in.slots = in.slots[:0]
+	in.consume(nil)
 }
 
+// decode turns this tick's slots into samples and fills frame.
 func (in *audioInput) decode(log *slog.Logger) {
 	in.decoded = true
-	frame := in.frame
-	if in.stale && in.act == playPacket {
+	if in.owed > 0 {
+		// Time skipped while not mixed plays as silence: the decoder did
+		// not follow it.
+		n := len(in.fifo)
+		in.fifo = in.fifo[:n+min(in.owed, cap(in.fifo)-n)]
+		clear(in.fifo[n:])
+		in.owed = 0
+	}
+	for _, sl := range in.slots {
+		n := in.decodeSlot(log, sl)
+		if room := cap(in.fifo) - len(in.fifo); n > room {
+			n = room // a malformed stream: never grow
+		}
+		in.fifo = append(in.fifo, in.pcm[:n]...)
+	}
+	in.slots = in.slots[:0]
+	in.consume(in.frame)
+}
+
+// decodeSlot decodes one slot into pcm and returns its sample count (the
+// slot's length: what the decoder gives is cut or padded to it).
+func (in *audioInput) decodeSlot(log *slog.Logger, sl slot) int {
+	want := min(sl.n, len(in.pcm))
+	if in.stale && sl.act == playPacket {
 		if dec, err := opus.NewDecoder(mixer.SampleRate, 1); err == nil {
 			in.dec.Close()
 			in.dec = dec
@@ -164,28 +234,40 @@ func (in *audioInput) decode(log *slog.Logger) {
 	var n int
 	var err error
 	switch {
-	case in.act == playPacket && !in.stale:
-		n, err = in.dec.Decode(in.cur.payload, in.pcm)
-		if err == nil && n > mixer.FrameSamples {
-			in.carry = append(in.carry[:0], in.pcm[mixer.FrameSamples:n]...)
-		}
-	case in.act == playFEC && !in.stale:
-		n, err = in.dec.RecoverFEC(in.cur.payload, in.pcm, mixer.FrameSamples)
-	case (in.act == playConceal || in.act == playDTX) && !in.stale:
-		n, err = in.dec.Conceal(in.pcm, mixer.FrameSamples)
+	case in.stale:
+		// Concealment or FEC on a decoder that missed packets would be
+		// noise: silence until the next packet resets it.
+	case sl.act == playPacket:
+		n, err = in.dec.Decode(sl.pkt.payload, in.pcm)
+	case sl.act == playFEC:
+		n, err = in.dec.RecoverFEC(sl.pkt.payload, in.pcm, want)
+	default: // playConceal, playDTX
+		n, err = in.dec.Conceal(in.pcm, want)
 	}
 	if err != nil {
 		in.decodeErrs++
 		in.errLog.warn(log, "audio decode errors", "err", err, "errors", in.decodeErrs)
 		// Keep the stream going with concealment; if even that fails the
-		// frame is silent.
-		if n, err = in.dec.Conceal(in.pcm, mixer.FrameSamples); err != nil {
+		// slot is silent.
+		if n, err = in.dec.Conceal(in.pcm, want); err != nil {
 			n = 0
 		}
 	}
-	n = min(n, mixer.FrameSamples)
-	copy(frame, in.pcm[:n])
-	clear(frame[n:])
+	clear(in.pcm[min(n, want):want])
+	return want
+}
+
+// consume takes this tick's 20 ms off the front of the input's timeline:
+// decoded samples first, then samples never decoded. dst, if given,
+// receives the decoded ones, padded with silence.
+func (in *audioInput) consume(dst []int16) {
+	take := min(len(in.fifo), mixer.FrameSamples)
+	if dst != nil {
+		copy(dst, in.fifo[:take])
+		clear(dst[take:])
+	}
+	in.fifo = in.fifo[:copy(in.fifo, in.fifo[take:])]
+	in.owed = max(in.owed-(mixer.FrameSamples-take), 0)
 }
 
 func (in *audioInput) close() { in.dec.Close() }

@@ -76,6 +76,10 @@ type jitterBuffer struct {
 	missing int    // consecutive slots with nothing to play
 	deep    int    // consecutive ticks with more than jitterTarget+1 waiting
 	dtx     bool   // the last packet played was a DTX frame
+	// step is the duration of the last packet played, in samples: a slot
+	// with nothing to play (loss, DTX) lasts as long as the packets
+	// around it (0: one 20 ms frame).
+	step uint32
 	// reset is set when the stream restarted (new SSRC or timeline); the
 	// decoder must be reset before the next packet.
 	reset bool
@@ -171,7 +175,7 @@ func (b *jitterBuffer) pop() (playKind, audioPacket) {
 	}
 	if len(b.pkts) == 0 {
 		b.missing++
-		b.nextTS += mixer.FrameSamples
+		b.nextTS += b.slot()
 		if b.dtx {
 			return playDTX, audioPacket{}
 		}
@@ -190,7 +194,8 @@ func (b *jitterBuffer) pop() (playKind, audioPacket) {
 		b.lastSeq = p.seq
 		b.missing = 0
 		b.dtx = len(p.payload) <= dtxMaxBytes
-		b.nextTS = p.ts + uint32(opusSamples(p.payload))
+		b.step = uint32(opusSamples(p.payload))
+		b.nextTS = p.ts + b.step
 		return playPacket, p
 	}
 	if ahead > resyncSamples {
@@ -198,14 +203,15 @@ func (b *jitterBuffer) pop() (playKind, audioPacket) {
 		b.nextTS = head.ts
 		return b.pop()
 	}
-	b.nextTS += mixer.FrameSamples
+	step := b.slot()
+	b.nextTS += step
 	if head.seq == b.lastSeq+1 {
 		// No sequence gap: the sender simply sent nothing for this slot
 		// (DTX, or a paused track).
 		return playDTX, audioPacket{}
 	}
 	b.stats.lost++
-	if ahead <= mixer.FrameSamples {
+	if ahead <= int32(step) {
 		// The next packet is the one right after the lost one: its in-band
 		// FEC carries a copy of this slot.
 		b.stats.fec++
@@ -213,6 +219,14 @@ func (b *jitterBuffer) pop() (playKind, audioPacket) {
 	}
 	b.stats.concealed++
 	return playConceal, audioPacket{}
+}
+
+// slot is the duration of a slot with no packet to play, in samples.
+func (b *jitterBuffer) slot() uint32 {
+	if b.step == 0 {
+		return mixer.FrameSamples
+	}
+	return b.step
 }
 
 // dropHead removes the oldest packet, keeping the slice's start (and so

@@ -310,7 +310,7 @@ func (r *Room) audioTick() {
 		// A voice at volume 0 is as good as muted: it takes no talker slot.
 		inaudible := p.muted || r.roomMute || p.volume == 0
 		r.obs = append(r.obs, mixer.Observation{ID: mixer.SourceID(p.id), Level: lvl, Muted: inaudible})
-		if p.in.act == playPacket {
+		if p.in.playing {
 			held += p.in.jb.buffered() + 1
 			playing++
 		}
@@ -767,7 +767,7 @@ func (r *Room) setupPeer(id ParticipantID, pc *webrtc.PeerConnection, info offer
 	pc.OnTrack(func(remote *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
 		switch remote.Kind() {
 		case webrtc.RTPCodecTypeAudio:
-			r.readAudio(id, remote, recv)
+			r.readAudio(id, pc, remote, recv)
 		case webrtc.RTPCodecTypeVideo:
 			r.readVideo(id, pc, remote)
 		}
@@ -778,18 +778,24 @@ func (r *Room) setupPeer(id ParticipantID, pc *webrtc.PeerConnection, info offer
 	return m, nil
 }
 
-func (r *Room) readAudio(id ParticipantID, remote *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
+func (r *Room) readAudio(id ParticipantID, pc *webrtc.PeerConnection, remote *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
 	in, err := newAudioInput()
 	if err != nil {
 		r.log.Error("cannot create audio input", "participant", id, "err", err)
 		return
 	}
 	r.post(func() {
-		if p := r.parts[id]; p != nil && p.in == nil {
-			p.in = in
+		p := r.parts[id]
+		if p == nil || p.pc.Load() != pc {
+			in.close() // left, or hung up, meanwhile
 			return
 		}
-		in.close()
+		// A renegotiation that brings a new track replaces the old one,
+		// whose reader ends with its track.
+		if p.in != nil {
+			p.in.close()
+		}
+		p.in = in
 	})
 	in.read(remote, audioLevelExtID(recv))
 }
@@ -807,12 +813,16 @@ func (r *Room) readVideo(id ParticipantID, pc *webrtc.PeerConnection, remote *we
 	in := newVideoInput(name, w, sendPLI(pc, remote), r.log.With("participant", id))
 	registered := make(chan bool, 1)
 	r.post(func() {
-		if p := r.parts[id]; p != nil && p.vin == nil {
-			p.vin = in
-			registered <- true
+		p := r.parts[id]
+		if p == nil || p.pc.Load() != pc {
+			registered <- false
 			return
 		}
-		registered <- false
+		if old := p.vin; old != nil {
+			go old.close() // waits for a decode in flight: not on the tick
+		}
+		p.vin = in
+		registered <- true
 	})
 	select {
 	case ok := <-registered:

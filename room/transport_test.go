@@ -15,6 +15,7 @@ import (
 
 	"github.com/pion/webrtc/v4"
 
+	"github.com/tessera-mcu/tessera/codec/codectest"
 	"github.com/tessera-mcu/tessera/room/roomtest"
 )
 
@@ -119,9 +120,11 @@ func TestTrickledCandidates(t *testing.T) {
 	}
 }
 
-// A talker who falls silent moves from its mix-minus to the full mix; what
-// it receives stays one stream: same SSRC, consecutive sequence numbers,
-// timestamps advancing by exactly one frame.
+// A talker who falls silent moves from its mix-minus to the full mix and
+// back when it talks again; what it receives stays one stream (same SSRC,
+// consecutive sequence numbers, timestamps advancing by exactly one frame)
+// and sounds whole: the other voice it hears keeps its level through every
+// switch.
 func TestStreamContinuityAcrossMixChange(t *testing.T) {
 	m := newManager(t)
 	r, _ := m.Create(Config{})
@@ -130,14 +133,41 @@ func TestStreamContinuityAcrossMixChange(t *testing.T) {
 	c := join(t, r, "c", roomtest.Options{})
 	hears(c.peer, 440)
 	hears(c.peer, 660)
+	talking := func(want bool) bool {
+		return eventually(2*time.Second, func() bool {
+			info, err := r.Participant(ctxT(t), a.id)
+			return err == nil && info.Talking == want
+		})
+	}
+	if !talking(true) {
+		t.Fatal("a is not a talker")
+	}
+	mark := a.peer.Mark()
 	for range 3 {
 		a.peer.SetTone(false) // a leaves the talkers: minus-a -> full mix
-		time.Sleep(800 * time.Millisecond)
-		if lvl := a.peer.Level(660, 300*time.Millisecond); lvl < 0.15 {
-			t.Errorf("silent a hears b at %.3f", lvl)
+		if !talking(false) {
+			t.Fatal("a did not leave the talkers")
 		}
-		a.peer.SetTone(true) // and back
-		time.Sleep(800 * time.Millisecond)
+		time.Sleep(300 * time.Millisecond)
+		a.peer.SetTone(true) // and back: full mix -> minus-a
+		if !talking(true) {
+			t.Fatal("a did not become a talker again")
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+	heard := a.peer.Since(mark)
+	// b's tone, in 100 ms windows every 20 ms, across the six switches.
+	var levels []float64
+	for i := 0; i+4800 <= len(heard); i += 960 {
+		levels = append(levels, codectest.Goertzel(heard[i:i+4800], 48000, 660))
+	}
+	lo, hi := 1.0, 0.0
+	for _, l := range levels {
+		lo, hi = min(lo, l), max(hi, l)
+	}
+	t.Logf("a hears b at %.3f..%.3f over %d windows", lo, hi, len(levels))
+	if len(levels) < 100 || lo < 0.2 || hi > 0.3 {
+		t.Errorf("a hears b at %.3f..%.3f across the mix changes, want a steady 0.25", lo, hi)
 	}
 	st, _ := r.Stats(ctxT(t))
 	if st.MaxEncoders > 3 {
