@@ -302,3 +302,33 @@ func TestStalledAndGarbageInputs(t *testing.T) {
 		}
 	}
 }
+
+// Lip sync in the live composite: a camera flashes white with a beep once
+// a second; a viewer finds the flashes in the composite and the beeps in
+// its mix and places both on the room's clock through the sender reports
+// of each stream, as a browser does. They must land within 80 ms of each
+// other.
+func TestLiveLipSync(t *testing.T) {
+	for _, vc := range []string{"h264", "vp8"} {
+		t.Run(vc, func(t *testing.T) {
+			m := newManager(t)
+			r, _ := m.Create(Config{Video: VideoConfig{Tiers: []Tier{{1280, 720, 1_500_000}}}})
+			join(t, r, "flash", roomtest.Options{Flash: true, Video: vc, VideoFPS: 30, SendOnly: true})
+			viewer := join(t, r, "viewer", roomtest.Options{Video: vc, RecvOnly: true, WatchSync: true})
+			var pairs []time.Duration
+			eventually(12*time.Second, func() bool {
+				pairs = viewer.peer.LipSync()
+				return len(pairs) >= 6
+			})
+			if len(pairs) < 4 {
+				t.Fatalf("only %d flash/beep pairs in the composite and the mix", len(pairs))
+			}
+			t.Logf("beep after flash, by the sender reports: %v", pairs)
+			for _, d := range pairs[1:] { // the first may precede a steady state
+				if d.Abs() > 80*time.Millisecond {
+					t.Errorf("a beep plays %v from its flash, want within 80 ms", d)
+				}
+			}
+		})
+	}
+}

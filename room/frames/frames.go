@@ -45,6 +45,7 @@ type Assembler struct {
 	next     uint16 // first sequence number not yet released or skipped
 	newest   uint16
 	lost     bool // packets were skipped since the last frame released
+	ts       uint32 // RTP timestamp of the last frame released
 
 	// Counters.
 	Frames, Dropped, Late, Duplicates uint64
@@ -169,6 +170,7 @@ func (a *Assembler) Pop(now time.Time) (frame []byte, lostBefore, ok bool) {
 		}
 		var out []byte
 		bad := false
+		a.ts = head.Timestamp
 		for s := a.next; ; s++ {
 			part, err := dep.Unmarshal(a.at(s).Payload)
 			if err != nil {
@@ -192,6 +194,9 @@ func (a *Assembler) Pop(now time.Time) (frame []byte, lostBefore, ok bool) {
 	}
 	return nil, false, false
 }
+
+// Timestamp is the RTP timestamp of the frame Pop last returned.
+func (a *Assembler) Timestamp() uint32 { return a.ts }
 
 // expired reports whether the oldest packet held past the hole at next has
 // waited maxWait.

@@ -68,6 +68,10 @@ type Options struct {
 	// (black otherwise) and a 100 ms 1 kHz beep (silence otherwise): a
 	// lip-sync test signal.
 	Flash bool
+	// WatchSync looks for a Flash sender's flashes (the middle of the
+	// composite turning white) and beeps in what the peer receives, for
+	// LipSync.
+	WatchSync bool
 }
 
 // Peer is one test client.
@@ -85,6 +89,7 @@ type Peer struct {
 	epoch     time.Time // the Flash clock's origin
 
 	video videoState
+	sync  syncState
 
 	mu       sync.Mutex
 	pcm      []int16     // everything decoded, in arrival order
@@ -182,9 +187,10 @@ func New(opts Options) (*Peer, error) {
 			p.connOnce.Do(func() { close(p.connected) })
 		}
 	})
-	pc.OnTrack(func(t *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
+	pc.OnTrack(func(t *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
 		p.wg.Add(1)
 		defer p.wg.Done()
+		go p.readReports(t.Kind(), recv)
 		if t.Kind() == webrtc.RTPCodecTypeVideo {
 			p.receiveVideo(t)
 			return
@@ -367,6 +373,7 @@ func (p *Peer) receive(t *webrtc.TrackRemote) {
 			continue
 		}
 		p.appendPCM(pcm[:n])
+		p.audioPacket(pcm[:n], pkt.Timestamp)
 	}
 }
 

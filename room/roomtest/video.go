@@ -220,6 +220,7 @@ func (p *Peer) receiveVideo(t *webrtc.TrackRemote) {
 			}
 			now := time.Now()
 			p.video.frames.Add(1)
+			p.videoFrame(f, asm.Timestamp())
 			n, ok := ReadCounter(f)
 			p.video.mu.Lock()
 			if p.video.latest == nil || p.video.latest.Width != f.Width || p.video.latest.Height != f.Height {
