@@ -80,9 +80,9 @@ func (k outputKey) String() string { return fmt.Sprintf("%s/%d", k.codec, k.tier
 // videoOutput is one encoder of the composite, shared by every viewer on
 // its codec and tier.
 type videoOutput struct {
-	key       outputKey
-	enc       codec.VideoEncoder
-	viewers   int
+	key     outputKey
+	enc     codec.VideoEncoder
+	viewers int
 	// keyWanted: a keyframe was asked for; it is forced once the last one
 	// is keyGap old (requests coalesce: the most urgent gap wins).
 	keyWanted bool

@@ -44,7 +44,7 @@ type Assembler struct {
 	anchored bool
 	next     uint16 // first sequence number not yet released or skipped
 	newest   uint16
-	lost     bool // packets were skipped since the last frame released
+	lost     bool   // packets were skipped since the last frame released
 	ts       uint32 // RTP timestamp of the last frame released
 
 	// Counters.

@@ -92,8 +92,8 @@ type Peer struct {
 	sync  syncState
 
 	mu       sync.Mutex
-	pcm      []int16     // everything decoded, in arrival order
-	arrivals []Arrival   // one per received packet
+	pcm      []int16   // everything decoded, in arrival order
+	arrivals []Arrival // one per received packet
 	received atomic.Uint64
 	sent     atomic.Uint64
 	// Stream continuity of what arrives.
