@@ -2,7 +2,9 @@ package room
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -25,6 +27,10 @@ type RecordOptions struct {
 	// VideoCodec of the recording: "vp8" (WebM) or "h264" (Matroska).
 	// Default vp8, the format every browser plays.
 	VideoCodec string
+
+	// create makes the file's writer (nil: record.Create); tests put a
+	// failing disk behind it.
+	create func(path string, opts record.Options) (record.Writer, error)
 }
 
 // RecordingInfo describes a recording in progress or just finished.
@@ -63,7 +69,10 @@ type recorder struct {
 	// buffers (the room's average depth, in audio frames) while pictures go
 	// straight to the compositor (on average half a frame interval). It is
 	// fixed for the file so that frames stay evenly spaced.
-	skew    time.Duration
+	skew time.Duration
+	// needKey: a composite frame was dropped (queue full); the file takes
+	// no more until a keyframe (room goroutine).
+	needKey bool
 	q       chan recItem
 	done    chan struct{}
 	failed  atomic.Bool
@@ -79,7 +88,10 @@ func expandTemplate(tmpl string, id RoomID, now time.Time) string {
 }
 
 // StartRecording records the room's composite (when it has video) and its
-// full mix until StopRecording or the room ends.
+// full mix until StopRecording or the room ends. A file already there is
+// never overwritten: the name gets a numbered suffix. The file is created
+// off the room's tick (a slow disk never stalls the meeting); a failure is
+// logged and told to the room as well as returned.
 func (r *Room) StartRecording(ctx context.Context, o RecordOptions) (RecordingInfo, error) {
 	if o.VideoCodec == "" {
 		o.VideoCodec = CodecVP8
@@ -94,28 +106,40 @@ func (r *Room) StartRecording(ctx context.Context, o RecordOptions) (RecordingIn
 	if name != filepath.Base(name) || name == "." || name == ".." {
 		return RecordingInfo{}, fmt.Errorf("%w: file name %q", ErrInvalidConfig, name)
 	}
-	if err := os.MkdirAll(o.Dir, 0o755); err != nil {
-		return RecordingInfo{}, fmt.Errorf("%w: %w", ErrRecording, err)
-	}
 	opts := record.Options{Audio: &record.AudioTrack{SampleRate: mixer.SampleRate, Channels: 1}}
 	if r.video != nil {
 		opts.Video = &record.VideoTrack{Codec: o.VideoCodec, Width: r.video.cfg.Tiers[0].Width, Height: r.video.cfg.Tiers[0].Height}
 	}
 	opts.Format = record.FormatFor(o.VideoCodec, opts.Video == nil)
-	path := filepath.Join(o.Dir, name+opts.Format.Extension())
 
-	var info RecordingInfo
+	// Claim the room's recorder slot, then make the file outside the tick.
 	var err error
-	xerr := r.exec(ctx, func() {
-		if r.rec != nil {
+	if xerr := r.exec(ctx, func() {
+		if r.rec != nil || r.recStarting {
 			err = ErrAlreadyRecording
 			return
 		}
-		w, cerr := record.Create(path, opts)
-		if cerr != nil {
-			err = fmt.Errorf("%w: %w", ErrRecording, cerr)
-			return
-		}
+		r.recStarting = true
+	}); xerr != nil {
+		return RecordingInfo{}, xerr
+	}
+	if err != nil {
+		return RecordingInfo{}, err
+	}
+	w, path, err := createRecording(o, name, opts)
+	if err != nil {
+		err = fmt.Errorf("%w: %w", ErrRecording, err)
+		r.log.Error("cannot start recording; the meeting goes on", "dir", o.Dir, "name", name, "err", err)
+		_ = r.exec(context.WithoutCancel(ctx), func() {
+			r.recStarting = false
+			r.publish(Event{Kind: EventRecording, Recording: false, Reason: "error: " + err.Error()})
+		})
+		return RecordingInfo{}, err
+	}
+
+	var info RecordingInfo
+	xerr := r.exec(context.WithoutCancel(ctx), func() {
+		r.recStarting = false
 		rec := &recorder{w: w, start: time.Now(), q: make(chan recItem, recordQueueLen), done: make(chan struct{}),
 			info: RecordingInfo{Path: path, Recording: true, Video: opts.Video != nil}}
 		rec.info.Started = rec.start
@@ -129,14 +153,14 @@ func (r *Room) StartRecording(ctx context.Context, o RecordOptions) (RecordingIn
 			// tier: an encoder that already runs for live viewers is
 			// reused, and the recording starts on a fresh keyframe.
 			rec.key = outputKey{codec: o.VideoCodec, tier: 0}
-			o, oerr := r.video.output(rec.key)
+			vo, oerr := r.video.output(rec.key)
 			if oerr != nil {
 				w.Close()
 				err = fmt.Errorf("%w: %w", ErrRecording, oerr)
 				return
 			}
-			o.viewers++
-			o.requestKeyframe(keyframeNow) // the file starts on this keyframe
+			vo.viewers++
+			vo.requestKeyframe(keyframeNow) // the file starts on this keyframe
 		}
 		r.rec = rec
 		go rec.run(r)
@@ -144,6 +168,7 @@ func (r *Room) StartRecording(ctx context.Context, o RecordOptions) (RecordingIn
 		r.publish(Event{Kind: EventRecording, Recording: true, Path: path})
 	})
 	if xerr != nil {
+		w.Close() // the room ended meanwhile
 		return RecordingInfo{}, xerr
 	}
 	if err != nil {
@@ -151,6 +176,31 @@ func (r *Room) StartRecording(ctx context.Context, o RecordOptions) (RecordingIn
 	}
 	r.log.Info("recording started", "path", path)
 	return info, nil
+}
+
+// createRecording creates the file name (plus the format's extension) in
+// o.Dir, or name-2, name-3 ... if that exists.
+func createRecording(o RecordOptions, name string, opts record.Options) (record.Writer, string, error) {
+	dir, create := o.Dir, o.create
+	if create == nil {
+		create = record.Create
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, "", err
+	}
+	for i := 1; i <= 100; i++ {
+		base := name
+		if i > 1 {
+			base = fmt.Sprintf("%s-%d", name, i)
+		}
+		path := filepath.Join(dir, base+opts.Format.Extension())
+		w, err := create(path, opts)
+		if errors.Is(err, fs.ErrExist) {
+			continue
+		}
+		return w, path, err
+	}
+	return nil, "", fmt.Errorf("%s: 100 files of that name exist", filepath.Join(dir, name))
 }
 
 // StopRecording finishes the recording and returns its description.
@@ -219,10 +269,16 @@ func (r *Room) recordVideo(key outputKey, data []byte, keyframe bool, now time.T
 	if r.rec == nil || !r.rec.info.Video || key != r.rec.key {
 		return
 	}
-	pts := time.Duration(r.vframes)*r.video.period() - r.rec.origin + r.rec.skew
-	if !r.rec.push(recItem{video: true, data: data, keyframe: keyframe, pts: pts}) {
+	rec := r.rec
+	if rec.needKey && !keyframe {
+		return // after a lost frame, nothing decodes until a keyframe
+	}
+	rec.needKey = false
+	pts := time.Duration(r.vframes)*r.video.period() - rec.origin + rec.skew
+	if !rec.push(recItem{video: true, data: data, keyframe: keyframe, pts: pts}) {
 		// A lost frame breaks the recording's picture until the next
-		// keyframe.
+		// keyframe: frames are left out until then.
+		rec.needKey = true
 		r.video.outputs[key].requestKeyframe(keyframeInterval)
 	}
 }

@@ -18,6 +18,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tessera-mcu/tessera/mixer"
+	"github.com/tessera-mcu/tessera/room/record"
 	"github.com/tessera-mcu/tessera/room/roomtest"
 )
 
@@ -104,16 +106,37 @@ func recordFor(t *testing.T, r *Room, o RecordOptions, d time.Duration) Recordin
 	return done
 }
 
-// Record 15 s of a room with two participants: the WebM has VP8 at the
-// top tier's size and Opus, lasts 15 s, and decodes without an error.
+// Record 15 s of a room with two participants, through a join, a layout
+// change, a leave and keyframe requests: the WebM has VP8 at the top
+// tier's size and Opus, lasts 15 s, and decodes without an error. A second
+// recording under the same name never overwrites the first.
 func TestRecordComposedMeeting(t *testing.T) {
 	needFFmpeg(t)
 	m := newManager(t)
 	r, _ := m.Create(Config{ID: 31})
 	join(t, r, "alice", roomtest.Options{ToneHz: 440, Video: "vp8", VideoColor: red})
-	join(t, r, "bob", roomtest.Options{ToneHz: 660, Video: "h264", VideoColor: green})
+	bob := join(t, r, "bob", roomtest.Options{ToneHz: 660, Video: "h264", VideoColor: green})
 	dir := t.TempDir()
-	info := recordFor(t, r, RecordOptions{Dir: dir, Template: "meeting-{room}"}, 15*time.Second)
+	o := RecordOptions{Dir: dir, Template: "meeting-{room}"}
+	info, err := r.StartRecording(ctxT(t), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	steps := []func(){
+		func() { join(t, r, "carol", roomtest.Options{ToneHz: 990, Video: "vp8", VideoColor: blue}) },
+		func() { _ = r.SetLayout(ctxT(t), mixer.LayoutSpeaker, 0) },
+		func() { _ = bob.peer.RequestKeyframe() },
+		func() { _ = r.Leave(ctxT(t), bob.id) },
+		func() { _ = r.SetLayout(ctxT(t), mixer.LayoutGrid, 0) },
+	}
+	for _, step := range steps {
+		time.Sleep(2500 * time.Millisecond)
+		step()
+	}
+	time.Sleep(15*time.Second - time.Since(info.Started))
+	if _, err := r.StopRecording(ctxT(t)); err != nil {
+		t.Fatal(err)
+	}
 	if filepath.Base(info.Path) != "meeting-31.webm" {
 		t.Errorf("file %s", info.Path)
 	}
@@ -126,6 +149,14 @@ func TestRecordComposedMeeting(t *testing.T) {
 		t.Errorf("duration %.2f s, want 15 ± 0.5", d)
 	}
 	decodeClean(t, info.Path)
+
+	again := recordFor(t, r, o, time.Second)
+	if filepath.Base(again.Path) != "meeting-31-2.webm" {
+		t.Errorf("second recording of the same name went to %s", again.Path)
+	}
+	if p := ffprobe(t, info.Path); math.Abs(p.duration()-15) > 0.5 {
+		t.Errorf("the first recording changed: %.2f s", p.duration())
+	}
 }
 
 func TestRecordH264Matroska(t *testing.T) {
@@ -338,10 +369,12 @@ func TestRecordChildProcess(t *testing.T) {
 }
 
 // A folder that cannot be written: the request fails with an error, the
-// meeting goes on.
+// room is told, the meeting goes on.
 func TestRecordUnwritableFolder(t *testing.T) {
 	m := newManager(t)
 	r, _ := m.Create(Config{})
+	sub := r.Subscribe(0)
+	defer sub.Close()
 	a := join(t, r, "a", roomtest.Options{ToneHz: 440})
 	b := join(t, r, "b", roomtest.Options{ToneHz: 660})
 	// A regular file where the folder should be: not writable even as root.
@@ -352,6 +385,15 @@ func TestRecordUnwritableFolder(t *testing.T) {
 	_, err := r.StartRecording(ctxT(t), RecordOptions{Dir: filepath.Join(blocker, "recordings")})
 	if !errors.Is(err, ErrRecording) {
 		t.Fatalf("err = %v, want ErrRecording", err)
+	}
+	told := false
+	for deadline := time.After(5 * time.Second); !told; {
+		select {
+		case e := <-sub.C:
+			told = e.Kind == EventRecording && !e.Recording && strings.Contains(e.Reason, "not a directory")
+		case <-deadline:
+			t.Fatal("the room was not told the recording failed")
+		}
 	}
 	if !hears(a.peer, 660) || !hears(b.peer, 440) {
 		t.Error("the meeting stopped after a failed recording")
@@ -373,13 +415,16 @@ func TestRecordDiskFull(t *testing.T) {
 	defer sub.Close()
 	a := join(t, r, "a", roomtest.Options{ToneHz: 440, Video: "h264", VideoColor: red})
 	b := join(t, r, "b", roomtest.Options{ToneHz: 660})
-	dir := t.TempDir()
 	// Every write to the file fails with ENOSPC. (H.264 recordings write
 	// their header at the first keyframe, so the failure comes mid-way.)
-	if err := os.Symlink("/dev/full", filepath.Join(dir, "full.mkv")); err != nil {
+	full, err := os.OpenFile("/dev/full", os.O_WRONLY, 0)
+	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := r.StartRecording(ctxT(t), RecordOptions{Dir: dir, Name: "full", VideoCodec: CodecH264}); err != nil {
+	defer full.Close()
+	o := RecordOptions{Dir: t.TempDir(), Name: "full", VideoCodec: CodecH264,
+		create: func(_ string, opts record.Options) (record.Writer, error) { return record.New(full, opts) }}
+	if _, err := r.StartRecording(ctxT(t), o); err != nil {
 		if !errors.Is(err, ErrRecording) {
 			t.Fatalf("start: %v", err)
 		}

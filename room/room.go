@@ -83,10 +83,11 @@ type Room struct {
 	// mixed, which a picture does not.
 	depth float64
 
-	rec     *recorder  // recording in progress
-	video   *roomVideo // nil: audio-only room
-	decode  *decodePool
-	vframes int64
+	rec         *recorder  // recording in progress
+	recStarting bool       // a recording's file is being created
+	video       *roomVideo // nil: audio-only room
+	decode      *decodePool
+	vframes     int64
 
 	stats  roomCounters
 	errLog struct{ mix, encode, video logLimiter }

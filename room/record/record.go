@@ -220,16 +220,17 @@ func (o Options) validate() (Options, error) {
 	return o, nil
 }
 
-// Create creates (or truncates) the file at path, mode 0644, and returns a
-// Writer for it. The Writer owns the file: Close syncs and closes it. If
-// the header cannot be written the file is closed, left in place, and the
+// Create creates the file at path, mode 0644, and returns a Writer for
+// it. A file already there is never overwritten: the error then matches
+// fs.ErrExist. The Writer owns the file: Close syncs and closes it. If the
+// header cannot be written the file is closed, left in place, and the
 // error returned.
 func Create(path string, opts Options) (Writer, error) {
 	opts, err := opts.validate()
 	if err != nil {
 		return nil, err
 	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("record: %w", err)
 	}
