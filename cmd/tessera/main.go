@@ -22,6 +22,7 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/tessera-mcu/tessera/mixer"
 	"github.com/tessera-mcu/tessera/room"
@@ -93,13 +94,17 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 			Version: version, Web: web.Handler(), Logger: log, Janus: gw,
 			Admin: &signaling.Admin{Rooms: rooms, Key: cfg.AdminKey, Recording: recording},
 		}),
-		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		ReadHeaderTimeout: 10 * time.Second,
 	}}
 	addrs := []string{cfg.Listen}
 	if cfg.WSListen != "" {
-		servers = append(servers, &http.Server{Handler: gw.WSHandler(), ErrorLog: servers[0].ErrorLog})
+		servers = append(servers, &http.Server{Handler: gw.WSHandler(), ErrorLog: servers[0].ErrorLog, ReadHeaderTimeout: 10 * time.Second})
 		addrs = append(addrs, cfg.WSListen)
 	}
+	// Draining ends every Janus session first: open long polls return at
+	// once instead of holding the drain for their 30 s.
+	servers[0].RegisterOnShutdown(gw.Close)
 	serveErr := make(chan error, len(servers))
 	var bound []string
 	for i, srv := range servers {

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -48,6 +49,29 @@ func TestRunServesHealthAndPageThenDrains(t *testing.T) {
 	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "<title>Tessera") {
 		t.Fatalf("page: %d %.80q", resp.StatusCode, body)
 	}
+
+	// A Janus client long-polling (30 s) while the server drains: its poll
+	// ends with the session instead of holding the drain.
+	resp, err = http.Post("http://"+addr+"/janus", "application/json", strings.NewReader(`{"janus":"create","transaction":"t"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var created struct {
+		Data struct{ ID uint64 } `json:"data"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&created); err != nil || created.Data.ID == 0 {
+		t.Fatalf("create: %v %+v", err, created)
+	}
+	resp.Body.Close()
+	polling := make(chan struct{})
+	go func() {
+		close(polling)
+		if r, err := http.Get(fmt.Sprintf("http://%s/janus/%d", addr, created.Data.ID)); err == nil {
+			r.Body.Close()
+		}
+	}()
+	<-polling
+	time.Sleep(200 * time.Millisecond) // the poll is waiting
 
 	cancel()
 	select {

@@ -355,10 +355,15 @@ func (g *Gateway) process(ctx context.Context, body []byte, pathSession, pathHan
 	case "ping":
 		return M{"janus": "pong", "transaction": r.transaction}
 	case "create":
-		if r.sessionID != 0 && pathSession != 0 {
-			return errReply(0, r.transaction, errorf(CodeInvalidRequestPath, "Unhandled request 'create' at this path"))
+		if r.sessionID == 0 {
+			return g.create(r, bind, onCreate)
 		}
-		return g.create(r, bind, onCreate)
+		// Inside a session (by path or body), as in Janus: the session
+		// must exist, and create is not a request there.
+		if g.session(r.sessionID) == nil {
+			return errReply(r.sessionID, r.transaction, errorf(CodeSessionNotFound, "No such session %d", r.sessionID))
+		}
+		return errReply(r.sessionID, r.transaction, errorf(CodeInvalidRequestPath, "Unhandled request 'create' at this path"))
 	}
 	if r.sessionID == 0 {
 		// As Janus does: anything but info, ping and create needs a session.
@@ -506,6 +511,13 @@ func (g *Gateway) attach(ctx context.Context, s *Session, r *request) M {
 	}
 	h.ps = ps
 	s.mu.Lock()
+	if s.destroyed || s.handles[h.id] != nil {
+		// Destroyed (or, vanishingly unlikely, the ID taken) while the
+		// plugin attached: nothing else would ever detach this handle.
+		s.mu.Unlock()
+		ps.Detach(context.Background())
+		return errReply(s.id, r.transaction, errorf(CodeSessionNotFound, "No such session %d", s.id))
+	}
 	s.handles[h.id] = h
 	s.mu.Unlock()
 	go h.run()
@@ -554,8 +566,11 @@ func (g *Gateway) destroySession(s *Session, reason string) {
 	if reason == "timeout" {
 		s.send(M{"janus": "timeout", "session_id": s.id})
 	}
-	if s.poll != nil {
-		s.poll.close()
+	s.mu.Lock()
+	poll := s.poll
+	s.mu.Unlock()
+	if poll != nil {
+		poll.close()
 	}
 }
 
@@ -657,12 +672,14 @@ func (g *Gateway) trickle(ctx context.Context, s *Session, h *Handle, r *request
 			return errReply(s.id, r.transaction, errorf(CodeMissingMandatory, "Missing mandatory element (candidate)"))
 		}
 	}
-	h.enqueue(func() {
+	if !h.enqueue(func() {
 		for _, c := range cands {
 			if err := h.ps.Trickle(context.Background(), c); err != nil {
 				g.log.Debug("trickle rejected", "session", s.id, "handle", h.id, "err", err)
 			}
 		}
-	})
+	}) {
+		return errReply(s.id, r.transaction, errorf(CodeTrickleInvalid, "Handle busy or gone: candidates not taken"))
+	}
 	return M{"janus": "ack", "session_id": s.id, "transaction": r.transaction}
 }

@@ -131,8 +131,10 @@ func (g *Gateway) HTTPHandler(base string) http.Handler {
 			return
 		}
 		reply := g.process(r.Context(), body, ids[0], ids[1], nil, func(s *Session) {
+			s.mu.Lock()
 			s.poll = newPollQueue()
 			s.out = s.poll
+			s.mu.Unlock()
 		})
 		if len(parts) >= 1 {
 			g.bindHTTP(ids[0], reply)
@@ -182,14 +184,22 @@ func (g *Gateway) httpGet(w http.ResponseWriter, r *http.Request, parts []string
 		w.WriteHeader(http.StatusNotFound)
 		return
 	}
-	s.touch()
 	s.mu.Lock()
+	if s.out != nil && (s.poll == nil || s.out != sink(s.poll)) {
+		// The session lives on a WebSocket: its events go there, and the
+		// HTTP transport does not know it (as in Janus). A claim over
+		// HTTP moves it.
+		s.mu.Unlock()
+		w.WriteHeader(http.StatusNotFound)
+		return
+	}
 	if s.poll == nil {
 		s.poll = newPollQueue()
 		s.out = s.poll
 	}
 	q := s.poll
 	s.mu.Unlock()
+	s.touch()
 	maxev := 1
 	if v := r.URL.Query().Get("maxev"); v != "" {
 		if n, err := strconv.Atoi(v); err == nil && n > 0 {

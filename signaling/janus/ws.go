@@ -16,6 +16,10 @@ import (
 // server must echo it: janode aborts a connection without it.
 const Subprotocol = "janus-protocol"
 
+// wsHardLimit bounds one incoming WebSocket frame: a larger one closes the
+// socket.
+const wsHardLimit = 8 * MaxBodyBytes
+
 // wsSendQueue bounds the messages waiting for one socket; a client that
 // falls this far behind is disconnected.
 const wsSendQueue = 1024
@@ -119,13 +123,20 @@ func (c *wsConn) readLoop() {
 			}
 		}
 	}()
-	c.conn.SetReadLimit(MaxBodyBytes)
+	// Frames up to wsHardLimit are read and, past MaxBodyBytes, answered
+	// with an error as an oversized HTTP body is; only beyond it does the
+	// socket close.
+	c.conn.SetReadLimit(wsHardLimit)
 	for {
 		typ, data, err := c.conn.ReadMessage()
 		if err != nil {
 			return
 		}
 		if typ != websocket.TextMessage && typ != websocket.BinaryMessage {
+			continue
+		}
+		if len(data) > MaxBodyBytes {
+			c.deliver(errReply(0, "", errorf(CodeInvalidJSON, "JSON error: request larger than %d bytes", MaxBodyBytes)))
 			continue
 		}
 		// A frame may hold several JSON objects back to back.
