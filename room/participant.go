@@ -50,8 +50,9 @@ type Participant struct {
 	watchOnly bool
 
 	// pc is read by signalling goroutines (trickle) as well.
-	pc  atomic.Pointer[webrtc.PeerConnection]
-	est cc.BandwidthEstimator
+	pc   atomic.Pointer[webrtc.PeerConnection]
+	est  cc.BandwidthEstimator
+	link *peerLink // where pc's callbacks go
 }
 
 func (p *Participant) info() ParticipantInfo {

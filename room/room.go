@@ -566,12 +566,8 @@ type Update struct {
 
 // checkTier validates a participant's choice of tier.
 func (r *Room) checkTier(t int) error {
-	n := 1
-	if r.video != nil {
-		n = len(r.video.cfg.Tiers)
-	}
-	if t < 0 || t >= n {
-		return fmt.Errorf("%w: video tier %d (0..%d)", ErrInvalidConfig, t, n-1)
+	if n := r.tierCount(); t < 0 || t >= n {
+		return fmt.Errorf("%w: video tier %d (0..%d)", ErrInvalidConfig, t, r.tierCount()-1)
 	}
 	return nil
 }
@@ -698,7 +694,7 @@ func (r *Room) Offer(ctx context.Context, id ParticipantID, offer string) (strin
 		if !p.pc.CompareAndSwap(nil, pc) {
 			return ErrAlreadyNegotiated
 		}
-		p.out, p.vout, p.vcodec, p.est = m.audio, m.video, m.vcodec, est
+		p.out, p.vout, p.vcodec, p.est, p.link = m.audio, m.video, m.vcodec, est, m.link
 		p.watchOnly = !info.audio.sends() && !info.video.sends()
 		if p.vout != nil {
 			r.addViewer(p, outputKey{codec: m.vcodec, tier: p.tier.floor})
@@ -716,6 +712,7 @@ func (r *Room) Offer(ctx context.Context, id ParticipantID, offer string) (strin
 type peerMedia struct {
 	audio, video *egress
 	vcodec       string
+	link         *peerLink
 }
 
 func (m peerMedia) close() {
@@ -731,7 +728,8 @@ func (m peerMedia) close() {
 // PeerConnection, before the offer is applied, so that the answer reuses
 // the offer's m-lines.
 func (r *Room) setupPeer(id ParticipantID, pc *webrtc.PeerConnection, info offerInfo, prefer string) (peerMedia, error) {
-	var m peerMedia
+	m := peerMedia{link: &peerLink{r: r, id: id}}
+	link := m.link
 	stream := fmt.Sprintf("tessera-%d", r.id)
 	if a := info.audio; a != nil {
 		if a.receives() {
@@ -755,7 +753,7 @@ func (r *Room) setupPeer(id ParticipantID, pc *webrtc.PeerConnection, info offer
 				m.close()
 				return m, err
 			}
-			onPLI := r.keyframeRequests(id)
+			onPLI := link.keyframeRequests()
 			if m.video, err = r.addTrack(pc, track, v.answerDirection(), videoQueueLen, onPLI); err != nil {
 				m.close()
 				return m, err
@@ -766,6 +764,7 @@ func (r *Room) setupPeer(id ParticipantID, pc *webrtc.PeerConnection, info offer
 		}
 	}
 	pc.OnTrack(func(remote *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
+		r, id := link.get()
 		switch remote.Kind() {
 		case webrtc.RTPCodecTypeAudio:
 			r.readAudio(id, pc, remote, recv)
@@ -774,9 +773,44 @@ func (r *Room) setupPeer(id ParticipantID, pc *webrtc.PeerConnection, info offer
 		}
 	})
 	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
+		r, id := link.get()
 		r.post(func() { r.peerState(id, pc, s) })
 	})
 	return m, nil
+}
+
+// peerLink tells a PeerConnection's callbacks which room and participant
+// it serves now: a participant that changes rooms takes its connection
+// along (see Move).
+type peerLink struct {
+	mu sync.Mutex
+	r  *Room
+	id ParticipantID
+}
+
+func (l *peerLink) get() (*Room, ParticipantID) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.r, l.id
+}
+
+func (l *peerLink) set(r *Room, id ParticipantID) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.r, l.id = r, id
+}
+
+// keyframeRequests returns the handler of one viewer's PLIs and FIRs. A
+// flood of them (a hostile or broken client) costs one queued command at a
+// time: requests arriving while one waits for the tick are folded into it.
+func (l *peerLink) keyframeRequests() func() {
+	var pending atomic.Uint64
+	return func() {
+		if pending.Add(1) == 1 {
+			r, id := l.get()
+			r.post(func() { r.viewerWantsKeyframe(id, pending.Swap(0)) })
+		}
+	}
 }
 
 func (r *Room) readAudio(id ParticipantID, pc *webrtc.PeerConnection, remote *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
@@ -891,13 +925,11 @@ func (r *Room) peerState(id ParticipantID, pc *webrtc.PeerConnection, s webrtc.P
 	case webrtc.PeerConnectionStateConnected:
 		if !p.setup {
 			p.setup = true
-			if p.vout != nil {
+			if o := r.viewerOutput(p); o != nil {
 				// Whatever was sent before the connection was up never
 				// left: the viewer starts on a fresh keyframe.
 				p.vready = false
-				if o := r.video.outputs[p.vkey]; o != nil {
-					o.requestKeyframe(keyframeNewViewer)
-				}
+				o.requestKeyframe(keyframeNewViewer)
 			}
 			r.log.Info("media connected", "participant", id)
 			r.publish(Event{Kind: EventMediaUp, Participant: id, Info: p.info()})
@@ -983,14 +1015,7 @@ func (r *Room) remove(ctx context.Context, id ParticipantID, reason string) erro
 	var pc *webrtc.PeerConnection
 	err := r.withParticipant(ctx, id, func(p *Participant) error {
 		pc = r.detachMedia(p)
-		delete(r.parts, id)
-		for i, q := range r.order {
-			if q == p {
-				r.order = append(r.order[:i], r.order[i+1:]...)
-				break
-			}
-		}
-		r.publish(Event{Kind: EventLeft, Participant: id, Info: p.info(), Reason: reason})
+		r.dropParticipant(p, reason)
 		return nil
 	})
 	if err != nil {
@@ -1002,6 +1027,36 @@ func (r *Room) remove(ctx context.Context, id ParticipantID, reason string) erro
 	}
 	r.log.Info("participant left", "participant", id, "reason", reason)
 	return nil
+}
+
+// dropParticipant takes a participant (its media already detached) off
+// the room and tells everyone (room goroutine).
+func (r *Room) dropParticipant(p *Participant, reason string) {
+	delete(r.parts, p.id)
+	for i, q := range r.order {
+		if q == p {
+			r.order = append(r.order[:i], r.order[i+1:]...)
+			break
+		}
+	}
+	r.publish(Event{Kind: EventLeft, Participant: p.id, Info: p.info(), Reason: reason})
+}
+
+// tierCount is the number of tiers of the composite (1 for an audio-only
+// room).
+func (r *Room) tierCount() int {
+	if r.video == nil {
+		return 1
+	}
+	return len(r.video.cfg.Tiers)
+}
+
+// viewerOutput is the output a viewer is on (nil if none).
+func (r *Room) viewerOutput(p *Participant) *videoOutput {
+	if r.video == nil || p.vout == nil {
+		return nil
+	}
+	return r.video.outputs[p.vkey]
 }
 
 // detachMedia drops a participant's media state (room goroutine) and

@@ -1,0 +1,140 @@
+package room
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/pion/interceptor/pkg/cc"
+	"github.com/pion/webrtc/v4"
+
+	"github.com/tessera-mcu/tessera/mixer"
+)
+
+// carried is a participant's media session on its way between rooms.
+type carried struct {
+	pc        *webrtc.PeerConnection
+	link      *peerLink
+	est       cc.BandwidthEstimator
+	in        *audioInput
+	out       *egress
+	vin       *videoInput
+	vout      *egress
+	vcodec    string
+	watchOnly bool
+	setup     bool
+	floor     int
+}
+
+// Move takes participant id out of r into dst, as a new participant of
+// dst described by req, with its media session: the PeerConnection stays
+// up, and the client keeps sending and receiving, now in dst (its mix and
+// composite are dst's from the next tick). If dst refuses the join (wrong
+// pin, full, ID taken), nothing changes. Moving into an audio-only room
+// stops the composite; moving a camera out of one into a video room needs
+// a new offer, as its track was never read.
+func (r *Room) Move(ctx context.Context, id ParticipantID, dst *Room, req JoinRequest) (ParticipantInfo, []ParticipantInfo, error) {
+	if dst == r {
+		return ParticipantInfo{}, nil, fmt.Errorf("%w: already in room %d", ErrInvalidConfig, r.id)
+	}
+	if dst.engine != r.engine {
+		return ParticipantInfo{}, nil, fmt.Errorf("%w: rooms of different managers", ErrInvalidConfig)
+	}
+	if _, err := r.Participant(ctx, id); err != nil {
+		return ParticipantInfo{}, nil, err
+	}
+	me, others, err := dst.Join(ctx, req)
+	if err != nil {
+		return ParticipantInfo{}, nil, err
+	}
+	var c carried
+	err = r.withParticipant(ctx, id, func(p *Participant) error {
+		c = r.takeMedia(p)
+		r.dropParticipant(p, "moved")
+		return nil
+	})
+	if err != nil {
+		_ = dst.Leave(context.WithoutCancel(ctx), me.ID)
+		return ParticipantInfo{}, nil, err
+	}
+	r.addCost(-1)
+	r.log.Info("participant moved", "participant", id, "to_room", dst.id, "as", me.ID)
+	if c.pc == nil {
+		return me, others, nil
+	}
+	c.link.set(dst, me.ID)
+	err = dst.withParticipant(context.WithoutCancel(ctx), me.ID, func(p *Participant) error {
+		dst.giveMedia(p, c)
+		me = p.info()
+		return nil
+	})
+	if err != nil {
+		// The new room ended meanwhile: the connection has nowhere to go.
+		c.close()
+		return ParticipantInfo{}, nil, err
+	}
+	return me, others, nil
+}
+
+// takeMedia detaches a participant's media session from the room without
+// closing it (room goroutine).
+func (r *Room) takeMedia(p *Participant) carried {
+	c := carried{pc: p.pc.Swap(nil), link: p.link, est: p.est, in: p.in, out: p.out, vin: p.vin, vout: p.vout,
+		vcodec: p.vcodec, watchOnly: p.watchOnly, setup: p.setup, floor: p.tier.floor}
+	if p.vout != nil {
+		r.removeViewer(p)
+	}
+	p.in, p.out, p.vin, p.vout, p.link, p.est = nil, nil, nil, nil, nil, nil
+	r.audio.Remove(mixer.SourceID(p.id))
+	if r.video != nil {
+		r.video.hold.Forget(mixer.SourceID(p.id))
+	}
+	p.setup, p.talking = false, false
+	return c
+}
+
+// giveMedia attaches a media session taken from another room (room
+// goroutine).
+func (r *Room) giveMedia(p *Participant, c carried) {
+	p.pc.Store(c.pc)
+	p.link, p.est, p.in, p.out, p.vcodec, p.watchOnly = c.link, c.est, c.in, c.out, c.vcodec, c.watchOnly
+	p.tier.floor = min(max(p.tier.floor, c.floor), r.tierCount()-1)
+	if r.video == nil {
+		// An audio-only room: no composite to send, no tile to fill.
+		if c.vout != nil {
+			c.vout.close()
+		}
+		if c.vin != nil {
+			go c.vin.close()
+		}
+	} else {
+		p.vin, p.vout = c.vin, c.vout
+		if p.vout != nil {
+			r.addViewer(p, outputKey{codec: c.vcodec, tier: p.tier.floor})
+		}
+	}
+	if c.setup {
+		p.setup = true
+		if o := r.viewerOutput(p); o != nil {
+			o.requestKeyframe(keyframeNewViewer)
+		}
+		r.publish(Event{Kind: EventUpdated, Participant: p.id, Info: p.info()})
+	}
+}
+
+// close ends a media session that has no room to go to.
+func (c carried) close() {
+	for _, e := range []*egress{c.out, c.vout} {
+		if e != nil {
+			e.close()
+		}
+	}
+	if c.in != nil {
+		c.in.close()
+	}
+	if c.vin != nil {
+		go c.vin.close()
+	}
+	if c.pc != nil {
+		_ = c.pc.Close()
+	}
+}
