@@ -305,6 +305,8 @@ func TestUplinkLoss(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	sub := r.Subscribe(0)
+	defer sub.Close()
 	lossy := join(t, r, "lossy", roomtest.Options{ToneHz: 440, LossRate: 0.10})
 	b := join(t, r, "b", roomtest.Options{ToneHz: 660})
 	c := join(t, r, "c", roomtest.Options{})
@@ -319,6 +321,22 @@ func TestUplinkLoss(t *testing.T) {
 		continuity(t, name, p, from, 4*time.Second)
 	}
 	continuity(t, "lossy", lossy.peer, from, 4*time.Second)
+	// The loss was reported as a slow uplink of the lossy participant's
+	// audio, and only of it.
+	slow := false
+	for len(sub.C) > 0 {
+		e := <-sub.C
+		if e.Kind != EventSlowLink {
+			continue
+		}
+		if e.Participant != lossy.id || !e.Uplink || e.Media != "audio" || e.Lost < slowLinkLost {
+			t.Errorf("unexpected slowlink event %+v", e)
+		}
+		slow = true
+	}
+	if !slow {
+		t.Error("no slowlink event for 10% uplink loss")
+	}
 	st, _ := r.Stats(ctxT(t))
 	for _, in := range st.Inputs {
 		if in.Participant == lossy.id {

@@ -38,6 +38,12 @@ const (
 	// EventRecording: a recording started or stopped (Recording, Path;
 	// Reason says why it stopped, e.g. a disk error).
 	EventRecording
+	// EventSlowLink: a participant's media is losing packets (Media;
+	// Uplink: what it sends, else what it receives; Lost per second).
+	EventSlowLink
+	// EventTier: a viewer was put on a tier of the composite (Tier,
+	// Width, Height).
+	EventTier
 )
 
 func (k EventKind) String() string {
@@ -66,6 +72,10 @@ func (k EventKind) String() string {
 		return "layout"
 	case EventRecording:
 		return "recording"
+	case EventSlowLink:
+		return "slowlink"
+	case EventTier:
+		return "tier"
 	}
 	return "unknown"
 }
@@ -88,9 +98,16 @@ type Event struct {
 	// Recording and Path describe EventRecording.
 	Recording bool
 	Path      string
-	// Reason explains left and hangup events ("left", "kicked",
+	// Reason explains left and hangup events ("left", "kicked", "moved",
 	// "destroyed", "ice-failed", "closed").
 	Reason string
+	// ByModerator: an EventUpdated someone else caused (see Update).
+	ByModerator bool
+	// Uplink and Lost describe EventSlowLink.
+	Uplink bool
+	Lost   int
+	// Tier, Width and Height describe EventTier.
+	Tier, Width, Height int
 }
 
 // Subscription delivers a room's events in order. When the subscriber

@@ -53,6 +53,12 @@ type Participant struct {
 	pc   atomic.Pointer[webrtc.PeerConnection]
 	est  cc.BandwidthEstimator
 	link *peerLink // where pc's callbacks go
+	// loss follows packet loss for slowlink events: audio and video in,
+	// then audio and video out.
+	loss struct {
+		seen [2]uint64
+		last [4]time.Time
+	}
 }
 
 func (p *Participant) info() ParticipantInfo {
@@ -75,6 +81,10 @@ type egress struct {
 	// skipped counts the samples not sent since the last one queued
 	// (dropped for a full queue, or withheld); the room goroutine owns it.
 	skipped uint16
+	// reportedLost is the receiver's cumulative count of packets lost, from
+	// its RTCP receiver reports; seenLost is what the room last read of it.
+	reportedLost atomic.Uint32
+	seenLost     uint32
 }
 
 func newEgress(track *webrtc.TrackLocalStaticSample, queue int) *egress {

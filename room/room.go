@@ -270,6 +270,9 @@ func (r *Room) tick(now time.Time) time.Time {
 		if r.frames%25 == 0 {
 			r.checkMedia(now)
 		}
+		if r.frames%50 == 0 {
+			r.checkLinks(now)
+		}
 	}
 	next := r.start.Add(time.Duration(r.frames) * tick)
 	if r.video == nil {
@@ -560,6 +563,9 @@ type Update struct {
 	Muted   *bool
 	Display *string
 	Volume  *float32
+	// ByModerator marks a change made by someone else (a moderator's
+	// mute): the participant is told too.
+	ByModerator bool
 	// VideoTier: see JoinRequest.
 	VideoTier *int
 }
@@ -599,7 +605,7 @@ func (r *Room) Update(ctx context.Context, id ParticipantID, u Update) (Particip
 			p.tier.floor = *u.VideoTier
 		}
 		info = p.info()
-		r.publish(Event{Kind: EventUpdated, Participant: id, Info: info})
+		r.publish(Event{Kind: EventUpdated, Participant: id, Info: info, ByModerator: u.ByModerator})
 		return nil
 	})
 	return info, err
@@ -891,26 +897,31 @@ func (r *Room) addTrack(pc *webrtc.PeerConnection, track *webrtc.TrackLocalStati
 	if err != nil {
 		return nil, err
 	}
-	go readRTCP(tr.Sender(), onPLI)
-	return newEgress(track, queue), nil
+	e := newEgress(track, queue)
+	go readRTCP(tr.Sender(), onPLI, e)
+	return e, nil
 }
 
 // readRTCP reads a sender's RTCP so the interceptors (NACK responder,
-// reports, congestion control) see it, and reports keyframe requests (PLI,
-// FIR) to onPLI.
-func readRTCP(s *webrtc.RTPSender, onPLI func()) {
+// reports, congestion control) see it, reports keyframe requests (PLI,
+// FIR) to onPLI, and keeps the receiver's count of lost packets (RFC 3550
+// receiver reports) on e.
+func readRTCP(s *webrtc.RTPSender, onPLI func(), e *egress) {
 	for {
 		pkts, _, err := s.ReadRTCP()
 		if err != nil {
 			return
 		}
-		if onPLI == nil {
-			continue
-		}
 		for _, p := range pkts {
-			switch p.(type) {
+			switch p := p.(type) {
 			case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
-				onPLI()
+				if onPLI != nil {
+					onPLI()
+				}
+			case *rtcp.ReceiverReport:
+				for _, rr := range p.Reports {
+					e.reportedLost.Store(rr.TotalLost)
+				}
 			}
 		}
 	}
@@ -1116,13 +1127,15 @@ type InputStats struct {
 	QueueDropped uint64        `json:"queue_dropped"`
 	Late         uint64        `json:"late"`
 	Lost         uint64        `json:"lost"`
-	FEC          uint64        `json:"fec_recovered"`
-	Concealed    uint64        `json:"concealed"`
-	DecodeErrors uint64        `json:"decode_errors"`
-	Buffered     int           `json:"buffered"`
-	Sent         uint64        `json:"sent"`
-	SendDropped  uint64        `json:"send_dropped"`
-	BitrateBps   int           `json:"estimated_bitrate_bps"`
+	// FEC counts lost packets rebuilt from the next packet's in-band FEC
+	// (where that packet carries none, libopus conceals instead).
+	FEC          uint64 `json:"fec_used"`
+	Concealed    uint64 `json:"concealed"`
+	DecodeErrors uint64 `json:"decode_errors"`
+	Buffered     int    `json:"buffered"`
+	Sent         uint64 `json:"sent"`
+	SendDropped  uint64 `json:"send_dropped"`
+	BitrateBps   int    `json:"estimated_bitrate_bps"`
 }
 
 // Stats returns the room's counters.
@@ -1193,4 +1206,53 @@ func (r *Room) destroy() {
 		}
 	}
 	r.log.Info("room destroyed")
+}
+
+// slowLinkLost is how many packets a second a participant's media must
+// lose for a slowlink event; slowLinkQuiet is the least time between two
+// of one kind (media and direction).
+const (
+	slowLinkLost  = 4
+	slowLinkQuiet = 5 * time.Second
+)
+
+// checkLinks publishes slowlink events, once a second: packets lost on the
+// way in (the jitter buffer's and frame assembler's counts) and on the way
+// out (the participant's receiver reports).
+func (r *Room) checkLinks(now time.Time) {
+	for _, p := range r.order {
+		var inAudio, inVideo uint64
+		if p.in != nil {
+			inAudio = p.in.jb.stats.lost
+		}
+		if p.vin != nil {
+			inVideo = p.vin.lost.Load()
+		}
+		// A counter that went back belongs to a new input: no loss yet.
+		counts := [4]int{
+			int(max(int64(inAudio-p.loss.seen[0]), 0)), int(max(int64(inVideo-p.loss.seen[1]), 0)),
+			egressLost(p.out), egressLost(p.vout),
+		}
+		p.loss.seen[0], p.loss.seen[1] = inAudio, inVideo
+		for i, lost := range counts {
+			if lost < slowLinkLost || now.Sub(p.loss.last[i]) < slowLinkQuiet {
+				continue
+			}
+			p.loss.last[i] = now
+			media := [4]string{"audio", "video", "audio", "video"}[i]
+			r.publish(Event{Kind: EventSlowLink, Participant: p.id, Info: p.info(), Media: media, Uplink: i < 2, Lost: lost})
+		}
+	}
+}
+
+// egressLost is how many more packets the listener reported lost since the
+// last look (room goroutine).
+func egressLost(e *egress) int {
+	if e == nil {
+		return 0
+	}
+	total := e.reportedLost.Load()
+	n := int32(total - e.seenLost)
+	e.seenLost = total
+	return int(max(n, 0))
 }

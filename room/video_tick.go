@@ -153,6 +153,8 @@ func (r *Room) addViewer(p *Participant, key outputKey) {
 	o.requestKeyframe(keyframeNewViewer) // a new viewer needs one to start decoding
 	p.vkey, p.vready = key, false
 	r.addCost(2)
+	t := r.video.cfg.Tiers[key.tier]
+	r.publish(Event{Kind: EventTier, Participant: p.id, Tier: key.tier, Width: t.Width, Height: t.Height})
 }
 
 func (r *Room) removeViewer(p *Participant) {

@@ -230,6 +230,11 @@ func (h *Handle) HangupEvent(reason string) {
 	h.session.send(M{"janus": "hangup", "session_id": h.session.id, "sender": h.id, "reason": reason})
 }
 
+// SlowLink implements HandleContext.
+func (h *Handle) SlowLink(mid, kind string, uplink bool, lost int) {
+	h.session.send(M{"janus": "slowlink", "session_id": h.session.id, "sender": h.id, "mid": mid, "media": kind, "uplink": uplink, "lost": lost})
+}
+
 var _ HandleContext = (*Handle)(nil)
 
 // randomID returns a random non-zero 53-bit ID (exact as a JS number).

@@ -614,6 +614,10 @@ func TestAudioBridgeRoomManagement(t *testing.T) {
 	if p, _ := r.Participant(context.Background(), 5); !p.Muted {
 		t.Fatal("mute had no effect")
 	}
+	// The muted participant is told too (it did not ask for it).
+	if d := pluginData(s.poll(t, sid)); !strings.Contains(fmt.Sprint(d["participants"]), "muted:true") {
+		t.Fatalf("muted participant's event: %v", d)
+	}
 	if d := sync(`{"request":"kick","room":42,"id":6,"secret":"s3"}`); num(d, "error_code") != abNoSuchUser {
 		t.Fatalf("kick unknown: %v", d)
 	}

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/tessera-mcu/tessera/codec"
+	"github.com/tessera-mcu/tessera/room"
 	"github.com/tessera-mcu/tessera/room/roomtest"
 )
 
@@ -159,5 +160,120 @@ func TestVideoMCUPluginWithAudioBridgeNeighbour(t *testing.T) {
 	// AudioBridge has no layout request.
 	if d := ab.sync(t, M{"request": "layout", "layout": "grid"}); num(d, "error_code") != abInvalidRequest {
 		t.Errorf("layout on audiobridge: %v", d)
+	}
+}
+
+// AudioBridge's changeroom moves the participant with its PeerConnection,
+// as Janus does: no new offer, and it hears the new room. A join may carry
+// the offer itself.
+func TestChangeroomKeepsMediaAndJoinWithOffer(t *testing.T) {
+	s := newServer(t, Options{})
+	if _, err := s.rooms.Create(room.Config{ID: 99, Description: "Other"}); err != nil {
+		t.Fatal(err)
+	}
+	mover, _ := joinPlugin(t, s, audioBridgePkg, M{"room": 1234, "display": "mover"}, roomtest.Options{ToneHz: 440})
+	stay, _ := joinPlugin(t, s, audioBridgePkg, M{"room": 1234, "display": "stay"}, roomtest.Options{ToneHz: 660})
+
+	// Someone in room 99 joins with the offer in the join request.
+	other := &mcuMember{c: dialWS(t, s)}
+	other.c.send(M{"janus": "create", "transaction": "c"})
+	other.sid = num(other.c.tx("c"), "data", "id")
+	other.c.send(M{"janus": "attach", "session_id": other.sid, "plugin": audioBridgePkg, "transaction": "a"})
+	other.hid = num(other.c.tx("a"), "data", "id")
+	peer, err := roomtest.New(roomtest.Options{ToneHz: 990})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = peer.Close() })
+	offer, _ := peer.Offer()
+	other.c.send(M{"janus": "message", "session_id": other.sid, "handle_id": other.hid, "transaction": "j",
+		"body": M{"request": "join", "room": 99, "display": "other"}, "jsep": M{"type": "offer", "sdp": offer}})
+	joined := other.c.tx("j")
+	jsep, _ := joined["jsep"].(map[string]any)
+	if pluginData(joined)["audiobridge"] != "joined" || jsep == nil {
+		t.Fatalf("join with an offer: %v", joined)
+	}
+	if err := peer.Accept(jsep["sdp"].(string)); err != nil {
+		t.Fatal(err)
+	}
+
+	hearsAt := func(p *roomtest.Peer, f float64) bool {
+		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+			if p.Level(f, 500*time.Millisecond) > 0.15 {
+				return true
+			}
+		}
+		return false
+	}
+	if !hearsAt(mover.peer, 660) {
+		t.Fatal("no audio in room 1234")
+	}
+	mover.c.send(M{"janus": "message", "session_id": mover.sid, "handle_id": mover.hid, "transaction": "ch",
+		"body": M{"request": "changeroom", "room": 99, "display": "mover"}})
+	changed := pluginData(mover.c.tx("ch"))
+	if changed["audiobridge"] != "roomchanged" || num(changed, "room") != 99 {
+		t.Fatalf("changeroom: %v", changed)
+	}
+	stay.c.wait("leaving", func(e M) bool { return num(pluginData(e), "leaving") == mover.id })
+	if !hearsAt(mover.peer, 990) || !hearsAt(peer, 440) {
+		t.Errorf("after changeroom without a new offer: mover hears room 99 at %.3f, room 99 hears it at %.3f",
+			mover.peer.Level(990, 500*time.Millisecond), peer.Level(440, 500*time.Millisecond))
+	}
+	// A changeroom to a room that refuses it leaves the participant where
+	// it was.
+	mover.c.send(M{"janus": "message", "session_id": mover.sid, "handle_id": mover.hid, "transaction": "ch2",
+		"body": M{"request": "changeroom", "room": 777}})
+	if d := pluginData(mover.c.tx("ch2")); num(d, "error_code") != abNoSuchRoom {
+		t.Fatalf("changeroom to no room: %v", d)
+	}
+	if !hearsAt(mover.peer, 990) {
+		t.Error("a refused changeroom took the participant out of its room")
+	}
+}
+
+// A viewer may cap its tier and is told where it is; recording a room
+// needs its secret, even from inside; joined says whether it records.
+func TestVideoMCUTierAndRecordingControls(t *testing.T) {
+	s := newServer(t, Options{})
+	mcu := NewVideoMCU(s.rooms, quietLog(), nil)
+	mcu.SetRecording(room.RecordOptions{Dir: t.TempDir()})
+	s.gw.Register(mcu)
+	v, joined := joinPlugin(t, s, videoMCUPkg, M{"room": 1234, "display": "small screen", "video_codec": "h264", "tier": 1},
+		roomtest.Options{Video: "h264", RecvOnly: true})
+	if joined["recording"] != false {
+		t.Fatalf("joined: %v", joined)
+	}
+	tier := v.c.wait("tier event", func(e M) bool { _, ok := pluginData(e)["video"]; return ok })
+	if tv, _ := pluginData(tier)["video"].(map[string]any); num(tv, "tier") != 1 || num(tv, "width") != 640 {
+		t.Fatalf("tier event: %v", tier)
+	}
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		if f := v.peer.VideoFrame(); f != nil {
+			if f.Width != 640 {
+				t.Fatalf("viewer capped at tier 1 decodes %dx%d", f.Width, f.Height)
+			}
+			break
+		}
+	}
+	if d := v.sync(t, M{"request": "configure", "tier": 7}); num(d, "error_code") != abInvalidElement {
+		t.Errorf("configure with a tier the room lacks: %v", d)
+	}
+
+	if d := v.sync(t, M{"request": "record", "action": "start"}); num(d, "error_code") != abUnauthorized {
+		t.Fatalf("record without the secret: %v", d)
+	}
+	if d := v.sync(t, M{"request": "record", "action": "start", "secret": "adminpwd"}); d["mcu"] != "success" {
+		t.Fatalf("record with the secret: %v", d)
+	}
+	v.c.wait("recording event", func(e M) bool { return pluginData(e)["recording"] == true })
+	late, joinedLate := joinPlugin(t, s, videoMCUPkg, M{"room": 1234, "display": "late"}, roomtest.Options{ToneHz: 440})
+	if joinedLate["recording"] != true {
+		t.Errorf("a late joiner is not told the room records: %v", joinedLate)
+	}
+	if d := late.sync(t, M{"request": "record", "action": "start", "secret": "adminpwd"}); num(d, "error_code") != abInvalidRequest {
+		t.Errorf("second start: %v", d)
+	}
+	if d := late.sync(t, M{"request": "record", "action": "stop", "secret": "adminpwd"}); d["mcu"] != "success" {
+		t.Errorf("stop: %v", d)
 	}
 }

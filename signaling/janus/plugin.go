@@ -68,4 +68,7 @@ type HandleContext interface {
 	Media(mid, kind string, receiving bool)
 	// HangupEvent reports that the PeerConnection went away.
 	HangupEvent(reason string)
+	// SlowLink reports packet loss on one medium: uplink on what the
+	// client sends, else on what it receives; lost per second.
+	SlowLink(mid, kind string, uplink bool, lost int)
 }

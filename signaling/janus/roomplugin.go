@@ -151,7 +151,7 @@ type abSession struct {
 	room *room.Room
 	pid  room.ParticipantID
 	sub  *room.Subscription
-	mid  string
+	mids map[string]string // the offer's mid of each medium
 }
 
 // pluginError is an AudioBridge error reply.
@@ -290,11 +290,11 @@ func (s *abSession) Handle(ctx context.Context, raw json.RawMessage, jsep *JSEP)
 	)
 	switch req {
 	case "join":
-		data, e = s.join(ctx, b, false)
+		data, answer, e = s.join(ctx, b, jsep, false)
 	case "configure":
 		data, answer, e = s.configure(ctx, b, jsep)
 	case "changeroom":
-		data, e = s.join(ctx, b, true)
+		data, answer, e = s.join(ctx, b, jsep, true)
 	case "leave":
 		data, e = s.leave(ctx)
 	case "hangup":
@@ -433,33 +433,34 @@ func roomErr(err error) *pluginError {
 	return perr(abUnknownError, "%v", err)
 }
 
-// join handles join and changeroom.
-func (s *abSession) join(ctx context.Context, b body, change bool) (M, *pluginError) {
+// join handles join and changeroom. A changeroom takes the participant's
+// media session along (the PeerConnection stays up); a refused one leaves
+// it where it was. An offer sent with either is answered as configure
+// would.
+func (s *abSession) join(ctx context.Context, b body, jsep *JSEP, change bool) (M, *JSEP, *pluginError) {
 	r, id, e := s.ab.room(b)
 	if e != nil {
-		return nil, e
+		return nil, nil, e
 	}
 	s.mu.Lock()
-	already := s.room != nil
+	old, oldPid, oldSub := s.room, s.pid, s.sub
 	s.mu.Unlock()
-	if already && !change {
-		return nil, perr(abAlreadyJoined, "Already in a room (use changeroom)")
+	if old != nil && !change {
+		return nil, nil, perr(abAlreadyJoined, "Already in a room (use changeroom)")
 	}
-	if !already && change {
-		return nil, perr(abNotJoined, "Not in a room (use join)")
+	if old == nil && change {
+		return nil, nil, perr(abNotJoined, "Not in a room (use join)")
+	}
+	if change && old == r {
+		return nil, nil, perr(abAlreadyJoined, "Already in room %d", id)
 	}
 	f := fields{b: b}
-	pid, display, pin, muted, vol := f.uint("id"), f.str("display"), f.str("pin"), f.boolean("muted"), f.uint("volume")
+	pid, display, pin, muted, vol, tier := f.uint("id"), f.str("display"), f.str("pin"), f.boolean("muted"), f.uint("volume"), f.uint("tier")
 	if f.err != nil {
-		return nil, f.err
+		return nil, nil, f.err
 	}
 	if !r.CheckPin(pin) {
-		return nil, perr(abUnauthorized, "Unauthorized (wrong pin)")
-	}
-	if change {
-		if _, e := s.leave(ctx); e != nil {
-			return nil, e
-		}
+		return nil, nil, perr(abUnauthorized, "Unauthorized (wrong pin)")
 	}
 	req := room.JoinRequest{ID: room.ParticipantID(pid), Display: display, Pin: pin}
 	if b.has("volume") {
@@ -469,26 +470,47 @@ func (s *abSession) join(ctx context.Context, b body, change bool) (M, *pluginEr
 	if s.ab.video {
 		vc, e := b.str("video_codec", false)
 		if e != nil {
-			return nil, e
+			return nil, nil, e
 		}
 		if vc = strings.ToLower(vc); vc != "" && vc != room.CodecVP8 && vc != room.CodecH264 {
-			return nil, perr(abInvalidElement, "Invalid element (video_codec should be vp8 or h264)")
+			return nil, nil, perr(abInvalidElement, "Invalid element (video_codec should be vp8 or h264)")
 		}
-		req.VideoCodec = vc
+		req.VideoCodec, req.VideoTier = vc, int(tier)
 	}
 	if muted != nil {
 		req.Muted = *muted
 	}
 	sub := r.Subscribe(abSubscriptionLen)
-	me, others, err := r.Join(ctx, req)
+	var (
+		me     room.ParticipantInfo
+		others []room.ParticipantInfo
+		err    error
+	)
+	if change {
+		me, others, err = old.Move(ctx, oldPid, r, req)
+	} else {
+		me, others, err = r.Join(ctx, req)
+	}
 	if err != nil {
 		sub.Close()
-		return nil, roomErr(err)
+		return nil, nil, roomErr(err)
 	}
 	s.mu.Lock()
 	s.room, s.pid, s.sub = r, me.ID, sub
 	s.mu.Unlock()
+	if oldSub != nil {
+		oldSub.Close() // ends the old room's forwarder
+	}
 	go s.forward(r, me.ID, sub)
+	var answer *JSEP
+	if jsep != nil {
+		if answer, e = s.offer(ctx, r, me.ID, jsep); e != nil {
+			if !change {
+				_, _ = s.leave(ctx) // a join whose offer fails does not happen
+			}
+			return nil, nil, e
+		}
+	}
 	talking := r.Config().AudioLevelEvents
 	list := make([]M, 0, len(others))
 	for _, o := range others {
@@ -498,14 +520,29 @@ func (s *abSession) join(ctx context.Context, b body, change bool) (M, *pluginEr
 	if change {
 		kind = "roomchanged"
 	}
-	reply := M{s.ab.key: kind, "room": id, "id": me.ID, "participants": list}
+	_, recording, _ := r.Recording(ctx)
+	reply := M{s.ab.key: kind, "room": id, "id": me.ID, "participants": list, "recording": recording}
 	if s.ab.video {
 		if v := r.Config().Video; !v.Disabled {
 			layout, pinned, _ := r.Layout(ctx)
-			reply["video"] = M{"width": v.Width, "height": v.Height, "fps": v.FPS, "layout": layout.String(), "pinned": pinned}
+			reply["video"] = M{"width": v.Width, "height": v.Height, "fps": v.FPS, "layout": layout.String(), "pinned": pinned,
+				"tiers": len(v.Tiers)}
 		}
 	}
-	return reply, nil
+	return reply, answer, nil
+}
+
+// offer applies a client's offer to its participant and returns the
+// answer.
+func (s *abSession) offer(ctx context.Context, r *room.Room, pid room.ParticipantID, jsep *JSEP) (*JSEP, *pluginError) {
+	sdpAnswer, err := r.Offer(ctx, pid, jsep.SDP)
+	if err != nil {
+		return nil, roomErr(err)
+	}
+	s.mu.Lock()
+	s.mids = offerMids(jsep.SDP)
+	s.mu.Unlock()
+	return &JSEP{Type: "answer", SDP: sdpAnswer}, nil
 }
 
 // roomFor resolves the room a control request is about: the handle's own
@@ -535,6 +572,11 @@ func (s *abSession) roomFor(b body) (*room.Room, *pluginError) {
 func (s *abSession) record(ctx context.Context, b body) (M, *pluginError) {
 	r, e := s.roomFor(b)
 	if e != nil {
+		return nil, e
+	}
+	// Recording a meeting is the room owner's call: the secret is needed
+	// even from inside the room (when the room has one).
+	if e := authorized(r, b); e != nil {
 		return nil, e
 	}
 	action, e := b.str("action", true)
@@ -572,9 +614,9 @@ func (s *abSession) record(ctx context.Context, b body) (M, *pluginError) {
 func recordErr(err error) *pluginError {
 	switch {
 	case errors.Is(err, room.ErrAlreadyRecording):
-		return perr(abInvalidRequest, "Already recording")
+		return perr(abInvalidRequest, "Already recording (the room's recording is running)")
 	case errors.Is(err, room.ErrNotRecording):
-		return perr(abInvalidRequest, "Not recording")
+		return perr(abInvalidRequest, "Not recording (the room's recording is not running)")
 	case errors.Is(err, room.ErrInvalidConfig):
 		return perr(abInvalidElement, "%v", err)
 	case errors.Is(err, room.ErrRecording):
@@ -672,36 +714,54 @@ func (s *abSession) configure(ctx context.Context, b body, jsep *JSEP) (M, *JSEP
 		f := float32(v) / 100
 		u.Volume = &f
 	}
-	if u.Muted != nil || u.Display != nil || u.Volume != nil {
+	if s.ab.video && b.has("tier") {
+		t, e := b.uint("tier", false)
+		if e != nil {
+			return nil, nil, e
+		}
+		ti := int(t)
+		u.VideoTier = &ti
+	}
+	if u.Muted != nil || u.Display != nil || u.Volume != nil || u.VideoTier != nil {
 		if _, err := r.Update(ctx, pid, u); err != nil {
 			return nil, nil, roomErr(err)
 		}
 	}
 	var answer *JSEP
 	if jsep != nil {
-		sdpAnswer, err := r.Offer(ctx, pid, jsep.SDP)
-		if err != nil {
-			return nil, nil, roomErr(err)
+		if answer, e = s.offer(ctx, r, pid, jsep); e != nil {
+			return nil, nil, e
 		}
-		s.mu.Lock()
-		s.mid = audioMid(jsep.SDP)
-		s.mu.Unlock()
-		answer = &JSEP{Type: "answer", SDP: sdpAnswer}
 	}
 	return M{s.ab.key: "event", "result": "ok"}, answer, nil
 }
 
-// audioMid is the mid of an offer's audio m-line ("0" if it has none).
-func audioMid(offer string) string {
+// offerMids maps each medium of an offer to its m-line's mid.
+func offerMids(offer string) map[string]string {
+	mids := map[string]string{}
 	var sd sdp.SessionDescription
 	if sd.UnmarshalString(offer) == nil {
-		for _, m := range sd.MediaDescriptions {
-			if m.MediaName.Media == "audio" {
-				if mid, ok := m.Attribute("mid"); ok {
-					return mid
-				}
+		for i, m := range sd.MediaDescriptions {
+			kind := m.MediaName.Media
+			if _, seen := mids[kind]; seen {
+				continue
 			}
+			mid, ok := m.Attribute("mid")
+			if !ok {
+				mid = fmt.Sprint(i)
+			}
+			mids[kind] = mid
 		}
+	}
+	return mids
+}
+
+// mid is the mid of the handle's m-line of a medium.
+func (s *abSession) mid(kind string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if m, ok := s.mids[kind]; ok {
+		return m
 	}
 	return "0"
 }
@@ -734,7 +794,9 @@ func (s *abSession) forward(r *room.Room, self room.ParticipantID, sub *room.Sub
 				s.h.Event(M{s.ab.key: "joined", "room": r.ID(), "participants": []M{participant(e.Info, talking)}}, nil)
 			}
 		case room.EventUpdated:
-			if !mine {
+			// A participant hears of its own changes only when someone
+			// else made them (a moderator's mute).
+			if !mine || e.ByModerator {
 				s.h.Event(M{s.ab.key: "event", "room": r.ID(), "participants": []M{participant(e.Info, talking)}}, nil)
 			}
 		case room.EventLeft:
@@ -768,10 +830,15 @@ func (s *abSession) forward(r *room.Room, self room.ParticipantID, sub *room.Sub
 			}
 		case room.EventMedia:
 			if mine {
-				s.mu.Lock()
-				mid := s.mid
-				s.mu.Unlock()
-				s.h.Media(mid, e.Media, e.Receiving)
+				s.h.Media(s.mid(e.Media), e.Media, e.Receiving)
+			}
+		case room.EventSlowLink:
+			if mine {
+				s.h.SlowLink(s.mid(e.Media), e.Media, e.Uplink, e.Lost)
+			}
+		case room.EventTier:
+			if mine && s.ab.video {
+				s.h.Event(M{s.ab.key: "event", "room": r.ID(), "video": M{"tier": e.Tier, "width": e.Width, "height": e.Height}}, nil)
 			}
 		case room.EventHangup:
 			if mine {
@@ -1001,7 +1068,7 @@ func (ab *RoomPlugin) mute(ctx context.Context, b body, muted bool) (M, *pluginE
 	if e != nil {
 		return nil, e
 	}
-	if _, err := r.Update(ctx, room.ParticipantID(pid), room.Update{Muted: &muted}); err != nil {
+	if _, err := r.Update(ctx, room.ParticipantID(pid), room.Update{Muted: &muted, ByModerator: true}); err != nil {
 		return nil, roomErr(err)
 	}
 	return M{ab.key: "success", "room": id}, nil
