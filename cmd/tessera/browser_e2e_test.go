@@ -131,7 +131,9 @@ type browserReport struct {
 	Three      []flowState `json:"three"`
 	TilesThree int         `json:"tilesThree"`
 
-	Recording struct {
+	RecordingAsked       bool   `json:"recordingAsked"`
+	RecordingWrongSecret string `json:"recordingWrongSecret"`
+	Recording            struct {
 		Recording, RecIndicator, ButtonEnabled bool
 		OtherSeesRec, Stopped                  bool
 		Alert                                  string
@@ -229,6 +231,10 @@ type flowState struct {
 	Width  int    `json:"width"`
 	Height int    `json:"height"`
 	Sent   int    `json:"sent"`
+	// Tier is what the server said it sends the page.
+	Tier *struct {
+		Tier, Width, Height int
+	} `json:"tier"`
 }
 
 func displays(ps []participant) []string {
@@ -337,8 +343,8 @@ func TestBrowserClient(t *testing.T) {
 		if p.Frames[1]-p.Frames[0] < 30 {
 			t.Errorf("%s decoded %d composite frames in 3 s", p.Name, p.Frames[1]-p.Frames[0])
 		}
-		if p.Width != 1280 && p.Width != 640 {
-			t.Errorf("%s: composite is %dx%d, not a tier", p.Name, p.Width, p.Height)
+		if p.Tier == nil || p.Width != p.Tier.Width || p.Height != p.Tier.Height {
+			t.Errorf("%s: composite is %dx%d, the server's tier for it %+v", p.Name, p.Width, p.Height, p.Tier)
 		}
 		if p.Audio[1]-p.Audio[0] < 50 {
 			t.Errorf("%s received %d audio packets in 3 s", p.Name, p.Audio[1]-p.Audio[0])
@@ -357,15 +363,16 @@ func TestBrowserClient(t *testing.T) {
 		t.Error("no talking indicator seen from the fake microphones' beeps")
 	}
 
-	// Recording: on with the REC indicator for everyone (the event), then
-	// off; or, on a server without it, politely unavailable.
+	// Recording: the page asks for the room's secret, refuses a wrong one
+	// in words, then records with the REC indicator for everyone (the
+	// event) until stopped.
 	t.Logf("recording: %+v", rep.Recording)
-	if r := rep.Recording; r.Recording {
-		if !r.RecIndicator || !r.OtherSeesRec || !r.Stopped {
-			t.Errorf("recording: REC shown %v, shown to Bob %v, stopped for Bob %v", r.RecIndicator, r.OtherSeesRec, r.Stopped)
-		}
-	} else if !strings.Contains(r.Alert, "Recording is not available") || !r.ButtonEnabled {
-		t.Errorf("recording: alert %q, button enabled %v", r.Alert, r.ButtonEnabled)
+	if !rep.RecordingAsked || !strings.Contains(rep.RecordingWrongSecret, "Wrong room secret") {
+		t.Errorf("recording secret: asked %v, wrong secret alert %q", rep.RecordingAsked, rep.RecordingWrongSecret)
+	}
+	if r := rep.Recording; !r.Recording || !r.RecIndicator || !r.OtherSeesRec || !r.Stopped || !r.ButtonEnabled {
+		t.Errorf("recording: on %v, REC shown %v, shown to Bob %v, stopped for Bob %v, button enabled %v",
+			r.Recording, r.RecIndicator, r.OtherSeesRec, r.Stopped, r.ButtonEnabled)
 	}
 
 	// 3. Bob's mute shows everywhere.

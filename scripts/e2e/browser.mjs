@@ -111,7 +111,7 @@ const counters = page => page.evaluate(() => {
   const s = window.tessera.stats || {};
   return {
     frames: s.framesDecoded ?? 0, width: s.frameWidth ?? 0, height: s.frameHeight ?? 0,
-    audio: s.audioPacketsReceived ?? 0, sent: s.packetsSent ?? 0,
+    audio: s.audioPacketsReceived ?? 0, sent: s.packetsSent ?? 0, tier: window.tessera.tier,
   };
 });
 
@@ -121,7 +121,7 @@ async function flow(page, ms = 3000) {
   const a = await counters(page);
   await sleep(ms);
   const b = await counters(page);
-  return { name: page.label, frames: [a.frames, b.frames], audio: [a.audio, b.audio], width: b.width, height: b.height, sent: b.sent };
+  return { name: page.label, frames: [a.frames, b.frames], audio: [a.audio, b.audio], width: b.width, height: b.height, sent: b.sent, tier: b.tier };
 }
 
 const tileCount = page => page.evaluate(async () => (await window.tessera.tiles()).tiles.length);
@@ -179,10 +179,17 @@ try {
   report.screenshot = path.join(artifacts, 'browser-composite.png');
   await alice.screenshot({ path: report.screenshot });
 
-  // Recording: REC for everyone, then stopped; on a server without
-  // recording, a polite message and the button stays.
+  // Recording needs the room's secret: the page asks for it, a wrong one
+  // is refused, the right one starts it; REC for everyone, then stopped.
   await alice.getByRole('button', { name: 'Start recording' }).click();
-  await until(alice, () => window.tessera.recording || !document.getElementById('alert').hidden, null, 5000);
+  report.recordingAsked = await until(alice, () => !document.getElementById('record-form').hidden, null, 5000);
+  await alice.getByLabel('Room secret').fill('not-it');
+  await alice.getByRole('button', { name: 'Go' }).click();
+  await until(alice, () => window.tessera.errors.some(e => /Wrong room secret/.test(e.message)), null, 5000);
+  report.recordingWrongSecret = (await state(alice)).alert;
+  await alice.getByLabel('Room secret').fill('adminpwd');
+  await alice.getByRole('button', { name: 'Go' }).click();
+  await until(alice, () => window.tessera.recording, null, 5000);
   report.recording = {
     recording: await alice.evaluate(() => window.tessera.recording),
     otherSeesRec: await until(bob, () => window.tessera.recording && !document.getElementById('rec').hidden, null, 3000),

@@ -28,6 +28,9 @@ const el = {
   share: $('share'),
   layout: $('layout'),
   record: $('record'),
+  recordForm: $('record-form'),
+  recordSecret: $('record-secret'),
+  recordCancel: $('record-cancel'),
   leave: $('leave'),
   count: $('count'),
   participants: $('participants'),
@@ -67,7 +70,7 @@ function explain(err, room) {
       case 489:
         return /full/i.test(err.message) ? `Room ${room} is full.` : `Wrong PIN for room ${room}.`;
       case 482:
-        return 'This server does not support that.';
+        return `The server refused: ${err.message}.`;
       default:
         return `The server refused: ${err.message}.`;
     }
@@ -258,6 +261,8 @@ function render() {
   if (!inRoom) {
     renderParticipants([]);
     renderRecording(false);
+    hideRecordForm();
+    recordSecret = '';
     return;
   }
   renderControls();
@@ -380,21 +385,39 @@ function changeLayout(layout, pin) {
   return act(() => call.setLayout(layout, pin)).finally(() => el.layout.value = call?.layout.layout ?? layout);
 }
 
-async function toggleRecording() {
+// Recording needs the room's secret when the room has one; it is asked
+// for when the server says so and kept for the rest of the visit.
+let recordSecret = '';
+
+async function toggleRecording(secret = recordSecret) {
   if (!call) return;
   const action = call.recording ? 'stop' : 'start';
   try {
-    await call.record(action);
+    await call.record(action, secret);
+    recordSecret = secret;
+    hideRecordForm();
     announce(action === 'start' ? 'Recording started.' : 'Recording stopped.');
   } catch (err) {
-    if (err.kind === 'plugin' && err.code === 482) {
-      const message = 'Recording is not available on this server.';
+    if (err.kind === 'plugin' && err.code === 489) {
+      const message = secret ? 'Wrong room secret. Recording needs the room’s secret.' : 'Recording this room needs its secret.';
       record(err, message);
       showAlert(message);
+      showRecordForm();
     } else {
       fail(err);
     }
   }
+}
+
+function showRecordForm() {
+  el.recordForm.hidden = false;
+  el.recordSecret.value = '';
+  el.recordSecret.focus();
+}
+
+function hideRecordForm() {
+  el.recordForm.hidden = true;
+  el.recordSecret.value = '';
 }
 
 el.form.addEventListener('submit', ev => {
@@ -406,7 +429,16 @@ el.mic.addEventListener('click', () => act(() => call?.setMuted(!call.muted)));
 el.cam.addEventListener('click', () => act(() => call?.setCamera(!call.cameraOn)));
 el.share.addEventListener('click', () => act(() => (call?.sharing ? call.stopShare() : call?.startShare())));
 el.layout.addEventListener('change', () => changeLayout(el.layout.value));
-el.record.addEventListener('click', toggleRecording);
+el.record.addEventListener('click', () => toggleRecording());
+el.recordForm.addEventListener('submit', ev => {
+  ev.preventDefault();
+  hideAlert();
+  toggleRecording(el.recordSecret.value);
+});
+el.recordCancel.addEventListener('click', () => {
+  hideRecordForm();
+  el.record.focus();
+});
 el.leave.addEventListener('click', () => act(() => call?.leave()));
 el.unmuteAudio.addEventListener('click', playAudio);
 // Closing the page leaves the room now rather than at the session timeout.
@@ -459,6 +491,7 @@ window.tessera = Object.freeze({
   get cameraOn() { return call?.cameraOn ?? false; },
   get sharing() { return call?.sharing ?? false; },
   get recording() { return call?.recording ?? false; },
+  get tier() { return call?.tier ? { ...call.tier } : null; },
   get errors() { return errors.map(e => ({ ...e })); },
   get stats() { return call?.stats ? { ...call.stats } : null; },
   get audioBlocked() { return !el.unmuteAudio.hidden; },

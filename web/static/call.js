@@ -11,6 +11,7 @@
 //   "track"        (MediaStreamTrack) a remote track: the mix or the composite
 //   "stats"        (derived stats, see stats.js)
 //   "recording"    (boolean)
+//   "tier"         ({tier, width, height}) the composite's size we are sent
 //   "local"        ({muted, cameraOn, sharing}) after a local change
 //   "notice"       (text) something worth telling, not an error
 //   "problem"      (JanusError) something went wrong but the visit goes on
@@ -42,6 +43,7 @@ export class RoomCall extends Emitter {
   cameraOn = false;
   sharing = false;
   recording = false;
+  tier = null;
   stats = null;
   session = null;
   handle = null;
@@ -56,6 +58,7 @@ export class RoomCall extends Emitter {
   #queuedCandidates = [];
   #stopStats = null;
   #ended = false;
+  #layoutBeforeShare = null;
 
   /** servers: Janus URLs to try in order; room: number; mode: a MODES key. */
   constructor({ servers, room, display, pin = '', mode = 'camera' }) {
@@ -100,6 +103,7 @@ export class RoomCall extends Emitter {
       this.participants.set(this.id, { id: this.id, display: this.display, muted: false, talking: false, setup: false, self: true });
       for (const p of data.participants ?? []) this.#upsert(p);
       if (data.video) this.#setLayout(data.video.layout, data.video.pinned);
+      this.#setRecording(Boolean(data.recording));
       this.#emitParticipants();
 
       await this.#step('negotiate', () => this.#negotiate());
@@ -177,10 +181,12 @@ export class RoomCall extends Emitter {
     this.#screen = track;
     this.sharing = true;
     this.emit('local', this.#local());
+    this.#layoutBeforeShare = { ...this.layout };
     await this.setLayout('presentation', this.id);
   }
 
-  /** Back to the camera (if on) and to the grid. */
+  /** Back to the camera (if on) and to the layout before the share, unless
+   *  someone changed the layout meanwhile. */
   async stopShare() {
     if (!this.sharing) return;
     this.sharing = false;
@@ -189,7 +195,14 @@ export class RoomCall extends Emitter {
     if (this.#videoTx && this.pc?.signalingState !== 'closed') await this.#videoTx.sender.replaceTrack(this.#camera);
     screen?.stop();
     this.emit('local', this.#local());
-    if (this.state === 'joined') await this.setLayout('grid');
+    const before = this.#layoutBeforeShare ?? { layout: 'grid', pinned: 0 };
+    this.#layoutBeforeShare = null;
+    const stillOurs = this.layout.layout === 'presentation' && this.layout.pinned === this.id;
+    if (this.state === 'joined' && stillOurs) {
+      const pinnedUs = before.layout === 'presentation' && before.pinned === this.id;
+      if (pinnedUs || (before.layout === 'presentation' && !this.participants.has(before.pinned))) await this.setLayout('grid');
+      else await this.setLayout(before.layout, before.pinned);
+    }
   }
 
   async setLayout(layout, pin = 0) {
@@ -205,9 +218,13 @@ export class RoomCall extends Emitter {
     return data;
   }
 
-  /** Starts or stops recording the room ("start" | "stop"). */
-  async record(action) {
-    const { data } = await this.handle.message({ request: 'record', action });
+  /** Starts or stops recording the room ("start" | "stop"). Recording is
+   *  the room owner's call: a room with a secret needs it (else the server
+   *  answers 489). */
+  async record(action, secret = '') {
+    const body = { request: 'record', action };
+    if (secret) body.secret = secret;
+    const { data } = await this.handle.message(body);
     if (typeof data.recording === 'boolean') this.#setRecording(data.recording);
     else this.#setRecording(action === 'start');
     return data;
@@ -316,7 +333,15 @@ export class RoomCall extends Emitter {
 
   #onRoomEvent(data) {
     if (Array.isArray(data.participants)) {
-      for (const p of data.participants) this.#upsert(p);
+      for (const p of data.participants) {
+        this.#upsert(p);
+        // Only a moderator's mute or unmute tells us about ourselves.
+        if (p.id === this.id && typeof p.muted === 'boolean' && p.muted !== this.muted) {
+          this.muted = p.muted;
+          this.emit('local', this.#local());
+          this.emit('notice', p.muted ? 'A moderator muted you.' : 'A moderator unmuted you.');
+        }
+      }
       this.#emitParticipants();
     } else if ('muted' in data && !('id' in data)) {
       this.emit('notice', data.muted ? 'The moderator muted the room.' : 'The moderator unmuted the room.');
@@ -327,6 +352,10 @@ export class RoomCall extends Emitter {
       else this.#remove(data.kicked);
     }
     if (typeof data.layout === 'string') this.#setLayout(data.layout, data.pinned);
+    if (data.video && typeof data.video.tier === 'number') {
+      this.tier = { tier: data.video.tier, width: data.video.width, height: data.video.height };
+      this.emit('tier', { ...this.tier });
+    }
     if (typeof data.recording === 'boolean') {
       this.#setRecording(data.recording);
       // A recording the server had to stop (a full disk) says why.
