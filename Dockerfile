@@ -15,9 +15,12 @@ RUN go build -tags nolibopusfile -trimpath \
 FROM debian:12-slim
 COPY scripts/deps.sh /usr/local/lib/tessera/deps.sh
 RUN /usr/local/lib/tessera/deps.sh runtime && rm -rf /var/lib/apt/lists/* \
- && useradd --system --no-create-home --shell /usr/sbin/nologin tessera
+ && useradd --system --home-dir /var/lib/tessera --create-home --shell /usr/sbin/nologin tessera
 COPY --from=build /out/tessera /usr/local/bin/tessera
 USER tessera
-# HTTP + WebSocket signalling.
-EXPOSE 8088/tcp
+# Recordings go to /var/lib/tessera/recordings (mount a volume there).
+WORKDIR /var/lib/tessera
+# HTTP + Janus WebSocket signalling, Janus's WebSocket port, and the one
+# media port (UDP, and ICE-TCP on the same number).
+EXPOSE 8088/tcp 8188/tcp 8189/udp 8189/tcp
 ENTRYPOINT ["/usr/local/bin/tessera"]

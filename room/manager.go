@@ -19,15 +19,19 @@ type ManagerConfig struct {
 	DecodeWorkers int
 	// DisablePinning leaves worker threads unpinned.
 	DisablePinning bool
-	Logger         *slog.Logger
+	// MaxTalkers is K for rooms whose configuration does not set it (0:
+	// the mixer's default, 3).
+	MaxTalkers int
+	Logger     *slog.Logger
 }
 
 // Manager owns the WebRTC engine, the worker pool and every room.
 type Manager struct {
-	engine  *Engine
-	workers *workerPool
-	decode  *decodePool
-	log     *slog.Logger
+	engine     *Engine
+	workers    *workerPool
+	decode     *decodePool
+	log        *slog.Logger
+	maxTalkers int
 
 	mu     sync.Mutex
 	rooms  map[RoomID]*Room
@@ -50,11 +54,12 @@ func NewManager(cfg ManagerConfig) (*Manager, error) {
 		return nil, err
 	}
 	return &Manager{
-		engine:  e,
-		workers: newWorkerPool(cfg.Workers, !cfg.DisablePinning, cfg.Logger),
-		decode:  newDecodePool(cfg.DecodeWorkers, !cfg.DisablePinning, cfg.Logger),
-		log:     cfg.Logger,
-		rooms:   make(map[RoomID]*Room),
+		engine:     e,
+		workers:    newWorkerPool(cfg.Workers, !cfg.DisablePinning, cfg.Logger),
+		decode:     newDecodePool(cfg.DecodeWorkers, !cfg.DisablePinning, cfg.Logger),
+		log:        cfg.Logger,
+		rooms:      make(map[RoomID]*Room),
+		maxTalkers: cfg.MaxTalkers,
 	}, nil
 }
 
@@ -63,6 +68,9 @@ func (m *Manager) Engine() *Engine { return m.engine }
 
 // Create makes a room and starts its clock.
 func (m *Manager) Create(cfg Config) (*Room, error) {
+	if cfg.Audio.MaxTalkers == 0 {
+		cfg.Audio.MaxTalkers = m.maxTalkers
+	}
 	r, err := newRoom(cfg, m.engine, m.decode, m.log)
 	if err != nil {
 		return nil, err

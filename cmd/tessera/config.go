@@ -98,7 +98,10 @@ func envName(flagName string) string {
 
 // loadConfig builds the configuration from command-line args, the
 // environment and the YAML file named by -config or TESSERA_CONFIG.
-func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (Config, error) {
+//
+// lookupEnv is os.LookupEnv: a variable set to the empty string counts
+// (TESSERA_WS_LISTEN= disables the extra listener).
+func loadConfig(args []string, lookupEnv func(string) (string, bool), stderr io.Writer) (Config, error) {
 	// First pass: which flags were given, and where the file is.
 	var file string
 	scratch := defaults()
@@ -112,7 +115,7 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (Co
 		return Config{}, fmt.Errorf("%w: unexpected argument %q", errConfig, cli.Arg(0))
 	}
 	if file == "" {
-		file = getenv(envName("config"))
+		file, _ = lookupEnv(envName("config"))
 	}
 
 	// Second pass: defaults, then the file, then the environment, then the
@@ -132,7 +135,7 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (Co
 		if f.Name == "config" || err != nil {
 			return
 		}
-		if v, ok := lookupEnv(getenv, envName(f.Name)); ok {
+		if v, ok := lookupEnv(envName(f.Name)); ok {
 			if e := f.Value.Set(v); e != nil {
 				err = fmt.Errorf("%w: %s=%q: %w", errConfig, envName(f.Name), v, e)
 			}
@@ -147,11 +150,6 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (Co
 		}
 	})
 	return cfg, cfg.validate()
-}
-
-func lookupEnv(getenv func(string) string, name string) (string, bool) {
-	v := getenv(name)
-	return v, v != ""
 }
 
 func readYAML(path string, cfg *Config) error {

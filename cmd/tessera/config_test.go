@@ -9,8 +9,8 @@ import (
 	"time"
 )
 
-func env(m map[string]string) func(string) string {
-	return func(k string) string { return m[k] }
+func env(m map[string]string) func(string) (string, bool) {
+	return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
 }
 
 func TestConfigPrecedence(t *testing.T) {
@@ -56,6 +56,13 @@ func TestConfigPrecedence(t *testing.T) {
 	}
 	if cfg.Listen != ":7200" || cfg.ShutdownTimeout != time.Second || cfg.LogLevel != "debug" {
 		t.Fatalf("flags: got %+v", cfg)
+	}
+
+	// A variable set to nothing counts: it switches the extra WebSocket
+	// listener off.
+	cfg, err = loadConfig(nil, env(map[string]string{"TESSERA_WS_LISTEN": ""}), io.Discard)
+	if err != nil || cfg.WSListen != "" {
+		t.Fatalf("TESSERA_WS_LISTEN empty: %q, %v", cfg.WSListen, err)
 	}
 }
 

@@ -24,7 +24,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/tessera-mcu/tessera/mixer"
 	"github.com/tessera-mcu/tessera/room"
 	"github.com/tessera-mcu/tessera/signaling"
 	"github.com/tessera-mcu/tessera/signaling/janus"
@@ -37,7 +36,7 @@ var version = "dev"
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Args[1:], os.Getenv, os.Stderr, nil); err != nil {
+	if err := run(ctx, os.Args[1:], os.LookupEnv, os.Stderr, nil); err != nil {
 		fmt.Fprintln(os.Stderr, "tessera:", err)
 		if errors.Is(err, errConfig) {
 			os.Exit(2)
@@ -48,8 +47,8 @@ func main() {
 
 // run starts the server and blocks until ctx ends, then drains. ready, if
 // not nil, receives the bound HTTP address once the server listens.
-func run(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer, ready chan<- string) error {
-	cfg, err := loadConfig(args, getenv, stderr)
+func run(ctx context.Context, args []string, lookupEnv func(string) (string, bool), stderr io.Writer, ready chan<- string) error {
+	cfg, err := loadConfig(args, lookupEnv, stderr)
 	if err != nil {
 		return err
 	}
@@ -63,6 +62,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		},
 		Workers:        cfg.Workers,
 		DisablePinning: !cfg.PinWorkers,
+		MaxTalkers:     cfg.MaxTalkers,
 		Logger:         log,
 	})
 	if err != nil {
@@ -74,7 +74,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		}
 	}()
 	if cfg.DemoRoom {
-		if _, err := rooms.Create(demoRoom(cfg)); err != nil {
+		if _, err := rooms.Create(demoRoom); err != nil {
 			return fmt.Errorf("demo room: %w", err)
 		}
 	}
@@ -140,12 +140,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 
 // demoRoom is room 1234, the room Janus's demo pages and janode's examples
 // expect, with their management secret.
-func demoRoom(cfg Config) room.Config {
-	return room.Config{
-		ID: 1234, Description: "Demo Room", Secret: "adminpwd",
-		AudioLevelEvents: true, Audio: mixer.AudioConfig{MaxTalkers: cfg.MaxTalkers},
-	}
-}
+var demoRoom = room.Config{ID: 1234, Description: "Demo Room", Secret: "adminpwd", AudioLevelEvents: true}
 
 func newLogger(cfg Config, w io.Writer) *slog.Logger {
 	var level slog.Level
