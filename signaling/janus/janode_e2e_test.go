@@ -27,8 +27,10 @@ var e2eDir = filepath.Join("..", "..", "scripts", "e2e")
 func needNode(t *testing.T) string {
 	t.Helper()
 	node, err := exec.LookPath("node")
-	if err == nil {
-		_, err = os.Stat(filepath.Join(e2eDir, "node_modules", "janode"))
+	for _, pkg := range []string{"janode", "werift", "janus-gateway", "webrtc-adapter", "playwright-core"} {
+		if err == nil {
+			_, err = os.Stat(filepath.Join(e2eDir, "node_modules", pkg))
+		}
 	}
 	if err != nil {
 		if os.Getenv("TESSERA_E2E") == "1" {

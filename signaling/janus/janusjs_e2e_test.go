@@ -39,9 +39,6 @@ func needChromium(t *testing.T) string {
 func TestJanusJSInChromium(t *testing.T) {
 	node := needNode(t)
 	chromium := needChromium(t)
-	if _, err := os.Stat(filepath.Join(e2eDir, "node_modules", "playwright-core")); err != nil {
-		t.Fatalf("playwright-core missing: %v", err)
-	}
 	s := newServer(t, Options{})
 	r, _ := s.rooms.Get(1234)
 	goPeer := joinGoPeer(t, r, 660)
