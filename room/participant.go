@@ -7,6 +7,8 @@ import (
 	"github.com/pion/interceptor/pkg/cc"
 	"github.com/pion/webrtc/v4"
 	"github.com/pion/webrtc/v4/pkg/media"
+
+	"github.com/tessera-mcu/tessera/mixer"
 )
 
 // ParticipantInfo is a participant's public state.
@@ -33,6 +35,7 @@ type Participant struct {
 
 	in  *audioInput
 	out *egress
+	mix mixer.MixID // the mix the listener heard last tick
 
 	// Video.
 	vin    *videoInput

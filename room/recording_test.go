@@ -417,13 +417,14 @@ func TestRecordDiskFull(t *testing.T) {
 	b := join(t, r, "b", roomtest.Options{ToneHz: 660})
 	// Every write to the file fails with ENOSPC. (H.264 recordings write
 	// their header at the first keyframe, so the failure comes mid-way.)
-	full, err := os.OpenFile("/dev/full", os.O_WRONLY, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer full.Close()
 	o := RecordOptions{Dir: t.TempDir(), Name: "full", VideoCodec: CodecH264,
-		create: func(_ string, opts record.Options) (record.Writer, error) { return record.New(full, opts) }}
+		create: func(_ string, opts record.Options) (record.Writer, error) {
+			f, err := os.OpenFile("/dev/full", os.O_WRONLY, 0)
+			if err != nil {
+				return nil, err
+			}
+			return record.CreateFile(f, opts)
+		}}
 	if _, err := r.StartRecording(ctxT(t), o); err != nil {
 		if !errors.Is(err, ErrRecording) {
 			t.Fatalf("start: %v", err)

@@ -75,9 +75,11 @@ type Room struct {
 	encoders map[mixer.MixID]*opus.Encoder
 	spare    []*opus.Encoder
 	packets  map[mixer.MixID][]byte
-	encBuf   []byte
-	loudest  mixer.SourceID
-	audioGap int64 // skipped audio ticks to fold into the next packet
+	// switching: mixes that listeners move to in this tick.
+	switching map[mixer.MixID]bool
+	encBuf    []byte
+	loudest   mixer.SourceID
+	audioGap  int64 // skipped audio ticks to fold into the next packet
 	// depth is a moving average of how many packets inputs hold in their
 	// jitter buffers when they play: how long a voice waits before it is
 	// mixed, which a picture does not.
@@ -131,19 +133,20 @@ func newRoom(cfg Config, e *Engine, decode *decodePool, log *slog.Logger) (*Room
 		}
 	}
 	return &Room{
-		video:    video,
-		decode:   decode,
-		id:       cfg.ID,
-		cfg:      cfg,
-		engine:   e,
-		log:      log.With("room", cfg.ID),
-		cmds:     make(chan func(), 256),
-		done:     make(chan struct{}),
-		parts:    make(map[ParticipantID]*Participant),
-		audio:    audio,
-		encoders: make(map[mixer.MixID]*opus.Encoder),
-		packets:  make(map[mixer.MixID][]byte),
-		encBuf:   make([]byte, opus.MaxPacketBytes),
+		video:     video,
+		decode:    decode,
+		id:        cfg.ID,
+		cfg:       cfg,
+		engine:    e,
+		log:       log.With("room", cfg.ID),
+		cmds:      make(chan func(), 256),
+		done:      make(chan struct{}),
+		parts:     make(map[ParticipantID]*Participant),
+		audio:     audio,
+		encoders:  make(map[mixer.MixID]*opus.Encoder),
+		packets:   make(map[mixer.MixID][]byte),
+		switching: make(map[mixer.MixID]bool),
+		encBuf:    make([]byte, opus.MaxPacketBytes),
 	}, nil
 }
 
@@ -356,11 +359,30 @@ func (r *Room) audioTick() {
 		return
 	}
 
+	// A listener whose mix changes (a talker falls silent, or starts) now
+	// hears another encoder's stream; its decoder still holds the old one's
+	// state. The first frame it gets of the new one is coded without
+	// inter-frame prediction, so it decodes cleanly from any state.
+	clear(r.switching)
+	for _, p := range r.order {
+		if p.out == nil {
+			continue
+		}
+		id, _ := mixes.For(mixer.SourceID(p.id))
+		if id != p.mix {
+			r.switching[id] = true
+			p.mix = id
+		}
+	}
+
 	// Encode each distinct mix once.
 	clear(r.packets)
 	for _, id := range mixes.IDs() {
 		enc, err := r.encoderFor(id)
 		if err == nil {
+			if r.switching[id] {
+				enc.ForceKeyframe()
+			}
 			var n int
 			if n, err = enc.Encode(mixes.PCM(id), r.encBuf); err == nil {
 				r.packets[id] = append([]byte(nil), r.encBuf[:n]...)

@@ -124,7 +124,9 @@ func TestTrickledCandidates(t *testing.T) {
 // back when it talks again; what it receives stays one stream (same SSRC,
 // consecutive sequence numbers, timestamps advancing by exactly one frame)
 // and sounds whole: the other voice it hears keeps its level through every
-// switch.
+// switch (each one costs the new stream's encoder a keyframe; without it,
+// the listener's decoder, holding the old stream's state, dips by up to
+// 40% for a frame or two).
 func TestStreamContinuityAcrossMixChange(t *testing.T) {
 	m := newManager(t)
 	r, _ := m.Create(Config{})
@@ -143,30 +145,45 @@ func TestStreamContinuityAcrossMixChange(t *testing.T) {
 		t.Fatal("a is not a talker")
 	}
 	mark := a.peer.Mark()
+	var switches []int // where a's mix changed, in frames after mark
+	switched := func() { switches = append(switches, (a.peer.Mark()-mark)/960) }
 	for range 3 {
 		a.peer.SetTone(false) // a leaves the talkers: minus-a -> full mix
 		if !talking(false) {
 			t.Fatal("a did not leave the talkers")
 		}
+		switched()
 		time.Sleep(300 * time.Millisecond)
 		a.peer.SetTone(true) // and back: full mix -> minus-a
 		if !talking(true) {
 			t.Fatal("a did not become a talker again")
 		}
+		switched()
 		time.Sleep(300 * time.Millisecond)
 	}
 	heard := a.peer.Since(mark)
-	// b's tone, in 100 ms windows every 20 ms, across the six switches.
-	var levels []float64
-	for i := 0; i+4800 <= len(heard); i += 960 {
-		levels = append(levels, codectest.Goertzel(heard[i:i+4800], 48000, 660))
+	// b's tone, in 100 ms windows every 20 ms. Windows near a switch (the
+	// switch is seen up to a poll interval late) must keep the level in
+	// every build; elsewhere the race detector's slowness may starve the
+	// ingest now and then, so all windows are checked in normal builds.
+	near := func(w int) bool {
+		for _, s := range switches {
+			if w >= s-12 && w <= s+2 {
+				return true
+			}
+		}
+		return false
 	}
-	lo, hi := 1.0, 0.0
-	for _, l := range levels {
-		lo, hi = min(lo, l), max(hi, l)
+	lo, hi, n := 1.0, 0.0, 0
+	for w := 0; w*960+4800 <= len(heard); w++ {
+		if raceEnabled && !near(w) {
+			continue
+		}
+		l := codectest.Goertzel(heard[w*960:w*960+4800], 48000, 660)
+		lo, hi, n = min(lo, l), max(hi, l), n+1
 	}
-	t.Logf("a hears b at %.3f..%.3f over %d windows", lo, hi, len(levels))
-	if len(levels) < 100 || lo < 0.2 || hi > 0.3 {
+	t.Logf("a hears b at %.3f..%.3f over %d windows, %d switches", lo, hi, n, len(switches))
+	if n < 60 || lo < 0.23 || hi > 0.27 {
 		t.Errorf("a hears b at %.3f..%.3f across the mix changes, want a steady 0.25", lo, hi)
 	}
 	st, _ := r.Stats(ctxT(t))

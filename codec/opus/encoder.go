@@ -1,9 +1,26 @@
 package opus
 
+/*
+#cgo pkg-config: opus
+#include <opus.h>
+
+// The encoder's controls, one function each: opus_encoder_ctl is variadic,
+// which cgo cannot call.
+static int tessera_set_bitrate(OpusEncoder *st, opus_int32 v) { return opus_encoder_ctl(st, OPUS_SET_BITRATE(v)); }
+static int tessera_set_inband_fec(OpusEncoder *st, opus_int32 v) { return opus_encoder_ctl(st, OPUS_SET_INBAND_FEC(v)); }
+static int tessera_set_packet_loss(OpusEncoder *st, opus_int32 v) { return opus_encoder_ctl(st, OPUS_SET_PACKET_LOSS_PERC(v)); }
+static int tessera_set_dtx(OpusEncoder *st, opus_int32 v) { return opus_encoder_ctl(st, OPUS_SET_DTX(v)); }
+static int tessera_set_complexity(OpusEncoder *st, opus_int32 v) { return opus_encoder_ctl(st, OPUS_SET_COMPLEXITY(v)); }
+static int tessera_set_prediction_disabled(OpusEncoder *st, opus_int32 v) { return opus_encoder_ctl(st, OPUS_SET_PREDICTION_DISABLED(v)); }
+static int tessera_get_in_dtx(OpusEncoder *st, opus_int32 *v) { return opus_encoder_ctl(st, OPUS_GET_IN_DTX(v)); }
+*/
+import "C"
+
 import (
 	"errors"
 	"fmt"
 	"time"
+	"unsafe"
 
 	hopus "gopkg.in/hraban/opus.v2"
 
@@ -79,19 +96,23 @@ type EncoderConfig struct {
 	Complexity int
 }
 
-// Encoder encodes interleaved int16 PCM into Opus packets.
+// Encoder encodes interleaved int16 PCM into Opus packets. It binds
+// libopus directly (the decoder goes through hraban/opus): the mixer needs
+// a control that binding lacks, OPUS_SET_PREDICTION_DISABLED (see
+// ForceKeyframe).
 type Encoder struct {
-	enc     *hopus.Encoder
+	st      *C.OpusEncoder // nil once closed
 	rate    int
 	ch      int
 	frame   int // samples per channel
 	bitrate int
-	closed  bool
+	keyNext bool
 }
 
 var (
-	_ codec.AudioEncoder  = (*Encoder)(nil)
-	_ codec.BitrateSetter = (*Encoder)(nil)
+	_ codec.AudioEncoder   = (*Encoder)(nil)
+	_ codec.BitrateSetter  = (*Encoder)(nil)
+	_ codec.KeyframeForcer = (*Encoder)(nil)
 )
 
 func validRate(r int) bool {
@@ -130,14 +151,14 @@ func NewEncoder(cfg EncoderConfig) (*Encoder, error) {
 	default:
 		return nil, fmt.Errorf("%w: opus frame duration %v (want 10, 20, 40 or 60 ms)", codec.ErrInvalidConfig, cfg.FrameDuration)
 	}
-	var app hopus.Application
+	var app C.int
 	switch cfg.Application {
 	case VoIP:
-		app = hopus.AppVoIP
+		app = C.OPUS_APPLICATION_VOIP
 	case Audio:
-		app = hopus.AppAudio
+		app = C.OPUS_APPLICATION_AUDIO
 	case LowDelay:
-		app = hopus.AppRestrictedLowdelay
+		app = C.OPUS_APPLICATION_RESTRICTED_LOWDELAY
 	default:
 		return nil, fmt.Errorf("%w: opus application %v", codec.ErrInvalidConfig, cfg.Application)
 	}
@@ -148,38 +169,48 @@ func NewEncoder(cfg EncoderConfig) (*Encoder, error) {
 		return nil, fmt.Errorf("%w: opus complexity %d (want 1..10, or 0 for the default)", codec.ErrInvalidConfig, cfg.Complexity)
 	}
 
-	enc, err := hopus.NewEncoder(cfg.SampleRate, cfg.Channels, app)
-	if err != nil {
-		return nil, libError("create encoder", err)
+	var errc C.int
+	st := C.opus_encoder_create(C.opus_int32(cfg.SampleRate), C.int(cfg.Channels), app, &errc)
+	if errc != C.OPUS_OK || st == nil {
+		return nil, opusError("create encoder", errc)
 	}
 	e := &Encoder{
-		enc:     enc,
+		st:      st,
 		rate:    cfg.SampleRate,
 		ch:      cfg.Channels,
 		frame:   int(int64(cfg.SampleRate) * int64(cfg.FrameDuration) / int64(time.Second)),
 		bitrate: cfg.Bitrate,
 	}
+	complexity := C.opus_int32(cfg.Complexity)
 	steps := []struct {
 		what string
-		err  func() error
+		rc   C.int
 	}{
-		{"set bitrate", func() error { return enc.SetBitrate(cfg.Bitrate) }},
-		{"set inband FEC", func() error { return enc.SetInBandFEC(cfg.InbandFEC) }},
-		{"set packet loss", func() error { return enc.SetPacketLossPerc(cfg.PacketLossPercent) }},
-		{"set DTX", func() error { return enc.SetDTX(cfg.DTX) }},
-		{"set complexity", func() error {
-			if cfg.Complexity == 0 {
-				return nil
-			}
-			return enc.SetComplexity(cfg.Complexity)
-		}},
+		{"set bitrate", C.tessera_set_bitrate(st, C.opus_int32(cfg.Bitrate))},
+		{"set inband FEC", C.tessera_set_inband_fec(st, cbool(cfg.InbandFEC))},
+		{"set packet loss", C.tessera_set_packet_loss(st, C.opus_int32(cfg.PacketLossPercent))},
+		{"set DTX", C.tessera_set_dtx(st, cbool(cfg.DTX))},
+	}
+	if complexity != 0 {
+		steps = append(steps, struct {
+			what string
+			rc   C.int
+		}{"set complexity", C.tessera_set_complexity(st, complexity)})
 	}
 	for _, s := range steps {
-		if err := s.err(); err != nil {
-			return nil, libError(s.what, err)
+		if s.rc != C.OPUS_OK {
+			e.Close()
+			return nil, opusError(s.what, s.rc)
 		}
 	}
 	return e, nil
+}
+
+func cbool(b bool) C.opus_int32 {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 func checkBitrate(bps int) error {
@@ -194,7 +225,7 @@ func checkBitrate(bps int) error {
 // With DTX on, a result of 1 or 2 bytes is a frame the sender need not
 // transmit.
 func (e *Encoder) Encode(pcm []int16, dst []byte) (int, error) {
-	if e.closed {
+	if e.st == nil {
 		return 0, fmt.Errorf("opus encode: %w", codec.ErrClosed)
 	}
 	if len(pcm) != e.frame*e.ch {
@@ -203,26 +234,43 @@ func (e *Encoder) Encode(pcm []int16, dst []byte) (int, error) {
 	if len(dst) == 0 {
 		return 0, fmt.Errorf("%w: opus encode into an empty buffer", codec.ErrFrameSize)
 	}
-	// The binding passes cap(dst) to libopus as the space available; cap
-	// it at len so nothing beyond dst[:len(dst)] is ever written.
-	n, err := e.enc.Encode(pcm, dst[:len(dst):len(dst)])
-	if err != nil {
-		return 0, libError("encode", err)
+	if e.keyNext {
+		if rc := C.tessera_set_prediction_disabled(e.st, 1); rc != C.OPUS_OK {
+			return 0, opusError("disable prediction", rc)
+		}
 	}
-	return n, nil
+	n := C.opus_encode(e.st, (*C.opus_int16)(unsafe.Pointer(&pcm[0])), C.int(e.frame),
+		(*C.uchar)(unsafe.Pointer(&dst[0])), C.opus_int32(len(dst)))
+	if e.keyNext {
+		e.keyNext = false
+		if rc := C.tessera_set_prediction_disabled(e.st, 0); rc != C.OPUS_OK {
+			return 0, opusError("enable prediction", rc)
+		}
+	}
+	if n < 0 {
+		return 0, opusError("encode", C.int(n))
+	}
+	return int(n), nil
 }
+
+// ForceKeyframe makes the next frame decodable on its own: coded without
+// inter-frame prediction, it sounds right to a decoder whose state came
+// from another stream. A mixer calls it when listeners move to this
+// encoder's stream from another (their decoders carry the other's state),
+// at the cost of a few more bits in that one frame.
+func (e *Encoder) ForceKeyframe() { e.keyNext = true }
 
 // SetBitrate changes the target bitrate, in bits per second, from the next
 // frame on.
 func (e *Encoder) SetBitrate(bps int) error {
-	if e.closed {
+	if e.st == nil {
 		return fmt.Errorf("opus set bitrate: %w", codec.ErrClosed)
 	}
 	if err := checkBitrate(bps); err != nil {
 		return err
 	}
-	if err := e.enc.SetBitrate(bps); err != nil {
-		return libError("set bitrate", err)
+	if rc := C.tessera_set_bitrate(e.st, C.opus_int32(bps)); rc != C.OPUS_OK {
+		return opusError("set bitrate", rc)
 	}
 	e.bitrate = bps
 	return nil
@@ -234,14 +282,14 @@ func (e *Encoder) Bitrate() int { return e.bitrate }
 // SetPacketLossPercent updates the expected loss rate (0..100), for example
 // from RTCP receiver reports, so that FEC follows the network.
 func (e *Encoder) SetPacketLossPercent(p int) error {
-	if e.closed {
+	if e.st == nil {
 		return fmt.Errorf("opus set packet loss: %w", codec.ErrClosed)
 	}
 	if p < 0 || p > 100 {
 		return fmt.Errorf("%w: opus packet loss %d%% (want 0..100)", codec.ErrInvalidConfig, p)
 	}
-	if err := e.enc.SetPacketLossPerc(p); err != nil {
-		return libError("set packet loss", err)
+	if rc := C.tessera_set_packet_loss(e.st, C.opus_int32(p)); rc != C.OPUS_OK {
+		return opusError("set packet loss", rc)
 	}
 	return nil
 }
@@ -250,11 +298,11 @@ func (e *Encoder) SetPacketLossPercent(p int) error {
 // not worth transmitting or a comfort noise update. It is false when DTX is
 // off or the encoder is closed.
 func (e *Encoder) InDTX() bool {
-	if e.closed {
+	if e.st == nil {
 		return false
 	}
-	in, err := e.enc.InDTX()
-	return err == nil && in
+	var in C.opus_int32
+	return C.tessera_get_in_dtx(e.st, &in) == C.OPUS_OK && in != 0
 }
 
 // SampleRate is the PCM rate in Hz.
@@ -266,12 +314,27 @@ func (e *Encoder) Channels() int { return e.ch }
 // FrameSamples is the number of samples per channel in one frame.
 func (e *Encoder) FrameSamples() int { return e.frame }
 
-// Close releases the encoder. The libopus state lives in Go memory, so this
-// only marks the encoder unusable.
+// Close frees the encoder; it may be called more than once.
 func (e *Encoder) Close() error {
-	e.closed = true
-	e.enc = nil
+	if e.st != nil {
+		C.opus_encoder_destroy(e.st)
+		e.st = nil
+	}
 	return nil
+}
+
+// opusError maps a libopus error code to the codec sentinels.
+func opusError(op string, rc C.int) error {
+	msg := C.GoString(C.opus_strerror(rc))
+	switch rc {
+	case C.OPUS_INVALID_PACKET:
+		return fmt.Errorf("%w: opus %s: %s", codec.ErrCorrupt, op, msg)
+	case C.OPUS_BUFFER_TOO_SMALL:
+		return fmt.Errorf("%w: opus %s: %s", codec.ErrFrameSize, op, msg)
+	case C.OPUS_BAD_ARG:
+		return fmt.Errorf("%w: opus %s: %s", codec.ErrInvalidConfig, op, msg)
+	}
+	return fmt.Errorf("%w: opus %s: %s", codec.ErrLibrary, op, msg)
 }
 
 // libError maps an error from the binding to the codec sentinels, keeping

@@ -493,3 +493,63 @@ func TestNoAllocs(t *testing.T) {
 		}
 	}
 }
+
+// A keyframe decodes on its own: fed to a decoder that never saw the
+// stream before (a listener just moved to this encoder's stream, whose
+// decoder holds another stream's state), it gives back the voice at its
+// level, where an ordinary frame, predicted from frames that decoder never
+// had, comes out wrong.
+func TestForceKeyframeDecodesOnItsOwn(t *testing.T) {
+	const frame = 960
+	cfg := EncoderConfig{Bitrate: 32000, InbandFEC: true, PacketLossPercent: 5}
+	plain, keyed := mustEncoder(t, cfg), mustEncoder(t, cfg)
+	pcm := make([]int16, frame)
+	buf := make([]byte, MaxPacketBytes)
+	var pPlain, pKeyed [][]byte
+	for i := range 40 {
+		codectest.Tone(pcm, 1, 48000, 660, 0.25, i*frame)
+		if i == 30 {
+			keyed.ForceKeyframe()
+		}
+		for _, x := range []struct {
+			e   *Encoder
+			out *[][]byte
+		}{{plain, &pPlain}, {keyed, &pKeyed}} {
+			n, err := x.e.Encode(pcm, buf)
+			if err != nil {
+				t.Fatal(err)
+			}
+			*x.out = append(*x.out, append([]byte(nil), buf[:n]...))
+		}
+	}
+	if string(pPlain[30]) == string(pKeyed[30]) {
+		t.Fatal("ForceKeyframe did not change the frame")
+	}
+	if string(pPlain[29]) != string(pKeyed[29]) {
+		t.Fatal("the two encoders differ before the keyframe")
+	}
+	// Decoders that join at frame 30 (after one frame of another stream's
+	// silence, so that they are warm).
+	joinAt := func(pkts [][]byte) float64 {
+		dec, err := NewDecoder(48000, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer dec.Close()
+		out := make([]int16, MaxFrameSamples)
+		var heard []int16
+		for _, p := range pkts[30:35] {
+			n, err := dec.Decode(p, out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			heard = append(heard, out[:n]...)
+		}
+		return codectest.Goertzel(heard[:4800], 48000, 660) // 100 ms from the join
+	}
+	lp, lk := joinAt(pPlain), joinAt(pKeyed)
+	t.Logf("660 Hz over the first 100 ms a fresh decoder hears: %.3f from ordinary frames, %.3f from a keyframe (sent 0.25)", lp, lk)
+	if math.Abs(lk-0.25) > math.Abs(lp-0.25) || math.Abs(lk-0.25) > 0.03 {
+		t.Errorf("a keyframe decodes on its own to %.3f (ordinary frames %.3f), want about 0.25", lk, lp)
+	}
+}

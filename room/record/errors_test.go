@@ -92,14 +92,24 @@ func TestDiskFull(t *testing.T) {
 	if _, err := os.Stat("/dev/full"); err != nil {
 		t.Skip("no /dev/full")
 	}
-	w, err := Create("/dev/full", avOptions)
+	full := func() *os.File {
+		f, err := os.OpenFile("/dev/full", os.O_WRONLY, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return f
+	}
+	if _, err := Create("/dev/full", avOptions); !errors.Is(err, os.ErrExist) {
+		t.Errorf("Create over an existing file: %v, want it refused", err)
+	}
+	w, err := CreateFile(full(), avOptions)
 	if w != nil {
 		t.Errorf("Create on /dev/full returned a Writer (%T) with the error", w)
 	}
 	if !errors.Is(err, syscall.ENOSPC) || !errors.Is(err, ErrWrite) || !strings.Contains(err.Error(), "/dev/full") {
 		t.Errorf("Create WebM on /dev/full: %v", err)
 	}
-	w, err = Create("/dev/full", Options{Video: &VideoTrack{Codec: "h264", Width: testW, Height: testH}})
+	w, err = CreateFile(full(), Options{Video: &VideoTrack{Codec: "h264", Width: testW, Height: testH}})
 	if err != nil {
 		t.Fatal(err)
 	}

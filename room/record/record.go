@@ -234,7 +234,23 @@ func Create(path string, opts Options) (Writer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("record: %w", err)
 	}
-	w, err := newWriter(f, path, f, opts)
+	return writeFile(f, opts)
+}
+
+// CreateFile returns a Writer that records into f, an open file it takes
+// over: Close syncs and closes it, and so does a failure to write the
+// header.
+func CreateFile(f *os.File, opts Options) (Writer, error) {
+	opts, err := opts.validate()
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return writeFile(f, opts)
+}
+
+func writeFile(f *os.File, opts Options) (Writer, error) {
+	w, err := newWriter(f, f.Name(), f, opts)
 	if err != nil {
 		f.Close()
 		return nil, err

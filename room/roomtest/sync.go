@@ -110,22 +110,21 @@ func (p *Peer) audioPacket(pcm []int16, ts uint32) {
 
 // resolve stamps the events waiting for a sender report.
 func (s *syncState) resolve() {
-	for len(s.pendingFlash) > 0 {
-		at, ok := s.wall(webrtc.RTPCodecTypeVideo, s.pendingFlash[0], 90000)
+	s.flashes, s.pendingFlash = s.stamp(s.flashes, s.pendingFlash, webrtc.RTPCodecTypeVideo, 90000)
+	s.beeps, s.pendingBeep = s.stamp(s.beeps, s.pendingBeep, webrtc.RTPCodecTypeAudio, 48000)
+}
+
+// stamp moves the pending RTP timestamps of one stream onto the sender's
+// clock, as far as its sender reports allow.
+func (s *syncState) stamp(done []time.Time, pending []uint32, kind webrtc.RTPCodecType, rate float64) ([]time.Time, []uint32) {
+	for len(pending) > 0 {
+		at, ok := s.wall(kind, pending[0], rate)
 		if !ok {
 			break
 		}
-		s.flashes = append(s.flashes, at)
-		s.pendingFlash = s.pendingFlash[1:]
+		done, pending = append(done, at), pending[1:]
 	}
-	for len(s.pendingBeep) > 0 {
-		at, ok := s.wall(webrtc.RTPCodecTypeAudio, s.pendingBeep[0], 48000)
-		if !ok {
-			break
-		}
-		s.beeps = append(s.beeps, at)
-		s.pendingBeep = s.pendingBeep[1:]
-	}
+	return done, pending
 }
 
 // LipSync pairs every flash seen with the nearest beep heard and returns,
