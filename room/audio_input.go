@@ -142,7 +142,7 @@ func (in *audioInput) prepare(log *slog.Logger) mixer.Level {
 		}
 		n := int(in.jb.slot())
 		if act == playPacket {
-			n = opusSamples(pkt.payload)
+			n = pkt.dur
 			packets++
 			if !pkt.hasLevel {
 				levelKnown = false

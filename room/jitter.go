@@ -12,6 +12,7 @@ type audioPacket struct {
 	level    mixer.Level
 	hasLevel bool
 	payload  []byte
+	dur      int // samples (from the TOC byte; set on insert)
 }
 
 // playKind says what an input contributes to one 20 ms tick.
@@ -33,7 +34,8 @@ const (
 	playDTX
 )
 
-// Jitter buffer tuning, in 20 ms frames.
+// Jitter buffer tuning, in 20 ms frames of media time (whatever the
+// sender's packet duration).
 const (
 	// jitterTarget is how much must be buffered before playout starts.
 	jitterTarget = 2
@@ -74,7 +76,7 @@ type jitterBuffer struct {
 	nextTS  uint32 // timestamp of the slot to play next
 	lastSeq uint16 // sequence number of the last packet played
 	missing int    // consecutive slots with nothing to play
-	deep    int    // consecutive ticks with more than jitterTarget+1 waiting
+	deep    int    // samples played in a row with more than jitterTarget+1 frames waiting
 	dtx     bool   // the last packet played was a DTX frame
 	// step is the duration of the last packet played, in samples: a slot
 	// with nothing to play (loss, DTX) lasts as long as the packets
@@ -82,8 +84,9 @@ type jitterBuffer struct {
 	step uint32
 	// reset is set when the stream restarted (new SSRC or timeline); the
 	// decoder must be reset before the next packet.
-	reset bool
-	stats jitterStats
+	reset   bool
+	samples int // media time of the buffered packets
+	stats   jitterStats
 }
 
 // dtxMaxBytes: an Opus packet this small carries no audio (DTX / comfort
@@ -92,6 +95,7 @@ const dtxMaxBytes = 2
 
 func (b *jitterBuffer) restart() {
 	b.pkts = b.pkts[:0]
+	b.samples = 0
 	b.started = false
 	b.missing = 0
 	b.dtx = false
@@ -135,10 +139,12 @@ func (b *jitterBuffer) insert(p audioPacket) {
 		}
 		i--
 	}
+	p.dur = opusSamples(p.payload)
+	b.samples += p.dur
 	b.pkts = append(b.pkts, audioPacket{})
 	copy(b.pkts[i+1:], b.pkts[i:])
 	b.pkts[i] = p
-	if len(b.pkts) > jitterMax {
+	if b.depth() > jitterMax || len(b.pkts) > maxPackets {
 		b.dropHead()
 		b.stats.overflow++
 		if b.started {
@@ -152,7 +158,7 @@ func (b *jitterBuffer) insert(p audioPacket) {
 // leaves the buffer; for playFEC it stays (it plays in the following slot).
 func (b *jitterBuffer) pop() (playKind, audioPacket) {
 	if !b.started {
-		if len(b.pkts) < jitterTarget {
+		if b.depth() < jitterTarget {
 			return playNone, audioPacket{}
 		}
 		b.started = true
@@ -160,12 +166,12 @@ func (b *jitterBuffer) pop() (playKind, audioPacket) {
 		b.nextTS = b.pkts[0].ts
 		b.lastSeq = b.pkts[0].seq - 1
 	}
-	if len(b.pkts) > jitterTarget+1 {
-		b.deep++
+	if b.depth() > jitterTarget+1 {
+		b.deep += int(b.slot())
 	} else {
 		b.deep = 0
 	}
-	if len(b.pkts) > jitterHigh || b.deep > shrinkAfter {
+	if b.depth() > jitterHigh || b.deep > shrinkAfter*mixer.FrameSamples {
 		// Too much latency has built up: drop the oldest frame.
 		b.dropHead()
 		b.stats.skipped++
@@ -179,7 +185,7 @@ func (b *jitterBuffer) pop() (playKind, audioPacket) {
 		if b.dtx {
 			return playDTX, audioPacket{}
 		}
-		if b.missing > maxConceal {
+		if b.missing*int(b.slot()) > maxConceal*mixer.FrameSamples {
 			b.started = false // stream stopped: go quiet, re-buffer
 			return playNone, audioPacket{}
 		}
@@ -194,7 +200,7 @@ func (b *jitterBuffer) pop() (playKind, audioPacket) {
 		b.lastSeq = p.seq
 		b.missing = 0
 		b.dtx = len(p.payload) <= dtxMaxBytes
-		b.step = uint32(opusSamples(p.payload))
+		b.step = uint32(p.dur)
 		b.nextTS = p.ts + b.step
 		return playPacket, p
 	}
@@ -232,6 +238,7 @@ func (b *jitterBuffer) slot() uint32 {
 // dropHead removes the oldest packet, keeping the slice's start (and so
 // its capacity) in place: the buffer never reallocates in steady state.
 func (b *jitterBuffer) dropHead() {
+	b.samples -= b.pkts[0].dur
 	n := copy(b.pkts, b.pkts[1:])
 	b.pkts[n] = audioPacket{}
 	b.pkts = b.pkts[:n]
@@ -239,3 +246,11 @@ func (b *jitterBuffer) dropHead() {
 
 // buffered is the number of packets waiting.
 func (b *jitterBuffer) buffered() int { return len(b.pkts) }
+
+// maxPackets bounds the packets held, whatever their duration (jitterMax
+// frames of Opus's shortest, 2.5 ms, packets).
+const maxPackets = jitterMax * 8
+
+// depth is the media time the buffered packets hold, in whole 20 ms
+// frames (a pause of DTX between them holds none).
+func (b *jitterBuffer) depth() int { return b.samples / mixer.FrameSamples }

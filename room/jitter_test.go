@@ -269,3 +269,33 @@ func TestJitterShrinksAfterABurst(t *testing.T) {
 		t.Fatal("nothing skipped")
 	}
 }
+
+// Depths are media time, not packet counts: 10 ms packets start playing
+// once 40 ms are in, like 20 ms ones, and a buffer of 60 ms packets is
+// not mistaken for a deep one.
+func TestJitterDepthIsMediaTime(t *testing.T) {
+	pktOf := func(n, samples int, toc byte) audioPacket {
+		return audioPacket{seq: uint16(n), ts: uint32(n * samples), ssrc: 1, payload: []byte{toc, 0xff, 0xfe}}
+	}
+	var short jitterBuffer // CELT 10 ms: config 30 (TOC 0xf0)
+	for i := range 3 {
+		short.insert(pktOf(i, 480, 0xf0))
+	}
+	if k, _ := short.pop(); k != N {
+		t.Fatalf("started playing with 30 ms of 10 ms packets: %v", k)
+	}
+	short.insert(pktOf(3, 480, 0xf0))
+	if k, _ := short.pop(); k != P {
+		t.Fatalf("40 ms of 10 ms packets did not start playing: %v", k)
+	}
+	var long jitterBuffer // SILK 60 ms: config 3 (TOC 0x18)
+	for i := range 5 {
+		long.insert(pktOf(i, 2880, 0x18))
+	}
+	if long.depth() != 15 {
+		t.Fatalf("five 60 ms packets hold %d frames, want 15", long.depth())
+	}
+	if k, _ := long.pop(); k != P || long.stats.skipped == 0 {
+		t.Fatalf("300 ms buffered (above the 160 ms high mark): %v, skipped %d; want a drop to win latency back", k, long.stats.skipped)
+	}
+}

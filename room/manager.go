@@ -86,8 +86,7 @@ func (m *Manager) Create(cfg Config) (*Room, error) {
 	}
 	m.rooms[r.id] = r
 	m.mu.Unlock()
-	pl, w := m.workers.assign(r)
-	r.placed.Store(pl)
+	_, w := m.workers.assign(r)
 	r.log.Info("room created", "worker", w, "description", r.cfg.Description)
 	return r, nil
 }

@@ -23,6 +23,7 @@ type carried struct {
 	watchOnly bool
 	setup     bool
 	floor     int
+	loss      lossState
 }
 
 // Move takes participant id out of r into dst, as a new participant of
@@ -46,15 +47,20 @@ func (r *Room) Move(ctx context.Context, id ParticipantID, dst *Room, req JoinRe
 	if err != nil {
 		return ParticipantInfo{}, nil, err
 	}
-	var c carried
-	err = r.withParticipant(ctx, id, func(p *Participant) error {
-		c = r.takeMedia(p)
+	// exec may report the room's end even after fn ran (both are ready
+	// at once), so what actually happened is read from flags set inside.
+	var (
+		c            carried
+		taken, given bool
+	)
+	_ = r.withParticipant(context.WithoutCancel(ctx), id, func(p *Participant) error {
+		c, taken = r.takeMedia(p), true
 		r.dropParticipant(p, "moved")
 		return nil
 	})
-	if err != nil {
+	if !taken {
 		_ = dst.Leave(context.WithoutCancel(ctx), me.ID)
-		return ParticipantInfo{}, nil, err
+		return ParticipantInfo{}, nil, fmt.Errorf("%w: participant %d left room %d during the move", ErrParticipantNotFound, id, r.id)
 	}
 	r.addCost(-1)
 	r.log.Info("participant moved", "participant", id, "to_room", dst.id, "as", me.ID)
@@ -62,15 +68,15 @@ func (r *Room) Move(ctx context.Context, id ParticipantID, dst *Room, req JoinRe
 		return me, others, nil
 	}
 	c.link.set(dst, me.ID)
-	err = dst.withParticipant(context.WithoutCancel(ctx), me.ID, func(p *Participant) error {
+	_ = dst.withParticipant(context.WithoutCancel(ctx), me.ID, func(p *Participant) error {
 		dst.giveMedia(p, c)
-		me = p.info()
+		me, given = p.info(), true
 		return nil
 	})
-	if err != nil {
+	if !given {
 		// The new room ended meanwhile: the connection has nowhere to go.
 		c.close()
-		return ParticipantInfo{}, nil, err
+		return ParticipantInfo{}, nil, ErrClosed
 	}
 	return me, others, nil
 }
@@ -79,7 +85,7 @@ func (r *Room) Move(ctx context.Context, id ParticipantID, dst *Room, req JoinRe
 // closing it (room goroutine).
 func (r *Room) takeMedia(p *Participant) carried {
 	c := carried{pc: p.pc.Swap(nil), link: p.link, est: p.est, in: p.in, out: p.out, vin: p.vin, vout: p.vout,
-		vcodec: p.vcodec, watchOnly: p.watchOnly, setup: p.setup, floor: p.tier.floor}
+		vcodec: p.vcodec, watchOnly: p.watchOnly, setup: p.setup, floor: p.tier.floor, loss: p.loss}
 	if p.vout != nil {
 		r.removeViewer(p)
 	}
@@ -97,6 +103,7 @@ func (r *Room) takeMedia(p *Participant) carried {
 func (r *Room) giveMedia(p *Participant, c carried) {
 	p.pc.Store(c.pc)
 	p.link, p.est, p.in, p.out, p.vcodec, p.watchOnly = c.link, c.est, c.in, c.out, c.vcodec, c.watchOnly
+	p.loss = c.loss
 	p.tier.floor = min(max(p.tier.floor, c.floor), r.tierCount()-1)
 	if r.video == nil {
 		// An audio-only room: no composite to send, no tile to fill.

@@ -56,16 +56,18 @@ type Participant struct {
 	pc   atomic.Pointer[webrtc.PeerConnection]
 	est  cc.BandwidthEstimator
 	link *peerLink // where pc's callbacks go
-	// loss follows packet loss for slowlink events: audio and video in,
-	// then audio and video out.
-	loss struct {
-		seen [2]uint64
-		last [4]time.Time
-	}
+	loss lossState
 }
 
 func (p *Participant) info() ParticipantInfo {
 	return ParticipantInfo{ID: p.id, Display: p.display, Muted: p.muted, Setup: p.setup, Talking: p.talking, Volume: p.volume}
+}
+
+// lossState follows a participant's packet loss for slowlink events:
+// audio and video in, then audio and video out.
+type lossState struct {
+	seen [2]uint64
+	last [4]time.Time
 }
 
 // egressQueueLen bounds the packets waiting for one listener's network
@@ -84,10 +86,16 @@ type egress struct {
 	// skipped counts the samples not sent since the last one queued
 	// (dropped for a full queue, or withheld); the room goroutine owns it.
 	skipped uint16
-	// reportedLost is the receiver's cumulative count of packets lost, from
-	// its RTCP receiver reports; seenLost is what the room last read of it.
+	// reportedLost is the receiver's cumulative count of packets lost,
+	// from its RTCP reports. withheld counts the samples left out on
+	// purpose (skip), which the receiver counts as lost too; excess is the
+	// most loss beyond them the room has seen (room goroutine).
 	reportedLost atomic.Uint32
-	seenLost     uint32
+	withheld     atomic.Uint32
+	excess       int64
+	// ssrc is the stream's SSRC, for picking its reports out of compound
+	// RTCP (set once the sender is bound).
+	ssrc atomic.Uint32
 }
 
 func newEgress(track *webrtc.TrackLocalStaticSample, queue int) *egress {
@@ -116,14 +124,17 @@ func (e *egress) push(s media.Sample) bool {
 		return true
 	default:
 		e.dropped.Add(1)
-		e.skip()
+		e.skipped = min(e.skipped+1, 1000)
 		return false
 	}
 }
 
 // skip leaves one sample out of the stream on purpose (the viewer waits
 // for a keyframe, or the sample could not be made).
-func (e *egress) skip() { e.skipped = min(e.skipped+1, 1000) }
+func (e *egress) skip() {
+	e.skipped = min(e.skipped+1, 1000)
+	e.withheld.Add(1)
+}
 
 // videoQueueLen bounds one viewer's outgoing video: one second at 30 fps.
 const videoQueueLen = 30

@@ -205,6 +205,8 @@ func (r *Room) publish(e Event) {
 // cost estimates the room's CPU load for the worker pool.
 func (r *Room) cost() int64 { return r.weight.Load() }
 
+func (r *Room) place(pl *placement) { r.placed.Store(pl) }
+
 func (r *Room) addCost(delta int64) {
 	r.weight.Add(delta)
 	if pl := r.placed.Load(); pl != nil {
@@ -679,15 +681,9 @@ func (r *Room) Participant(ctx context.Context, id ParticipantID) (ParticipantIn
 // composite; a recvonly one only receives (a viewer). A second offer
 // renegotiates the same PeerConnection.
 func (r *Room) Offer(ctx context.Context, id ParticipantID, offer string) (string, error) {
-	info, err := parseOffer(offer)
+	info, err := r.checkOffer(offer)
 	if err != nil {
 		return "", err
-	}
-	if r.video == nil {
-		info.video = nil
-		if info.audio == nil {
-			return "", fmt.Errorf("%w: the room is audio-only and the offer has no audio", ErrNoMedia)
-		}
 	}
 	var (
 		existing *webrtc.PeerConnection
@@ -734,6 +730,28 @@ func (r *Room) Offer(ctx context.Context, id ParticipantID, offer string) (strin
 		return "", err
 	}
 	return sdpAnswer, nil
+}
+
+// CheckOffer tells whether Offer could take this SDP offer in this room
+// (it parses, and has media the room carries), without applying it: a
+// client that joins with an offer learns of a bad one before it joins.
+func (r *Room) CheckOffer(offer string) error {
+	_, err := r.checkOffer(offer)
+	return err
+}
+
+func (r *Room) checkOffer(offer string) (offerInfo, error) {
+	info, err := parseOffer(offer)
+	if err != nil {
+		return info, err
+	}
+	if r.video == nil {
+		info.video = nil
+		if info.audio == nil {
+			return info, fmt.Errorf("%w: the room is audio-only and the offer has no audio", ErrNoMedia)
+		}
+	}
+	return info, nil
 }
 
 // peerMedia is what setupPeer attached to a PeerConnection.
@@ -941,9 +959,10 @@ func readRTCP(s *webrtc.RTPSender, onPLI func(), e *egress) {
 					onPLI()
 				}
 			case *rtcp.ReceiverReport:
-				for _, rr := range p.Reports {
-					e.reportedLost.Store(rr.TotalLost)
-				}
+				e.report(p.Reports, s)
+			case *rtcp.SenderReport:
+				// A participant that also sends reports its reception here.
+				e.report(p.Reports, s)
 			}
 		}
 	}
@@ -1267,14 +1286,36 @@ func (r *Room) checkLinks(now time.Time) {
 	}
 }
 
+// report keeps the receiver's loss count for this egress's stream from a
+// compound packet's report blocks (blocks about other streams are left).
+func (e *egress) report(blocks []rtcp.ReceptionReport, s *webrtc.RTPSender) {
+	ssrc := e.ssrc.Load()
+	if ssrc == 0 {
+		if enc := s.GetParameters().Encodings; len(enc) > 0 {
+			ssrc = uint32(enc[0].SSRC)
+			e.ssrc.Store(ssrc)
+		}
+	}
+	for _, b := range blocks {
+		if b.SSRC == ssrc {
+			e.reportedLost.Store(b.TotalLost)
+		}
+	}
+}
+
 // egressLost is how many more packets the listener reported lost since the
-// last look (room goroutine).
+// last look, beyond those left out on purpose (room goroutine). Reports
+// trail the skips they count, so only a rise above the most seen so far is
+// loss.
 func egressLost(e *egress) int {
 	if e == nil {
 		return 0
 	}
-	total := e.reportedLost.Load()
-	n := int32(total - e.seenLost)
-	e.seenLost = total
-	return int(max(n, 0))
+	excess := int64(e.reportedLost.Load()) - int64(e.withheld.Load())
+	if excess <= e.excess {
+		return 0
+	}
+	n := excess - e.excess
+	e.excess = excess
+	return int(n)
 }

@@ -405,7 +405,8 @@ func (f *fakeRoom) tick(now time.Time) time.Time {
 	}
 	return now.Add(20 * time.Millisecond)
 }
-func (f *fakeRoom) cost() int64 { return f.c }
+func (f *fakeRoom) cost() int64         { return f.c }
+func (f *fakeRoom) place(pl *placement) {}
 
 type lockedWriter struct {
 	mu *sync.Mutex

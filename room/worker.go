@@ -20,6 +20,9 @@ type ticker interface {
 	tick(now time.Time) time.Time
 	// cost estimates the room's CPU load (for assigning rooms to workers).
 	cost() int64
+	// place tells the room its placement, before its first tick, so that
+	// every later cost change reaches its worker's load.
+	place(pl *placement)
 }
 
 // worker is one OS thread, pinned to a CPU core when the system allows it,
@@ -226,8 +229,12 @@ func (p *workerPool) assign(r ticker) (*placement, int) {
 			best = w
 		}
 	}
-	pl := &placement{w: best, weight: max(r.cost(), 1)}
-	best.load.Add(pl.weight)
+	// The cost is read before the room learns its placement: a change in
+	// between is missed rather than counted twice.
+	weight := max(r.cost(), 1)
+	pl := &placement{w: best}
+	r.place(pl)
+	pl.adjust(weight)
 	p.home[r] = pl
 	// Sent under the lock, so that a removal of the same room can never
 	// reach the worker before the room does.

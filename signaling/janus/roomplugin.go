@@ -480,6 +480,12 @@ func (s *abSession) join(ctx context.Context, b body, jsep *JSEP, change bool) (
 	if muted != nil {
 		req.Muted = *muted
 	}
+	if jsep != nil {
+		// A bad offer fails the request before anything moves.
+		if err := r.CheckOffer(jsep.SDP); err != nil {
+			return nil, nil, roomErr(err)
+		}
+	}
 	sub := r.Subscribe(abSubscriptionLen)
 	var (
 		me     room.ParticipantInfo
@@ -502,13 +508,14 @@ func (s *abSession) join(ctx context.Context, b body, jsep *JSEP, change bool) (
 		oldSub.Close() // ends the old room's forwarder
 	}
 	go s.forward(r, me.ID, sub)
-	var answer *JSEP
+	var (
+		answer   *JSEP
+		offerErr *pluginError
+	)
 	if jsep != nil {
-		if answer, e = s.offer(ctx, r, me.ID, jsep); e != nil {
-			if !change {
-				_, _ = s.leave(ctx) // a join whose offer fails does not happen
-			}
-			return nil, nil, e
+		if answer, offerErr = s.offer(ctx, r, me.ID, jsep); offerErr != nil && !change {
+			_, _ = s.leave(context.WithoutCancel(ctx)) // a join whose offer fails does not happen
+			return nil, nil, offerErr
 		}
 	}
 	talking := r.Config().AudioLevelEvents
@@ -522,6 +529,12 @@ func (s *abSession) join(ctx context.Context, b body, jsep *JSEP, change bool) (
 	}
 	_, recording, _ := r.Recording(ctx)
 	reply := M{s.ab.key: kind, "room": id, "id": me.ID, "participants": list, "recording": recording}
+	if offerErr != nil {
+		// The move happened (the offer passed the check, then failed to
+		// apply): the client is in the new room, and is told why its offer
+		// was not answered.
+		reply["error_code"], reply["error"] = offerErr.code, offerErr.msg
+	}
 	if s.ab.video {
 		if v := r.Config().Video; !v.Disabled {
 			layout, pinned, _ := r.Layout(ctx)

@@ -338,6 +338,9 @@ export class RoomCall extends Emitter {
         // Only a moderator's mute or unmute tells us about ourselves.
         if (p.id === this.id && typeof p.muted === 'boolean' && p.muted !== this.muted) {
           this.muted = p.muted;
+          // Follow it locally too: a moderator's unmute must not leave our
+          // own microphone switched off.
+          for (const t of this.#stream?.getAudioTracks() ?? []) t.enabled = !p.muted;
           this.emit('local', this.#local());
           this.emit('notice', p.muted ? 'A moderator muted you.' : 'A moderator unmuted you.');
         }
