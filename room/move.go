@@ -104,6 +104,9 @@ func (r *Room) giveMedia(p *Participant, c carried) {
 	p.pc.Store(c.pc)
 	p.link, p.est, p.in, p.out, p.vcodec, p.watchOnly = c.link, c.est, c.in, c.out, c.vcodec, c.watchOnly
 	p.loss = c.loss
+	// The listener's decoder follows the old room's stream: the first
+	// frame of this room's mix must be a keyframe.
+	p.mix = noMix
 	p.tier.floor = min(max(p.tier.floor, c.floor), r.tierCount()-1)
 	if r.video == nil {
 		// An audio-only room: no composite to send, no tile to fill.

@@ -35,7 +35,7 @@ type Participant struct {
 
 	in  *audioInput
 	out *egress
-	mix mixer.MixID // the mix the listener heard last tick
+	mix mixer.MixID // the mix the listener heard last tick (noMix: none of this room's)
 
 	// Video.
 	vin    *videoInput
@@ -62,6 +62,10 @@ type Participant struct {
 func (p *Participant) info() ParticipantInfo {
 	return ParticipantInfo{ID: p.id, Display: p.display, Muted: p.muted, Setup: p.setup, Talking: p.talking, Volume: p.volume}
 }
+
+// noMix is no mix of the room's: a listener whose decoder follows another
+// stream.
+const noMix = ^mixer.MixID(0)
 
 // lossState follows a participant's packet loss for slowlink events:
 // audio and video in, then audio and video out.
