@@ -6,6 +6,7 @@
 #   scripts/deps.sh build     C libraries and tools to build the server
 #   scripts/deps.sh test      build + what the test suite uses
 #   scripts/deps.sh runtime   shared libraries the built binary links against
+#   scripts/deps.sh bench     build + what the benchmark runners use
 #   scripts/deps.sh go        a Go toolchain at least as new as go.mod asks
 #   scripts/deps.sh list KIND print a list without installing
 set -euo pipefail
@@ -15,6 +16,7 @@ GO_VERSION=1.26.8
 BUILD_PKGS=(gcc libc6-dev make pkg-config git ca-certificates
   libopus-dev libvpx-dev libx264-dev libyuv-dev libavcodec-dev libavutil-dev)
 TEST_PKGS=(ffmpeg chromium)
+BENCH_PKGS=(valgrind)
 # Commands the test suite needs, with the Debian package that provides
 # each; installed only when the command is missing (a machine may already
 # have Node.js from elsewhere).
@@ -94,11 +96,12 @@ case "${1:-}" in
   build)   apt_install "${BUILD_PKGS[@]}"; ensure_go ;;
   test)    apt_install "${BUILD_PKGS[@]}" "${TEST_PKGS[@]}"; ensure_cmds "${TEST_CMDS[@]}"; ensure_go; ensure_npm ;;
   runtime) apt_install "${RUNTIME_PKGS[@]}" ;;
+  bench)   apt_install "${BUILD_PKGS[@]}" "${BENCH_PKGS[@]}"; ensure_go ;;
   go)      ensure_go ;;
   list)
     case "${2:-}" in
       build) echo "${BUILD_PKGS[*]}" ;; test) echo "${TEST_PKGS[*]}" ;;
       runtime) echo "${RUNTIME_PKGS[*]}" ;; *) echo "usage: $0 list build|test|runtime" >&2; exit 2 ;;
     esac ;;
-  *) echo "usage: $0 build|test|runtime|go|list KIND" >&2; exit 2 ;;
+  *) echo "usage: $0 build|test|runtime|bench|go|list KIND" >&2; exit 2 ;;
 esac
