@@ -432,8 +432,8 @@ func TestBrowserClient(t *testing.T) {
 	if v.Joined != "joined" || v.Transport != "http" {
 		t.Errorf("viewer: %q over %q", v.Joined, v.Transport)
 	}
-	if v.Frames[1]-v.Frames[0] < 30 || (v.Width != 1280 && v.Width != 640) {
-		t.Errorf("viewer decoded %d frames at %dx%d in 3 s", v.Frames[1]-v.Frames[0], v.Width, v.Height)
+	if v.Frames[1]-v.Frames[0] < 30 || v.Tier == nil || v.Width != v.Tier.Width || v.Height != v.Tier.Height {
+		t.Errorf("viewer decoded %d frames in 3 s, at %dx%d; the server's tier for it %+v", v.Frames[1]-v.Frames[0], v.Width, v.Height, v.Tier)
 	}
 	if v.Audio[1]-v.Audio[0] < 50 {
 		t.Errorf("viewer received %d audio packets in 3 s", v.Audio[1]-v.Audio[0])

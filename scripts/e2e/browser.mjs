@@ -115,13 +115,20 @@ const counters = page => page.evaluate(() => {
   };
 });
 
-// flow samples counters twice, ms apart, once frames are arriving.
+// flow samples counters twice, ms apart, once frames are arriving; then
+// the decoded size against the tier the server says it sends (a tier move
+// takes a keyframe and a stats sample to show, so it waits for them).
 async function flow(page, ms = 3000) {
   await until(page, () => (window.tessera.stats?.framesDecoded ?? 0) > 0, null, 15000);
   const a = await counters(page);
   await sleep(ms);
   const b = await counters(page);
-  return { name: page.label, frames: [a.frames, b.frames], audio: [a.audio, b.audio], width: b.width, height: b.height, sent: b.sent, tier: b.tier };
+  await until(page, () => {
+    const s = window.tessera.stats, t = window.tessera.tier;
+    return t && s && s.frameWidth === t.width && s.frameHeight === t.height;
+  }, null, 10000);
+  const c = await counters(page);
+  return { name: page.label, frames: [a.frames, b.frames], audio: [a.audio, b.audio], width: c.width, height: c.height, sent: b.sent, tier: c.tier };
 }
 
 const tileCount = page => page.evaluate(async () => (await window.tessera.tiles()).tiles.length);
