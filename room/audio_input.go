@@ -173,6 +173,10 @@ func (in *audioInput) prepare(log *slog.Logger) mixer.Level {
 	return in.level
 }
 
+// waiting is the media time, in samples, held before the next packet to
+// arrive: in the jitter buffer and taken from it but not yet played.
+func (in *audioInput) waiting() int { return in.jb.samples + len(in.fifo) + in.owed }
+
 // audio returns this tick's 20 ms of PCM, decoding it if prepare did not.
 func (in *audioInput) audio(log *slog.Logger) []int16 {
 	if !in.decoded {

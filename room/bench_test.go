@@ -143,7 +143,7 @@ func BenchmarkVideoTick(b *testing.B) {
 					codectest.MovingPicture(pics[i][k], i*10+k*4)
 				}
 				in := &videoInput{codec: CodecVP8}
-				in.latest, in.at = pics[i][0], time.Now().Add(time.Hour)
+				in.recent = []decoded{{pics[i][0], time.Now().Add(time.Hour)}}
 				ins = append(ins, in)
 				p := &Participant{id: ParticipantID(i + 1), display: fmt.Sprintf("Participant %d", i+1), volume: 1, vin: in}
 				r.parts[p.id] = p
@@ -161,7 +161,7 @@ func BenchmarkVideoTick(b *testing.B) {
 			for n := 0; b.Loop(); n++ {
 				now = now.Add(33 * time.Millisecond)
 				for i, in := range ins {
-					in.latest = pics[i][n%cycle]
+					in.recent[0].f = pics[i][n%cycle]
 				}
 				r.videoTick(now)
 			}

@@ -36,6 +36,9 @@ type Participant struct {
 	in  *audioInput
 	out *egress
 	mix mixer.MixID // the mix the listener heard last tick (noMix: none of this room's)
+	// voiceWait is how long the participant's voice waits to be mixed
+	// (seconds, a moving average): its pictures are shown that much late.
+	voiceWait float64
 
 	// Video.
 	vin    *videoInput

@@ -65,11 +65,6 @@ type recorder struct {
 	// so that the first frames, the forced keyframe among them, are never
 	// stamped before the recording began.
 	origin time.Duration
-	// skew is added to every picture's time: voices wait in the jitter
-	// buffers (the room's average depth, in audio frames) while pictures go
-	// straight to the compositor (on average half a frame interval). It is
-	// fixed for the file so that frames stay evenly spaced.
-	skew time.Duration
 	// needKey: a composite frame was dropped (queue full); the file takes
 	// no more until a keyframe (room goroutine).
 	needKey bool
@@ -148,7 +143,6 @@ func (r *Room) StartRecording(ctx context.Context, o RecordOptions) (RecordingIn
 			rec.origin = min(rec.origin, time.Duration(r.vframes)*r.video.period())
 		}
 		if opts.Video != nil {
-			rec.skew = max(time.Duration(r.depth*float64(tick))-r.video.period()/2, 0)
 			// The recorder is one more viewer of the composite at the top
 			// tier: an encoder that already runs for live viewers is
 			// reused, and the recording starts on a fresh keyframe.
@@ -274,7 +268,8 @@ func (r *Room) recordVideo(key outputKey, data []byte, keyframe bool, now time.T
 		return // after a lost frame, nothing decodes until a keyframe
 	}
 	rec.needKey = false
-	pts := time.Duration(r.vframes)*r.video.period() - rec.origin + rec.skew
+	// The composite is in step with the mix already (see syncPictures).
+	pts := time.Duration(r.vframes)*r.video.period() - rec.origin
 	if !rec.push(recItem{video: true, data: data, keyframe: keyframe, pts: pts}) {
 		// A lost frame breaks the recording's picture until the next
 		// keyframe: frames are left out until then.

@@ -80,10 +80,6 @@ type Room struct {
 	encBuf    []byte
 	loudest   mixer.SourceID
 	audioGap  int64 // skipped audio ticks to fold into the next packet
-	// depth is a moving average of how many packets inputs hold in their
-	// jitter buffers when they play: how long a voice waits before it is
-	// mixed, which a picture does not.
-	depth float64
 
 	rec         *recorder  // recording in progress
 	recStarting bool       // a recording's file is being created
@@ -310,7 +306,6 @@ func (r *Room) audioTick() {
 		return // nobody to hear anything: an empty room costs nothing
 	}
 	r.obs = r.obs[:0]
-	var held, playing int
 	for _, p := range r.order {
 		if p.in == nil {
 			continue
@@ -319,13 +314,7 @@ func (r *Room) audioTick() {
 		// A voice at volume 0 is as good as muted: it takes no talker slot.
 		inaudible := p.muted || r.roomMute || p.volume == 0
 		r.obs = append(r.obs, mixer.Observation{ID: mixer.SourceID(p.id), Level: lvl, Muted: inaudible})
-		if p.in.playing {
-			held += p.in.jb.buffered() + 1
-			playing++
-		}
-	}
-	if playing > 0 {
-		r.depth += (float64(held)/float64(playing) - r.depth) * 0.05
+		r.syncPictures(p)
 	}
 	sel := r.audio.Select(r.obs)
 	r.loudest = 0
@@ -421,6 +410,25 @@ func (r *Room) audioTick() {
 			p.out.skip() // its mix failed to encode: a lost packet
 		}
 	}
+}
+
+// syncPictures keeps a participant's pictures as late as its voice. A
+// voice waits in the jitter buffer (longer on a jittery network) before it
+// is mixed; a picture goes to the compositor as soon as it is decoded, and
+// then waits for the next composite, half a frame interval on average. The
+// composite shows each camera's picture from that much earlier, so that in
+// what everyone receives (and in a recording) lips meet the voice. The
+// wait is a moving average over about a second, so pictures do not jump.
+func (r *Room) syncPictures(p *Participant) {
+	if p.in.playing {
+		wait := float64(p.in.waiting())/mixer.SampleRate + tick.Seconds()/2
+		p.voiceWait += (wait - p.voiceWait) * 0.05
+	}
+	if p.vin == nil || r.video == nil {
+		return
+	}
+	d := time.Duration(p.voiceWait*float64(time.Second)) - r.video.period()/2
+	p.vin.delay.Store(int64(min(max(d, 0), maxPictureDelay)))
 }
 
 func isTalker(talkers []mixer.SourceID, id ParticipantID) bool {

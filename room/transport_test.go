@@ -162,10 +162,10 @@ func TestStreamContinuityAcrossMixChange(t *testing.T) {
 		time.Sleep(300 * time.Millisecond)
 	}
 	heard := a.peer.Since(mark)
-	// b's tone, in 100 ms windows every 20 ms. Windows near a switch (the
-	// switch is seen up to a poll interval late) must keep the level in
-	// every build; elsewhere the race detector's slowness may starve the
-	// ingest now and then, so all windows are checked in normal builds.
+	// b's tone, in 100 ms windows every 20 ms. Windows over a switch (seen
+	// up to a poll interval late) must keep the level closely: that is what
+	// the keyframes buy. Elsewhere a loaded machine may starve the ingest
+	// for a moment, which the looser bound allows.
 	near := func(w int) bool {
 		for _, s := range switches {
 			if w >= s-12 && w <= s+2 {
@@ -174,17 +174,20 @@ func TestStreamContinuityAcrossMixChange(t *testing.T) {
 		}
 		return false
 	}
-	lo, hi, n := 1.0, 0.0, 0
+	lo, hi, nlo, nhi, n := 1.0, 0.0, 1.0, 0.0, 0
 	for w := 0; w*960+4800 <= len(heard); w++ {
-		if raceEnabled && !near(w) {
-			continue
-		}
 		l := codectest.Goertzel(heard[w*960:w*960+4800], 48000, 660)
-		lo, hi, n = min(lo, l), max(hi, l), n+1
+		lo, hi = min(lo, l), max(hi, l)
+		if near(w) {
+			nlo, nhi, n = min(nlo, l), max(nhi, l), n+1
+		}
 	}
-	t.Logf("a hears b at %.3f..%.3f over %d windows, %d switches", lo, hi, n, len(switches))
-	if n < 60 || lo < 0.23 || hi > 0.27 {
-		t.Errorf("a hears b at %.3f..%.3f across the mix changes, want a steady 0.25", lo, hi)
+	t.Logf("a hears b at %.3f..%.3f around %d switches (%d windows), %.3f..%.3f overall", nlo, nhi, len(switches), n, lo, hi)
+	if n < 60 || nlo < 0.23 || nhi > 0.27 {
+		t.Errorf("a hears b at %.3f..%.3f across the mix changes, want a steady 0.25", nlo, nhi)
+	}
+	if lo < 0.15 || hi > 0.35 {
+		t.Errorf("a hears b at %.3f..%.3f between the mix changes", lo, hi)
 	}
 	st, _ := r.Stats(ctxT(t))
 	if st.MaxEncoders > 3 {

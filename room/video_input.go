@@ -44,13 +44,29 @@ type videoInput struct {
 	// Shared.
 	broken atomic.Bool  // the decoder failed: wait for a keyframe
 	queued atomic.Int32 // frames submitted and not yet decoded
-	mu     sync.Mutex
-	latest *codec.Frame
-	at     time.Time
+	// delay is how long the participant's voice waits before it is mixed
+	// (nanoseconds; the room sets it every tick): pictures are shown that
+	// much late too, so lips and voice meet in the composite.
+	delay atomic.Int64
+	mu    sync.Mutex
+	// recent holds the last pictures decoded, oldest first: as far back as
+	// the delay needs, and always the newest.
+	recent []decoded
 
 	packets, frames, keyframes, decoded atomic.Uint64
 	decodeErrors, dropped, lost, plis   atomic.Uint64
 }
+
+// decoded is one picture of an input and when it was decoded.
+type decoded struct {
+	f  *codec.Frame
+	at time.Time
+}
+
+// maxPictureDelay bounds the lip-sync delay of pictures (and so the
+// pictures an input keeps): a voice that waits longer in its jitter buffer
+// than this is out of sync by the rest.
+const maxPictureDelay = 300 * time.Millisecond
 
 // retransmitWait is how long a frame with a missing packet waits for the
 // NACKed retransmission before it is given up.
@@ -181,24 +197,48 @@ func (in *videoInput) decode(data []byte, frames *codec.FramePool) {
 		return
 	}
 	in.decoded.Add(1)
+	now := time.Now()
+	// Keep what a delay of up to the current one plus a frame interval of
+	// margin can ask for (it changes slowly).
+	keep := now.Add(-time.Duration(in.delay.Load()) - 100*time.Millisecond)
+	var drop []*codec.Frame
 	in.mu.Lock()
-	old := in.latest
-	in.latest, in.at = f, time.Now()
+	in.recent = append(in.recent, decoded{f, now})
+	n := 0
+	for n < len(in.recent)-1 && in.recent[n+1].at.Before(keep) {
+		drop = append(drop, in.recent[n].f)
+		n++
+	}
+	if n > 0 {
+		in.recent = in.recent[:copy(in.recent, in.recent[n:])]
+	}
 	in.mu.Unlock()
-	if old != nil {
-		old.Release()
+	for _, f := range drop {
+		f.Release()
 	}
 }
 
-// snapshot returns the latest picture (retained; the caller releases it)
-// and when it was decoded.
-func (in *videoInput) snapshot() (*codec.Frame, time.Time) {
+// snapshot returns the picture to show at now (retained; the caller
+// releases it): the newest one decoded at least the input's delay ago, or
+// the oldest kept if none is that old. newest is when the newest picture
+// was decoded (zero if none), to tell a stalled camera.
+func (in *videoInput) snapshot(now time.Time) (f *codec.Frame, newest time.Time) {
 	in.mu.Lock()
 	defer in.mu.Unlock()
-	if in.latest != nil {
-		in.latest.Retain()
+	n := len(in.recent)
+	if n == 0 {
+		return nil, time.Time{}
 	}
-	return in.latest, in.at
+	due := now.Add(-time.Duration(in.delay.Load()))
+	pick := in.recent[0]
+	for _, d := range in.recent[1:] {
+		if d.at.After(due) {
+			break
+		}
+		pick = d
+	}
+	pick.f.Retain()
+	return pick.f, in.recent[n-1].at
 }
 
 // close frees the decoder and the last picture.
@@ -211,10 +251,10 @@ func (in *videoInput) close() {
 	}
 	in.decMu.Unlock()
 	in.mu.Lock()
-	if in.latest != nil {
-		in.latest.Release()
-		in.latest = nil
+	for _, d := range in.recent {
+		d.f.Release()
 	}
+	in.recent = nil
 	in.mu.Unlock()
 }
 

@@ -41,7 +41,7 @@ func (r *Room) videoTick(now time.Time) {
 		var f *codec.Frame
 		if p.vin != nil {
 			var at time.Time
-			if f, at = p.vin.snapshot(); f != nil && now.Sub(at) > v.cfg.StallTimeout {
+			if f, at = p.vin.snapshot(now); f != nil && now.Sub(at) > v.cfg.StallTimeout {
 				f.Release() // stalled too long: placeholder
 				f = nil
 			}
