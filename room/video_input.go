@@ -196,6 +196,11 @@ func (in *videoInput) decode(data []byte, frames *codec.FramePool) {
 	if f == nil {
 		return
 	}
+	in.decodeDone(f)
+}
+
+// decodeDone keeps a freshly decoded picture (decode worker).
+func (in *videoInput) decodeDone(f *codec.Frame) {
 	in.decoded.Add(1)
 	now := time.Now()
 	// Keep what a delay of up to the current one plus a frame interval of

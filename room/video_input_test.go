@@ -1,0 +1,61 @@
+package room
+
+import (
+	"testing"
+	"time"
+
+	"github.com/tessera-mcu/tessera/codec"
+)
+
+// The composite takes each camera's picture from as long ago as the
+// participant's voice waits (lip sync), the newest picture when there is
+// no wait, and keeps only the pictures such a wait can ask for.
+func TestPictureDelay(t *testing.T) {
+	pool := codec.NewFramePool(4)
+	in := &videoInput{codec: CodecVP8, log: testLogger(t)}
+	t0 := time.Now()
+	// Pictures decoded 33 ms apart, stamped by hand.
+	add := func(k int) *codec.Frame {
+		f := pool.Get(16, 16)
+		in.recent = append(in.recent, decoded{f, t0.Add(time.Duration(k) * 33 * time.Millisecond)})
+		return f
+	}
+	var pics []*codec.Frame
+	for k := range 8 {
+		pics = append(pics, add(k))
+	}
+	now := t0.Add(7 * 33 * time.Millisecond)
+	pick := func(delay time.Duration) *codec.Frame {
+		in.delay.Store(int64(delay))
+		f, newest := in.snapshot(now)
+		if !newest.Equal(now) {
+			t.Fatalf("newest picture at %v, want %v", newest.Sub(t0), now.Sub(t0))
+		}
+		f.Release()
+		return f
+	}
+	if pick(0) != pics[7] {
+		t.Error("no wait: not the newest picture")
+	}
+	if pick(50*time.Millisecond) != pics[5] {
+		t.Error("50 ms wait: not the picture from 66 ms before the newest")
+	}
+	if pick(time.Second) != pics[0] {
+		t.Error("a wait beyond what is kept: not the oldest picture")
+	}
+
+	// Decoding prunes what the delay (plus 100 ms) cannot ask for.
+	in.delay.Store(int64(20 * time.Millisecond))
+	in.recent = nil
+	for range 10 {
+		in.decodeDone(pool.Get(16, 16))
+		time.Sleep(20 * time.Millisecond)
+	}
+	if n := len(in.recent); n > 8 {
+		t.Errorf("%d pictures kept for a 20 ms delay at 50 fps, want about 6", n)
+	}
+	in.close()
+	if len(in.recent) != 0 {
+		t.Error("close kept pictures")
+	}
+}
