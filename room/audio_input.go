@@ -48,6 +48,10 @@ type audioInput struct {
 	level   mixer.Level
 	last    mixer.Level // level of the last audible frame
 
+	// wait is how long the packet this tick plays waited since it arrived
+	// (jitter buffer included): how late the voice is mixed.
+	wait time.Duration
+
 	receiving  bool
 	decodeErrs uint64
 	errLog     logLimiter
@@ -96,8 +100,9 @@ func (in *audioInput) read(track *webrtc.TrackRemote, levelExt uint8) {
 
 func (in *audioInput) push(pkt *rtp.Packet, levelExt uint8) {
 	in.packets.Add(1)
-	in.arrival.Store(time.Now().UnixNano())
-	p := audioPacket{seq: pkt.SequenceNumber, ts: pkt.Timestamp, ssrc: pkt.SSRC, payload: pkt.Payload}
+	now := time.Now().UnixNano()
+	in.arrival.Store(now)
+	p := audioPacket{seq: pkt.SequenceNumber, ts: pkt.Timestamp, ssrc: pkt.SSRC, payload: pkt.Payload, arrived: now}
 	if levelExt != 0 {
 		if raw := pkt.GetExtension(levelExt); len(raw) > 0 {
 			var ext rtp.AudioLevelExtension
@@ -143,6 +148,9 @@ func (in *audioInput) prepare(log *slog.Logger) mixer.Level {
 		n := int(in.jb.slot())
 		if act == playPacket {
 			n = pkt.dur
+			if packets == 0 && pkt.arrived != 0 {
+				in.wait = time.Duration(time.Now().UnixNano() - pkt.arrived)
+			}
 			packets++
 			if !pkt.hasLevel {
 				levelKnown = false
@@ -172,10 +180,6 @@ func (in *audioInput) prepare(log *slog.Logger) mixer.Level {
 	}
 	return in.level
 }
-
-// waiting is the media time, in samples, held before the next packet to
-// arrive: in the jitter buffer and taken from it but not yet played.
-func (in *audioInput) waiting() int { return in.jb.samples + len(in.fifo) + in.owed }
 
 // audio returns this tick's 20 ms of PCM, decoding it if prepare did not.
 func (in *audioInput) audio(log *slog.Logger) []int16 {

@@ -12,7 +12,8 @@ type audioPacket struct {
 	level    mixer.Level
 	hasLevel bool
 	payload  []byte
-	dur      int // samples (from the TOC byte; set on insert)
+	dur      int   // samples (from the TOC byte; set on insert)
+	arrived  int64 // unix nanoseconds
 }
 
 // playKind says what an input contributes to one 20 ms tick.

@@ -421,8 +421,7 @@ func (r *Room) audioTick() {
 // wait is a moving average over about a second, so pictures do not jump.
 func (r *Room) syncPictures(p *Participant) {
 	if p.in.playing {
-		wait := float64(p.in.waiting())/mixer.SampleRate + tick.Seconds()/2
-		p.voiceWait += (wait - p.voiceWait) * 0.05
+		p.voiceWait += (p.in.wait.Seconds() - p.voiceWait) * 0.05
 	}
 	if p.vin == nil || r.video == nil {
 		return
