@@ -147,17 +147,21 @@ func TestMixMinusOverWebRTC(t *testing.T) {
 }
 
 // continuity checks that a listener's audio since from is whole: every
-// packet there (consecutive sequence numbers, timestamps 20 ms apart: not
-// one 20 ms frame of the listener's audio is missing), at least 49 packets
-// a second, and none arriving more than 60 ms after the one before, by
-// media time. Arrival times are also checked, more loosely: on a shared
-// virtual machine the host takes the CPU away now and then (steal time of
-// 40% has been measured during these tests), which delays packets in
-// bursts without losing any; a stalled room shows as gaps of hundreds of
-// milliseconds, which the bound still catches.
+// packet there (consecutive sequence numbers: not one 20 ms frame of the
+// listener's audio is missing), at least 49 packets a second, and none
+// arriving more than 60 ms of media time after the one before. Arrival
+// times are checked more loosely: on a shared virtual machine packets are
+// delayed in bursts without being lost. A stall of the whole machine (the
+// host taking the CPU away, seen by the stall probe) stops the room's
+// clock too: the room then skips the ticks it missed, and the gap and the
+// packets it costs are allowed, and reported.
 func continuity(t *testing.T, name string, p *roomtest.Peer, from time.Time, d time.Duration) {
 	t.Helper()
 	arr := p.ArrivalsSince(from)
+	longest, total := stalls.Longest(from, from.Add(d))
+	if longest > 0 {
+		t.Logf("%s: the machine stalled for %v (longest %v) in the window", name, total, longest)
+	}
 	rate := float64(len(arr)) / d.Seconds()
 	var worst, mediaGap time.Duration
 	missing := 0
@@ -168,11 +172,13 @@ func continuity(t *testing.T, name string, p *roomtest.Peer, from time.Time, d t
 		}
 		mediaGap = max(mediaGap, time.Duration(arr[i].TS-arr[i-1].TS)*time.Second/48000)
 	}
-	if rate < 49 || missing > 0 || mediaGap > 60*time.Millisecond {
-		t.Errorf("%s: %.1f packets/s, %d missing, longest gap %v of media time (want >= 49/s, none missing, <= 60ms)",
-			name, rate, missing, mediaGap)
+	minRate := 49 - total.Seconds()*50/d.Seconds()
+	maxGap := 60*time.Millisecond + longest
+	if rate < minRate || missing > 0 || mediaGap > maxGap {
+		t.Errorf("%s: %.1f packets/s, %d missing, longest gap %v of media time (want >= %.1f/s, none missing, <= %v)",
+			name, rate, missing, mediaGap, minRate, maxGap)
 	}
-	if limit := slack(150 * time.Millisecond); worst > limit {
+	if limit := slack(150*time.Millisecond) + longest; worst > limit {
 		t.Errorf("%s: a packet arrived %v after the one before (want <= %v)", name, worst, limit)
 	}
 }
@@ -425,3 +431,11 @@ func TestNoGoroutineLeak(t *testing.T) {
 // slack is a time limit of a wall-clock assertion in this build: as stated
 // normally, relaxed under the race detector.
 func slack(d time.Duration) time.Duration { return d * timeSlack }
+
+// allowed is the time limit d for something that happened between from
+// and to, in this build, plus the time the whole machine stood still in
+// between (which stopped the room as well).
+func allowed(d time.Duration, from, to time.Time) time.Duration {
+	_, stalled := stalls.Longest(from, to)
+	return slack(d) + stalled
+}

@@ -144,7 +144,7 @@ func TestStreamContinuityAcrossMixChange(t *testing.T) {
 	if !talking(true) {
 		t.Fatal("a is not a talker")
 	}
-	mark := a.peer.Mark()
+	mark, markAt := a.peer.Mark(), time.Now()
 	var switches []int // where a's mix changed, in frames after mark
 	switched := func() { switches = append(switches, (a.peer.Mark()-mark)/960) }
 	for range 3 {
@@ -174,16 +174,32 @@ func TestStreamContinuityAcrossMixChange(t *testing.T) {
 		}
 		return false
 	}
-	lo, hi, nlo, nhi, n := 1.0, 0.0, 1.0, 0.0, 0
+	// A window whose packets the room made while the whole machine stood
+	// still (the stall probe) is left out: the room's clock stopped too.
+	arrivals := a.peer.ArrivalsSince(markAt)
+	stalled := func(w int) bool {
+		if w+5 >= len(arrivals) {
+			return false
+		}
+		return len(stalls.Stalls(arrivals[w].At.Add(-150*time.Millisecond), arrivals[w+5].At)) > 0
+	}
+	lo, hi, nlo, nhi, n, skipped := 1.0, 0.0, 1.0, 0.0, 0, 0
 	for w := 0; w*960+4800 <= len(heard); w++ {
+		if stalled(w) {
+			skipped++
+			continue
+		}
 		l := codectest.Goertzel(heard[w*960:w*960+4800], 48000, 660)
 		lo, hi = min(lo, l), max(hi, l)
 		if near(w) {
 			nlo, nhi, n = min(nlo, l), max(nhi, l), n+1
 		}
 	}
+	if skipped > 0 {
+		t.Logf("%d windows left out: the machine stalled while the room made them", skipped)
+	}
 	t.Logf("a hears b at %.3f..%.3f around %d switches (%d windows), %.3f..%.3f overall", nlo, nhi, len(switches), n, lo, hi)
-	if n < 60 || nlo < 0.23 || nhi > 0.27 {
+	if n < 40 || nlo < 0.23 || nhi > 0.27 {
 		t.Errorf("a hears b at %.3f..%.3f across the mix changes, want a steady 0.25", nlo, nhi)
 	}
 	if lo < 0.15 || hi > 0.35 {

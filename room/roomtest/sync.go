@@ -127,14 +127,22 @@ func (s *syncState) stamp(done []time.Time, pending []uint32, kind webrtc.RTPCod
 	return done, pending
 }
 
-// LipSync pairs every flash seen with the nearest beep heard and returns,
-// for each pair, how much later the beep is meant to play than the flash
-// (negative: earlier), by the sender reports.
-func (p *Peer) LipSync() []time.Duration {
+// SyncPair is one flash and the beep nearest it.
+type SyncPair struct {
+	// Flash is when the flash was meant to be seen, on the sender's clock.
+	Flash time.Time
+	// Offset is how much later the beep is meant to play (negative:
+	// earlier).
+	Offset time.Duration
+}
+
+// LipSync pairs every flash seen with the nearest beep heard, by the
+// sender reports.
+func (p *Peer) LipSync() []SyncPair {
 	s := &p.sync
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var out []time.Duration
+	var out []SyncPair
 	for _, f := range s.flashes {
 		best, found := time.Duration(0), false
 		for _, b := range s.beeps {
@@ -143,7 +151,7 @@ func (p *Peer) LipSync() []time.Duration {
 			}
 		}
 		if found && best.Abs() < 500*time.Millisecond {
-			out = append(out, best)
+			out = append(out, SyncPair{Flash: f, Offset: best})
 		}
 	}
 	return out
