@@ -3,6 +3,7 @@ package room
 import (
 	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/tessera-mcu/tessera/codec"
 )
@@ -11,8 +12,9 @@ import (
 const decodeQueueLen = 64
 
 type decodeJob struct {
-	in   *videoInput
-	data []byte
+	in      *videoInput
+	data    []byte
+	arrived time.Time // the frame's first packet
 }
 
 // decodePool decodes video on worker threads pinned to cores, driven by
@@ -61,7 +63,7 @@ func (w *decodeWorker) run(cpu int, log *slog.Logger) {
 	for {
 		select {
 		case j := <-w.jobs:
-			j.in.decode(j.data, w.frames)
+			j.in.decode(j.data, j.arrived, w.frames)
 		case <-w.done:
 			return
 		}

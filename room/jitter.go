@@ -56,12 +56,19 @@ const (
 	// resyncSamples: a timestamp jump larger than this (1 s) is a new
 	// timeline, not loss.
 	resyncSamples = 48000
+	// maxVoiceDelayFrames bounds how much deeper than jitterTarget the
+	// buffer may be asked to run (to wait for late pictures): 200 ms.
+	maxVoiceDelayFrames = 10
+	// stretchEvery: a buffer asked to run deeper than it is grows by one
+	// concealed frame at most every this many slots.
+	stretchEvery = 10
 )
 
 // jitterStats counts what the buffer did; owned by the room goroutine.
 type jitterStats struct {
 	late, duplicate, overflow, skipped uint64
 	lost, fec, concealed, resyncs      uint64
+	stretched                          uint64
 }
 
 // jitterBuffer reorders one input's packets by RTP timestamp and decides,
@@ -87,7 +94,12 @@ type jitterBuffer struct {
 	// decoder must be reset before the next packet.
 	reset   bool
 	samples int // media time of the buffered packets
-	stats   jitterStats
+	// target raises the depth to hold, in frames, above jitterTarget (0:
+	// jitterTarget), so that a voice waits for its late pictures. The
+	// buffer grows to it by concealing a frame in place now and then.
+	target       int
+	sinceStretch int
+	stats        jitterStats
 }
 
 // dtxMaxBytes: an Opus packet this small carries no audio (DTX / comfort
@@ -159,7 +171,7 @@ func (b *jitterBuffer) insert(p audioPacket) {
 // leaves the buffer; for playFEC it stays (it plays in the following slot).
 func (b *jitterBuffer) pop() (playKind, audioPacket) {
 	if !b.started {
-		if b.depth() < jitterTarget {
+		if b.depth() < b.want() {
 			return playNone, audioPacket{}
 		}
 		b.started = true
@@ -167,12 +179,22 @@ func (b *jitterBuffer) pop() (playKind, audioPacket) {
 		b.nextTS = b.pkts[0].ts
 		b.lastSeq = b.pkts[0].seq - 1
 	}
-	if b.depth() > jitterTarget+1 {
+	want := b.want()
+	if want > jitterTarget && len(b.pkts) > 0 && b.depth() < want {
+		// Asked to hold more than it does: one concealed frame in place
+		// (the next packet still plays next) lets it grow by a frame.
+		if b.sinceStretch++; b.sinceStretch >= stretchEvery {
+			b.sinceStretch = 0
+			b.stats.stretched++
+			return playConceal, audioPacket{}
+		}
+	}
+	if b.depth() > want+1 {
 		b.deep += int(b.slot())
 	} else {
 		b.deep = 0
 	}
-	if b.depth() > jitterHigh || b.deep > shrinkAfter*mixer.FrameSamples {
+	if b.depth() > jitterHigh+want-jitterTarget || b.deep > shrinkAfter*mixer.FrameSamples {
 		// Too much latency has built up: drop the oldest frame.
 		b.dropHead()
 		b.stats.skipped++
@@ -226,6 +248,11 @@ func (b *jitterBuffer) pop() (playKind, audioPacket) {
 	}
 	b.stats.concealed++
 	return playConceal, audioPacket{}
+}
+
+// want is the depth the buffer holds, in frames.
+func (b *jitterBuffer) want() int {
+	return max(jitterTarget, min(b.target, jitterTarget+maxVoiceDelayFrames))
 }
 
 // slot is the duration of a slot with no packet to play, in samples.

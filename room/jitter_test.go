@@ -299,3 +299,43 @@ func TestJitterDepthIsMediaTime(t *testing.T) {
 		t.Fatalf("300 ms buffered (above the 160 ms high mark): %v, skipped %d; want a drop to win latency back", k, long.stats.skipped)
 	}
 }
+
+// Asked to hold more (its voice must wait for late pictures), a playing
+// buffer grows by concealing a frame in place now and then, never losing
+// a packet; asked to hold less again, it shrinks back.
+func TestJitterGrowsToATarget(t *testing.T) {
+	var b jitterBuffer
+	next := 0
+	feed := func() { b.insert(pkt(1, next)); next++ }
+	feed()
+	feed()
+	for range 50 { // steady: one in, one out
+		feed()
+		if k, _ := b.pop(); k != P {
+			t.Fatalf("steady state played %v", k)
+		}
+	}
+	b.target = 8
+	played := 0
+	for range 200 {
+		feed()
+		if k, _ := b.pop(); k == P {
+			played++
+		}
+	}
+	if d := b.depth(); d < 7 || d > 9 {
+		t.Fatalf("depth %d frames after growing to a target of 8", d)
+	}
+	if b.stats.stretched == 0 || b.stats.lost+b.stats.skipped != 0 {
+		t.Fatalf("stats %+v: want stretches and nothing lost", b.stats)
+	}
+	t.Logf("grew to %d frames with %d concealed frames", b.depth(), b.stats.stretched)
+	b.target = 0
+	for range 400 {
+		feed()
+		b.pop()
+	}
+	if d := b.depth(); d > jitterTarget+1 {
+		t.Fatalf("depth %d frames after the target went back", d)
+	}
+}

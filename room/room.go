@@ -412,22 +412,30 @@ func (r *Room) audioTick() {
 	}
 }
 
-// syncPictures keeps a participant's pictures as late as its voice. A
-// voice waits in the jitter buffer (longer on a jittery network) before it
-// is mixed; a picture goes to the compositor as soon as it is decoded, and
-// then waits for the next composite, half a frame interval on average. The
-// composite shows each camera's picture from that much earlier, so that in
-// what everyone receives (and in a recording) lips meet the voice. The
-// wait is a moving average over about a second, so pictures do not jump.
+// syncPictures keeps a participant's voice and pictures together: the
+// later of the two sets the pace, as a browser's receiver does. A voice
+// waits in the jitter buffer before it is mixed (longer on a jittery
+// network); a picture waits for its packets (retransmissions of lost ones
+// included) and its decode, then for the next composite, half a frame
+// interval on average. When voices wait longer, the composite shows the
+// camera's picture from that much earlier; when pictures do (a lossy
+// link), the voice's jitter buffer holds more. Both waits are moving
+// averages over about a second, so nothing jumps.
 func (r *Room) syncPictures(p *Participant) {
 	if p.in.playing {
 		p.voiceWait += (p.in.wait.Seconds() - p.voiceWait) * 0.05
 	}
 	if p.vin == nil || r.video == nil {
+		p.in.jb.target = 0
 		return
 	}
-	d := time.Duration(p.voiceWait*float64(time.Second)) - r.video.period()/2
-	p.vin.delay.Store(int64(min(max(d, 0), maxPictureDelay)))
+	pictureWait := time.Duration(p.vin.wait.Load()) + r.video.period()/2
+	voiceWait := time.Duration(p.voiceWait * float64(time.Second))
+	p.vin.delay.Store(int64(min(max(voiceWait-pictureWait, 0), maxPictureDelay)))
+	// The buffer depth whose wait matches the pictures' (a voice waits
+	// about half a tick more than what is buffered ahead of it).
+	frames := int((pictureWait - tick/2 + tick - 1) / tick)
+	p.in.jb.target = min(max(frames, 0), jitterTarget+maxVoiceDelayFrames)
 }
 
 func isTalker(talkers []mixer.SourceID, id ParticipantID) bool {

@@ -48,7 +48,10 @@ type videoInput struct {
 	// (nanoseconds; the room sets it every tick): pictures are shown that
 	// much late too, so lips and voice meet in the composite.
 	delay atomic.Int64
-	mu    sync.Mutex
+	// wait is how long pictures take from their first packet's arrival to
+	// being decoded (nanoseconds, a moving average; decode worker).
+	wait atomic.Int64
+	mu   sync.Mutex
 	// recent holds the last pictures decoded, oldest first: as far back as
 	// the delay needs, and always the newest.
 	recent []decoded
@@ -104,7 +107,7 @@ func (in *videoInput) read(track *webrtc.TrackRemote) {
 			if !ok {
 				break
 			}
-			in.frame(data, lost)
+			in.frame(data, lost, in.asm.Arrived())
 		}
 	}
 }
@@ -112,7 +115,7 @@ func (in *videoInput) read(track *webrtc.TrackRemote) {
 // frame handles one assembled frame: frames that cannot be decoded (after
 // a loss or a decoder failure, until the next keyframe) are dropped and a
 // keyframe is requested.
-func (in *videoInput) frame(data []byte, lostBefore bool) {
+func (in *videoInput) frame(data []byte, lostBefore bool, arrived time.Time) {
 	now := time.Now()
 	in.frames.Add(1)
 	if lostBefore {
@@ -134,7 +137,7 @@ func (in *videoInput) frame(data []byte, lostBefore bool) {
 	// One input may hold only a few places in its worker's queue, so a
 	// camera the worker cannot keep up with (a huge picture, a flood of
 	// frames) loses its own frames, not its neighbours'.
-	if in.queued.Add(1) > maxQueuedPerInput || !in.worker.submit(decodeJob{in: in, data: data}) {
+	if in.queued.Add(1) > maxQueuedPerInput || !in.worker.submit(decodeJob{in: in, data: data, arrived: arrived}) {
 		in.queued.Add(-1)
 		in.dropped.Add(1)
 		in.needKey = true
@@ -167,7 +170,7 @@ func isKeyframe(codecName string, data []byte) bool {
 }
 
 // decode runs on the input's decode worker.
-func (in *videoInput) decode(data []byte, frames *codec.FramePool) {
+func (in *videoInput) decode(data []byte, arrived time.Time, frames *codec.FramePool) {
 	defer in.queued.Add(-1)
 	in.decMu.Lock()
 	defer in.decMu.Unlock()
@@ -197,6 +200,12 @@ func (in *videoInput) decode(data []byte, frames *codec.FramePool) {
 		return
 	}
 	in.decodeDone(f)
+	// How long pictures take from their first packet to the compositor:
+	// waits for retransmissions included (a moving average).
+	if !arrived.IsZero() {
+		w := float64(time.Since(arrived))
+		in.wait.Store(int64(float64(in.wait.Load()) + (w-float64(in.wait.Load()))*0.1))
+	}
 }
 
 // decodeDone keeps a freshly decoded picture (decode worker).

@@ -59,3 +59,50 @@ func TestPictureDelay(t *testing.T) {
 		t.Error("close kept pictures")
 	}
 }
+
+// The later of a participant's voice and pictures sets the pace: pictures
+// wait for a voice that waits longer in its jitter buffer; a voice's
+// buffer runs deeper for pictures that wait longer (for retransmissions on
+// a lossy link).
+func TestSyncPicturesFollowsTheLaterMedium(t *testing.T) {
+	r, err := newRoom(Config{ID: 1}, nil, nil, testLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.video.close()
+	in, err := newAudioInput()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.close()
+	p := &Participant{id: 1, in: in, vin: &videoInput{codec: CodecVP8}}
+	half := r.video.period() / 2
+
+	// Voices wait 120 ms, pictures 10 ms: pictures are shown ~93 ms late.
+	in.playing, in.wait = true, 120*time.Millisecond
+	p.vin.wait.Store(int64(10 * time.Millisecond))
+	for range 200 {
+		r.syncPictures(p)
+	}
+	want := 120*time.Millisecond - 10*time.Millisecond - half
+	if d := time.Duration(p.vin.delay.Load()); (d - want).Abs() > 2*time.Millisecond {
+		t.Errorf("picture delay %v, want about %v", d, want)
+	}
+	if in.jb.want() != jitterTarget {
+		t.Errorf("the voice's buffer asked for %d frames while pictures are early", in.jb.want())
+	}
+
+	// Pictures wait 150 ms, voices 40 ms: no picture delay, and the voice's
+	// buffer is asked to hold about as much as pictures wait.
+	in.wait = 40 * time.Millisecond
+	p.vin.wait.Store(int64(150 * time.Millisecond))
+	for range 200 {
+		r.syncPictures(p)
+	}
+	if d := p.vin.delay.Load(); d != 0 {
+		t.Errorf("picture delay %v with late pictures, want 0", time.Duration(d))
+	}
+	if got, want := in.jb.want(), 8; got != want { // (150 + 16.7 - 10) ms in 20 ms frames, rounded up
+		t.Errorf("the voice's buffer asked for %d frames, want %d", got, want)
+	}
+}

@@ -44,8 +44,9 @@ type Assembler struct {
 	anchored bool
 	next     uint16 // first sequence number not yet released or skipped
 	newest   uint16
-	lost     bool   // packets were skipped since the last frame released
-	ts       uint32 // RTP timestamp of the last frame released
+	lost     bool      // packets were skipped since the last frame released
+	ts       uint32    // RTP timestamp of the last frame released
+	arrived  time.Time // when its first packet arrived
 
 	// Counters.
 	Frames, Dropped, Late, Duplicates uint64
@@ -170,7 +171,7 @@ func (a *Assembler) Pop(now time.Time) (frame []byte, lostBefore, ok bool) {
 		}
 		var out []byte
 		bad := false
-		a.ts = head.Timestamp
+		a.ts, a.arrived = head.Timestamp, a.ring[a.next%ringSize].at
 		for s := a.next; ; s++ {
 			part, err := dep.Unmarshal(a.at(s).Payload)
 			if err != nil {
@@ -197,6 +198,9 @@ func (a *Assembler) Pop(now time.Time) (frame []byte, lostBefore, ok bool) {
 
 // Timestamp is the RTP timestamp of the frame Pop last returned.
 func (a *Assembler) Timestamp() uint32 { return a.ts }
+
+// Arrived is when the first packet of the frame Pop last returned arrived.
+func (a *Assembler) Arrived() time.Time { return a.arrived }
 
 // expired reports whether the oldest packet held past the hole at next has
 // waited maxWait.
