@@ -1,7 +1,9 @@
-// Package opus adapts libopus, through gopkg.in/hraban/opus.v2, to the
-// codec interfaces: Encoder is a codec.AudioEncoder and codec.BitrateSetter;
+// Package opus adapts libopus to the codec interfaces: Encoder is a
+// codec.AudioEncoder, codec.BitrateSetter and codec.KeyframeForcer (a frame
+// coded without inter-frame prediction, for listeners switching streams);
 // Decoder is a codec.AudioDecoder, codec.LossConcealer and
-// codec.FECRecoverer.
+// codec.FECRecoverer. The decoder goes through gopkg.in/hraban/opus.v2; the
+// encoder binds libopus directly, for a control that binding lacks.
 //
 // Build with the tag nolibopusfile. The binding otherwise also compiles its
 // Ogg stream reader, which links libopusfile; Tessera only needs the raw

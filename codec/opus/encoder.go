@@ -325,31 +325,29 @@ func (e *Encoder) Close() error {
 
 // opusError maps a libopus error code to the codec sentinels.
 func opusError(op string, rc C.int) error {
-	msg := C.GoString(C.opus_strerror(rc))
-	switch rc {
-	case C.OPUS_INVALID_PACKET:
-		return fmt.Errorf("%w: opus %s: %s", codec.ErrCorrupt, op, msg)
-	case C.OPUS_BUFFER_TOO_SMALL:
-		return fmt.Errorf("%w: opus %s: %s", codec.ErrFrameSize, op, msg)
-	case C.OPUS_BAD_ARG:
-		return fmt.Errorf("%w: opus %s: %s", codec.ErrInvalidConfig, op, msg)
-	}
-	return fmt.Errorf("%w: opus %s: %s", codec.ErrLibrary, op, msg)
+	return fmt.Errorf("%w: opus %s: %s", sentinel(int(rc)), op, C.GoString(C.opus_strerror(rc)))
 }
 
 // libError maps an error from the binding to the codec sentinels, keeping
 // the binding's error in the chain as well.
 func libError(op string, err error) error {
+	s := codec.ErrLibrary
 	var oe hopus.Error
 	if errors.As(err, &oe) {
-		switch oe {
-		case hopus.ErrInvalidPacket:
-			return fmt.Errorf("%w: opus %s: %w", codec.ErrCorrupt, op, err)
-		case hopus.ErrBufferTooSmall:
-			return fmt.Errorf("%w: opus %s: %w", codec.ErrFrameSize, op, err)
-		case hopus.ErrBadArg:
-			return fmt.Errorf("%w: opus %s: %w", codec.ErrInvalidConfig, op, err)
-		}
+		s = sentinel(int(oe))
 	}
-	return fmt.Errorf("%w: opus %s: %w", codec.ErrLibrary, op, err)
+	return fmt.Errorf("%w: opus %s: %w", s, op, err)
+}
+
+// sentinel is the codec error for a libopus error code.
+func sentinel(code int) error {
+	switch code {
+	case C.OPUS_INVALID_PACKET:
+		return codec.ErrCorrupt
+	case C.OPUS_BUFFER_TOO_SMALL:
+		return codec.ErrFrameSize
+	case C.OPUS_BAD_ARG:
+		return codec.ErrInvalidConfig
+	}
+	return codec.ErrLibrary
 }
