@@ -100,9 +100,8 @@ func (in *audioInput) read(track *webrtc.TrackRemote, levelExt uint8) {
 
 func (in *audioInput) push(pkt *rtp.Packet, levelExt uint8) {
 	in.packets.Add(1)
-	now := time.Now().UnixNano()
-	in.arrival.Store(now)
-	p := audioPacket{seq: pkt.SequenceNumber, ts: pkt.Timestamp, ssrc: pkt.SSRC, payload: pkt.Payload, arrived: now}
+	in.arrival.Store(time.Now().UnixNano())
+	p := audioPacket{seq: pkt.SequenceNumber, ts: pkt.Timestamp, ssrc: pkt.SSRC, payload: pkt.Payload, arrived: since()}
 	if levelExt != 0 {
 		if raw := pkt.GetExtension(levelExt); len(raw) > 0 {
 			var ext rtp.AudioLevelExtension
@@ -149,7 +148,7 @@ func (in *audioInput) prepare(log *slog.Logger) mixer.Level {
 		if act == playPacket {
 			n = pkt.dur
 			if packets == 0 && pkt.arrived != 0 {
-				in.wait = time.Duration(time.Now().UnixNano() - pkt.arrived)
+				in.wait = since() - pkt.arrived
 			}
 			packets++
 			if !pkt.hasLevel {
@@ -172,7 +171,9 @@ func (in *audioInput) prepare(log *slog.Logger) mixer.Level {
 	case packets > 0:
 		in.level, in.last = level, level
 	case carried > 0 && len(in.slots) == 0:
-		// The rest of a long packet: its level stands.
+		// The rest of a long packet: its level stands, and its voice has
+		// waited one more tick.
+		in.wait += tick
 	case fillers > 0:
 		in.level = in.last // concealment or comfort noise
 	default:

@@ -311,8 +311,6 @@ func TestUplinkLoss(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sub := r.Subscribe(0)
-	defer sub.Close()
 	lossy := join(t, r, "lossy", roomtest.Options{ToneHz: 440, LossRate: 0.10})
 	b := join(t, r, "b", roomtest.Options{ToneHz: 660})
 	c := join(t, r, "c", roomtest.Options{})
@@ -327,22 +325,6 @@ func TestUplinkLoss(t *testing.T) {
 		continuity(t, name, p, from, 4*time.Second)
 	}
 	continuity(t, "lossy", lossy.peer, from, 4*time.Second)
-	// The loss was reported as a slow uplink of the lossy participant's
-	// audio, and only of it.
-	slow := false
-	for len(sub.C) > 0 {
-		e := <-sub.C
-		if e.Kind != EventSlowLink {
-			continue
-		}
-		if e.Participant != lossy.id || !e.Uplink || e.Media != "audio" || e.Lost < slowLinkLost {
-			t.Errorf("unexpected slowlink event %+v", e)
-		}
-		slow = true
-	}
-	if !slow {
-		t.Error("no slowlink event for 10% uplink loss")
-	}
 	st, _ := r.Stats(ctxT(t))
 	for _, in := range st.Inputs {
 		if in.Participant == lossy.id {
@@ -350,6 +332,34 @@ func TestUplinkLoss(t *testing.T) {
 			if in.Lost == 0 || in.FEC == 0 {
 				t.Errorf("loss not detected or not recovered: %+v", in)
 			}
+		}
+	}
+}
+
+// Heavy loss on one participant's uplink is reported as a slow uplink of
+// its audio (at least slowLinkLost packets lost in a second), and nobody
+// else's link is reported.
+func TestSlowLinkEvents(t *testing.T) {
+	m := newManager(t)
+	r, _ := m.Create(Config{})
+	sub := r.Subscribe(0)
+	defer sub.Close()
+	lossy := join(t, r, "lossy", roomtest.Options{ToneHz: 440, LossRate: 0.25})
+	join(t, r, "b", roomtest.Options{ToneHz: 660})
+	deadline := time.After(10 * time.Second)
+	for {
+		select {
+		case e := <-sub.C:
+			if e.Kind != EventSlowLink {
+				continue
+			}
+			if e.Participant != lossy.id || !e.Uplink || e.Media != "audio" || e.Lost < slowLinkLost {
+				t.Fatalf("unexpected slowlink event %+v", e)
+			}
+			t.Logf("slowlink: %s uplink, %d lost in a second", e.Media, e.Lost)
+			return
+		case <-deadline:
+			t.Fatal("no slowlink event for 25% uplink loss in 10 s")
 		}
 	}
 }

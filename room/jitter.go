@@ -1,8 +1,16 @@
 package room
 
 import (
+	"time"
+
 	"github.com/tessera-mcu/tessera/mixer"
 )
+
+// epoch and since give monotonic instants as plain numbers (a wall-clock
+// step cannot distort a wait measured with them).
+var epoch = time.Now()
+
+func since() time.Duration { return time.Since(epoch) }
 
 // audioPacket is one received Opus packet on its way to the mixer.
 type audioPacket struct {
@@ -12,8 +20,8 @@ type audioPacket struct {
 	level    mixer.Level
 	hasLevel bool
 	payload  []byte
-	dur      int   // samples (from the TOC byte; set on insert)
-	arrived  int64 // unix nanoseconds
+	dur      int           // samples (from the TOC byte; set on insert)
+	arrived  time.Duration // monotonic (see since)
 }
 
 // playKind says what an input contributes to one 20 ms tick.
@@ -180,9 +188,12 @@ func (b *jitterBuffer) pop() (playKind, audioPacket) {
 		b.lastSeq = b.pkts[0].seq - 1
 	}
 	want := b.want()
-	if want > jitterTarget && len(b.pkts) > 0 && b.depth() < want {
-		// Asked to hold more than it does: one concealed frame in place
-		// (the next packet still plays next) lets it grow by a frame.
+	if want > jitterTarget && len(b.pkts) > 0 && !b.dtx && int32(b.pkts[0].ts-b.nextTS) <= 0 &&
+		b.depth()+int(b.slot())/mixer.FrameSamples <= want+1 && b.depth() < want {
+		// Asked to hold more than it does: one concealed slot in place
+		// (the packet due still plays next) lets it grow by a slot. Never
+		// in a pause (DTX), where the packet waiting is not yet due, and
+		// never past what the shrinking below would take back.
 		if b.sinceStretch++; b.sinceStretch >= stretchEvery {
 			b.sinceStretch = 0
 			b.stats.stretched++

@@ -39,6 +39,7 @@ type Participant struct {
 	// voiceWait is how long the participant's voice waits to be mixed
 	// (seconds, a moving average): its pictures are shown that much late.
 	voiceWait float64
+	paceHeld  int // ticks since the voice's buffer target last went down
 
 	// Video.
 	vin    *videoInput

@@ -425,17 +425,30 @@ func (r *Room) syncPictures(p *Participant) {
 	if p.in.playing {
 		p.voiceWait += (p.in.wait.Seconds() - p.voiceWait) * 0.05
 	}
-	if p.vin == nil || r.video == nil {
-		p.in.jb.target = 0
+	frames := 0
+	if p.vin != nil && r.video != nil {
+		if last := p.vin.lastDecoded(); !last.IsZero() && time.Since(last) < r.video.cfg.StallTimeout {
+			pictureWait := time.Duration(p.vin.wait.Load()) + r.video.period()/2
+			voiceWait := time.Duration(p.voiceWait * float64(time.Second))
+			p.vin.delay.Store(int64(min(max(voiceWait-pictureWait, 0), maxPictureDelay)))
+			// The buffer depth whose wait matches the pictures' (a voice
+			// waits about half a tick more than what is buffered ahead).
+			frames = int((pictureWait - tick/2 + tick - 1) / tick)
+		}
+		// A camera that stopped sets no pace: the voice goes back to the
+		// buffer's own depth.
+	}
+	frames = min(max(frames, 0), jitterTarget+maxVoiceDelayFrames)
+	// Up at once; down a frame a second, as fast as the buffer sheds a
+	// frame it no longer needs, so that speech is never clipped to catch up.
+	jb := &p.in.jb
+	if frames >= jb.target {
+		jb.target, p.paceHeld = frames, 0
 		return
 	}
-	pictureWait := time.Duration(p.vin.wait.Load()) + r.video.period()/2
-	voiceWait := time.Duration(p.voiceWait * float64(time.Second))
-	p.vin.delay.Store(int64(min(max(voiceWait-pictureWait, 0), maxPictureDelay)))
-	// The buffer depth whose wait matches the pictures' (a voice waits
-	// about half a tick more than what is buffered ahead of it).
-	frames := int((pictureWait - tick/2 + tick - 1) / tick)
-	p.in.jb.target = min(max(frames, 0), jitterTarget+maxVoiceDelayFrames)
+	if p.paceHeld++; p.paceHeld >= shrinkAfter {
+		jb.target, p.paceHeld = jb.target-1, 0
+	}
 }
 
 func isTalker(talkers []mixer.SourceID, id ParticipantID) bool {

@@ -128,6 +128,7 @@ func TestTrickledCandidates(t *testing.T) {
 // the listener's decoder, holding the old stream's state, dips by up to
 // 40% for a frame or two).
 func TestStreamContinuityAcrossMixChange(t *testing.T) {
+	began := time.Now()
 	m := newManager(t)
 	r, _ := m.Create(Config{})
 	a := join(t, r, "a", roomtest.Options{ToneHz: 440})
@@ -209,10 +210,13 @@ func TestStreamContinuityAcrossMixChange(t *testing.T) {
 	if st.MaxEncoders > 3 {
 		t.Errorf("max encoders %d with two talkers", st.MaxEncoders)
 	}
+	// A machine stall longer than the room's catch-up skips ticks, which
+	// shows as a timestamp jump (time passed, nothing was lost).
+	_, stalledFor := stalls.Longest(began, time.Now())
 	for name, p := range map[string]*roomtest.Peer{"a": a.peer, "b": b.peer, "c": c.peer} {
 		ssrcs, seq, ts := p.Continuity()
-		if ssrcs != 1 || seq != 0 || ts != 0 {
-			t.Errorf("%s: %d SSRCs, %d sequence jumps, %d timestamp jumps", name, ssrcs, seq, ts)
+		if ssrcs != 1 || seq != 0 || (ts != 0 && stalledFor < maxCatchUp*tick) {
+			t.Errorf("%s: %d SSRCs, %d sequence jumps, %d timestamp jumps (machine stalled %v)", name, ssrcs, seq, ts, stalledFor)
 		}
 	}
 }

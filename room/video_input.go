@@ -232,6 +232,16 @@ func (in *videoInput) decodeDone(f *codec.Frame) {
 	}
 }
 
+// lastDecoded is when the newest picture was decoded (zero: none yet).
+func (in *videoInput) lastDecoded() time.Time {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	if n := len(in.recent); n > 0 {
+		return in.recent[n-1].at
+	}
+	return time.Time{}
+}
+
 // snapshot returns the picture to show at now (retained; the caller
 // releases it): the newest one decoded at least the input's delay ago, or
 // the oldest kept if none is that old. newest is when the newest picture

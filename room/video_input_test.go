@@ -76,6 +76,8 @@ func TestSyncPicturesFollowsTheLaterMedium(t *testing.T) {
 	}
 	defer in.close()
 	p := &Participant{id: 1, in: in, vin: &videoInput{codec: CodecVP8}}
+	pic := codec.NewFrame(16, 16)
+	p.vin.recent = []decoded{{pic, time.Now()}} // a camera that is sending
 	half := r.video.period() / 2
 
 	// Voices wait 120 ms, pictures 10 ms: pictures are shown ~93 ms late.
@@ -104,5 +106,22 @@ func TestSyncPicturesFollowsTheLaterMedium(t *testing.T) {
 	}
 	if got, want := in.jb.want(), 8; got != want { // (150 + 16.7 - 10) ms in 20 ms frames, rounded up
 		t.Errorf("the voice's buffer asked for %d frames, want %d", got, want)
+	}
+
+	// The camera stalls: it sets no pace any more, and the voice's buffer
+	// comes back down a frame a second (never all at once, which would
+	// clip speech).
+	p.vin.recent[0].at = time.Now().Add(-time.Minute)
+	for range 3 * shrinkAfter {
+		r.syncPictures(p)
+	}
+	if got := in.jb.want(); got != 5 {
+		t.Errorf("three seconds after the camera stalled the voice's buffer asks for %d frames, want 5", got)
+	}
+	for range 10 * shrinkAfter {
+		r.syncPictures(p)
+	}
+	if got := in.jb.want(); got != jitterTarget {
+		t.Errorf("long after the camera stalled the voice's buffer asks for %d frames, want %d", got, jitterTarget)
 	}
 }

@@ -242,14 +242,14 @@ func (e *Encoder) Encode(pcm []int16, dst []byte) (int, error) {
 	n := C.opus_encode(e.st, (*C.opus_int16)(unsafe.Pointer(&pcm[0])), C.int(e.frame),
 		(*C.uchar)(unsafe.Pointer(&dst[0])), C.opus_int32(len(dst)))
 	if e.keyNext {
-		e.keyNext = false
 		if rc := C.tessera_set_prediction_disabled(e.st, 0); rc != C.OPUS_OK {
 			return 0, opusError("enable prediction", rc)
 		}
 	}
 	if n < 0 {
-		return 0, opusError("encode", C.int(n))
+		return 0, opusError("encode", C.int(n)) // the keyframe is still owed
 	}
+	e.keyNext = false
 	return int(n), nil
 }
 

@@ -173,6 +173,9 @@ func (a *Assembler) Pop(now time.Time) (frame []byte, lostBefore, ok bool) {
 		bad := false
 		a.ts, a.arrived = head.Timestamp, a.ring[a.next%ringSize].at
 		for s := a.next; ; s++ {
+			if at := a.ring[s%ringSize].at; at.Before(a.arrived) {
+				a.arrived = at // a retransmitted packet came later than its frame
+			}
 			part, err := dep.Unmarshal(a.at(s).Payload)
 			if err != nil {
 				bad = true
@@ -199,7 +202,8 @@ func (a *Assembler) Pop(now time.Time) (frame []byte, lostBefore, ok bool) {
 // Timestamp is the RTP timestamp of the frame Pop last returned.
 func (a *Assembler) Timestamp() uint32 { return a.ts }
 
-// Arrived is when the first packet of the frame Pop last returned arrived.
+// Arrived is when the earliest packet of the frame Pop last returned
+// arrived.
 func (a *Assembler) Arrived() time.Time { return a.arrived }
 
 // expired reports whether the oldest packet held past the hole at next has

@@ -1,6 +1,9 @@
 package roomtest
 
 import (
+	"os"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 )
@@ -10,8 +13,10 @@ import (
 // now and then (steal time), for tens or hundreds of milliseconds, and
 // every goroutine, the server's included, stands still. A test that times
 // the server can then tell those stalls from its own. The probe sleeps in
-// short steps and records every step that overslept by more than its
-// threshold.
+// short steps and records a step that overslept by more than its
+// threshold as a stall only when the kernel counted steal time in it
+// (/proc/stat): an overloaded process (the server's own fault) oversleeps
+// too, but steals nothing.
 type StallProbe struct {
 	mu     sync.Mutex
 	stalls []Stall
@@ -30,7 +35,7 @@ func (s Stall) Len() time.Duration { return s.To.Sub(s.From) }
 // stallStep is the probe's sleep; stallThreshold the oversleep that counts
 // as a stall.
 const (
-	stallStep      = 2 * time.Millisecond
+	stallStep      = 5 * time.Millisecond
 	stallThreshold = 25 * time.Millisecond
 )
 
@@ -45,21 +50,40 @@ func (p *StallProbe) run() {
 	defer close(p.done)
 	t := time.NewTicker(stallStep)
 	defer t.Stop()
-	last := time.Now()
+	last, lastSteal := time.Now(), steal()
 	for {
 		select {
 		case <-p.stop:
 			return
-		case now := <-t.C:
-			now = time.Now()
-			if gap := now.Sub(last); gap > stallStep+stallThreshold {
+		case <-t.C:
+			now, stolen := time.Now(), steal()
+			if gap := now.Sub(last); gap > stallStep+stallThreshold && stolen > lastSteal {
 				p.mu.Lock()
 				p.stalls = append(p.stalls, Stall{From: last, To: now})
 				p.mu.Unlock()
 			}
-			last = now
+			last, lastSteal = now, stolen
 		}
 	}
+}
+
+// steal is the machine's steal time so far, in clock ticks (0 where the
+// kernel does not tell).
+func steal() uint64 {
+	f, err := os.Open("/proc/stat")
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	var buf [256]byte
+	n, _ := f.Read(buf[:])
+	line, _, _ := strings.Cut(string(buf[:n]), "\n")
+	fields := strings.Fields(line) // cpu user nice system idle iowait irq softirq steal ...
+	if len(fields) < 9 || fields[0] != "cpu" {
+		return 0
+	}
+	v, _ := strconv.ParseUint(fields[8], 10, 64)
+	return v
 }
 
 // Stop ends the probe.
@@ -85,10 +109,16 @@ func (p *StallProbe) Stalls(from, to time.Time) []Stall {
 	return out
 }
 
-// Longest is the longest stall overlapping [from, to] (0 if none), and
-// Total their summed length.
+// Longest is the longest stall within [from, to] (0 if none), and total
+// their summed length (each counted only where it overlaps the interval).
 func (p *StallProbe) Longest(from, to time.Time) (longest, total time.Duration) {
 	for _, s := range p.Stalls(from, to) {
+		if s.From.Before(from) {
+			s.From = from
+		}
+		if s.To.After(to) {
+			s.To = to
+		}
 		longest = max(longest, s.Len())
 		total += s.Len()
 	}

@@ -276,12 +276,14 @@ func parse(body []byte, pathSession, pathHandle uint64) (*request, M) {
 	if len(trimmed) == 0 {
 		return nil, errReply(0, "", errorf(CodeInvalidJSON, "JSON error: empty request"))
 	}
+	// As Janus 1.1.2 answers: an array is valid JSON but not an object
+	// (455); anything else that is not an object is a JSON error (454).
 	var raw map[string]json.RawMessage
-	if err := json.Unmarshal(trimmed, &raw); err != nil {
-		switch trimmed[0] {
-		case '[':
-			return nil, errReply(0, "", errorf(CodeMissingMandatory, "Missing mandatory element (janus)"))
-		case '{':
+	if err := json.Unmarshal(trimmed, &raw); err != nil || raw == nil {
+		switch {
+		case trimmed[0] == '[' && json.Valid(trimmed):
+			return nil, errReply(0, "", errorf(CodeInvalidJSONObject, "JSON error: not an object"))
+		case trimmed[0] == '{' && err != nil:
 			return nil, errReply(0, "", errorf(CodeInvalidJSON, "JSON error: %v", err))
 		}
 		return nil, errReply(0, "", errorf(CodeInvalidJSON, "JSON error: not an object"))
@@ -363,12 +365,12 @@ func (g *Gateway) process(ctx context.Context, body []byte, pathSession, pathHan
 		if r.sessionID == 0 {
 			return g.create(r, bind, onCreate)
 		}
-		// Inside a session (by path or body), as in Janus: the session
-		// must exist, and create is not a request there.
+		// Inside a session (by path or body), as Janus 1.1.2 answers: the
+		// session must exist, and create is no request there.
 		if g.session(r.sessionID) == nil {
 			return errReply(r.sessionID, r.transaction, errorf(CodeSessionNotFound, "No such session %d", r.sessionID))
 		}
-		return errReply(r.sessionID, r.transaction, errorf(CodeInvalidRequestPath, "Unhandled request 'create' at this path"))
+		return errReply(r.sessionID, r.transaction, errorf(CodeUnknownRequest, "Unknown request 'create'"))
 	}
 	if r.sessionID == 0 {
 		// As Janus does: anything but info, ping and create needs a session.

@@ -133,7 +133,8 @@ func TestCoreErrors(t *testing.T) {
 	}{
 		{"invalid JSON", "/janus", `{"janus":`, CodeInvalidJSON},
 		{"JSON string", "/janus", `"create"`, CodeInvalidJSON},
-		{"JSON array", "/janus", `[1,2]`, CodeMissingMandatory},
+		{"JSON array", "/janus", `[1,2]`, CodeInvalidJSONObject},
+		{"JSON null", "/janus", `null`, CodeInvalidJSON},
 		{"missing janus", "/janus", `{"transaction":"x"}`, CodeMissingMandatory},
 		{"missing transaction", "/janus", `{"janus":"create"}`, CodeMissingMandatory},
 		{"janus not a string", "/janus", `{"janus":5,"transaction":"x"}`, CodeInvalidElementType},
@@ -394,7 +395,7 @@ func TestWebSocketEdges(t *testing.T) {
 	c.send(M{"janus": "create", "transaction": "c"})
 	sid := num(c.tx("c"), "data", "id")
 	c.send(M{"janus": "create", "session_id": sid, "transaction": "c2"})
-	if got := c.tx("c2"); errCode(got) != CodeInvalidRequestPath {
+	if got := c.tx("c2"); errCode(got) != CodeUnknownRequest {
 		t.Fatalf("create inside a session: %v", got)
 	}
 	c.send(M{"janus": "create", "session_id": 12345, "transaction": "c3"})
