@@ -200,8 +200,14 @@ func TestStreamContinuityAcrossMixChange(t *testing.T) {
 		t.Logf("%d windows left out: the machine stalled while the room made them", skipped)
 	}
 	t.Logf("a hears b at %.3f..%.3f around %d switches (%d windows), %.3f..%.3f overall", nlo, nhi, len(switches), n, lo, hi)
-	if n < 40 || nlo < 0.23 || nhi > 0.27 {
-		t.Errorf("a hears b at %.3f..%.3f across the mix changes, want a steady 0.25", nlo, nhi)
+	// Under the race detector the ingest itself wavers now and then; the
+	// bound still catches a switch without its keyframe (dips to 0.15).
+	tol := 0.02
+	if raceEnabled {
+		tol = 0.05
+	}
+	if n < 40 || nlo < 0.25-tol || nhi > 0.25+tol {
+		t.Errorf("a hears b at %.3f..%.3f across the mix changes, want 0.25 ± %.2f", nlo, nhi, tol)
 	}
 	if lo < 0.15 || hi > 0.35 {
 		t.Errorf("a hears b at %.3f..%.3f between the mix changes", lo, hi)
