@@ -64,9 +64,6 @@ func defaults() Config {
 	}
 }
 
-// errConfig marks configuration mistakes (exit status 2).
-var errConfig = errors.New("configuration")
-
 // bind registers one flag per setting, writing into c.
 func bind(fs *flag.FlagSet, c *Config, configFile *string) {
 	fs.StringVar(configFile, "config", "", "YAML configuration file")

@@ -2,6 +2,7 @@ package janus
 
 import (
 	"context"
+	"sync"
 	"testing"
 	"time"
 
@@ -276,4 +277,54 @@ func TestVideoMCUTierAndRecordingControls(t *testing.T) {
 	if d := late.sync(t, M{"request": "record", "action": "stop", "secret": "adminpwd"}); d["mcu"] != "success" {
 		t.Errorf("stop: %v", d)
 	}
+}
+
+// fakeHandle records the events a plugin session sends.
+type fakeHandle struct {
+	mu     sync.Mutex
+	events []any
+}
+
+func (f *fakeHandle) ID() uint64        { return 2 }
+func (f *fakeHandle) SessionID() uint64 { return 1 }
+func (f *fakeHandle) Event(data any, _ *JSEP) {
+	f.mu.Lock()
+	f.events = append(f.events, data)
+	f.mu.Unlock()
+}
+func (f *fakeHandle) WebRTCUp()                          {}
+func (f *fakeHandle) Media(string, string, bool)         {}
+func (f *fakeHandle) HangupEvent(string)                 {}
+func (f *fakeHandle) SlowLink(string, string, bool, int) {}
+
+// A client too slow for the room's events (its subscription overflowed)
+// is sent the whole participant list, so its list is right again.
+func TestSlowClientGetsTheWholeList(t *testing.T) {
+	s := newServer(t, Options{})
+	r, _ := s.rooms.Get(1234)
+	sub := r.Subscribe(1)
+	for _, name := range []string{"a", "b", "c"} {
+		if _, _, err := r.Join(context.Background(), room.JoinRequest{Display: name}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if sub.Dropped() == 0 {
+		t.Fatal("the subscription did not overflow")
+	}
+	h := &fakeHandle{}
+	ab := NewAudioBridge(s.rooms, quietLog())
+	sess := &abSession{ab: ab, h: h}
+	done := make(chan struct{})
+	go func() { sess.forward(r, 0, sub); close(done) }()
+	time.Sleep(200 * time.Millisecond)
+	sub.Close()
+	<-done
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, e := range h.events {
+		if list, ok := e.(M)["participants"].([]M); ok && len(list) == 3 {
+			return
+		}
+	}
+	t.Fatalf("no event with all three participants after lost events: %v", h.events)
 }

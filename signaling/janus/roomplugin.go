@@ -799,7 +799,14 @@ func (s *abSession) leave(ctx context.Context) (M, *pluginError) {
 // forward turns room events into this handle's AudioBridge events.
 func (s *abSession) forward(r *room.Room, self room.ParticipantID, sub *room.Subscription) {
 	talking := r.Config().AudioLevelEvents
+	var dropped uint64
 	for e := range sub.C {
+		if d := sub.Dropped(); d > dropped {
+			// The client fell so far behind that events were lost: its
+			// list of participants may be wrong, so it gets all of them.
+			dropped = d
+			s.resync(r, talking, d)
+		}
 		mine := e.Participant == self
 		switch e.Kind {
 		case room.EventJoined:
@@ -864,6 +871,23 @@ func (s *abSession) forward(r *room.Room, self room.ParticipantID, sub *room.Sub
 	}
 }
 
+// resync sends the room's whole participant list after lost events.
+func (s *abSession) resync(r *room.Room, talking bool, lost uint64) {
+	ctx, cancel := context.WithTimeout(context.Background(), requestTimeout)
+	defer cancel()
+	ps, err := r.Participants(ctx)
+	if err != nil {
+		return
+	}
+	s.ab.log.Warn("room events lost for a slow client; sending the whole participant list",
+		"session", s.h.SessionID(), "handle", s.h.ID(), "lost", lost)
+	list := make([]M, 0, len(ps))
+	for _, p := range ps {
+		list = append(list, participant(p, talking))
+	}
+	s.h.Event(M{s.ab.key: "event", "room": r.ID(), "participants": list}, nil)
+}
+
 // dropRoom forgets the room if the handle is still in it.
 func (s *abSession) dropRoom(r *room.Room) {
 	s.mu.Lock()
@@ -880,7 +904,7 @@ func (s *abSession) dropRoom(r *room.Room) {
 func (s *abSession) Trickle(ctx context.Context, c Candidate) error {
 	r, e := s.joined()
 	if e != nil {
-		return errors.New(e.msg)
+		return fmt.Errorf("%w: trickle before join", ErrNotInRoom)
 	}
 	if c.Completed {
 		return nil

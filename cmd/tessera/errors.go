@@ -1,0 +1,6 @@
+package main
+
+import "errors"
+
+// errConfig marks configuration mistakes (exit status 2).
+var errConfig = errors.New("configuration")
