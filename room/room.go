@@ -47,6 +47,11 @@ const tick = 20 * time.Millisecond
 // and counted.
 const maxCatchUp = 5
 
+// maxVideoCatchUp is how many late composites a room still makes (right
+// after the one due now) when its worker was held up: a hiccup of up to
+// two frame intervals costs no frame, a longer one skips the rest.
+const maxVideoCatchUp = 1
+
 // Room is one conference. Its state belongs to one goroutine (the worker it
 // is assigned to); every method hands its work to that goroutine and waits,
 // so methods are safe to call from any goroutine.
@@ -281,12 +286,13 @@ func (r *Room) tick(now time.Time) time.Time {
 	}
 	period := r.video.period()
 	vdue := int64(now.Sub(r.start)/period) + 1
-	if vdue-r.vframes > 1 {
-		// Late: a composite is only worth sending now, never twice. The
-		// frame sent now covers the skipped time on the RTP clock.
-		r.video.skipped += uint64(vdue - r.vframes - 1)
-		r.video.gap += vdue - r.vframes - 1
-		r.vframes = vdue - 1
+	if behind := vdue - r.vframes; behind > 1+maxVideoCatchUp {
+		// Late by more than a hiccup: composites are only worth sending
+		// from now on. The next frame covers the skipped time on the RTP
+		// clock.
+		r.video.skipped += uint64(behind - 1 - maxVideoCatchUp)
+		r.video.gap += behind - 1 - maxVideoCatchUp
+		r.vframes = vdue - 1 - maxVideoCatchUp
 	}
 	if r.vframes < vdue {
 		r.videoTick(now)

@@ -247,6 +247,19 @@ func TestStalledAndGarbageInputs(t *testing.T) {
 	}
 	stall.peer.StopVideo()
 	from := time.Now()
+	produced := func() uint64 {
+		st, _ := r.Stats(ctxT(t))
+		for _, o := range st.VideoOutputs {
+			if o.Codec == CodecH264 && o.Tier == 0 {
+				return o.Frames
+			}
+		}
+		return 0
+	}
+	var (
+		made0, made1 uint64
+		at0, at1     time.Time
+	)
 	seen := map[string]bool{}
 	var heldLast, placeholder bool
 	tileOf := func(f *codec.Frame, id ParticipantID) (codec.YUV, TileInfo, bool) {
@@ -259,6 +272,9 @@ func TestStalledAndGarbageInputs(t *testing.T) {
 		return codec.YUV{}, TileInfo{}, false
 	}
 	for time.Since(from) < 4*time.Second {
+		if made0 == 0 && time.Since(from) >= time.Second {
+			made0, at0 = produced(), time.Now()
+		}
 		if f := viewer.peer.VideoFrame(); f != nil {
 			if c, _, ok := tileOf(f, good.id); ok {
 				seen["red"] = seen["red"] || c.Distance(red) < 30
@@ -277,12 +293,24 @@ func TestStalledAndGarbageInputs(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	frames := viewer.peer.VideoFramesSince(from.Add(time.Second)) // 3 s window
+	made1, at1 = produced(), time.Now()
+	// The rate the room composes at (its frames out of the encoder), and
+	// what the viewer decodes of it in the same 3 s; the machine's own
+	// stalls (the probe) cost frames that are allowed for.
+	composed := float64(made1-made0) / at1.Sub(at0).Seconds()
+	frames := viewer.peer.VideoFramesSince(from.Add(time.Second))
 	fps := float64(frames) / 3
-	t.Logf("viewer decoded %.1f fps while one input stalled and one sent garbage", fps)
-	_, stalled := stalls.Longest(from.Add(time.Second), from.Add(4*time.Second))
-	if min := 29.0/timeSlack - stalled.Seconds()*30/3; fps < min {
-		t.Errorf("composite at %.1f fps, want >= %.1f", fps, min)
+	_, stalled := stalls.Longest(at0, at1)
+	min := 29.0/timeSlack - stalled.Seconds()*30/at1.Sub(at0).Seconds()
+	st0, _ := r.Stats(ctxT(t))
+	t.Logf("composed %.1f fps (%d skipped ticks so far), viewer decoded %.1f fps while one input stalled and one sent garbage (machine stalled %v)",
+		composed, st0.VideoSkipped, fps, stalled)
+	if composed < min {
+		t.Errorf("composite made at %.1f fps, want >= %.1f", composed, min)
+	}
+	// The viewer decodes in this same process, on the same two cores.
+	if fps < min-2 {
+		t.Errorf("viewer decoded %.1f fps, want >= %.1f", fps, min-2)
 	}
 	if !seen["red"] || !seen["green"] {
 		t.Errorf("the good participant's tile stopped updating: saw %v", seen)
