@@ -210,6 +210,9 @@ func TestRecordLipSync(t *testing.T) {
 	flashes := flashTimes(t, info.Path)
 	beeps := beepTimes(t, info.Path, aStart)
 	t.Logf("video starts %.3f s, audio %.3f s; flashes %v; beeps %v", vStart, aStart, flashes, beeps)
+	if raceEnabled {
+		return // see raceEnabled
+	}
 	if len(flashes) < 3 || len(beeps) < 3 {
 		t.Fatalf("found %d flashes and %d beeps in 6 s", len(flashes), len(beeps))
 	}

@@ -349,14 +349,17 @@ func TestLiveLipSync(t *testing.T) {
 				pairs = viewer.peer.LipSync()
 				return len(pairs) >= 6
 			})
-			if len(pairs) < 4 {
-				t.Fatalf("only %d flash/beep pairs in the composite and the mix", len(pairs))
-			}
 			var offsets []time.Duration
 			for _, p := range pairs {
 				offsets = append(offsets, p.Offset)
 			}
 			t.Logf("beep after flash, by the sender reports: %v", offsets)
+			if raceEnabled {
+				return // see raceEnabled
+			}
+			if len(pairs) < 4 {
+				t.Fatalf("only %d flash/beep pairs in the composite and the mix", len(pairs))
+			}
 			for _, p := range pairs[1:] { // the first may precede a steady state
 				// A stall of the whole machine around the flash stops the
 				// room's clock while the sender's runs on.
