@@ -149,7 +149,8 @@ func TestMixMinusOverWebRTC(t *testing.T) {
 // continuity checks that a listener's audio since from is whole: every
 // packet there (consecutive sequence numbers: not one 20 ms frame of the
 // listener's audio is missing), at least 49 packets a second, and none
-// arriving more than 60 ms of media time after the one before. Arrival
+// arriving more than 60 ms of media time after the one before (relaxed
+// under the race detector, whose pauses hold the room up too). Arrival
 // times are checked more loosely: on a shared virtual machine packets are
 // delayed in bursts without being lost. A stall of the whole machine (the
 // host taking the CPU away, seen by the stall probe) stops the room's
@@ -173,7 +174,7 @@ func continuity(t *testing.T, name string, p *roomtest.Peer, from time.Time, d t
 		mediaGap = max(mediaGap, time.Duration(arr[i].TS-arr[i-1].TS)*time.Second/48000)
 	}
 	minRate := 49 - total.Seconds()*50/d.Seconds()
-	maxGap := 60*time.Millisecond + longest
+	maxGap := slack(60*time.Millisecond) + longest
 	if rate < minRate || missing > 0 || mediaGap > maxGap {
 		t.Errorf("%s: %.1f packets/s, %d missing, longest gap %v of media time (want >= %.1f/s, none missing, <= %v)",
 			name, rate, missing, mediaGap, minRate, maxGap)
