@@ -64,9 +64,9 @@ type Options struct {
 	// SendOnly makes a contributor that receives nothing (no mix, no
 	// composite to decode).
 	SendOnly bool
-	// Flash sends, at every whole second of one clock, a white video frame
-	// (black otherwise) and a 100 ms 1 kHz beep (silence otherwise): a
-	// lip-sync test signal.
+	// Flash sends, at every whole second of one clock, white video frames
+	// for two frame intervals (black otherwise) and a 100 ms 1 kHz beep
+	// (silence otherwise): a lip-sync test signal.
 	Flash bool
 	// WatchSync looks for a Flash sender's flashes (the middle of the
 	// composite turning white) and beeps in what the peer receives, for
@@ -284,7 +284,17 @@ func (p *Peer) send() {
 	seq := uint16(rng.Uint32())
 	ts := rng.Uint32()
 	var n int
-	t := time.NewTicker(20 * time.Millisecond)
+	// The source's clock: frame k holds the 20 ms that start k frames after
+	// the epoch and goes out when they start (the sound is synthetic, known
+	// ahead, like a file played out). A sender held up (a busy machine)
+	// sends what it owes in a burst, as a capture device's buffer would;
+	// one held up for longer than the device buffers loses the oldest audio
+	// (a jump of the RTP timestamp). Content never slips against the
+	// clock, so a flash and its beep stay together at the source.
+	const frame = 20 * time.Millisecond
+	const deviceFrames = 10
+	next := int64(time.Since(p.epoch) / frame)
+	t := time.NewTimer(0)
 	defer t.Stop()
 	for {
 		select {
@@ -292,37 +302,45 @@ func (p *Peer) send() {
 			return
 		case <-t.C:
 		}
-		switch {
-		case p.opts.Flash:
-			flashBeep(pcm, time.Since(p.epoch))
-		case p.opts.ToneHz > 0 && !p.toneOff.Load():
-			n = codectest.Tone(pcm, 1, 48000, p.opts.ToneHz, p.opts.Amplitude, n)
-		default:
-			clear(pcm)
+		t.Reset(time.Until(p.epoch.Add(time.Duration(next+1) * frame)))
+		due := int64(time.Since(p.epoch)/frame) + 1
+		if behind := due - next; behind > deviceFrames {
+			ts += uint32(behind-deviceFrames) * mixer.FrameSamples
+			next = due - deviceFrames
 		}
-		size, err := enc.Encode(pcm, buf)
-		if err != nil {
-			return
-		}
-		payload := append([]byte(nil), buf[:size]...)
-		if p.opts.Garbage {
-			payload = make([]byte, 20+rng.IntN(100))
-			for i := range payload {
-				payload[i] = byte(rng.Uint32())
+		for ; next < due; next++ {
+			switch {
+			case p.opts.Flash:
+				flashBeep(pcm, time.Duration(next)*frame)
+			case p.opts.ToneHz > 0 && !p.toneOff.Load():
+				n = codectest.Tone(pcm, 1, 48000, p.opts.ToneHz, p.opts.Amplitude, n)
+			default:
+				clear(pcm)
 			}
-		}
-		pkt := &rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 111, SequenceNumber: seq, Timestamp: ts}, Payload: payload}
-		seq++
-		ts += mixer.FrameSamples
-		if extID != 0 {
-			lvl, _ := (rtp.AudioLevelExtension{Level: uint8(mixer.LevelOfPCM(pcm)), Voice: mixer.LevelOfPCM(pcm) < 60}).Marshal()
-			_ = pkt.SetExtension(extID, lvl)
-		}
-		if p.opts.LossRate > 0 && rng.Float64() < p.opts.LossRate {
-			continue
-		}
-		if err := p.track.WriteRTP(pkt); err == nil {
-			p.sent.Add(1)
+			size, err := enc.Encode(pcm, buf)
+			if err != nil {
+				return
+			}
+			payload := append([]byte(nil), buf[:size]...)
+			if p.opts.Garbage {
+				payload = make([]byte, 20+rng.IntN(100))
+				for i := range payload {
+					payload[i] = byte(rng.Uint32())
+				}
+			}
+			pkt := &rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 111, SequenceNumber: seq, Timestamp: ts}, Payload: payload}
+			seq++
+			ts += mixer.FrameSamples
+			if extID != 0 {
+				lvl, _ := (rtp.AudioLevelExtension{Level: uint8(mixer.LevelOfPCM(pcm)), Voice: mixer.LevelOfPCM(pcm) < 60}).Marshal()
+				_ = pkt.SetExtension(extID, lvl)
+			}
+			if p.opts.LossRate > 0 && rng.Float64() < p.opts.LossRate {
+				continue
+			}
+			if err := p.track.WriteRTP(pkt); err == nil {
+				p.sent.Add(1)
+			}
 		}
 	}
 }

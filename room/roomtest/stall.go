@@ -109,9 +109,18 @@ func (p *StallProbe) Stalls(from, to time.Time) []Stall {
 	return out
 }
 
-// Longest is the longest stall within [from, to] (0 if none), and total
-// their summed length (each counted only where it overlaps the interval).
+// stallBurst: stalls less than this apart count as one. Between them the
+// machine runs for moments too short to catch up on what the first one
+// cost, so a server is late by their sum.
+const stallBurst = 100 * time.Millisecond
+
+// Longest is the longest burst of stalls within [from, to] (0 if none):
+// the summed length of stalls less than stallBurst apart. total is the
+// summed length of all of them (each counted only where it overlaps the
+// interval).
 func (p *StallProbe) Longest(from, to time.Time) (longest, total time.Duration) {
+	var burst time.Duration
+	var lastEnd time.Time
 	for _, s := range p.Stalls(from, to) {
 		if s.From.Before(from) {
 			s.From = from
@@ -119,7 +128,12 @@ func (p *StallProbe) Longest(from, to time.Time) (longest, total time.Duration) 
 		if s.To.After(to) {
 			s.To = to
 		}
-		longest = max(longest, s.Len())
+		if lastEnd.IsZero() || s.From.Sub(lastEnd) >= stallBurst {
+			burst = 0
+		}
+		burst += s.Len()
+		lastEnd = s.To
+		longest = max(longest, burst)
 		total += s.Len()
 	}
 	return longest, total

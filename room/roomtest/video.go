@@ -132,9 +132,11 @@ func (p *Peer) sendVideo() {
 			c = o.VideoColor2
 		}
 		if o.Flash {
-			// White for the one frame that starts each second.
+			// White for the frames of the first two frame intervals of
+			// each second: a compositor running at the same rate shows at
+			// least one of them whatever its phase.
 			c = codec.Black
-			if time.Since(p.epoch)%time.Second < time.Second/time.Duration(fps) {
+			if time.Since(p.epoch)%time.Second < 2*time.Second/time.Duration(fps) {
 				c = codec.White
 			}
 		}
