@@ -102,9 +102,6 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 		servers = append(servers, &http.Server{Handler: gw.WSHandler(), ErrorLog: servers[0].ErrorLog, ReadHeaderTimeout: 10 * time.Second})
 		addrs = append(addrs, cfg.WSListen)
 	}
-	// Draining ends every Janus session first: open long polls return at
-	// once instead of holding the drain for their 30 s.
-	servers[0].RegisterOnShutdown(gw.Close)
 	serveErr := make(chan error, len(servers))
 	var bound []string
 	for i, srv := range servers {
@@ -129,6 +126,10 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 	log.Info("shutting down", "timeout", cfg.ShutdownTimeout)
 	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()
+	// Every Janus session ends first (and completely, before the rooms
+	// close): open long polls return at once instead of holding the drain
+	// for their 30 s.
+	gw.Close()
 	for _, srv := range servers {
 		if err := srv.Shutdown(sctx); err != nil {
 			return fmt.Errorf("drain: %w", err)

@@ -518,11 +518,7 @@ func (s *abSession) join(ctx context.Context, b body, jsep *JSEP, change bool) (
 			return nil, nil, offerErr
 		}
 	}
-	talking := r.Config().AudioLevelEvents
-	list := make([]M, 0, len(others))
-	for _, o := range others {
-		list = append(list, participant(o, talking))
-	}
+	list := participantList(others, 0, r.Config().AudioLevelEvents)
 	kind := "joined"
 	if change {
 		kind = "roomchanged"
@@ -805,7 +801,7 @@ func (s *abSession) forward(r *room.Room, self room.ParticipantID, sub *room.Sub
 			// The client fell so far behind that events were lost: its
 			// list of participants may be wrong, so it gets all of them.
 			dropped = d
-			s.resync(r, talking, d)
+			s.resync(r, self, talking, d)
 		}
 		mine := e.Participant == self
 		switch e.Kind {
@@ -871,8 +867,12 @@ func (s *abSession) forward(r *room.Room, self room.ParticipantID, sub *room.Sub
 	}
 }
 
-// resync sends the room's whole participant list after lost events.
-func (s *abSession) resync(r *room.Room, talking bool, lost uint64) {
+// resync sends the room's whole participant list (others than self, as
+// in joined) after lost events: who joined or changed meanwhile is there.
+// Janus clients only add and update from such a list; one who left while
+// events were lost stays on the client's list until its next leave event
+// or a listparticipants request.
+func (s *abSession) resync(r *room.Room, self room.ParticipantID, talking bool, lost uint64) {
 	ctx, cancel := context.WithTimeout(context.Background(), requestTimeout)
 	defer cancel()
 	ps, err := r.Participants(ctx)
@@ -881,11 +881,18 @@ func (s *abSession) resync(r *room.Room, talking bool, lost uint64) {
 	}
 	s.ab.log.Warn("room events lost for a slow client; sending the whole participant list",
 		"session", s.h.SessionID(), "handle", s.h.ID(), "lost", lost)
+	s.h.Event(M{s.ab.key: "event", "room": r.ID(), "participants": participantList(ps, self, talking)}, nil)
+}
+
+// participantList is the Janus list of ps, without skip (0: everyone).
+func participantList(ps []room.ParticipantInfo, skip room.ParticipantID, talking bool) []M {
 	list := make([]M, 0, len(ps))
 	for _, p := range ps {
-		list = append(list, participant(p, talking))
+		if p.ID != skip || skip == 0 {
+			list = append(list, participant(p, talking))
+		}
 	}
-	s.h.Event(M{s.ab.key: "event", "room": r.ID(), "participants": list}, nil)
+	return list
 }
 
 // dropRoom forgets the room if the handle is still in it.
@@ -1058,12 +1065,7 @@ func (ab *RoomPlugin) listParticipants(ctx context.Context, b body) (M, *pluginE
 	if err != nil {
 		return nil, roomErr(err)
 	}
-	talking := r.Config().AudioLevelEvents
-	list := make([]M, 0, len(ps))
-	for _, p := range ps {
-		list = append(list, participant(p, talking))
-	}
-	return M{ab.key: "participants", "room": id, "participants": list}, nil
+	return M{ab.key: "participants", "room": id, "participants": participantList(ps, 0, r.Config().AudioLevelEvents)}, nil
 }
 
 func (ab *RoomPlugin) kick(ctx context.Context, b body) (M, *pluginError) {
