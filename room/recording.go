@@ -108,8 +108,10 @@ func (r *Room) StartRecording(ctx context.Context, o RecordOptions) (RecordingIn
 	opts.Format = record.FormatFor(o.VideoCodec, opts.Video == nil)
 
 	// Claim the room's recorder slot, then make the file outside the tick.
+	// The claim is not cancellable: one made after the caller gave up
+	// waiting would hold the slot for good.
 	var err error
-	if xerr := r.exec(ctx, func() {
+	if xerr := r.exec(context.WithoutCancel(ctx), func() {
 		if r.rec != nil || r.recStarting {
 			err = ErrAlreadyRecording
 			return
@@ -133,7 +135,9 @@ func (r *Room) StartRecording(ctx context.Context, o RecordOptions) (RecordingIn
 	}
 
 	var info RecordingInfo
+	started := false // the recorder (or the failure below) owns w
 	xerr := r.exec(context.WithoutCancel(ctx), func() {
+		started = true
 		r.recStarting = false
 		rec := &recorder{w: w, start: time.Now(), q: make(chan recItem, recordQueueLen), done: make(chan struct{}),
 			info: RecordingInfo{Path: path, Recording: true, Video: opts.Video != nil}}
@@ -162,7 +166,9 @@ func (r *Room) StartRecording(ctx context.Context, o RecordOptions) (RecordingIn
 		r.publish(Event{Kind: EventRecording, Recording: true, Path: path})
 	})
 	if xerr != nil {
-		w.Close() // the room ended meanwhile
+		if !started {
+			w.Close() // the room ended before the recorder could start
+		}
 		return RecordingInfo{}, xerr
 	}
 	if err != nil {

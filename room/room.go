@@ -409,8 +409,7 @@ func (r *Room) audioTick() {
 		if p.out == nil {
 			continue
 		}
-		id, _ := mixes.For(mixer.SourceID(p.id))
-		if data, ok := r.packets[id]; ok {
+		if data, ok := r.packets[p.mix]; ok { // p.mix: set above
 			p.out.push(media.Sample{Data: data, Duration: dur})
 		} else {
 			p.out.skip() // its mix failed to encode: a lost packet
@@ -952,18 +951,6 @@ func (r *Room) readVideo(id ParticipantID, pc *webrtc.PeerConnection, remote *we
 	in.read(remote)
 }
 
-// keyframeRequests returns the handler of one viewer's PLIs and FIRs. A
-// flood of them (a hostile or broken client) costs one queued command at a
-// time: requests arriving while one waits for the tick are folded into it.
-func (r *Room) keyframeRequests(id ParticipantID) func() {
-	var pending atomic.Uint64
-	return func() {
-		if pending.Add(1) == 1 {
-			r.post(func() { r.viewerWantsKeyframe(id, pending.Swap(0)) })
-		}
-	}
-}
-
 // addTrack attaches an outgoing track on a transceiver of the offer's
 // direction and starts its sender's RTCP reader.
 func (r *Room) addTrack(pc *webrtc.PeerConnection, track *webrtc.TrackLocalStaticSample, dir webrtc.RTPTransceiverDirection, queue int, onPLI func()) (*egress, error) {
@@ -1098,13 +1085,19 @@ func (r *Room) Hangup(ctx context.Context, id ParticipantID) error {
 }
 
 func (r *Room) remove(ctx context.Context, id ParticipantID, reason string) error {
+	// Not cancellable: a participant taken off the room must have its
+	// connection closed and its cost returned, so this waits to know. (Only
+	// a room ending meanwhile returns early, its goroutine done: removed is
+	// then safe to read.)
 	var pc *webrtc.PeerConnection
-	err := r.withParticipant(ctx, id, func(p *Participant) error {
+	removed := false
+	err := r.withParticipant(context.WithoutCancel(ctx), id, func(p *Participant) error {
 		pc = r.detachMedia(p)
 		r.dropParticipant(p, reason)
+		removed = true
 		return nil
 	})
-	if err != nil {
+	if !removed {
 		return err
 	}
 	r.addCost(-1)
