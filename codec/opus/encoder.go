@@ -181,26 +181,25 @@ func NewEncoder(cfg EncoderConfig) (*Encoder, error) {
 		frame:   int(int64(cfg.SampleRate) * int64(cfg.FrameDuration) / int64(time.Second)),
 		bitrate: cfg.Bitrate,
 	}
-	complexity := C.opus_int32(cfg.Complexity)
 	steps := []struct {
 		what string
-		rc   C.int
+		set  func() C.int
 	}{
-		{"set bitrate", C.tessera_set_bitrate(st, C.opus_int32(cfg.Bitrate))},
-		{"set inband FEC", C.tessera_set_inband_fec(st, cbool(cfg.InbandFEC))},
-		{"set packet loss", C.tessera_set_packet_loss(st, C.opus_int32(cfg.PacketLossPercent))},
-		{"set DTX", C.tessera_set_dtx(st, cbool(cfg.DTX))},
-	}
-	if complexity != 0 {
-		steps = append(steps, struct {
-			what string
-			rc   C.int
-		}{"set complexity", C.tessera_set_complexity(st, complexity)})
+		{"set bitrate", func() C.int { return C.tessera_set_bitrate(st, C.opus_int32(cfg.Bitrate)) }},
+		{"set inband FEC", func() C.int { return C.tessera_set_inband_fec(st, cbool(cfg.InbandFEC)) }},
+		{"set packet loss", func() C.int { return C.tessera_set_packet_loss(st, C.opus_int32(cfg.PacketLossPercent)) }},
+		{"set DTX", func() C.int { return C.tessera_set_dtx(st, cbool(cfg.DTX)) }},
+		{"set complexity", func() C.int {
+			if cfg.Complexity == 0 {
+				return C.OPUS_OK // libopus's default
+			}
+			return C.tessera_set_complexity(st, C.opus_int32(cfg.Complexity))
+		}},
 	}
 	for _, s := range steps {
-		if s.rc != C.OPUS_OK {
+		if rc := s.set(); rc != C.OPUS_OK {
 			e.Close()
-			return nil, opusError(s.what, s.rc)
+			return nil, opusError(s.what, rc)
 		}
 	}
 	return e, nil

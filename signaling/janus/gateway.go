@@ -194,6 +194,18 @@ func (h *Handle) enqueue(fn func()) bool {
 	}
 }
 
+// notTaken answers a request the handle could not queue: 459 when the
+// handle has gone meanwhile, 462 when its queue is full (a client far
+// ahead of its plugin).
+func (h *Handle) notTaken(tx string) M {
+	select {
+	case <-h.done:
+		return errReply(h.session.id, tx, errorf(CodeHandleNotFound, "No such handle %d in session %d", h.id, h.session.id))
+	default:
+		return errReply(h.session.id, tx, errorf(CodePluginMessage, "Handle busy: request not taken"))
+	}
+}
+
 // ID implements HandleContext.
 func (h *Handle) ID() uint64 { return h.id }
 
@@ -421,7 +433,9 @@ func (g *Gateway) process(ctx context.Context, body []byte, pathSession, pathHan
 	case "trickle":
 		return g.trickle(ctx, s, h, r)
 	case "hangup":
-		h.enqueue(func() { h.ps.Hangup(context.Background()) })
+		if !h.enqueue(func() { h.ps.Hangup(context.Background()) }) {
+			return h.notTaken(r.transaction)
+		}
 		return M{"janus": "success", "session_id": s.id, "transaction": r.transaction}
 	default: // detach
 		g.detach(s, h)
@@ -521,8 +535,12 @@ func (g *Gateway) attach(ctx context.Context, s *Session, r *request) M {
 	if s.destroyed || s.handles[h.id] != nil {
 		// Destroyed (or, vanishingly unlikely, the ID taken) while the
 		// plugin attached: nothing else would ever detach this handle.
+		taken := !s.destroyed
 		s.mu.Unlock()
 		ps.Detach(context.Background())
+		if taken {
+			return errReply(s.id, r.transaction, errorf(CodeUnknown, "Handle ID taken meanwhile: attach again"))
+		}
 		return errReply(s.id, r.transaction, errorf(CodeSessionNotFound, "No such session %d", s.id))
 	}
 	s.handles[h.id] = h
@@ -610,7 +628,7 @@ func (g *Gateway) message(ctx context.Context, s *Session, h *Handle, r *request
 		data, answer := h.ps.Handle(context.Background(), bodyRaw, jsep)
 		s.send(h.pluginEvent(tx, data, answer))
 	}) {
-		return errReply(s.id, tx, errorf(CodePluginMessage, "Handle busy or gone"))
+		return h.notTaken(tx)
 	}
 	return M{"janus": "ack", "session_id": s.id, "transaction": tx}
 }
@@ -686,7 +704,7 @@ func (g *Gateway) trickle(ctx context.Context, s *Session, h *Handle, r *request
 			}
 		}
 	}) {
-		return errReply(s.id, r.transaction, errorf(CodeTrickleInvalid, "Handle busy or gone: candidates not taken"))
+		return h.notTaken(r.transaction)
 	}
 	return M{"janus": "ack", "session_id": s.id, "transaction": r.transaction}
 }
