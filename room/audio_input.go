@@ -100,8 +100,9 @@ func (in *audioInput) read(track *webrtc.TrackRemote, levelExt uint8) {
 
 func (in *audioInput) push(pkt *rtp.Packet, levelExt uint8) {
 	in.packets.Add(1)
-	in.arrival.Store(time.Now().UnixNano())
-	p := audioPacket{seq: pkt.SequenceNumber, ts: pkt.Timestamp, ssrc: pkt.SSRC, payload: pkt.Payload, arrived: since()}
+	now := time.Now()
+	in.arrival.Store(now.UnixNano())
+	p := audioPacket{seq: pkt.SequenceNumber, ts: pkt.Timestamp, ssrc: pkt.SSRC, payload: pkt.Payload, arrived: now.Sub(epoch)}
 	if levelExt != 0 {
 		if raw := pkt.GetExtension(levelExt); len(raw) > 0 {
 			var ext rtp.AudioLevelExtension

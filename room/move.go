@@ -6,8 +6,6 @@ import (
 
 	"github.com/pion/interceptor/pkg/cc"
 	"github.com/pion/webrtc/v4"
-
-	"github.com/tessera-mcu/tessera/mixer"
 )
 
 // carried is a participant's media session on its way between rooms.
@@ -90,11 +88,7 @@ func (r *Room) takeMedia(p *Participant) carried {
 		r.removeViewer(p)
 	}
 	p.in, p.out, p.vin, p.vout, p.link, p.est = nil, nil, nil, nil, nil, nil
-	r.audio.Remove(mixer.SourceID(p.id))
-	if r.video != nil {
-		r.video.hold.Forget(mixer.SourceID(p.id))
-	}
-	p.setup, p.talking = false, false
+	r.forgetSource(p)
 	return c
 }
 

@@ -1160,14 +1160,19 @@ func (r *Room) detachMedia(p *Participant) *webrtc.PeerConnection {
 		go p.vin.close()
 		p.vin = nil
 	}
+	r.forgetSource(p)
+	return pc
+}
+
+// forgetSource takes a participant whose media left out of the mix and
+// the layout (room goroutine).
+func (r *Room) forgetSource(p *Participant) {
 	r.audio.Remove(mixer.SourceID(p.id))
 	if r.video != nil {
 		// Off screen at once: the next talker need not wait out the hold.
 		r.video.hold.Forget(mixer.SourceID(p.id))
 	}
-	p.setup = false
-	p.talking = false
-	return pc
+	p.setup, p.talking = false, false
 }
 
 // RoomStats is a snapshot of a room's counters.
@@ -1181,6 +1186,8 @@ type RoomStats struct {
 	MaxEncoders     int64             `json:"max_audio_encoders"`
 	EncodersCreated uint64            `json:"audio_encoders_created"`
 	EncodeErrors    uint64            `json:"encode_errors"`
+	MixErrors       uint64            `json:"mix_errors"`
+	VideoErrors     uint64            `json:"video_errors"`
 	Inputs          []InputStats      `json:"inputs"`
 	VideoTicks      int64             `json:"video_ticks"`
 	VideoSkipped    uint64            `json:"video_skipped_ticks"`
@@ -1197,8 +1204,11 @@ type InputStats struct {
 	Lost         uint64        `json:"lost"`
 	// FEC counts lost packets rebuilt from the next packet's in-band FEC
 	// (where that packet carries none, libopus conceals instead).
-	FEC          uint64 `json:"fec_used"`
-	Concealed    uint64 `json:"concealed"`
+	FEC       uint64 `json:"fec_used"`
+	Concealed uint64 `json:"concealed"`
+	// Stretched counts slots concealed on purpose to deepen the buffer
+	// (to wait for this participant's late pictures).
+	Stretched    uint64 `json:"stretched"`
 	DecodeErrors uint64 `json:"decode_errors"`
 	Buffered     int    `json:"buffered"`
 	Sent         uint64 `json:"sent"`
@@ -1214,6 +1224,7 @@ func (r *Room) Stats(ctx context.Context) (RoomStats, error) {
 			ID: r.id, Participants: len(r.parts), Ticks: r.stats.ticks.Load(), SkippedTicks: r.stats.skippedTicks.Load(),
 			AudioEncoders: r.stats.encoders.Load(), MaxEncoders: r.stats.maxEncoders.Load(),
 			EncodersCreated: r.stats.encodersCreated.Load(), EncodeErrors: r.stats.encodeErrors.Load(),
+			MixErrors: r.stats.mixErrors.Load(), VideoErrors: r.stats.videoErrors.Load(),
 		}
 		for _, p := range r.order {
 			if p.talking {
@@ -1223,6 +1234,7 @@ func (r *Room) Stats(ctx context.Context) (RoomStats, error) {
 			if in := p.in; in != nil {
 				is.Packets, is.QueueDropped = in.packets.Load(), in.dropped.Load()
 				is.Late, is.Lost, is.FEC, is.Concealed = in.jb.stats.late, in.jb.stats.lost, in.jb.stats.fec, in.jb.stats.concealed
+				is.Stretched = in.jb.stats.stretched
 				is.DecodeErrors, is.Buffered = in.decodeErrs, in.jb.buffered()
 			}
 			if out := p.out; out != nil {
