@@ -37,14 +37,20 @@ func feedTone(t *testing.T, d time.Duration, seconds int) []audioPacket {
 	return out
 }
 
-// An input plays packets of any Opus duration at 20 ms a tick: 10 ms
-// packets two to a tick, 40 and 60 ms ones spread over two or three ticks.
+// opusDurations are the packet durations RFC 6716 allows.
+var opusDurations = []time.Duration{2500 * time.Microsecond, 5 * time.Millisecond, 10 * time.Millisecond,
+	20 * time.Millisecond, 40 * time.Millisecond, 60 * time.Millisecond, 80 * time.Millisecond,
+	100 * time.Millisecond, 120 * time.Millisecond}
+
+// An input plays packets of any Opus duration at 20 ms a tick: 2.5 to
+// 10 ms packets several to a tick, 40 to 120 ms ones spread over two to six
+// ticks.
 // Its timeline advances 20 ms a tick whether it is mixed or skipped, so its
 // buffer neither drains nor fills up, and what is mixed is the tone at its
 // level.
 func TestAudioInputPacketDurations(t *testing.T) {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	for _, d := range []time.Duration{10 * time.Millisecond, 20 * time.Millisecond, 40 * time.Millisecond, 60 * time.Millisecond} {
+	for _, d := range opusDurations {
 		t.Run(fmt.Sprint(d), func(t *testing.T) {
 			pkts := feedTone(t, d, 4)
 			in, err := newAudioInput()
@@ -53,6 +59,9 @@ func TestAudioInputPacketDurations(t *testing.T) {
 			}
 			defer in.close()
 			per := int(d.Seconds() * 48000) // samples per packet
+			if per == 0 || mixer.FrameSamples%per != 0 && per%mixer.FrameSamples != 0 {
+				t.Fatalf("packet of %d samples", per)
+			}
 			var mixed []int16
 			next, silent, maxDepth := 0, 0, 0
 			for tick := range 190 { // 3.8 s: the packets last 4 s

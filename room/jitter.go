@@ -165,7 +165,7 @@ func (b *jitterBuffer) insert(p audioPacket) {
 	b.pkts = append(b.pkts, audioPacket{})
 	copy(b.pkts[i+1:], b.pkts[i:])
 	b.pkts[i] = p
-	if b.depth() > jitterMax || len(b.pkts) > maxPackets {
+	if (b.depth() > jitterMax || len(b.pkts) > maxPackets) && len(b.pkts) > 1 {
 		b.dropHead()
 		b.stats.overflow++
 		if b.started {
@@ -200,13 +200,17 @@ func (b *jitterBuffer) pop() (playKind, audioPacket) {
 			return playConceal, audioPacket{}
 		}
 	}
-	if b.depth() > want+1 {
+	// A buffer of long packets (up to 120 ms) holds a whole packet
+	// between arrivals: the marks allow one packet above them, so that
+	// only what is really surplus counts as latency.
+	extra := b.packetFrames() - 1
+	if b.depth() > want+1+extra {
 		b.deep += int(b.slot())
 	} else {
 		b.deep = 0
 	}
-	if b.depth() > jitterHigh+want-jitterTarget || b.deep > shrinkAfter*mixer.FrameSamples {
-		// Too much latency has built up: drop the oldest frame.
+	if (b.depth() > jitterHigh+want-jitterTarget+extra || b.deep > shrinkAfter*mixer.FrameSamples) && b.canDrop(want) {
+		// Too much latency has built up: drop the oldest packet.
 		b.dropHead()
 		b.stats.skipped++
 		b.deep = 0
@@ -281,6 +285,21 @@ func (b *jitterBuffer) dropHead() {
 	n := copy(b.pkts, b.pkts[1:])
 	b.pkts[n] = audioPacket{}
 	b.pkts = b.pkts[:n]
+}
+
+// packetFrames is the duration of the oldest packet waiting, in 20 ms
+// frames rounded up (at least one).
+func (b *jitterBuffer) packetFrames() int {
+	if len(b.pkts) == 0 {
+		return 1
+	}
+	return max(1, (b.pkts[0].dur+mixer.FrameSamples-1)/mixer.FrameSamples)
+}
+
+// canDrop says whether dropping the oldest packet to win latency back
+// still leaves a packet and at least want frames to play.
+func (b *jitterBuffer) canDrop(want int) bool {
+	return len(b.pkts) > 1 && b.samples-b.pkts[0].dur >= want*mixer.FrameSamples
 }
 
 // buffered is the number of packets waiting.

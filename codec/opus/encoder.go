@@ -73,7 +73,8 @@ type EncoderConfig struct {
 	// Bitrate is the target in bits per second, MinBitrate..MaxBitrate.
 	// 0 means 32000 per channel.
 	Bitrate int
-	// FrameDuration is 10, 20, 40 or 60 ms; 0 means 20 ms.
+	// FrameDuration is 2.5, 5, 10, 20, 40, 60, 80, 100 or 120 ms; 0
+	// means 20 ms.
 	FrameDuration time.Duration
 	// Application defaults to VoIP.
 	Application Application
@@ -115,6 +116,18 @@ var (
 	_ codec.KeyframeForcer = (*Encoder)(nil)
 )
 
+// validFrameDuration reports whether d is a packet duration libopus
+// encodes (RFC 6716 frames of 2.5 to 60 ms; 80 to 120 ms as several
+// frames in one packet).
+func validFrameDuration(d time.Duration) bool {
+	switch d {
+	case 2500 * time.Microsecond, 5 * time.Millisecond, 10 * time.Millisecond, 20 * time.Millisecond,
+		40 * time.Millisecond, 60 * time.Millisecond, 80 * time.Millisecond, 100 * time.Millisecond, 120 * time.Millisecond:
+		return true
+	}
+	return false
+}
+
 func validRate(r int) bool {
 	switch r {
 	case 8000, 12000, 16000, 24000, 48000:
@@ -146,10 +159,8 @@ func NewEncoder(cfg EncoderConfig) (*Encoder, error) {
 	if err := checkBitrate(cfg.Bitrate); err != nil {
 		return nil, err
 	}
-	switch cfg.FrameDuration {
-	case 10 * time.Millisecond, 20 * time.Millisecond, 40 * time.Millisecond, 60 * time.Millisecond:
-	default:
-		return nil, fmt.Errorf("%w: opus frame duration %v (want 10, 20, 40 or 60 ms)", codec.ErrInvalidConfig, cfg.FrameDuration)
+	if !validFrameDuration(cfg.FrameDuration) {
+		return nil, fmt.Errorf("%w: opus frame duration %v (want 2.5, 5, 10, 20, 40, 60, 80, 100 or 120 ms)", codec.ErrInvalidConfig, cfg.FrameDuration)
 	}
 	var app C.int
 	switch cfg.Application {

@@ -394,7 +394,8 @@ func TestEncoderConfig(t *testing.T) {
 		{Bitrate: 1000},
 		{Bitrate: 600000},
 		{FrameDuration: 25 * time.Millisecond},
-		{FrameDuration: 120 * time.Millisecond},
+		{FrameDuration: 140 * time.Millisecond},
+		{FrameDuration: 7500 * time.Microsecond},
 		{Application: 7},
 		{PacketLossPercent: 101},
 		{Complexity: 11},
@@ -432,6 +433,32 @@ func TestEncoderConfig(t *testing.T) {
 	d.Close()
 	if _, err := d.Decode([]byte{0xf8, 0xff, 0xfe}, make([]int16, MaxFrameSamples)); !errors.Is(err, codec.ErrClosed) {
 		t.Errorf("Decode after Close = %v", err)
+	}
+}
+
+// Every packet duration RFC 6716 allows encodes, and decodes to as many
+// samples: 2.5 ms to 120 ms.
+func TestEveryFrameDuration(t *testing.T) {
+	for _, ms := range []float64{2.5, 5, 10, 20, 40, 60, 80, 100, 120} {
+		d := time.Duration(ms * float64(time.Millisecond))
+		e := mustEncoder(t, EncoderConfig{FrameDuration: d})
+		want := int(ms * 48)
+		if e.FrameSamples() != want {
+			t.Fatalf("%v: FrameSamples = %d, want %d", d, e.FrameSamples(), want)
+		}
+		in := make([]int16, want*4)
+		codectest.Tone(in, 1, rate, 1000, 0.5, 0)
+		dec := mustDecoder(t, rate, 1)
+		pcm := make([]int16, MaxFrameSamples)
+		for i, p := range encodeAll(t, e, in) {
+			n, err := dec.Decode(p, pcm)
+			if err != nil {
+				t.Fatalf("%v packet %d: %v", d, i, err)
+			}
+			if n != want {
+				t.Fatalf("%v packet %d: decoded %d samples, want %d", d, i, n, want)
+			}
+		}
 	}
 }
 
