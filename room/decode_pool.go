@@ -63,11 +63,22 @@ func (w *decodeWorker) run(cpu int, log *slog.Logger) {
 	for {
 		select {
 		case j := <-w.jobs:
-			j.in.decode(j.data, j.arrived, w.frames)
+			w.decode(j, log)
 		case <-w.done:
 			return
 		}
 	}
+}
+
+// decode decodes one job. A panic in it ends that input (its tile keeps
+// its last picture), not the worker and its other inputs.
+func (w *decodeWorker) decode(j decodeJob, log *slog.Logger) {
+	defer func() {
+		if v := recover(); v != nil {
+			j.in.fail(recovered(v, &panics.decode, log, "video decode panicked; ending the input", "codec", j.in.codec))
+		}
+	}()
+	j.in.decode(j.data, j.arrived, w.frames)
 }
 
 // bind assigns an input to the worker with the fewest inputs.

@@ -20,4 +20,7 @@ var (
 	ErrAlreadyRecording    = errors.New("room: already recording")
 	ErrNotRecording        = errors.New("room: not recording")
 	ErrRecording           = errors.New("room: recording failed")
+	// ErrInternal: a bug in the room's code (a recovered panic) ended the
+	// room or one of its inputs.
+	ErrInternal = errors.New("room: internal error")
 )

@@ -36,6 +36,8 @@ type Manager struct {
 	mu     sync.Mutex
 	rooms  map[RoomID]*Room
 	closed bool
+	// failing: goroutines ending rooms whose tick panicked.
+	failing sync.WaitGroup
 }
 
 // NewManager starts the engine and the workers.
@@ -86,6 +88,7 @@ func (m *Manager) Create(cfg Config) (*Room, error) {
 	}
 	m.rooms[r.id] = r
 	m.mu.Unlock()
+	r.onFail = m.roomFailed
 	_, w := m.workers.assign(r)
 	r.log.Info("room created", "worker", w, "description", r.cfg.Description)
 	return r, nil
@@ -136,6 +139,23 @@ func (m *Manager) Destroy(ctx context.Context, id RoomID) error {
 	return ctx.Err()
 }
 
+// roomFailed ends a room whose tick panicked (its worker has already
+// dropped it). It runs on the worker, so the work is handed to a
+// goroutine that Close waits for.
+func (m *Manager) roomFailed(r *Room, err error) {
+	m.failing.Add(1)
+	go func() {
+		defer m.failing.Done()
+		m.mu.Lock()
+		if m.rooms[r.id] == r {
+			delete(m.rooms, r.id)
+		}
+		m.mu.Unlock()
+		m.workers.unassign(r)
+		r.destroyFailed(err)
+	}()
+}
+
 // WorkerStats describes the worker pool.
 func (m *Manager) WorkerStats() []WorkerStats { return m.workers.stats() }
 
@@ -158,6 +178,7 @@ func (m *Manager) Close(ctx context.Context) error {
 			errs = append(errs, err)
 		}
 	}
+	m.failing.Wait()
 	m.workers.close()
 	m.decode.close()
 	errs = append(errs, m.engine.Close())

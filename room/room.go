@@ -67,6 +67,9 @@ type Room struct {
 	closed atomic.Bool
 	weight atomic.Int64
 	placed atomic.Pointer[placement] // set once the room is on a worker
+	// onFail ends the room after its tick panicked (set by the manager
+	// before the room's first tick; called on the worker, must not block).
+	onFail func(r *Room, err error)
 
 	// Owned by the room goroutine.
 	parts    map[ParticipantID]*Participant
@@ -208,6 +211,12 @@ func (r *Room) cost() int64 { return r.weight.Load() }
 
 func (r *Room) place(pl *placement) { r.placed.Store(pl) }
 
+func (r *Room) fail(err error) {
+	if r.onFail != nil {
+		r.onFail(r, err)
+	}
+}
+
 func (r *Room) addCost(delta int64) {
 	r.weight.Add(delta)
 	if pl := r.placed.Load(); pl != nil {
@@ -249,6 +258,7 @@ func (r *Room) post(fn func()) {
 
 // tick runs the room's due work; the worker calls it.
 func (r *Room) tick(now time.Time) time.Time {
+	runHook(&testHooks.tick, r)
 	for drained := false; !drained; {
 		select {
 		case fn := <-r.cmds:
@@ -911,7 +921,17 @@ func (r *Room) readAudio(id ParticipantID, pc *webrtc.PeerConnection, remote *we
 		}
 		p.in = in
 	})
+	defer r.readerPanic(id, "audio")
 	in.read(remote, audioLevelExtID(recv))
+}
+
+// readerPanic, deferred by a track's reader, recovers a panic in it: the
+// track is no longer read (the input goes quiet), and the room and the
+// process go on.
+func (r *Room) readerPanic(id ParticipantID, media string) {
+	if v := recover(); v != nil {
+		recovered(v, &panics.reader, r.log, "track reader panicked; its input stops", "participant", id, "media", media)
+	}
 }
 
 func (r *Room) readVideo(id ParticipantID, pc *webrtc.PeerConnection, remote *webrtc.TrackRemote) {
@@ -948,6 +968,7 @@ func (r *Room) readVideo(id ParticipantID, pc *webrtc.PeerConnection, remote *we
 		in.close()
 		return
 	}
+	defer r.readerPanic(id, "video")
 	in.read(remote)
 }
 
@@ -1252,7 +1273,30 @@ func (r *Room) Stats(ctx context.Context) (RoomStats, error) {
 
 // destroy ends the room: every participant is dropped and its media
 // closed. The manager has already taken the room off its worker.
-func (r *Room) destroy() {
+func (r *Room) destroy() { r.destroyWith("") }
+
+// ReasonFailed is the Reason of the EventDestroyed of a room that a bug
+// (a recovered panic) ended.
+const ReasonFailed = "internal error"
+
+// destroyFailed ends a room whose tick panicked. Its state may be half
+// updated: if cleaning it up panics too, its subscribers are still told
+// and let go.
+func (r *Room) destroyFailed(err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			recovered(v, &panics.tick, r.log, "cleaning up a failed room panicked")
+			r.publish(Event{Kind: EventDestroyed, Reason: ReasonFailed})
+			r.events.closeAll()
+		}
+	}()
+	r.log.Error("room ended by an internal error", "err", err)
+	r.destroyWith(ReasonFailed)
+}
+
+// destroyWith is destroy; reason (empty for a destroy that was asked for)
+// goes with the EventDestroyed.
+func (r *Room) destroyWith(reason string) {
 	if !r.closed.CompareAndSwap(false, true) {
 		return
 	}
@@ -1278,7 +1322,7 @@ func (r *Room) destroy() {
 	if r.video != nil {
 		r.video.close()
 	}
-	r.publish(Event{Kind: EventDestroyed})
+	r.publish(Event{Kind: EventDestroyed, Reason: reason})
 	r.events.closeAll()
 	for _, pc := range pcs {
 		if err := pc.Close(); err != nil && !errors.Is(err, webrtc.ErrConnectionClosed) {

@@ -455,6 +455,8 @@ func (f *fakeRoom) tick(now time.Time) time.Time {
 func (f *fakeRoom) cost() int64         { return f.c }
 func (f *fakeRoom) place(pl *placement) {}
 
+func (f *fakeRoom) fail(error) {}
+
 type lockedWriter struct {
 	mu *sync.Mutex
 	w  io.Writer

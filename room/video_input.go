@@ -43,6 +43,7 @@ type videoInput struct {
 
 	// Shared.
 	broken atomic.Bool  // the decoder failed: wait for a keyframe
+	failed atomic.Bool  // a panic ended the input: its frames are dropped
 	queued atomic.Int32 // frames submitted and not yet decoded
 	// delay is how long the participant's voice waits before it is mixed
 	// (nanoseconds; the room sets it every tick): pictures are shown that
@@ -118,6 +119,10 @@ func (in *videoInput) read(track *webrtc.TrackRemote) {
 func (in *videoInput) frame(data []byte, lostBefore bool, arrived time.Time) {
 	now := time.Now()
 	in.frames.Add(1)
+	if in.failed.Load() {
+		in.dropped.Add(1)
+		return
+	}
 	if lostBefore {
 		in.lost.Add(1)
 		in.needKey = true
@@ -177,6 +182,7 @@ func (in *videoInput) decode(data []byte, arrived time.Time, frames *codec.Frame
 	if in.closed {
 		return
 	}
+	runHook(&testHooks.decode, in)
 	if in.dec == nil {
 		var err error
 		if in.codec == CodecH264 {
@@ -230,6 +236,21 @@ func (in *videoInput) decodeDone(f *codec.Frame) {
 	for _, f := range drop {
 		f.Release()
 	}
+}
+
+// fail ends the input after a panic in its decode: its frames are
+// dropped from now on and its decoder, whose state is unknown, is freed.
+// It runs on the decode worker, after the panicking decode let go of
+// decMu.
+func (in *videoInput) fail(err error) {
+	in.failed.Store(true)
+	in.decMu.Lock()
+	if in.dec != nil {
+		in.dec.Close()
+		in.dec = nil
+	}
+	in.decMu.Unlock()
+	in.log.Error("video input ended by an internal error", "err", err)
 }
 
 // lastDecoded is when the newest picture was decoded (zero: none yet).

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -23,6 +24,9 @@ type ticker interface {
 	// place tells the room its placement, before its first tick, so that
 	// every later cost change reaches its worker's load.
 	place(pl *placement)
+	// fail tells the room that its tick panicked: the worker no longer
+	// runs it, and the room must end. It must not block.
+	fail(err error)
 }
 
 // worker is one OS thread, pinned to a CPU core when the system allows it,
@@ -182,18 +186,26 @@ func (w *worker) run(ctx context.Context, log *slog.Logger, ready chan<- struct{
 		// deadline.
 		now := time.Now()
 		wake := now.Add(time.Second)
-		for _, r := range w.rooms {
+		failed := false
+		for i, r := range w.rooms {
 			at := next[r]
 			if !at.After(now) {
 				if now.Sub(at) > 10*time.Millisecond && !at.IsZero() {
 					w.late.Add(1)
 				}
-				at = r.tick(now)
+				var ok bool
+				if at, ok = w.tick(r, now, log); !ok {
+					w.rooms[i], failed = nil, true
+					continue
+				}
 				next[r] = at
 			}
 			if at.Before(wake) {
 				wake = at
 			}
+		}
+		if failed {
+			w.dropFailed(next)
 		}
 		timer.Reset(time.Until(wake))
 		select {
@@ -213,6 +225,39 @@ func (w *worker) run(ctx context.Context, log *slog.Logger, ready chan<- struct{
 			}
 			delete(next, r)
 		case <-timer.C:
+		}
+	}
+}
+
+// tick runs one room's tick. A panic in it is recovered: the room is
+// told it failed and false is returned, and the worker's other rooms go
+// on.
+func (w *worker) tick(r ticker, now time.Time, log *slog.Logger) (next time.Time, ok bool) {
+	defer func() {
+		if v := recover(); v != nil {
+			err := recovered(v, &panics.tick, log, "room tick panicked; ending the room", "worker", w.id)
+			ok = false
+			r.fail(err)
+		}
+	}()
+	return r.tick(now), true
+}
+
+// dropFailed takes the rooms whose tick panicked (nil in w.rooms) off the
+// worker. Their removal through the pool, which follows, finds them gone.
+func (w *worker) dropFailed(next map[ticker]time.Time) {
+	kept := w.rooms[:0]
+	for _, r := range w.rooms {
+		if r != nil {
+			kept = append(kept, r)
+		}
+	}
+	clear(w.rooms[len(kept):])
+	w.count.Add(int32(len(kept) - len(w.rooms)))
+	w.rooms = kept
+	for r := range next {
+		if !slices.Contains(w.rooms, r) {
+			delete(next, r)
 		}
 	}
 }

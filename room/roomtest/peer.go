@@ -101,6 +101,9 @@ type Peer struct {
 	seqJumps int
 	tsJumps  int
 	toneOff  atomic.Bool
+	// packetDur is the duration of the Opus packets sent (nanoseconds;
+	// 0: 20 ms).
+	packetDur atomic.Int64
 }
 
 func newAPI(levelExt, tcp bool, video string) (*webrtc.API, error) {
@@ -267,18 +270,46 @@ func (p *Peer) levelExtID() uint8 {
 	return 0
 }
 
+// SetPacketDuration makes the peer send Opus packets of d (2.5 to 120 ms,
+// as RFC 6716 allows) from the next packet on.
+func (p *Peer) SetPacketDuration(d time.Duration) { p.packetDur.Store(int64(d)) }
+
+// packetEncoder returns an encoder for the packet duration asked for,
+// replacing enc when the duration changed.
+func (p *Peer) packetEncoder(enc *opus.Encoder) (*opus.Encoder, error) {
+	d := time.Duration(p.packetDur.Load())
+	if d == 0 {
+		d = 20 * time.Millisecond
+	}
+	if enc != nil && enc.FrameSamples() == int(d.Seconds()*48000) {
+		return enc, nil
+	}
+	next, err := opus.NewEncoder(opus.EncoderConfig{SampleRate: 48000, Channels: 1, Bitrate: 32000, InbandFEC: true,
+		PacketLossPercent: 10, FrameDuration: d})
+	if err != nil {
+		return enc, err
+	}
+	if enc != nil {
+		enc.Close()
+	}
+	return next, nil
+}
+
 func (p *Peer) send() {
 	defer p.wg.Done()
-	enc, err := opus.NewEncoder(opus.EncoderConfig{SampleRate: 48000, Channels: 1, Bitrate: 32000, InbandFEC: true, PacketLossPercent: 10})
+	enc, err := p.packetEncoder(nil)
 	if err != nil {
 		return
 	}
-	defer enc.Close()
+	defer func() { enc.Close() }()
 	extID := p.levelExtID()
 	if p.opts.NoLevel {
 		extID = 0
 	}
 	pcm := make([]int16, mixer.FrameSamples)
+	// pending: the source's samples not yet sent (packets of other than
+	// 20 ms take several frames, or a part of one).
+	pending := make([]int16, 0, opus.MaxFrameSamples+mixer.FrameSamples)
 	buf := make([]byte, opus.MaxPacketBytes)
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 7))
 	seq := uint16(rng.Uint32())
@@ -317,29 +348,42 @@ func (p *Peer) send() {
 			default:
 				clear(pcm)
 			}
-			size, err := enc.Encode(pcm, buf)
-			if err != nil {
-				return
-			}
-			payload := append([]byte(nil), buf[:size]...)
-			if p.opts.Garbage {
-				payload = make([]byte, 20+rng.IntN(100))
-				for i := range payload {
-					payload[i] = byte(rng.Uint32())
+			pending = append(pending, pcm...)
+			for {
+				if enc, err = p.packetEncoder(enc); err != nil {
+					return
 				}
-			}
-			pkt := &rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 111, SequenceNumber: seq, Timestamp: ts}, Payload: payload}
-			seq++
-			ts += mixer.FrameSamples
-			if extID != 0 {
-				lvl, _ := (rtp.AudioLevelExtension{Level: uint8(mixer.LevelOfPCM(pcm)), Voice: mixer.LevelOfPCM(pcm) < 60}).Marshal()
-				_ = pkt.SetExtension(extID, lvl)
-			}
-			if p.opts.LossRate > 0 && rng.Float64() < p.opts.LossRate {
-				continue
-			}
-			if err := p.track.WriteRTP(pkt); err == nil {
-				p.sent.Add(1)
+				size := enc.FrameSamples()
+				if len(pending) < size {
+					break
+				}
+				packet := pending[:size]
+				n, err := enc.Encode(packet, buf)
+				if err != nil {
+					return
+				}
+				payload := append([]byte(nil), buf[:n]...)
+				if p.opts.Garbage {
+					payload = make([]byte, 20+rng.IntN(100))
+					for i := range payload {
+						payload[i] = byte(rng.Uint32())
+					}
+				}
+				pkt := &rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 111, SequenceNumber: seq, Timestamp: ts}, Payload: payload}
+				seq++
+				ts += uint32(size)
+				if extID != 0 {
+					level := mixer.LevelOfPCM(packet)
+					lvl, _ := (rtp.AudioLevelExtension{Level: uint8(level), Voice: level < 60}).Marshal()
+					_ = pkt.SetExtension(extID, lvl)
+				}
+				pending = pending[:copy(pending, pending[size:])]
+				if p.opts.LossRate > 0 && rng.Float64() < p.opts.LossRate {
+					continue
+				}
+				if err := p.track.WriteRTP(pkt); err == nil {
+					p.sent.Add(1)
+				}
 			}
 		}
 	}

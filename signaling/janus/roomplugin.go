@@ -861,7 +861,11 @@ func (s *abSession) forward(r *room.Room, self room.ParticipantID, sub *room.Sub
 				s.h.HangupEvent(e.Reason)
 			}
 		case room.EventDestroyed:
-			s.h.Event(M{s.ab.key: "destroyed", "room": r.ID()}, nil)
+			ev := M{s.ab.key: "destroyed", "room": r.ID()}
+			if e.Reason != "" {
+				ev["error"] = e.Reason // ended by the server, not destroyed on request
+			}
+			s.h.Event(ev, nil)
 			s.dropRoom(r)
 		}
 	}
