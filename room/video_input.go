@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/pion/rtcp"
+	"github.com/pion/rtp"
 	"github.com/pion/rtp/codecs"
 	"github.com/pion/webrtc/v4"
 
@@ -100,16 +101,21 @@ func (in *videoInput) read(track *webrtc.TrackRemote) {
 		if err != nil {
 			return
 		}
-		in.packets.Add(1)
-		now := time.Now()
-		in.asm.Push(pkt, now)
-		for {
-			data, lost, ok := in.asm.Pop(now)
-			if !ok {
-				break
-			}
-			in.frame(data, lost, in.asm.Arrived())
+		in.receive(pkt, time.Now())
+	}
+}
+
+// receive takes one RTP packet (reader goroutine): it goes into the frame
+// assembler, and every frame that completes goes on to decode.
+func (in *videoInput) receive(pkt *rtp.Packet, now time.Time) {
+	in.packets.Add(1)
+	in.asm.Push(pkt, now)
+	for {
+		data, lost, ok := in.asm.Pop(now)
+		if !ok {
+			return
 		}
+		in.frame(data, lost, in.asm.Arrived())
 	}
 }
 

@@ -25,6 +25,11 @@ type Depacketizer interface {
 // ringSize bounds the packets held (about half a second of 1080p).
 const ringSize = 1024
 
+// restartRun: this many late packets in a row, each following the one
+// before, are no retransmissions but a sender whose sequence numbers
+// started again further back.
+const restartRun = 4
+
 type slot struct {
 	pkt *rtp.Packet
 	at  time.Time
@@ -45,11 +50,14 @@ type Assembler struct {
 	next     uint16 // first sequence number not yet released or skipped
 	newest   uint16
 	lost     bool      // packets were skipped since the last frame released
+	ssrc     uint32    // the stream's source
+	lateRun  int       // late packets in a row, each following the one before
+	lastLate uint16    // the last late packet
 	ts       uint32    // RTP timestamp of the last frame released
 	arrived  time.Time // when its first packet arrived
 
 	// Counters.
-	Frames, Dropped, Late, Duplicates uint64
+	Frames, Dropped, Late, Duplicates, Restarts uint64
 }
 
 // New returns an assembler. newDep makes a fresh depacketizer per frame;
@@ -66,20 +74,38 @@ func before(a, b uint16) bool { return int16(a-b) < 0 }
 // Push adds a packet (the assembler keeps it; do not reuse it).
 func (a *Assembler) Push(p *rtp.Packet, now time.Time) {
 	seq := p.SequenceNumber
-	if !a.started {
-		a.started, a.next, a.newest = true, seq, seq
+	switch {
+	case !a.started:
+		a.started, a.next, a.newest, a.ssrc = true, seq, seq, p.SSRC
+	case p.SSRC != a.ssrc || int16(a.next-seq) > ringSize || a.lateRun >= restartRun && seq == a.lastLate+1:
+		// A new source, a sequence that went back further than any
+		// retransmission could, or late packets that follow each other
+		// like a live stream: the sender restarted. Start over, or the
+		// stream would count as late until it caught up again.
+		a.clear()
+		a.next, a.newest, a.ssrc = seq, seq, p.SSRC
+		a.anchored, a.lost, a.lateRun = false, true, 0
+		a.Restarts++
 	}
 	if before(seq, a.next) {
 		if a.anchored || uint16(a.newest-seq) >= ringSize {
 			a.Late++
+			if a.lateRun > 0 && seq == a.lastLate+1 {
+				a.lateRun++
+			} else {
+				a.lateRun = 1
+			}
+			a.lastLate = seq
 			return
 		}
 		a.next = seq
 	}
+	a.lateRun = 0
 	if uint16(seq-a.next) >= ringSize {
 		// Far ahead of everything held: the stream jumped. Start over.
 		a.clear()
 		a.next, a.lost = seq, true
+		a.Restarts++
 	}
 	s := &a.ring[seq%ringSize]
 	if s.pkt != nil && s.pkt.SequenceNumber == seq {

@@ -193,3 +193,44 @@ func FuzzAssembler(f *testing.F) {
 		}
 	})
 }
+
+// A sender whose sequence numbers start again further back than any
+// retransmission could come from (a restart), or that changes its SSRC,
+// is followed at once: its frames are not taken for late packets until
+// the sequence catches up.
+func TestRestartedSequenceIsFollowed(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		back uint16
+		ssrc uint32
+	}{{"sequence back 5000", 5000, 0}, {"sequence back 40000", 40000, 0}, {"new SSRC, sequence back 3", 3, 9},
+		{"sequence back 600", 600, 0}} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := &stream{seq: 30000}
+			s.frame(1, 2)
+			a := New(vp8, 100*time.Millisecond)
+			now := time.Now()
+			if out := feed(a, s.pkts, now); len(out) != 1 {
+				t.Fatalf("first frame: %+v", out)
+			}
+			s.pkts = nil
+			s.seq -= tc.back
+			s.frame(2, 2)
+			s.frame(3, 2)
+			s.frame(4, 2)
+			s.frame(5, 2)
+			for _, p := range s.pkts {
+				p.SSRC = tc.ssrc
+			}
+			out := feed(a, s.pkts, now)
+			// Within a few packets the restart is recognised, and every
+			// frame from then on is released.
+			if len(out) < 2 || !bytes.Equal(out[len(out)-1].data, frameOf(5, 2)) || !out[0].lost || out[len(out)-1].lost {
+				t.Fatalf("after the restart: %+v (late %d)", out, a.Late)
+			}
+			if a.Restarts != 1 {
+				t.Fatalf("restarts %d", a.Restarts)
+			}
+		})
+	}
+}
