@@ -1,8 +1,8 @@
 package room
 
 import (
-	"fmt"
 	"encoding/binary"
+	"fmt"
 	"sync"
 	"testing"
 
