@@ -724,12 +724,30 @@ func (r *Room) Offer(ctx context.Context, id ParticipantID, offer string) (strin
 	)
 	if err := r.withParticipant(ctx, id, func(p *Participant) error {
 		existing, prefer = p.pc.Load(), p.preferCodec
+		if existing != nil {
+			if n := p.cands.afterOffer(info.ufrag, info.candidates); n > MaxRemoteCandidates {
+				return fmt.Errorf("%w: %w: the media session would hold %d ICE candidates (at most %d)",
+					ErrInvalidSDP, ErrTooManyCandidates, n, MaxRemoteCandidates)
+			}
+		}
 		return nil
 	}); err != nil {
 		return "", err
 	}
 	if existing != nil {
-		return answer(ctx, existing, offer)
+		sdpAnswer, err := answer(ctx, existing, offer)
+		if err != nil {
+			return "", err
+		}
+		// Counted once applied: an offer that failed may have left the
+		// agent's candidates (and credentials) as they were.
+		err = r.withParticipant(context.WithoutCancel(ctx), id, func(p *Participant) error {
+			if p.pc.Load() == existing {
+				p.cands.applyOffer(info.ufrag, info.candidates)
+			}
+			return nil
+		})
+		return sdpAnswer, err
 	}
 
 	pc, est, err := r.engine.newPeerConnection()
@@ -752,6 +770,7 @@ func (r *Room) Offer(ctx context.Context, id ParticipantID, offer string) (strin
 			return ErrAlreadyNegotiated
 		}
 		p.out, p.vout, p.vcodec, p.est, p.link = m.audio, m.video, m.vcodec, est, m.link
+		p.cands.reset(info.ufrag, info.candidates)
 		p.watchOnly = !info.audio.sends() && !info.video.sends()
 		if p.vout != nil {
 			r.addViewer(p, outputKey{codec: m.vcodec, tier: p.tier.floor})
@@ -1041,25 +1060,6 @@ func answer(ctx context.Context, pc *webrtc.PeerConnection, offer string) (strin
 	return pc.LocalDescription().SDP, nil
 }
 
-// AddCandidate adds a remote ICE candidate trickled by the client. An
-// empty candidate marks the end of the client's candidates.
-func (r *Room) AddCandidate(ctx context.Context, id ParticipantID, c webrtc.ICECandidateInit) error {
-	var pc *webrtc.PeerConnection
-	if err := r.withParticipant(ctx, id, func(p *Participant) error {
-		pc = p.pc.Load()
-		return nil
-	}); err != nil {
-		return err
-	}
-	if pc == nil {
-		return fmt.Errorf("%w: no media session yet", ErrInvalidCandidate)
-	}
-	if err := pc.AddICECandidate(c); err != nil {
-		return fmt.Errorf("%w: %w", ErrInvalidCandidate, err)
-	}
-	return nil
-}
-
 // Leave removes a participant and closes its media.
 func (r *Room) Leave(ctx context.Context, id ParticipantID) error {
 	return r.remove(ctx, id, "left")
@@ -1142,6 +1142,7 @@ func (r *Room) viewerOutput(p *Participant) *videoOutput {
 // returns the PeerConnection for the caller to close outside the tick.
 func (r *Room) detachMedia(p *Participant) *webrtc.PeerConnection {
 	pc := p.pc.Swap(nil)
+	p.cands = remoteCandidates{}
 	if p.out != nil {
 		p.out.close()
 		p.out = nil

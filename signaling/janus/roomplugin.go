@@ -907,19 +907,27 @@ func (s *abSession) dropRoom(r *room.Room) {
 	}
 }
 
-// Trickle implements PluginSession.
-func (s *abSession) Trickle(ctx context.Context, c Candidate) error {
+// Trickle implements PluginSession: the request's candidates go to the
+// room in one batch.
+func (s *abSession) Trickle(ctx context.Context, cs []Candidate) error {
 	r, e := s.joined()
 	if e != nil {
 		return fmt.Errorf("%w: trickle before join", ErrNotInRoom)
 	}
-	if c.Completed {
+	inits := make([]webrtc.ICECandidateInit, 0, len(cs))
+	for _, c := range cs {
+		if !c.Completed {
+			inits = append(inits, webrtc.ICECandidateInit{Candidate: c.Candidate, SDPMid: c.SDPMid, SDPMLineIndex: c.SDPMLineIndex})
+		}
+	}
+	if len(inits) == 0 {
 		return nil
 	}
 	s.mu.Lock()
 	pid := s.pid
 	s.mu.Unlock()
-	return r.AddCandidate(ctx, pid, webrtc.ICECandidateInit{Candidate: c.Candidate, SDPMid: c.SDPMid, SDPMLineIndex: c.SDPMLineIndex})
+	_, err := r.AddCandidates(ctx, pid, inits)
+	return err
 }
 
 // Hangup implements PluginSession.
