@@ -68,6 +68,13 @@ type Room struct {
 	weight atomic.Int64
 	placed atomic.Pointer[placement] // set once the room is on a worker
 
+	// What room lists read without a trip to the room goroutine, which
+	// updates them as they change (see Summary, LastStats).
+	members     atomic.Int32
+	allMuted    atomic.Bool
+	recordingOn atomic.Bool
+	lastStats   atomic.Pointer[RoomStats]
+
 	// Owned by the room goroutine.
 	parts    map[ParticipantID]*Participant
 	order    []*Participant
@@ -133,7 +140,7 @@ func newRoom(cfg Config, e *Engine, decode *decodePool, log *slog.Logger) (*Room
 			return nil, err
 		}
 	}
-	return &Room{
+	r := &Room{
 		video:     video,
 		decode:    decode,
 		id:        cfg.ID,
@@ -148,7 +155,9 @@ func newRoom(cfg Config, e *Engine, decode *decodePool, log *slog.Logger) (*Room
 		packets:   make(map[mixer.MixID][]byte),
 		switching: make(map[mixer.MixID]bool),
 		encBuf:    make([]byte, opus.MaxPacketBytes),
-	}, nil
+	}
+	r.publishStats()
+	return r, nil
 }
 
 // ID is the room's ID.
@@ -278,6 +287,7 @@ func (r *Room) tick(now time.Time) time.Time {
 		}
 		if r.frames%50 == 0 {
 			r.checkLinks(now)
+			r.publishStats()
 		}
 	}
 	next := r.start.Add(time.Duration(r.frames) * tick)
@@ -585,6 +595,7 @@ func (r *Room) Join(ctx context.Context, req JoinRequest) (ParticipantInfo, []Pa
 		p.tier.floor = req.VideoTier
 		r.parts[id] = p
 		r.order = append(r.order, p)
+		r.membersChanged()
 		me = p.info()
 		r.publish(Event{Kind: EventJoined, Participant: id, Info: me})
 	})
@@ -673,6 +684,7 @@ func (r *Room) SetRoomMuted(ctx context.Context, muted bool) error {
 	return r.exec(ctx, func() {
 		if r.roomMute != muted {
 			r.roomMute = muted
+			r.allMuted.Store(muted)
 			r.publish(Event{Kind: EventRoomMuted, Muted: muted})
 		}
 	})
@@ -1118,6 +1130,7 @@ func (r *Room) dropParticipant(p *Participant, reason string) {
 			break
 		}
 	}
+	r.membersChanged()
 	r.publish(Event{Kind: EventLeft, Participant: p.id, Info: p.info(), Reason: reason})
 }
 
@@ -1217,38 +1230,42 @@ type InputStats struct {
 	BitrateBps   int    `json:"estimated_bitrate_bps"`
 }
 
-// Stats returns the room's counters.
+// Stats returns the room's counters, as of now.
 func (r *Room) Stats(ctx context.Context) (RoomStats, error) {
 	var s RoomStats
-	err := r.exec(ctx, func() {
-		s = RoomStats{
-			ID: r.id, Participants: len(r.parts), Ticks: r.stats.ticks.Load(), SkippedTicks: r.stats.skippedTicks.Load(),
-			AudioEncoders: r.stats.encoders.Load(), MaxEncoders: r.stats.maxEncoders.Load(),
-			EncodersCreated: r.stats.encodersCreated.Load(), EncodeErrors: r.stats.encodeErrors.Load(),
-			MixErrors: r.stats.mixErrors.Load(), VideoErrors: r.stats.videoErrors.Load(),
-		}
-		for _, p := range r.order {
-			if p.talking {
-				s.Talkers++
-			}
-			is := InputStats{Participant: p.id}
-			if in := p.in; in != nil {
-				is.Packets, is.QueueDropped = in.packets.Load(), in.dropped.Load()
-				is.Late, is.Lost, is.FEC, is.Concealed = in.jb.stats.late, in.jb.stats.lost, in.jb.stats.fec, in.jb.stats.concealed
-				is.Stretched = in.jb.stats.stretched
-				is.DecodeErrors, is.Buffered = in.decodeErrs, in.jb.buffered()
-			}
-			if out := p.out; out != nil {
-				is.Sent, is.SendDropped = out.sent.Load(), out.dropped.Load()
-			}
-			if p.est != nil {
-				is.BitrateBps = p.est.GetTargetBitrate()
-			}
-			s.Inputs = append(s.Inputs, is)
-		}
-		r.videoStats(&s)
-	})
+	err := r.exec(ctx, func() { s = r.collectStats() })
 	return s, err
+}
+
+// collectStats gathers the room's counters (room goroutine).
+func (r *Room) collectStats() RoomStats {
+	s := RoomStats{
+		ID: r.id, Participants: len(r.parts), Ticks: r.stats.ticks.Load(), SkippedTicks: r.stats.skippedTicks.Load(),
+		AudioEncoders: r.stats.encoders.Load(), MaxEncoders: r.stats.maxEncoders.Load(),
+		EncodersCreated: r.stats.encodersCreated.Load(), EncodeErrors: r.stats.encodeErrors.Load(),
+		MixErrors: r.stats.mixErrors.Load(), VideoErrors: r.stats.videoErrors.Load(),
+	}
+	for _, p := range r.order {
+		if p.talking {
+			s.Talkers++
+		}
+		is := InputStats{Participant: p.id}
+		if in := p.in; in != nil {
+			is.Packets, is.QueueDropped = in.packets.Load(), in.dropped.Load()
+			is.Late, is.Lost, is.FEC, is.Concealed = in.jb.stats.late, in.jb.stats.lost, in.jb.stats.fec, in.jb.stats.concealed
+			is.Stretched = in.jb.stats.stretched
+			is.DecodeErrors, is.Buffered = in.decodeErrs, in.jb.buffered()
+		}
+		if out := p.out; out != nil {
+			is.Sent, is.SendDropped = out.sent.Load(), out.dropped.Load()
+		}
+		if p.est != nil {
+			is.BitrateBps = p.est.GetTargetBitrate()
+		}
+		s.Inputs = append(s.Inputs, is)
+	}
+	r.videoStats(&s)
+	return s
 }
 
 // destroy ends the room: every participant is dropped and its media
@@ -1266,6 +1283,7 @@ func (r *Room) destroy() {
 		r.publish(Event{Kind: EventLeft, Participant: p.id, Info: p.info(), Reason: "destroyed"})
 	}
 	r.parts, r.order = map[ParticipantID]*Participant{}, nil
+	r.members.Store(0)
 	for _, enc := range r.encoders {
 		enc.Close()
 	}

@@ -2,6 +2,7 @@ package janus
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net"
 	"sync/atomic"
@@ -149,4 +150,92 @@ func TestTrickleFloodRefused(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	t.Logf("participant gone %v after the socket closed", time.Since(closed))
+}
+
+// addRooms creates n audio-only rooms numbered from first: every third one
+// has a pin.
+func addRooms(tb testing.TB, rooms *room.Manager, first, n int) {
+	tb.Helper()
+	for i := range n {
+		cfg := room.Config{ID: room.RoomID(first + i), Description: fmt.Sprintf("room %d", first+i), Video: room.VideoConfig{Disabled: true}}
+		if i%3 == 0 {
+			cfg.Pin = "1234"
+		}
+		if _, err := rooms.Create(cfg); err != nil {
+			tb.Fatal(err)
+		}
+	}
+}
+
+// A list of a thousand rooms is complete, right, and quick: it asks no
+// room's goroutine (each of which answers on its next tick).
+func TestListThousandRooms(t *testing.T) {
+	s := newServer(t, Options{})
+	const first, n = 100000, 1000
+	addRooms(t, s.rooms, first, n)
+	busy, _ := s.rooms.Get(first + 1)
+	if _, _, err := busy.Join(context.Background(), room.JoinRequest{Display: "one"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := busy.SetRoomMuted(context.Background(), true); err != nil {
+		t.Fatal(err)
+	}
+	sid := num(s.post(t, "/janus", `{"janus":"create","transaction":"c"}`), "data", "id")
+	hp := fmt.Sprintf("/janus/%d/%d", sid, num(s.post(t, fmt.Sprintf("/janus/%d", sid), `{"janus":"attach","plugin":"janus.plugin.audiobridge","transaction":"a"}`), "data", "id"))
+	if d := pluginData(s.post(t, hp, `{"janus":"message","transaction":"p","body":{"request":"create","room":99,"is_private":true}}`)); d["audiobridge"] != "created" {
+		t.Fatalf("private room: %v", d)
+	}
+
+	start := time.Now()
+	reply := s.post(t, hp, `{"janus":"message","transaction":"l","body":{"request":"list"}}`)
+	took := time.Since(start)
+	list, _ := pluginData(reply)["list"].([]any)
+	byID := map[uint64]map[string]any{}
+	for _, e := range list {
+		m := e.(map[string]any)
+		byID[num(m, "room")] = m
+	}
+	if len(list) != n+1 || len(byID) != n+1 || byID[1234] == nil || byID[99] != nil {
+		t.Fatalf("list has %d entries (%d rooms) after %v, want the %d public rooms", len(list), len(byID), took, n+1)
+	}
+	for i := range n {
+		e := byID[uint64(first+i)]
+		if e == nil || e["description"] != fmt.Sprintf("room %d", first+i) || e["pin_required"] != (i%3 == 0) {
+			t.Fatalf("room %d: %v", first+i, e)
+		}
+	}
+	want := map[string]any{"room": float64(first + 1), "description": fmt.Sprintf("room %d", first+1), "pin_required": false,
+		"sampling_rate": float64(48000), "spatial_audio": false, "record": false, "muted": true, "num_participants": float64(1)}
+	if got := byID[first+1]; fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("busy room: %v, want %v", got, want)
+	}
+	if took > 2*time.Second {
+		t.Fatalf("list of %d rooms took %v", n+1, took)
+	}
+	t.Logf("list of %d rooms in %v", len(list), took)
+
+	// The video MCU plugin lists the same rooms.
+	mcu := NewVideoMCU(s.rooms, quietLog(), s.gw.plugins[audioBridgePkg].(*RoomPlugin))
+	if l, _ := mcu.list()["list"].([]M); len(l) != n+1 {
+		t.Fatalf("video MCU list: %d rooms, want %d", len(l), n+1)
+	}
+}
+
+// BenchmarkList1000 is AudioBridge's list of a thousand rooms, encoded as
+// it goes to the client.
+func BenchmarkList1000(b *testing.B) {
+	rooms, err := room.NewManager(room.ManagerConfig{
+		Engine: room.EngineConfig{BindIP: "127.0.0.1", DisableTCP: true}, Workers: 1, Logger: quietLog(),
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer rooms.Close(context.Background())
+	addRooms(b, rooms, 1, 1000)
+	ab := NewAudioBridge(rooms, quietLog())
+	for b.Loop() {
+		if _, err := json.Marshal(ab.list()); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
