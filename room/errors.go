@@ -15,6 +15,7 @@ var (
 	ErrNoMedia             = errors.New("room: offer has no media the room can use")
 	ErrAlreadyNegotiated   = errors.New("room: participant already has a media session")
 	ErrInvalidCandidate    = errors.New("room: invalid ICE candidate")
+	ErrTooManyCandidates   = errors.New("room: too many ICE candidates")
 	ErrClosed              = errors.New("room: closed")
 	ErrInvalidConfig       = errors.New("room: invalid configuration")
 	ErrAlreadyRecording    = errors.New("room: already recording")

@@ -22,6 +22,7 @@ type carried struct {
 	setup     bool
 	floor     int
 	loss      lossState
+	cands     remoteCandidates
 }
 
 // Move takes participant id out of r into dst, as a new participant of
@@ -83,11 +84,12 @@ func (r *Room) Move(ctx context.Context, id ParticipantID, dst *Room, req JoinRe
 // closing it (room goroutine).
 func (r *Room) takeMedia(p *Participant) carried {
 	c := carried{pc: p.pc.Swap(nil), link: p.link, est: p.est, in: p.in, out: p.out, vin: p.vin, vout: p.vout,
-		vcodec: p.vcodec, watchOnly: p.watchOnly, setup: p.setup, floor: p.tier.floor, loss: p.loss}
+		vcodec: p.vcodec, watchOnly: p.watchOnly, setup: p.setup, floor: p.tier.floor, loss: p.loss, cands: p.cands}
 	if p.vout != nil {
 		r.removeViewer(p)
 	}
 	p.in, p.out, p.vin, p.vout, p.link, p.est = nil, nil, nil, nil, nil, nil
+	p.cands = remoteCandidates{}
 	r.forgetSource(p)
 	return c
 }
@@ -97,7 +99,7 @@ func (r *Room) takeMedia(p *Participant) carried {
 func (r *Room) giveMedia(p *Participant, c carried) {
 	p.pc.Store(c.pc)
 	p.link, p.est, p.in, p.out, p.vcodec, p.watchOnly = c.link, c.est, c.in, c.out, c.vcodec, c.watchOnly
-	p.loss = c.loss
+	p.loss, p.cands = c.loss, c.cands
 	// The listener's decoder follows the old room's stream: the first
 	// frame of this room's mix must be a keyframe.
 	p.mix = noMix

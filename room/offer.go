@@ -47,6 +47,10 @@ func (m *mediaOffer) answerDirection() webrtc.RTPTransceiverDirection {
 
 type offerInfo struct {
 	audio, video *mediaOffer
+	// ufrag is the offerer's ICE username fragment; candidates are the
+	// distinct ICE candidates of all its m-lines (see candidateKey).
+	ufrag      string
+	candidates []string
 }
 
 // parseOffer reads the first usable audio and video m-lines of an offer.
@@ -97,7 +101,33 @@ func parseOffer(offer string) (offerInfo, error) {
 	if info.audio == nil && info.video == nil {
 		return info, fmt.Errorf("%w: no Opus audio, VP8 or H.264 video m-line", ErrNoMedia)
 	}
+	info.ufrag, info.candidates = offerICE(&sd)
+	if n := len(info.candidates); n > MaxRemoteCandidates {
+		return info, fmt.Errorf("%w: %w: the offer has %d ICE candidates (at most %d)", ErrInvalidSDP, ErrTooManyCandidates, n, MaxRemoteCandidates)
+	}
 	return info, nil
+}
+
+// offerICE reads an offer's ICE username fragment (session level, else the
+// first m-line's that has one) and its distinct candidates.
+func offerICE(sd *sdp.SessionDescription) (string, []string) {
+	ufrag, _ := sd.Attribute("ice-ufrag")
+	var cands []string
+	seen := map[string]bool{}
+	for _, m := range sd.MediaDescriptions {
+		for _, a := range m.Attributes {
+			switch {
+			case a.Key == "ice-ufrag" && ufrag == "":
+				ufrag = a.Value
+			case a.IsICECandidate():
+				if k := candidateKey(a.Value); k != "" && !seen[k] {
+					seen[k] = true
+					cands = append(cands, k)
+				}
+			}
+		}
+	}
+	return ufrag, cands
 }
 
 // Video codec names.

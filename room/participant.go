@@ -61,6 +61,8 @@ type Participant struct {
 	est  cc.BandwidthEstimator
 	link *peerLink // where pc's callbacks go
 	loss lossState
+	// cands: the client's ICE candidates pc has taken.
+	cands remoteCandidates
 }
 
 func (p *Participant) info() ParticipantInfo {

@@ -161,6 +161,7 @@ func (r *Room) StartRecording(ctx context.Context, o RecordOptions) (RecordingIn
 			vo.requestKeyframe(keyframeNow) // the file starts on this keyframe
 		}
 		r.rec = rec
+		r.recordingOn.Store(true)
 		go rec.run(r)
 		info = rec.info
 		r.publish(Event{Kind: EventRecording, Recording: true, Path: path})
@@ -242,6 +243,7 @@ func (r *Room) detachRecorder(reason string) *recorder {
 		return nil
 	}
 	r.rec = nil
+	r.recordingOn.Store(false)
 	if rec.info.Video && r.video != nil {
 		if o := r.video.outputs[rec.key]; o != nil {
 			o.viewers--

@@ -71,6 +71,13 @@ type Room struct {
 	// before the room's first tick; called on the worker, must not block).
 	onFail func(r *Room, err error)
 
+	// What room lists read without a trip to the room goroutine, which
+	// updates them as they change (see Summary, LastStats).
+	members     atomic.Int32
+	allMuted    atomic.Bool
+	recordingOn atomic.Bool
+	lastStats   atomic.Pointer[RoomStats]
+
 	// Owned by the room goroutine.
 	parts    map[ParticipantID]*Participant
 	order    []*Participant
@@ -136,7 +143,7 @@ func newRoom(cfg Config, e *Engine, decode *decodePool, log *slog.Logger) (*Room
 			return nil, err
 		}
 	}
-	return &Room{
+	r := &Room{
 		video:     video,
 		decode:    decode,
 		id:        cfg.ID,
@@ -151,7 +158,9 @@ func newRoom(cfg Config, e *Engine, decode *decodePool, log *slog.Logger) (*Room
 		packets:   make(map[mixer.MixID][]byte),
 		switching: make(map[mixer.MixID]bool),
 		encBuf:    make([]byte, opus.MaxPacketBytes),
-	}, nil
+	}
+	r.publishStats()
+	return r, nil
 }
 
 // ID is the room's ID.
@@ -288,6 +297,7 @@ func (r *Room) tick(now time.Time) time.Time {
 		}
 		if r.frames%50 == 0 {
 			r.checkLinks(now)
+			r.publishStats()
 		}
 	}
 	next := r.start.Add(time.Duration(r.frames) * tick)
@@ -595,6 +605,7 @@ func (r *Room) Join(ctx context.Context, req JoinRequest) (ParticipantInfo, []Pa
 		p.tier.floor = req.VideoTier
 		r.parts[id] = p
 		r.order = append(r.order, p)
+		r.membersChanged()
 		me = p.info()
 		r.publish(Event{Kind: EventJoined, Participant: id, Info: me})
 	})
@@ -683,6 +694,7 @@ func (r *Room) SetRoomMuted(ctx context.Context, muted bool) error {
 	return r.exec(ctx, func() {
 		if r.roomMute != muted {
 			r.roomMute = muted
+			r.allMuted.Store(muted)
 			r.publish(Event{Kind: EventRoomMuted, Muted: muted})
 		}
 	})
@@ -734,12 +746,30 @@ func (r *Room) Offer(ctx context.Context, id ParticipantID, offer string) (strin
 	)
 	if err := r.withParticipant(ctx, id, func(p *Participant) error {
 		existing, prefer = p.pc.Load(), p.preferCodec
+		if existing != nil {
+			if n := p.cands.afterOffer(info.ufrag, info.candidates); n > MaxRemoteCandidates {
+				return fmt.Errorf("%w: %w: the media session would hold %d ICE candidates (at most %d)",
+					ErrInvalidSDP, ErrTooManyCandidates, n, MaxRemoteCandidates)
+			}
+		}
 		return nil
 	}); err != nil {
 		return "", err
 	}
 	if existing != nil {
-		return answer(ctx, existing, offer)
+		sdpAnswer, err := answer(ctx, existing, offer)
+		if err != nil {
+			return "", err
+		}
+		// Counted once applied: an offer that failed may have left the
+		// agent's candidates (and credentials) as they were.
+		err = r.withParticipant(context.WithoutCancel(ctx), id, func(p *Participant) error {
+			if p.pc.Load() == existing {
+				p.cands.applyOffer(info.ufrag, info.candidates)
+			}
+			return nil
+		})
+		return sdpAnswer, err
 	}
 
 	pc, est, err := r.engine.newPeerConnection()
@@ -762,6 +792,7 @@ func (r *Room) Offer(ctx context.Context, id ParticipantID, offer string) (strin
 			return ErrAlreadyNegotiated
 		}
 		p.out, p.vout, p.vcodec, p.est, p.link = m.audio, m.video, m.vcodec, est, m.link
+		p.cands.reset(info.ufrag, info.candidates)
 		p.watchOnly = !info.audio.sends() && !info.video.sends()
 		if p.vout != nil {
 			r.addViewer(p, outputKey{codec: m.vcodec, tier: p.tier.floor})
@@ -1062,25 +1093,6 @@ func answer(ctx context.Context, pc *webrtc.PeerConnection, offer string) (strin
 	return pc.LocalDescription().SDP, nil
 }
 
-// AddCandidate adds a remote ICE candidate trickled by the client. An
-// empty candidate marks the end of the client's candidates.
-func (r *Room) AddCandidate(ctx context.Context, id ParticipantID, c webrtc.ICECandidateInit) error {
-	var pc *webrtc.PeerConnection
-	if err := r.withParticipant(ctx, id, func(p *Participant) error {
-		pc = p.pc.Load()
-		return nil
-	}); err != nil {
-		return err
-	}
-	if pc == nil {
-		return fmt.Errorf("%w: no media session yet", ErrInvalidCandidate)
-	}
-	if err := pc.AddICECandidate(c); err != nil {
-		return fmt.Errorf("%w: %w", ErrInvalidCandidate, err)
-	}
-	return nil
-}
-
 // Leave removes a participant and closes its media.
 func (r *Room) Leave(ctx context.Context, id ParticipantID) error {
 	return r.remove(ctx, id, "left")
@@ -1139,6 +1151,7 @@ func (r *Room) dropParticipant(p *Participant, reason string) {
 			break
 		}
 	}
+	r.membersChanged()
 	r.publish(Event{Kind: EventLeft, Participant: p.id, Info: p.info(), Reason: reason})
 }
 
@@ -1163,6 +1176,7 @@ func (r *Room) viewerOutput(p *Participant) *videoOutput {
 // returns the PeerConnection for the caller to close outside the tick.
 func (r *Room) detachMedia(p *Participant) *webrtc.PeerConnection {
 	pc := p.pc.Swap(nil)
+	p.cands = remoteCandidates{}
 	if p.out != nil {
 		p.out.close()
 		p.out = nil
@@ -1237,38 +1251,42 @@ type InputStats struct {
 	BitrateBps   int    `json:"estimated_bitrate_bps"`
 }
 
-// Stats returns the room's counters.
+// Stats returns the room's counters, as of now.
 func (r *Room) Stats(ctx context.Context) (RoomStats, error) {
 	var s RoomStats
-	err := r.exec(ctx, func() {
-		s = RoomStats{
-			ID: r.id, Participants: len(r.parts), Ticks: r.stats.ticks.Load(), SkippedTicks: r.stats.skippedTicks.Load(),
-			AudioEncoders: r.stats.encoders.Load(), MaxEncoders: r.stats.maxEncoders.Load(),
-			EncodersCreated: r.stats.encodersCreated.Load(), EncodeErrors: r.stats.encodeErrors.Load(),
-			MixErrors: r.stats.mixErrors.Load(), VideoErrors: r.stats.videoErrors.Load(),
-		}
-		for _, p := range r.order {
-			if p.talking {
-				s.Talkers++
-			}
-			is := InputStats{Participant: p.id}
-			if in := p.in; in != nil {
-				is.Packets, is.QueueDropped = in.packets.Load(), in.dropped.Load()
-				is.Late, is.Lost, is.FEC, is.Concealed = in.jb.stats.late, in.jb.stats.lost, in.jb.stats.fec, in.jb.stats.concealed
-				is.Stretched = in.jb.stats.stretched
-				is.DecodeErrors, is.Buffered = in.decodeErrs, in.jb.buffered()
-			}
-			if out := p.out; out != nil {
-				is.Sent, is.SendDropped = out.sent.Load(), out.dropped.Load()
-			}
-			if p.est != nil {
-				is.BitrateBps = p.est.GetTargetBitrate()
-			}
-			s.Inputs = append(s.Inputs, is)
-		}
-		r.videoStats(&s)
-	})
+	err := r.exec(ctx, func() { s = r.collectStats() })
 	return s, err
+}
+
+// collectStats gathers the room's counters (room goroutine).
+func (r *Room) collectStats() RoomStats {
+	s := RoomStats{
+		ID: r.id, Participants: len(r.parts), Ticks: r.stats.ticks.Load(), SkippedTicks: r.stats.skippedTicks.Load(),
+		AudioEncoders: r.stats.encoders.Load(), MaxEncoders: r.stats.maxEncoders.Load(),
+		EncodersCreated: r.stats.encodersCreated.Load(), EncodeErrors: r.stats.encodeErrors.Load(),
+		MixErrors: r.stats.mixErrors.Load(), VideoErrors: r.stats.videoErrors.Load(),
+	}
+	for _, p := range r.order {
+		if p.talking {
+			s.Talkers++
+		}
+		is := InputStats{Participant: p.id}
+		if in := p.in; in != nil {
+			is.Packets, is.QueueDropped = in.packets.Load(), in.dropped.Load()
+			is.Late, is.Lost, is.FEC, is.Concealed = in.jb.stats.late, in.jb.stats.lost, in.jb.stats.fec, in.jb.stats.concealed
+			is.Stretched = in.jb.stats.stretched
+			is.DecodeErrors, is.Buffered = in.decodeErrs, in.jb.buffered()
+		}
+		if out := p.out; out != nil {
+			is.Sent, is.SendDropped = out.sent.Load(), out.dropped.Load()
+		}
+		if p.est != nil {
+			is.BitrateBps = p.est.GetTargetBitrate()
+		}
+		s.Inputs = append(s.Inputs, is)
+	}
+	r.videoStats(&s)
+	return s
 }
 
 // destroy ends the room: every participant is dropped and its media
@@ -1309,6 +1327,7 @@ func (r *Room) destroyWith(reason string) {
 		r.publish(Event{Kind: EventLeft, Participant: p.id, Info: p.info(), Reason: "destroyed"})
 	}
 	r.parts, r.order = map[ParticipantID]*Participant{}, nil
+	r.members.Store(0)
 	for _, enc := range r.encoders {
 		enc.Close()
 	}

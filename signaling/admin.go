@@ -1,7 +1,6 @@
 package signaling
 
 import (
-	"context"
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
@@ -10,7 +9,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/go-chi/chi/v5"
 
@@ -20,12 +18,14 @@ import (
 // AdminRooms is what the admin API needs of the room manager.
 type AdminRooms interface {
 	Get(id room.RoomID) (*room.Room, error)
-	List() []*room.Room
+	// RoomStats returns every room's last published counters, by ID,
+	// without waiting for any room.
+	RoomStats() []room.RoomStats
 }
 
 // Admin is the operators' REST API under /admin:
 //
-//	GET  /admin/rooms                  every room with its counters
+//	GET  /admin/rooms                  every room with its counters (as of the last second)
 //	GET  /admin/rooms/{room}           one room
 //	GET  /admin/rooms/{room}/recording the recording in progress
 //	POST /admin/rooms/{room}/recording {"action":"start"|"stop", "video_codec"?, "filename"?}
@@ -85,13 +85,12 @@ func (a *Admin) list(w http.ResponseWriter, r *http.Request) {
 		adminError(w, http.StatusUnauthorized, "missing or wrong admin key")
 		return
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
-	defer cancel()
-	out := []room.RoomStats{}
-	for _, rm := range a.Rooms.List() {
-		if st, err := rm.Stats(ctx); err == nil {
-			out = append(out, st)
-		}
+	// One snapshot of every room's counters as each last published them
+	// (at most a second old): asking each room in turn would take a tick
+	// of each.
+	out := a.Rooms.RoomStats()
+	if out == nil {
+		out = []room.RoomStats{}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"rooms": out})
 }

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/pion/sdp/v3"
+
+	"github.com/tessera-mcu/tessera/room"
 )
 
 // M is an outgoing JSON message.
@@ -159,11 +161,20 @@ type Handle struct {
 	tasks chan func()
 	done  chan struct{}
 	once  sync.Once
+
+	// trickled counts the candidates the handle's trickles have handed
+	// on since its last offer (see trickle).
+	trickled atomic.Int64
 }
 
 // handleQueueLen bounds a handle's pending asynchronous requests and
 // events.
 const handleQueueLen = 256
+
+// maxTrickled bounds the candidates a handle may trickle after each offer:
+// what a media session takes (the room refuses more for one ICE session,
+// however many offers renegotiate it).
+const maxTrickled = room.MaxRemoteCandidates
 
 func (h *Handle) run() {
 	for {
@@ -619,6 +630,9 @@ func (g *Gateway) message(ctx context.Context, s *Session, h *Handle, r *request
 		}
 	}
 	if !h.ps.Async(bodyRaw) {
+		if jsep != nil {
+			h.trickled.Store(0)
+		}
 		data, _ := h.ps.Handle(ctx, bodyRaw, jsep)
 		return M{"janus": "success", "session_id": s.id, "transaction": r.transaction, "sender": h.id,
 			"plugindata": M{"plugin": h.plugin.Package(), "data": data}}
@@ -629,6 +643,11 @@ func (g *Gateway) message(ctx context.Context, s *Session, h *Handle, r *request
 		s.send(h.pluginEvent(tx, data, answer))
 	}) {
 		return h.notTaken(tx)
+	}
+	if jsep != nil {
+		// A new offer may start a new ICE session, with new candidates
+		// to trickle (the room still bounds one session's).
+		h.trickled.Store(0)
 	}
 	return M{"janus": "ack", "session_id": s.id, "transaction": tx}
 }
@@ -692,19 +711,36 @@ func (g *Gateway) trickle(ctx context.Context, s *Session, h *Handle, r *request
 	} else if err := json.Unmarshal(c2, &cands); err != nil {
 		return errReply(s.id, r.transaction, errorf(CodeInvalidElementType, "Invalid element type (candidates should be an array)"))
 	}
+	n := int64(0)
 	for _, c := range cands {
 		if !c.Completed && c.Candidate == "" {
 			return errReply(s.id, r.transaction, errorf(CodeMissingMandatory, "Missing mandatory element (candidate)"))
 		}
+		if !c.Completed {
+			n++
+		}
 	}
+	// A trickle that would take the handle beyond maxTrickled candidates
+	// since its last offer is refused whole, before anything is queued, so
+	// a flood costs neither the handle's queue nor the room a thing. The
+	// code is 467 because that is how Janus 1.1.2 answers a trickle
+	// whose candidates it cannot take as sent (a "candidates" that is not
+	// an array, a candidate that is not a string): the element is there
+	// (456 would say missing) and names no unknown stream (466); its value
+	// is what is refused.
+	if total := h.trickled.Add(n); n > 0 && total > maxTrickled {
+		h.trickled.Add(-n)
+		return errReply(s.id, r.transaction, errorf(CodeInvalidElementType,
+			"Invalid element type (too many candidates: at most %d per offer; %d taken, %d more refused)", maxTrickled, total-n, n))
+	}
+	tx := r.transaction
 	if !h.enqueue(func() {
-		for _, c := range cands {
-			if err := h.ps.Trickle(context.Background(), c); err != nil {
-				g.log.Debug("trickle rejected", "session", s.id, "handle", h.id, "err", err)
-			}
+		if err := h.ps.Trickle(context.Background(), cands); err != nil {
+			g.log.Debug("trickle rejected", "session", s.id, "handle", h.id, "transaction", tx, "err", err)
 		}
 	}) {
-		return h.notTaken(r.transaction)
+		h.trickled.Add(-n)
+		return h.notTaken(tx)
 	}
-	return M{"janus": "ack", "session_id": s.id, "transaction": r.transaction}
+	return M{"janus": "ack", "session_id": s.id, "transaction": tx}
 }

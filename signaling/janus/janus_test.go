@@ -674,7 +674,7 @@ type emptyRooms struct{}
 func (emptyRooms) Create(room.Config) (*room.Room, error)     { return nil, room.ErrClosed }
 func (emptyRooms) Get(room.RoomID) (*room.Room, error)        { return nil, room.ErrRoomNotFound }
 func (emptyRooms) Destroy(context.Context, room.RoomID) error { return room.ErrRoomNotFound }
-func (emptyRooms) List() []*room.Room                         { return nil }
+func (emptyRooms) Summaries() []room.Summary                  { return nil }
 
 // claim moves a session created over HTTP to a WebSocket: its events then
 // arrive on the socket.

@@ -47,8 +47,9 @@ type PluginSession interface {
 	// the reply's plugindata; for asynchronous ones the gateway sends it as
 	// an event carrying the request's transaction.
 	Handle(ctx context.Context, body json.RawMessage, jsep *JSEP) (data any, answer *JSEP)
-	// Trickle adds remote candidates (completed marks the end).
-	Trickle(ctx context.Context, c Candidate) error
+	// Trickle adds the remote candidates of one trickle request, all at
+	// once (completed marks the end).
+	Trickle(ctx context.Context, cs []Candidate) error
 	// Hangup closes the handle's PeerConnection.
 	Hangup(ctx context.Context)
 	// Detach releases everything (the handle is going away).

@@ -45,7 +45,8 @@ type Rooms interface {
 	Create(cfg room.Config) (*room.Room, error)
 	Get(id room.RoomID) (*room.Room, error)
 	Destroy(ctx context.Context, id room.RoomID) error
-	List() []*room.Room
+	// Summaries describes every room, by ID, without waiting for any.
+	Summaries() []room.Summary
 }
 
 // RoomPlugin puts Tessera's rooms behind a Janus plugin API. As
@@ -307,7 +308,7 @@ func (s *abSession) Handle(ctx context.Context, raw json.RawMessage, jsep *JSEP)
 	case "destroy":
 		data, e = s.ab.destroy(ctx, b)
 	case "list":
-		data = s.ab.list(ctx)
+		data = s.ab.list()
 	case "exists":
 		data, e = s.ab.exists(b)
 	case "listparticipants":
@@ -911,19 +912,27 @@ func (s *abSession) dropRoom(r *room.Room) {
 	}
 }
 
-// Trickle implements PluginSession.
-func (s *abSession) Trickle(ctx context.Context, c Candidate) error {
+// Trickle implements PluginSession: the request's candidates go to the
+// room in one batch.
+func (s *abSession) Trickle(ctx context.Context, cs []Candidate) error {
 	r, e := s.joined()
 	if e != nil {
 		return fmt.Errorf("%w: trickle before join", ErrNotInRoom)
 	}
-	if c.Completed {
+	inits := make([]webrtc.ICECandidateInit, 0, len(cs))
+	for _, c := range cs {
+		if !c.Completed {
+			inits = append(inits, webrtc.ICECandidateInit{Candidate: c.Candidate, SDPMid: c.SDPMid, SDPMLineIndex: c.SDPMLineIndex})
+		}
+	}
+	if len(inits) == 0 {
 		return nil
 	}
 	s.mu.Lock()
 	pid := s.pid
 	s.mu.Unlock()
-	return r.AddCandidate(ctx, pid, webrtc.ICECandidateInit{Candidate: c.Candidate, SDPMid: c.SDPMid, SDPMLineIndex: c.SDPMLineIndex})
+	_, err := r.AddCandidates(ctx, pid, inits)
+	return err
 }
 
 // Hangup implements PluginSession.
@@ -1017,22 +1026,18 @@ func (ab *RoomPlugin) destroy(ctx context.Context, b body) (M, *pluginError) {
 	return M{ab.key: "destroyed", "room": id, "permanent": false}, nil
 }
 
-func (ab *RoomPlugin) list(ctx context.Context) M {
+// list answers AudioBridge's list from the rooms' summaries: one snapshot,
+// with no request to any room, so it is complete and quick however many
+// rooms there are.
+func (ab *RoomPlugin) list() M {
 	out := []M{}
-	for _, r := range ab.rooms.List() {
-		if ab.private.get(r.ID()) {
+	for _, r := range ab.rooms.Summaries() {
+		if ab.private.get(r.ID) {
 			continue
 		}
-		ps, err := r.Participants(ctx)
-		if err != nil {
-			continue
-		}
-		muted, _ := r.RoomMuted(ctx)
-		_, recording, _ := r.Recording(ctx)
-		cfg := r.Config()
-		out = append(out, M{"room": r.ID(), "description": cfg.Description, "pin_required": cfg.Pin != "",
-			"sampling_rate": mixer.SampleRate, "spatial_audio": false, "record": recording, "muted": muted,
-			"num_participants": len(ps)})
+		out = append(out, M{"room": r.ID, "description": r.Description, "pin_required": r.PinRequired,
+			"sampling_rate": mixer.SampleRate, "spatial_audio": false, "record": r.Recording, "muted": r.Muted,
+			"num_participants": r.Participants})
 	}
 	return M{ab.key: "success", "list": out}
 }

@@ -1,0 +1,143 @@
+package room
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pion/webrtc/v4"
+
+	"github.com/tessera-mcu/tessera/room/roomtest"
+)
+
+// remoteCandidateCount is how many remote candidates the participant's
+// ICE agent holds.
+func remoteCandidateCount(t *testing.T, r *Room, id ParticipantID) int {
+	t.Helper()
+	var pc *webrtc.PeerConnection
+	if err := r.withParticipant(ctxT(t), id, func(p *Participant) error { pc = p.pc.Load(); return nil }); err != nil || pc == nil {
+		t.Fatalf("participant's connection: %v", err)
+	}
+	n := 0
+	for _, s := range pc.GetStats() {
+		if c, ok := s.(webrtc.ICECandidateStats); ok && c.Type == webrtc.StatsTypeRemoteCandidate {
+			n++
+		}
+	}
+	return n
+}
+
+func testCandidates(n, from int) []webrtc.ICECandidateInit {
+	cs := make([]webrtc.ICECandidateInit, n)
+	for i := range cs {
+		// TEST-NET-1 (RFC 5737); the engine's port is on loopback, so
+		// no check leaves the machine.
+		k := from + i
+		cs[i] = webrtc.ICECandidateInit{Candidate: fmt.Sprintf("candidate:%d 1 udp 2130706431 192.0.2.%d %d typ host", k, 1+k%250, 20000+k/250)}
+	}
+	return cs
+}
+
+// withCandidates adds n host candidates to the first m-line of an SDP.
+func withCandidates(sdp string, n int) string {
+	var b strings.Builder
+	for _, c := range testCandidates(n, 100000) {
+		b.WriteString("a=" + c.Candidate + "\r\n")
+	}
+	i := strings.Index(sdp, "\r\nm=")
+	j := strings.Index(sdp[i+2:], "\r\nm=")
+	at := len(sdp)
+	if j >= 0 {
+		at = i + 2 + j + 2
+	}
+	return sdp[:at] + b.String() + sdp[at:]
+}
+
+// A media session takes at most MaxRemoteCandidates of its client's
+// candidates: a batch of 5,000 is handled in one trip to the room (at
+// once) and only the first MaxRemoteCandidates reach the ICE agent;
+// repeats cost nothing; an offer that would go beyond the bound is
+// refused; an ICE restart starts the count again.
+func TestRemoteCandidatesBounded(t *testing.T) {
+	m := newManager(t)
+	r, _ := m.Create(Config{Video: VideoConfig{Disabled: true}})
+	me, _, err := r.Join(ctxT(t), JoinRequest{Display: "flood"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.AddCandidates(ctxT(t), me.ID, testCandidates(1, 0)); !errors.Is(err, ErrInvalidCandidate) {
+		t.Fatalf("candidate before any offer: %v", err)
+	}
+	peer, err := roomtest.New(roomtest.Options{Silent: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer peer.Close()
+	offer, own, err := peer.OfferTrickle()
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		for range own {
+		}
+	}()
+	if err := r.CheckOffer(withCandidates(offer, MaxRemoteCandidates+1)); !errors.Is(err, ErrTooManyCandidates) || !errors.Is(err, ErrInvalidSDP) {
+		t.Fatalf("offer with %d candidates: %v", MaxRemoteCandidates+1, err)
+	}
+	answer, err := r.Offer(ctxT(t), me.ID, withCandidates(offer, 5))
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	start := time.Now()
+	added, err := r.AddCandidates(ctxT(t), me.ID, testCandidates(5000, 0))
+	took := time.Since(start)
+	if !errors.Is(err, ErrTooManyCandidates) || added != MaxRemoteCandidates-5 {
+		t.Fatalf("5000 candidates: %d added, %v; want %d and ErrTooManyCandidates", added, err, MaxRemoteCandidates-5)
+	}
+	if took > 2*time.Second {
+		t.Fatalf("5000 candidates took %v", took)
+	}
+	if !eventually(2*time.Second, func() bool { return remoteCandidateCount(t, r, me.ID) == MaxRemoteCandidates }) {
+		t.Fatalf("the agent holds %d remote candidates, want %d", remoteCandidateCount(t, r, me.ID), MaxRemoteCandidates)
+	}
+	if added, err := r.AddCandidates(ctxT(t), me.ID, testCandidates(10, 0)); err != nil || added != 0 {
+		t.Fatalf("repeated candidates: %d added, %v", added, err)
+	}
+	if err := r.AddCandidate(ctxT(t), me.ID, testCandidates(1, 6000)[0]); !errors.Is(err, ErrTooManyCandidates) {
+		t.Fatalf("one more candidate: %v", err)
+	}
+	if err := r.AddCandidate(ctxT(t), me.ID, webrtc.ICECandidateInit{}); err != nil {
+		t.Fatalf("end of candidates: %v", err)
+	}
+
+	// A renegotiation in the same ICE session cannot bring more.
+	peer.PC.OnICECandidate(func(*webrtc.ICECandidate) {})
+	if err := peer.Accept(answer); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Offer(ctxT(t), me.ID, withCandidates(offer, 6)); !errors.Is(err, ErrTooManyCandidates) {
+		t.Fatalf("renegotiation adding a candidate: %v", err)
+	}
+
+	// An ICE restart: the agent forgets the old candidates, and so does
+	// the count.
+	restart, err := peer.PC.CreateOffer(&webrtc.OfferOptions{ICERestart: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := peer.PC.SetLocalDescription(restart); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Offer(ctxT(t), me.ID, restart.SDP); err != nil {
+		t.Fatalf("ICE restart: %v", err)
+	}
+	if added, err := r.AddCandidates(ctxT(t), me.ID, testCandidates(MaxRemoteCandidates, 7000)); err != nil || added != MaxRemoteCandidates {
+		t.Fatalf("candidates after an ICE restart: %d added, %v", added, err)
+	}
+	if !eventually(2*time.Second, func() bool { return remoteCandidateCount(t, r, me.ID) == MaxRemoteCandidates }) {
+		t.Fatalf("after the ICE restart the agent holds %d remote candidates, want %d", remoteCandidateCount(t, r, me.ID), MaxRemoteCandidates)
+	}
+}
