@@ -85,6 +85,9 @@ func TestConfigErrors(t *testing.T) {
 		"bad media port": {args: []string{"-media-port", "70000"}},
 		"no talkers":     {env: map[string]string{"TESSERA_MAX_TALKERS": "0"}},
 		"bad bool":       {env: map[string]string{"TESSERA_ICE_TCP": "maybe"}},
+		"0 read timeout": {args: []string{"-read-timeout", "0s"}},
+		"tiny max body":  {env: map[string]string{"TESSERA_MAX_BODY": "10"}},
+		"negative wait":  {args: []string{"-ws-session-wait", "-1s"}},
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, err := loadConfig(tc.args, env(tc.env), io.Discard)

@@ -25,6 +25,16 @@ type Options struct {
 	// PollTimeout is how long an HTTP long poll waits for an event before
 	// answering keepalive (default 30 s).
 	PollTimeout time.Duration
+	// MaxBody bounds one HTTP request body in bytes (default
+	// DefaultMaxBody); a larger one is answered with error 454.
+	MaxBody int64
+	// WSMaxMessage bounds one incoming WebSocket message in bytes (default
+	// DefaultWSMaxMessage); a larger one closes the socket with close code
+	// 1009 before it is read.
+	WSMaxMessage int64
+	// WSSessionWait closes a WebSocket on which no session was created or
+	// claimed this long after it opened (default 30 s).
+	WSSessionWait time.Duration
 	// Version strings reported by info.
 	Version string
 	Logger  *slog.Logger
@@ -52,6 +62,15 @@ func NewGateway(opts Options) *Gateway {
 	}
 	if opts.PollTimeout == 0 {
 		opts.PollTimeout = 30 * time.Second
+	}
+	if opts.MaxBody <= 0 {
+		opts.MaxBody = DefaultMaxBody
+	}
+	if opts.WSMaxMessage <= 0 {
+		opts.WSMaxMessage = DefaultWSMaxMessage
+	}
+	if opts.WSSessionWait <= 0 {
+		opts.WSSessionWait = 30 * time.Second
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
