@@ -138,8 +138,9 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()
 	// Every Janus session ends first (and completely, before the rooms
-	// close): open long polls return at once instead of holding the drain
-	// for their 30 s.
+	// close): clients get hangup and detached for their handles, their
+	// WebSockets close with 1001, and open long polls return at once
+	// instead of holding the drain for their 30 s.
 	gw.Close()
 	for _, srv := range servers {
 		if err := srv.Shutdown(sctx); err != nil {

@@ -50,9 +50,14 @@ type Gateway struct {
 	mu       sync.Mutex
 	sessions map[uint64]*Session
 	closed   bool
+	// sockets are the open WebSockets; Close ends them after the
+	// sessions, and socketsWG counts their handlers.
+	sockets   map[*wsConn]struct{}
+	socketsWG sync.WaitGroup
 
 	stop chan struct{}
-	wg   sync.WaitGroup
+	// wg counts the reaper and every handle's goroutines.
+	wg sync.WaitGroup
 }
 
 // NewGateway creates a gateway and starts its session reaper.
@@ -80,7 +85,7 @@ func NewGateway(opts Options) *Gateway {
 	}
 	g := &Gateway{
 		opts: opts, log: opts.Logger, plugins: make(map[string]Plugin),
-		sessions: make(map[uint64]*Session), started: time.Now(), stop: make(chan struct{}),
+		sessions: make(map[uint64]*Session), sockets: make(map[*wsConn]struct{}), started: time.Now(), stop: make(chan struct{}),
 	}
 	g.wg.Add(1)
 	go g.reap()
@@ -90,7 +95,10 @@ func NewGateway(opts Options) *Gateway {
 // Register adds a plugin.
 func (g *Gateway) Register(p Plugin) { g.plugins[p.Package()] = p }
 
-// Close destroys every session and stops the reaper.
+// Close destroys every session, stops the reaper and returns once every
+// handle is detached: its clients have been sent hangup (where a
+// PeerConnection existed) and detached. WebSockets are then closed with
+// 1001 (going away) after what was queued for them is written.
 func (g *Gateway) Close() {
 	g.mu.Lock()
 	if g.closed {
@@ -103,11 +111,17 @@ func (g *Gateway) Close() {
 		all = append(all, s)
 	}
 	g.mu.Unlock()
-	close(g.stop)
-	g.wg.Wait()
 	for _, s := range all {
 		g.destroySession(s, "")
 	}
+	close(g.stop)
+	g.wg.Wait()
+	g.mu.Lock()
+	for c := range g.sockets {
+		c.goAway()
+	}
+	g.mu.Unlock()
+	g.socketsWG.Wait()
 }
 
 func (g *Gateway) reap() {
@@ -178,6 +192,28 @@ type Handle struct {
 	tasks chan func()
 	done  chan struct{}
 	once  sync.Once
+
+	// sendMu orders the handle's messages with its detached: once gone,
+	// nothing more about the handle reaches the client.
+	sendMu sync.Mutex
+	gone   bool
+}
+
+// send delivers a message about the handle unless it was detached.
+func (h *Handle) send(m M) {
+	h.sendMu.Lock()
+	defer h.sendMu.Unlock()
+	if !h.gone {
+		h.session.send(m)
+	}
+}
+
+// detached sends the handle's last message.
+func (h *Handle) detached() {
+	h.sendMu.Lock()
+	defer h.sendMu.Unlock()
+	h.gone = true
+	h.session.send(M{"janus": "detached", "session_id": h.session.id, "sender": h.id})
 }
 
 // handleQueueLen bounds a handle's pending asynchronous requests and
@@ -232,7 +268,7 @@ func (h *Handle) ID() uint64 { return h.id }
 func (h *Handle) SessionID() uint64 { return h.session.id }
 
 // Event implements HandleContext: an unsolicited plugin event.
-func (h *Handle) Event(data any, jsep *JSEP) { h.session.send(h.pluginEvent("", data, jsep)) }
+func (h *Handle) Event(data any, jsep *JSEP) { h.send(h.pluginEvent("", data, jsep)) }
 
 func (h *Handle) pluginEvent(tx string, data any, jsep *JSEP) M {
 	m := M{"janus": "event", "session_id": h.session.id, "sender": h.id,
@@ -248,22 +284,22 @@ func (h *Handle) pluginEvent(tx string, data any, jsep *JSEP) M {
 
 // WebRTCUp implements HandleContext.
 func (h *Handle) WebRTCUp() {
-	h.session.send(M{"janus": "webrtcup", "session_id": h.session.id, "sender": h.id})
+	h.send(M{"janus": "webrtcup", "session_id": h.session.id, "sender": h.id})
 }
 
 // Media implements HandleContext.
 func (h *Handle) Media(mid, kind string, receiving bool) {
-	h.session.send(M{"janus": "media", "session_id": h.session.id, "sender": h.id, "mid": mid, "type": kind, "receiving": receiving})
+	h.send(M{"janus": "media", "session_id": h.session.id, "sender": h.id, "mid": mid, "type": kind, "receiving": receiving})
 }
 
 // HangupEvent implements HandleContext.
 func (h *Handle) HangupEvent(reason string) {
-	h.session.send(M{"janus": "hangup", "session_id": h.session.id, "sender": h.id, "reason": reason})
+	h.send(M{"janus": "hangup", "session_id": h.session.id, "sender": h.id, "reason": reason})
 }
 
 // SlowLink implements HandleContext.
 func (h *Handle) SlowLink(mid, kind string, uplink bool, lost int) {
-	h.session.send(M{"janus": "slowlink", "session_id": h.session.id, "sender": h.id, "mid": mid, "media": kind, "uplink": uplink, "lost": lost})
+	h.send(M{"janus": "slowlink", "session_id": h.session.id, "sender": h.id, "mid": mid, "media": kind, "uplink": uplink, "lost": lost})
 }
 
 var _ HandleContext = (*Handle)(nil)
@@ -563,8 +599,13 @@ func (g *Gateway) attach(ctx context.Context, s *Session, r *request) M {
 		return errReply(s.id, r.transaction, errorf(CodeSessionNotFound, "No such session %d", s.id))
 	}
 	s.handles[h.id] = h
+	// Counted before the session can be destroyed: Close waits for it.
+	g.wg.Add(1)
 	s.mu.Unlock()
-	go h.run()
+	go func() {
+		defer g.wg.Done()
+		h.run()
+	}()
 	return M{"janus": "success", "session_id": s.id, "transaction": r.transaction, "data": M{"id": h.id}}
 }
 
@@ -579,10 +620,12 @@ func (g *Gateway) detach(s *Session, h *Handle) {
 			h.ps.Detach(context.Background())
 			close(finished)
 		}
+		g.wg.Add(1)
 		go func() {
+			defer g.wg.Done()
 			<-finished
 			close(h.done)
-			s.send(M{"janus": "detached", "session_id": s.id, "sender": h.id})
+			h.detached()
 		}()
 	})
 }
@@ -645,7 +688,7 @@ func (g *Gateway) message(ctx context.Context, s *Session, h *Handle, r *request
 	tx := r.transaction
 	if !h.enqueue(func() {
 		data, answer := h.ps.Handle(context.Background(), bodyRaw, jsep)
-		s.send(h.pluginEvent(tx, data, answer))
+		h.send(h.pluginEvent(tx, data, answer))
 	}) {
 		return h.notTaken(tx)
 	}

@@ -51,7 +51,10 @@ type PluginSession interface {
 	Trickle(ctx context.Context, c Candidate) error
 	// Hangup closes the handle's PeerConnection.
 	Hangup(ctx context.Context)
-	// Detach releases everything (the handle is going away).
+	// Detach releases everything (the handle is going away). A handle
+	// that had a PeerConnection reports HangupEvent before Detach returns:
+	// the gateway then sends detached, after which nothing about the
+	// handle reaches the client.
 	Detach(ctx context.Context)
 }
 

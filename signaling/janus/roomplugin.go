@@ -152,6 +152,9 @@ type abSession struct {
 	pid  room.ParticipantID
 	sub  *room.Subscription
 	mids map[string]string // the offer's mid of each medium
+	// media: an offer made the participant a PeerConnection that has not
+	// ended since; its end is told to the client once (hangup).
+	media bool
 }
 
 // pluginError is an AudioBridge error reply.
@@ -550,6 +553,7 @@ func (s *abSession) offer(ctx context.Context, r *room.Room, pid room.Participan
 	}
 	s.mu.Lock()
 	s.mids = offerMids(jsep.SDP)
+	s.media = true
 	s.mu.Unlock()
 	return &JSEP{Type: "answer", SDP: sdpAnswer}, nil
 }
@@ -778,7 +782,7 @@ func (s *abSession) mid(kind string) string {
 func (s *abSession) leave(ctx context.Context) (M, *pluginError) {
 	s.mu.Lock()
 	r, pid, sub := s.room, s.pid, s.sub
-	s.room, s.pid, s.sub = nil, 0, nil
+	s.room, s.pid, s.sub, s.media = nil, 0, nil, false
 	s.mu.Unlock()
 	if r == nil {
 		return nil, perr(abNotJoined, "Can't leave (not in a room)")
@@ -857,7 +861,7 @@ func (s *abSession) forward(r *room.Room, self room.ParticipantID, sub *room.Sub
 				s.h.Event(M{s.ab.key: "event", "room": r.ID(), "video": M{"tier": e.Tier, "width": e.Width, "height": e.Height}}, nil)
 			}
 		case room.EventHangup:
-			if mine {
+			if mine && s.endMedia() {
 				s.h.HangupEvent(e.Reason)
 			}
 		case room.EventDestroyed:
@@ -903,8 +907,18 @@ func (s *abSession) dropRoom(r *room.Room) {
 		if s.sub != nil {
 			go s.sub.Close()
 		}
-		s.room, s.pid, s.sub = nil, 0, nil
+		s.room, s.pid, s.sub, s.media = nil, 0, nil, false
 	}
+}
+
+// endMedia records that the handle's PeerConnection ended and reports
+// whether it had one.
+func (s *abSession) endMedia() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	had := s.media
+	s.media = false
+	return had
 }
 
 // Trickle implements PluginSession.
@@ -929,14 +943,21 @@ func (s *abSession) Hangup(ctx context.Context) {
 	s.mu.Unlock()
 	if r != nil {
 		_ = r.Hangup(ctx, pid)
+		s.endMedia()
 	}
 }
 
-// Detach implements PluginSession.
+// Detach implements PluginSession. A handle with a PeerConnection tells
+// the client it hung up before the gateway sends detached, as Janus does
+// (reason "Detach").
 func (s *abSession) Detach(ctx context.Context) {
 	ctx, cancel := context.WithTimeout(ctx, requestTimeout)
 	defer cancel()
+	had := s.endMedia()
 	_, _ = s.leave(ctx)
+	if had {
+		s.h.HangupEvent("Detach")
+	}
 }
 
 // Room management (synchronous requests).

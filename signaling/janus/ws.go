@@ -47,7 +47,12 @@ func (g *Gateway) WSHandler() http.Handler {
 		if err != nil {
 			return // the upgrader has answered
 		}
-		c := &wsConn{conn: conn, gw: g, send: make(chan M, wsSendQueue), closed: make(chan struct{}), sessions: map[uint64]*Session{}}
+		c := &wsConn{conn: conn, gw: g, send: make(chan M, wsSendQueue), closed: make(chan struct{}),
+			leave: make(chan struct{}), sessions: map[uint64]*Session{}}
+		if !g.addSocket(c) {
+			c.goAway()
+		}
+		defer g.removeSocket(c)
 		wrote := make(chan struct{})
 		go func() {
 			defer close(wrote)
@@ -73,6 +78,9 @@ type wsConn struct {
 	send   chan M
 	closed chan struct{}
 	once   sync.Once
+	// leave asks the writer to send what is queued, then close with 1001.
+	leave     chan struct{}
+	leaveOnce sync.Once
 
 	mu       sync.Mutex
 	sessions map[uint64]*Session
@@ -90,6 +98,32 @@ func (c *wsConn) deliver(m M) {
 		c.shutdown()
 	}
 }
+
+// addSocket registers an open WebSocket; it reports false once the
+// gateway is closed.
+func (g *Gateway) addSocket(c *wsConn) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.closed {
+		return false
+	}
+	g.sockets[c] = struct{}{}
+	g.socketsWG.Add(1)
+	return true
+}
+
+func (g *Gateway) removeSocket(c *wsConn) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if _, ok := g.sockets[c]; ok {
+		delete(g.sockets, c)
+		g.socketsWG.Done()
+	}
+}
+
+// goAway closes the socket with 1001 (going away) once the messages
+// already queued are written.
+func (c *wsConn) goAway() { c.leaveOnce.Do(func() { close(c.leave) }) }
 
 func (c *wsConn) shutdown() {
 	c.once.Do(func() {
@@ -109,6 +143,21 @@ func (c *wsConn) writeLoop() {
 		case m := <-c.send:
 			_ = c.conn.SetWriteDeadline(time.Now().Add(10 * time.Second))
 			if err := c.conn.WriteJSON(m); err != nil {
+				c.shutdown()
+				return
+			}
+		case <-c.leave:
+			for {
+				select {
+				case m := <-c.send:
+					_ = c.conn.SetWriteDeadline(time.Now().Add(time.Second))
+					if c.conn.WriteJSON(m) == nil {
+						continue
+					}
+				default:
+					msg := websocket.FormatCloseMessage(websocket.CloseGoingAway, "server shutting down")
+					_ = c.conn.WriteControl(websocket.CloseMessage, msg, time.Now().Add(time.Second))
+				}
 				c.shutdown()
 				return
 			}
