@@ -53,14 +53,32 @@ func (a *Admin) keyOK(r *http.Request) bool {
 	if a.Key == "" {
 		return true
 	}
-	got := strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
-	return subtle.ConstantTimeCompare([]byte(got), []byte(a.Key)) == 1
+	got, ok := bearerToken(r.Header.Get("Authorization"))
+	return ok && subtle.ConstantTimeCompare([]byte(got), []byte(a.Key)) == 1
+}
+
+// bearerToken reads "Bearer TOKEN" (RFC 6750 section 2.1; the scheme name
+// in any case, RFC 7235 section 2.1). Anything else, a bare token
+// included, is no credential.
+func bearerToken(header string) (string, bool) {
+	scheme, token, ok := strings.Cut(header, " ")
+	token = strings.TrimLeft(token, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" {
+		return "", false
+	}
+	return token, true
+}
+
+// refuseKey answers a request without the admin key.
+func refuseKey(w http.ResponseWriter) {
+	w.Header().Set("WWW-Authenticate", "Bearer")
+	adminError(w, http.StatusUnauthorized, "missing or wrong admin key (send Authorization: Bearer KEY)")
 }
 
 // room finds the room in the path and checks the caller may manage it.
 func (a *Admin) room(w http.ResponseWriter, r *http.Request) *room.Room {
 	if !a.keyOK(r) {
-		adminError(w, http.StatusUnauthorized, "missing or wrong admin key")
+		refuseKey(w)
 		return nil
 	}
 	id, err := strconv.ParseUint(chi.URLParam(r, "room"), 10, 64)
@@ -82,7 +100,7 @@ func (a *Admin) room(w http.ResponseWriter, r *http.Request) *room.Room {
 
 func (a *Admin) list(w http.ResponseWriter, r *http.Request) {
 	if !a.keyOK(r) {
-		adminError(w, http.StatusUnauthorized, "missing or wrong admin key")
+		refuseKey(w)
 		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
