@@ -92,6 +92,12 @@ func checkRecordName(name string) error {
 	return nil
 }
 
+// CheckRecordTemplate reports whether a file name template (see
+// RecordOptions.Template) makes names StartRecording accepts.
+func CheckRecordTemplate(tmpl string) error {
+	return checkRecordName(expandTemplate(tmpl, 1, time.Now()))
+}
+
 // StartRecording records the room's composite (when it has video) and its
 // full mix until StopRecording or the room ends. A file already there is
 // never overwritten: the name gets a numbered suffix. The file is created

@@ -11,6 +11,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/tessera-mcu/tessera/room"
 	"github.com/tessera-mcu/tessera/signaling/janus"
 )
 
@@ -225,6 +226,9 @@ func (c Config) validate() error {
 	}
 	if c.Workers < 0 {
 		return fmt.Errorf("%w: workers %d", errConfig, c.Workers)
+	}
+	if err := room.CheckRecordTemplate(c.RecordTemplate); err != nil {
+		return fmt.Errorf("%w: record template %q: %w", errConfig, c.RecordTemplate, err)
 	}
 	if c.RecordCodec != "vp8" && c.RecordCodec != "h264" {
 		return fmt.Errorf("%w: record codec %q (vp8 or h264)", errConfig, c.RecordCodec)

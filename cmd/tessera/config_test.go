@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -95,5 +96,21 @@ func TestConfigErrors(t *testing.T) {
 				t.Fatalf("err = %v, want a configuration error", err)
 			}
 		})
+	}
+}
+
+// A recording file name template that leaves the recording folder or
+// makes hidden files is refused at start-up, not when a recording starts.
+func TestConfigRecordTemplate(t *testing.T) {
+	for _, bad := range []string{"../room-{room}", "rec/{room}-{time}", ".{room}", "..", "/tmp/x"} {
+		_, err := loadConfig([]string{"-record-template", bad}, env(nil), io.Discard)
+		if !errors.Is(err, errConfig) || !strings.Contains(err.Error(), "record template") {
+			t.Errorf("template %q: err = %v, want a configuration error naming the record template", bad, err)
+		}
+	}
+	for _, good := range []string{"room-{room}-{time}", "meeting.{room}", "{time}"} {
+		if _, err := loadConfig([]string{"-record-template", good}, env(nil), io.Discard); err != nil {
+			t.Errorf("template %q: %v", good, err)
+		}
 	}
 }
