@@ -11,6 +11,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/pion/sdp/v3"
 )
@@ -342,6 +343,11 @@ func parse(body []byte, pathSession, pathHandle uint64) (*request, M) {
 	trimmed := bytes.TrimSpace(body)
 	if len(trimmed) == 0 {
 		return nil, errReply(0, "", errorf(CodeInvalidJSON, "JSON error: empty request"))
+	}
+	// JSON text is UTF-8 (RFC 8259 section 8.1). Go's decoder would put
+	// U+FFFD in place of invalid bytes; Janus's refuses the request (454).
+	if !utf8.Valid(trimmed) {
+		return nil, errReply(0, "", errorf(CodeInvalidJSON, "JSON error: invalid UTF-8"))
 	}
 	// As Janus 1.1.2 answers: an array is valid JSON but not an object
 	// (455); anything else that is not an object is a JSON error (454).

@@ -135,6 +135,8 @@ func TestCoreErrors(t *testing.T) {
 		{"JSON string", "/janus", `"create"`, CodeInvalidJSON},
 		{"JSON array", "/janus", `[1,2]`, CodeInvalidJSONObject},
 		{"JSON null", "/janus", `null`, CodeInvalidJSON},
+		{"invalid UTF-8 in a string", "/janus", "{\"janus\":\"create\xff\",\"transaction\":\"x\"}", CodeInvalidJSON},
+		{"invalid UTF-8 in a session request", sp, "{\"janus\":\"keepalive\",\"transaction\":\"\xc3\x28\"}", CodeInvalidJSON},
 		{"missing janus", "/janus", `{"transaction":"x"}`, CodeMissingMandatory},
 		{"missing transaction", "/janus", `{"janus":"create"}`, CodeMissingMandatory},
 		{"janus not a string", "/janus", `{"janus":5,"transaction":"x"}`, CodeInvalidElementType},
