@@ -305,12 +305,16 @@ func (h *Handle) SlowLink(mid, kind string, uplink bool, lost int) {
 
 var _ HandleContext = (*Handle)(nil)
 
-// randomID returns a random non-zero 53-bit ID (exact as a JS number).
+// maxID is the largest session or handle ID: 2^53-1, the largest integer
+// a JavaScript number holds exactly (Janus's IDs are 53-bit too).
+const maxID = 1<<53 - 1
+
+// randomID returns a random ID in 1..maxID.
 func randomID() uint64 {
 	var b [8]byte
 	for {
 		_, _ = rand.Read(b[:])
-		if id := binary.LittleEndian.Uint64(b[:]) & (1<<53 - 1); id != 0 {
+		if id := binary.LittleEndian.Uint64(b[:]) & maxID; id != 0 {
 			return id
 		}
 	}
@@ -537,6 +541,9 @@ func (g *Gateway) create(r *request, bind sink, onCreate func(*Session)) M {
 	id, e := uintField(r.raw, "id")
 	if e != nil {
 		return errReply(0, r.transaction, e)
+	}
+	if id > maxID {
+		return errReply(0, r.transaction, errorf(CodeInvalidElementType, "Invalid element type (id should be a positive integer below 2^53)"))
 	}
 	g.mu.Lock()
 	if g.closed {

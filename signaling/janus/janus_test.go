@@ -686,3 +686,26 @@ func TestClaimMovesSessionToWebSocket(t *testing.T) {
 		t.Fatalf("join over the claimed session: %v", d)
 	}
 }
+
+// Session IDs stay within 1..2^53-1, exact as JavaScript numbers: a
+// client may pick its own only in that range (467 otherwise, as Janus
+// answers an ID it cannot use), and the ones handed out are there too.
+func TestSessionIDsFitJavaScript(t *testing.T) {
+	s := newServer(t, Options{})
+	for _, id := range []string{"9007199254740992", "18446744073709551615"} {
+		if got := s.post(t, "/janus", `{"janus":"create","id":`+id+`,"transaction":"x"}`); errCode(got) != CodeInvalidElementType {
+			t.Errorf("create with id %s: %v, want error %d", id, got, CodeInvalidElementType)
+		}
+	}
+	got := s.post(t, "/janus", `{"janus":"create","id":9007199254740991,"transaction":"x"}`)
+	if num(got, "data", "id") != 1<<53-1 {
+		t.Errorf("create with id 2^53-1: %v", got)
+	}
+	for range 200 {
+		sid := num(s.post(t, "/janus", `{"janus":"create","transaction":"c"}`), "data", "id")
+		hid := num(s.post(t, fmt.Sprintf("/janus/%d", sid), `{"janus":"attach","plugin":"janus.plugin.audiobridge","transaction":"a"}`), "data", "id")
+		if sid == 0 || sid >= 1<<53 || hid == 0 || hid >= 1<<53 {
+			t.Fatalf("session %d, handle %d", sid, hid)
+		}
+	}
+}
