@@ -2,13 +2,16 @@ package signaling
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"testing"
 
 	"github.com/tessera-mcu/tessera/room"
+	"github.com/tessera-mcu/tessera/signaling/lockout"
 )
 
 // noRooms is a room manager without rooms.
@@ -60,5 +63,37 @@ func TestAdminKeyNeedsBearerScheme(t *testing.T) {
 				t.Errorf("Authorization %q: WWW-Authenticate %q", tc.auth, resp.Header.Get("WWW-Authenticate"))
 			}
 		}
+	}
+}
+
+// Ten wrong admin keys from one address lock it out: the right key is
+// then refused too, while another address gets in.
+func TestAdminKeyGuessesLockTheClientOut(t *testing.T) {
+	srv := httptest.NewServer(NewRouter(ServerOptions{Logger: quietLog(), Admin: &Admin{Rooms: noRooms{}, Key: "s3cret",
+		Lockout: lockout.New(lockout.Options{Logger: quietLog()})}}))
+	defer srv.Close()
+	get := func(ip, key string) int {
+		t.Helper()
+		d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}}
+		c := &http.Client{Transport: &http.Transport{DialContext: d.DialContext}}
+		req, _ := http.NewRequest(http.MethodGet, srv.URL+"/admin/rooms", nil)
+		req.Header.Set("Authorization", "Bearer "+key)
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	for i := range 10 {
+		if code := get("127.0.0.1", fmt.Sprint("guess", i)); code != http.StatusUnauthorized {
+			t.Fatalf("guess %d: HTTP %d", i, code)
+		}
+	}
+	if code := get("127.0.0.1", "s3cret"); code != http.StatusUnauthorized {
+		t.Fatalf("the right key after 10 wrong ones: HTTP %d, want 401", code)
+	}
+	if code := get("127.0.0.2", "s3cret"); code != http.StatusOK {
+		t.Fatalf("the right key from another address: HTTP %d", code)
 	}
 }

@@ -26,6 +26,7 @@ import (
 	"github.com/tessera-mcu/tessera/room"
 	"github.com/tessera-mcu/tessera/signaling"
 	"github.com/tessera-mcu/tessera/signaling/janus"
+	"github.com/tessera-mcu/tessera/signaling/lockout"
 	"github.com/tessera-mcu/tessera/web"
 )
 
@@ -88,6 +89,10 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 	mcu := janus.NewVideoMCU(rooms, log, ab)
 	ab.SetRecording(recording)
 	mcu.SetRecording(recording)
+	// One count of wrong secrets, PINs and admin keys per client address.
+	guesses := lockout.New(lockout.Options{Logger: log})
+	ab.SetLockout(guesses)
+	mcu.SetLockout(guesses)
 	gw.Register(ab)
 	gw.Register(mcu)
 
@@ -106,7 +111,7 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 	}
 	servers := []*http.Server{newServer(signaling.NewRouter(signaling.ServerOptions{
 		Version: version, Web: web.Handler(), Logger: log, Janus: gw,
-		Admin: &signaling.Admin{Rooms: rooms, Key: cfg.AdminKey, Recording: recording},
+		Admin: &signaling.Admin{Rooms: rooms, Key: cfg.AdminKey, Recording: recording, Lockout: guesses},
 	}))}
 	addrs := []string{cfg.Listen}
 	if cfg.WSListen != "" {

@@ -699,8 +699,11 @@ func (g *Gateway) message(ctx context.Context, s *Session, h *Handle, r *request
 			"plugindata": M{"plugin": h.plugin.Package(), "data": data}}
 	}
 	tx := r.transaction
+	// The request's context ends with its reply; the handle's turn may
+	// come later.
+	later := withClient(context.Background(), ClientAddr(ctx))
 	if !h.enqueue(func() {
-		data, answer := h.ps.Handle(context.Background(), bodyRaw, jsep)
+		data, answer := h.ps.Handle(later, bodyRaw, jsep)
 		h.send(h.pluginEvent(tx, data, answer))
 	}) {
 		return h.notTaken(tx)

@@ -136,7 +136,7 @@ func (g *Gateway) HTTPHandler(base string) http.Handler {
 			writeJSON(w, errReply(0, "", errorf(CodeInvalidJSON, "JSON error: request body unreadable: %v", err)))
 			return
 		}
-		reply := g.process(r.Context(), body, ids[0], ids[1], nil, func(s *Session) {
+		reply := g.process(withClient(r.Context(), r.RemoteAddr), body, ids[0], ids[1], nil, func(s *Session) {
 			s.mu.Lock()
 			s.poll = newPollQueue()
 			s.out = s.poll

@@ -200,6 +200,7 @@ func (c *wsConn) readLoop() {
 	// before any of it is buffered: the library answers close code 1009
 	// (message too big) and the read fails.
 	c.conn.SetReadLimit(c.gw.opts.WSMaxMessage)
+	ctx := withClient(context.Background(), c.conn.RemoteAddr().String())
 	for {
 		typ, data, err := c.conn.ReadMessage()
 		if err != nil {
@@ -218,7 +219,7 @@ func (c *wsConn) readLoop() {
 				}
 				break
 			}
-			reply := c.gw.process(context.Background(), raw, 0, 0, c, c.own)
+			reply := c.gw.process(ctx, raw, 0, 0, c, c.own)
 			c.trackClaim(reply, raw)
 			c.deliver(reply)
 		}
