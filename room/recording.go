@@ -82,6 +82,22 @@ func expandTemplate(tmpl string, id RoomID, now time.Time) string {
 	return r.Replace(tmpl)
 }
 
+// checkRecordName refuses a file name that is not a plain, visible name
+// in the recording folder: a path, or a name starting with a dot (".",
+// "..", a hidden file).
+func checkRecordName(name string) error {
+	if name == "" || name != filepath.Base(name) || strings.HasPrefix(name, ".") {
+		return fmt.Errorf("%w: file name %q (a plain name without folders, not starting with a dot)", ErrInvalidConfig, name)
+	}
+	return nil
+}
+
+// CheckRecordTemplate reports whether a file name template (see
+// RecordOptions.Template) makes names StartRecording accepts.
+func CheckRecordTemplate(tmpl string) error {
+	return checkRecordName(expandTemplate(tmpl, 1, time.Now()))
+}
+
 // StartRecording records the room's composite (when it has video) and its
 // full mix until StopRecording or the room ends. A file already there is
 // never overwritten: the name gets a numbered suffix. The file is created
@@ -98,8 +114,8 @@ func (r *Room) StartRecording(ctx context.Context, o RecordOptions) (RecordingIn
 	if name == "" {
 		name = expandTemplate(o.Template, r.id, time.Now())
 	}
-	if name != filepath.Base(name) || name == "." || name == ".." {
-		return RecordingInfo{}, fmt.Errorf("%w: file name %q", ErrInvalidConfig, name)
+	if err := checkRecordName(name); err != nil {
+		return RecordingInfo{}, err
 	}
 	opts := record.Options{Audio: &record.AudioTrack{SampleRate: mixer.SampleRate, Channels: 1}}
 	if r.video != nil {

@@ -13,6 +13,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/tessera-mcu/tessera/room"
+	"github.com/tessera-mcu/tessera/signaling/lockout"
 )
 
 // AdminRooms is what the admin API needs of the room manager.
@@ -32,10 +33,15 @@ type AdminRooms interface {
 //
 // With a Key set, every request needs "Authorization: Bearer KEY".
 // Without one, a room with a secret needs "X-Room-Secret: SECRET".
+// A client address that sends too many wrong keys or secrets is refused
+// for a while, its guesses not compared.
 type Admin struct {
 	Rooms     AdminRooms
 	Key       string
 	Recording room.RecordOptions
+	// Lockout limits wrong keys and secrets per client address (nil:
+	// NewRouter gives the API a limiter of its own).
+	Lockout *lockout.Limiter
 }
 
 func (a *Admin) routes(r chi.Router) {
@@ -49,18 +55,68 @@ func adminError(w http.ResponseWriter, status int, msg string) {
 	writeJSON(w, status, map[string]string{"error": msg})
 }
 
-func (a *Admin) keyOK(r *http.Request) bool {
+// keyOK checks the admin key, when one is set, and answers 401 when it
+// is missing or wrong.
+func (a *Admin) keyOK(w http.ResponseWriter, r *http.Request) bool {
 	if a.Key == "" {
 		return true
 	}
-	got := strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
-	return subtle.ConstantTimeCompare([]byte(got), []byte(a.Key)) == 1
+	if !a.Lockout.Allow(r.RemoteAddr) {
+		w.Header().Set("WWW-Authenticate", "Bearer")
+		adminError(w, http.StatusUnauthorized, tooManyFailures)
+		return false
+	}
+	got, ok := bearerToken(r.Header.Get("Authorization"))
+	if ok && subtle.ConstantTimeCompare([]byte(got), []byte(a.Key)) == 1 {
+		return true
+	}
+	a.Lockout.Fail(r.RemoteAddr)
+	refuseKey(w)
+	return false
+}
+
+// tooManyFailures answers a client locked out for wrong keys or secrets.
+const tooManyFailures = "too many failed attempts; try again later"
+
+// secretOK checks the room's secret, when it has one, and answers 401
+// when X-Room-Secret is missing or wrong.
+func (a *Admin) secretOK(w http.ResponseWriter, r *http.Request, rm *room.Room) bool {
+	if rm.Config().Secret == "" {
+		return true
+	}
+	if !a.Lockout.Allow(r.RemoteAddr) {
+		adminError(w, http.StatusUnauthorized, tooManyFailures)
+		return false
+	}
+	if rm.CheckSecret(r.Header.Get("X-Room-Secret")) {
+		return true
+	}
+	a.Lockout.Fail(r.RemoteAddr)
+	adminError(w, http.StatusUnauthorized, "wrong room secret")
+	return false
+}
+
+// bearerToken reads "Bearer TOKEN" (RFC 6750 section 2.1; the scheme name
+// in any case, RFC 7235 section 2.1). Anything else, a bare token
+// included, is no credential.
+func bearerToken(header string) (string, bool) {
+	scheme, token, ok := strings.Cut(header, " ")
+	token = strings.TrimLeft(token, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" {
+		return "", false
+	}
+	return token, true
+}
+
+// refuseKey answers a request without the admin key.
+func refuseKey(w http.ResponseWriter) {
+	w.Header().Set("WWW-Authenticate", "Bearer")
+	adminError(w, http.StatusUnauthorized, "missing or wrong admin key (send Authorization: Bearer KEY)")
 }
 
 // room finds the room in the path and checks the caller may manage it.
 func (a *Admin) room(w http.ResponseWriter, r *http.Request) *room.Room {
-	if !a.keyOK(r) {
-		adminError(w, http.StatusUnauthorized, "missing or wrong admin key")
+	if !a.keyOK(w, r) {
 		return nil
 	}
 	id, err := strconv.ParseUint(chi.URLParam(r, "room"), 10, 64)
@@ -73,16 +129,14 @@ func (a *Admin) room(w http.ResponseWriter, r *http.Request) *room.Room {
 		adminError(w, http.StatusNotFound, err.Error())
 		return nil
 	}
-	if a.Key == "" && !rm.CheckSecret(r.Header.Get("X-Room-Secret")) {
-		adminError(w, http.StatusUnauthorized, "wrong room secret")
+	if a.Key == "" && !a.secretOK(w, r, rm) {
 		return nil
 	}
 	return rm
 }
 
 func (a *Admin) list(w http.ResponseWriter, r *http.Request) {
-	if !a.keyOK(r) {
-		adminError(w, http.StatusUnauthorized, "missing or wrong admin key")
+	if !a.keyOK(w, r) {
 		return
 	}
 	// One snapshot of every room's counters as each last published them

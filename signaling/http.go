@@ -10,6 +10,7 @@ import (
 	"github.com/go-chi/chi/v5/middleware"
 
 	"github.com/tessera-mcu/tessera/signaling/janus"
+	"github.com/tessera-mcu/tessera/signaling/lockout"
 )
 
 // ServerOptions configures the HTTP router.
@@ -44,6 +45,9 @@ func NewRouter(opts ServerOptions) http.Handler {
 		})
 	})
 	if opts.Admin != nil {
+		if opts.Admin.Lockout == nil {
+			opts.Admin.Lockout = lockout.New(lockout.Options{Logger: log.With("api", "admin")})
+		}
 		r.Route("/admin", opts.Admin.routes)
 	}
 	web := opts.Web

@@ -10,6 +10,9 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/tessera-mcu/tessera/room"
+	"github.com/tessera-mcu/tessera/signaling/janus"
 )
 
 // Config is everything the server can be told at start-up. Each field is a
@@ -23,6 +26,14 @@ type Config struct {
 	LogFormat       string        `yaml:"log_format"`
 	LogLevel        string        `yaml:"log_level"`
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+
+	// Connection limits.
+	ReadHeaderTimeout time.Duration `yaml:"read_header_timeout"`
+	ReadTimeout       time.Duration `yaml:"read_timeout"`
+	IdleTimeout       time.Duration `yaml:"idle_timeout"`
+	MaxBody           int64         `yaml:"max_body"`
+	WSMaxMessage      int64         `yaml:"ws_max_message"`
+	WSSessionWait     time.Duration `yaml:"ws_session_wait"`
 
 	// Media.
 	MediaBind   string `yaml:"media_bind"`
@@ -61,6 +72,13 @@ func defaults() Config {
 		RecordDir:       "recordings",
 		RecordTemplate:  "room-{room}-{time}",
 		RecordCodec:     "vp8",
+
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		IdleTimeout:       30 * time.Second,
+		MaxBody:           janus.DefaultMaxBody,
+		WSMaxMessage:      janus.DefaultWSMaxMessage,
+		WSSessionWait:     30 * time.Second,
 	}
 }
 
@@ -73,6 +91,12 @@ func bind(fs *flag.FlagSet, c *Config, configFile *string) {
 	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "log output: text or json")
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "log level: debug, info, warn or error")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", c.ShutdownTimeout, "how long to drain on SIGINT/SIGTERM")
+	fs.DurationVar(&c.ReadHeaderTimeout, "read-header-timeout", c.ReadHeaderTimeout, "time a client has to send a request's headers")
+	fs.DurationVar(&c.ReadTimeout, "read-timeout", c.ReadTimeout, "time a client has to send a whole request, body included (long polls and WebSockets are not cut by it)")
+	fs.DurationVar(&c.IdleTimeout, "idle-timeout", c.IdleTimeout, "idle keep-alive HTTP connections are closed after this")
+	fs.Int64Var(&c.MaxBody, "max-body", c.MaxBody, "largest Janus HTTP request body in bytes (larger: error 454)")
+	fs.Int64Var(&c.WSMaxMessage, "ws-max-message", c.WSMaxMessage, "largest incoming WebSocket message in bytes (larger: the socket is closed, code 1009)")
+	fs.DurationVar(&c.WSSessionWait, "ws-session-wait", c.WSSessionWait, "a WebSocket with no Janus session this long after it opened is closed (code 1008)")
 	fs.StringVar(&c.MediaBind, "media-bind", c.MediaBind, "address the media port listens on")
 	fs.IntVar(&c.MediaPort, "media-port", c.MediaPort, "the one UDP (and ICE-TCP) port all media uses; 0 picks one")
 	fs.StringVar(&c.PublicIPs, "public-ips", c.PublicIPs, "comma-separated public addresses announced instead of local ones (1:1 NAT)")
@@ -177,6 +201,20 @@ func (c Config) validate() error {
 	if c.ShutdownTimeout <= 0 {
 		return fmt.Errorf("%w: shutdown timeout %v must be positive", errConfig, c.ShutdownTimeout)
 	}
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{{"read header timeout", c.ReadHeaderTimeout}, {"read timeout", c.ReadTimeout}, {"idle timeout", c.IdleTimeout}, {"ws session wait", c.WSSessionWait}} {
+		if d.v <= 0 {
+			return fmt.Errorf("%w: %s %v must be positive", errConfig, d.name, d.v)
+		}
+	}
+	if c.MaxBody < 1024 {
+		return fmt.Errorf("%w: max body %d bytes (at least 1024)", errConfig, c.MaxBody)
+	}
+	if c.WSMaxMessage < 1024 {
+		return fmt.Errorf("%w: ws max message %d bytes (at least 1024)", errConfig, c.WSMaxMessage)
+	}
 	if c.Listen == "" {
 		return fmt.Errorf("%w: empty listen address", errConfig)
 	}
@@ -188,6 +226,9 @@ func (c Config) validate() error {
 	}
 	if c.Workers < 0 {
 		return fmt.Errorf("%w: workers %d", errConfig, c.Workers)
+	}
+	if err := room.CheckRecordTemplate(c.RecordTemplate); err != nil {
+		return fmt.Errorf("%w: record template %q: %w", errConfig, c.RecordTemplate, err)
 	}
 	if c.RecordCodec != "vp8" && c.RecordCodec != "h264" {
 		return fmt.Errorf("%w: record codec %q (vp8 or h264)", errConfig, c.RecordCodec)

@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -85,6 +86,9 @@ func TestConfigErrors(t *testing.T) {
 		"bad media port": {args: []string{"-media-port", "70000"}},
 		"no talkers":     {env: map[string]string{"TESSERA_MAX_TALKERS": "0"}},
 		"bad bool":       {env: map[string]string{"TESSERA_ICE_TCP": "maybe"}},
+		"0 read timeout": {args: []string{"-read-timeout", "0s"}},
+		"tiny max body":  {env: map[string]string{"TESSERA_MAX_BODY": "10"}},
+		"negative wait":  {args: []string{"-ws-session-wait", "-1s"}},
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, err := loadConfig(tc.args, env(tc.env), io.Discard)
@@ -92,5 +96,21 @@ func TestConfigErrors(t *testing.T) {
 				t.Fatalf("err = %v, want a configuration error", err)
 			}
 		})
+	}
+}
+
+// A recording file name template that leaves the recording folder or
+// makes hidden files is refused at start-up, not when a recording starts.
+func TestConfigRecordTemplate(t *testing.T) {
+	for _, bad := range []string{"../room-{room}", "rec/{room}-{time}", ".{room}", "..", "/tmp/x"} {
+		_, err := loadConfig([]string{"-record-template", bad}, env(nil), io.Discard)
+		if !errors.Is(err, errConfig) || !strings.Contains(err.Error(), "record template") {
+			t.Errorf("template %q: err = %v, want a configuration error naming the record template", bad, err)
+		}
+	}
+	for _, good := range []string{"room-{room}-{time}", "meeting.{room}", "{time}"} {
+		if _, err := loadConfig([]string{"-record-template", good}, env(nil), io.Discard); err != nil {
+			t.Errorf("template %q: %v", good, err)
+		}
 	}
 }

@@ -22,11 +22,11 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
-	"time"
 
 	"github.com/tessera-mcu/tessera/room"
 	"github.com/tessera-mcu/tessera/signaling"
 	"github.com/tessera-mcu/tessera/signaling/janus"
+	"github.com/tessera-mcu/tessera/signaling/lockout"
 	"github.com/tessera-mcu/tessera/web"
 )
 
@@ -79,27 +79,43 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 		}
 	}
 
-	gw := janus.NewGateway(janus.Options{SessionTimeout: cfg.SessionTimeout, Version: version, Logger: log})
+	gw := janus.NewGateway(janus.Options{
+		SessionTimeout: cfg.SessionTimeout, Version: version, Logger: log,
+		MaxBody: cfg.MaxBody, WSMaxMessage: cfg.WSMaxMessage, WSSessionWait: cfg.WSSessionWait,
+	})
 	defer gw.Close()
 	recording := room.RecordOptions{Dir: cfg.RecordDir, Template: cfg.RecordTemplate, VideoCodec: cfg.RecordCodec}
 	ab := janus.NewAudioBridge(rooms, log)
 	mcu := janus.NewVideoMCU(rooms, log, ab)
 	ab.SetRecording(recording)
 	mcu.SetRecording(recording)
+	// One count of wrong secrets, PINs and admin keys per client address.
+	guesses := lockout.New(lockout.Options{Logger: log})
+	ab.SetLockout(guesses)
+	mcu.SetLockout(guesses)
 	gw.Register(ab)
 	gw.Register(mcu)
 
-	servers := []*http.Server{{
-		Handler: signaling.NewRouter(signaling.ServerOptions{
-			Version: version, Web: web.Handler(), Logger: log, Janus: gw,
-			Admin: &signaling.Admin{Rooms: rooms, Key: cfg.AdminKey, Recording: recording},
-		}),
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-		ReadHeaderTimeout: 10 * time.Second,
-	}}
+	// The read timeout bounds receiving a request, body included: net/http
+	// lifts it once the body is read, and the WebSocket upgrade clears it,
+	// so long polls and sockets outlive it. No write timeout: a long poll
+	// answers after up to 30 s.
+	newServer := func(h http.Handler) *http.Server {
+		return &http.Server{
+			Handler:           h,
+			ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+			ReadHeaderTimeout: cfg.ReadHeaderTimeout,
+			ReadTimeout:       cfg.ReadTimeout,
+			IdleTimeout:       cfg.IdleTimeout,
+		}
+	}
+	servers := []*http.Server{newServer(signaling.NewRouter(signaling.ServerOptions{
+		Version: version, Web: web.Handler(), Logger: log, Janus: gw,
+		Admin: &signaling.Admin{Rooms: rooms, Key: cfg.AdminKey, Recording: recording, Lockout: guesses},
+	}))}
 	addrs := []string{cfg.Listen}
 	if cfg.WSListen != "" {
-		servers = append(servers, &http.Server{Handler: gw.WSHandler(), ErrorLog: servers[0].ErrorLog, ReadHeaderTimeout: 10 * time.Second})
+		servers = append(servers, newServer(gw.WSHandler()))
 		addrs = append(addrs, cfg.WSListen)
 	}
 	serveErr := make(chan error, len(servers))
@@ -127,8 +143,9 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()
 	// Every Janus session ends first (and completely, before the rooms
-	// close): open long polls return at once instead of holding the drain
-	// for their 30 s.
+	// close): clients get hangup and detached for their handles, their
+	// WebSockets close with 1001, and open long polls return at once
+	// instead of holding the drain for their 30 s.
 	gw.Close()
 	for _, srv := range servers {
 		if err := srv.Shutdown(sctx); err != nil {

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/pion/sdp/v3"
 
@@ -27,6 +28,16 @@ type Options struct {
 	// PollTimeout is how long an HTTP long poll waits for an event before
 	// answering keepalive (default 30 s).
 	PollTimeout time.Duration
+	// MaxBody bounds one HTTP request body in bytes (default
+	// DefaultMaxBody); a larger one is answered with error 454.
+	MaxBody int64
+	// WSMaxMessage bounds one incoming WebSocket message in bytes (default
+	// DefaultWSMaxMessage); a larger one closes the socket with close code
+	// 1009 before it is read.
+	WSMaxMessage int64
+	// WSSessionWait closes a WebSocket on which no session was created or
+	// claimed this long after it opened (default 30 s).
+	WSSessionWait time.Duration
 	// Version strings reported by info.
 	Version string
 	Logger  *slog.Logger
@@ -42,9 +53,14 @@ type Gateway struct {
 	mu       sync.Mutex
 	sessions map[uint64]*Session
 	closed   bool
+	// sockets are the open WebSockets; Close ends them after the
+	// sessions, and socketsWG counts their handlers.
+	sockets   map[*wsConn]struct{}
+	socketsWG sync.WaitGroup
 
 	stop chan struct{}
-	wg   sync.WaitGroup
+	// wg counts the reaper and every handle's goroutines.
+	wg sync.WaitGroup
 }
 
 // NewGateway creates a gateway and starts its session reaper.
@@ -55,6 +71,15 @@ func NewGateway(opts Options) *Gateway {
 	if opts.PollTimeout == 0 {
 		opts.PollTimeout = 30 * time.Second
 	}
+	if opts.MaxBody <= 0 {
+		opts.MaxBody = DefaultMaxBody
+	}
+	if opts.WSMaxMessage <= 0 {
+		opts.WSMaxMessage = DefaultWSMaxMessage
+	}
+	if opts.WSSessionWait <= 0 {
+		opts.WSSessionWait = 30 * time.Second
+	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
@@ -63,7 +88,7 @@ func NewGateway(opts Options) *Gateway {
 	}
 	g := &Gateway{
 		opts: opts, log: opts.Logger, plugins: make(map[string]Plugin),
-		sessions: make(map[uint64]*Session), started: time.Now(), stop: make(chan struct{}),
+		sessions: make(map[uint64]*Session), sockets: make(map[*wsConn]struct{}), started: time.Now(), stop: make(chan struct{}),
 	}
 	g.wg.Add(1)
 	go g.reap()
@@ -73,7 +98,10 @@ func NewGateway(opts Options) *Gateway {
 // Register adds a plugin.
 func (g *Gateway) Register(p Plugin) { g.plugins[p.Package()] = p }
 
-// Close destroys every session and stops the reaper.
+// Close destroys every session, stops the reaper and returns once every
+// handle is detached: its clients have been sent hangup (where a
+// PeerConnection existed) and detached. WebSockets are then closed with
+// 1001 (going away) after what was queued for them is written.
 func (g *Gateway) Close() {
 	g.mu.Lock()
 	if g.closed {
@@ -86,11 +114,17 @@ func (g *Gateway) Close() {
 		all = append(all, s)
 	}
 	g.mu.Unlock()
-	close(g.stop)
-	g.wg.Wait()
 	for _, s := range all {
 		g.destroySession(s, "")
 	}
+	close(g.stop)
+	g.wg.Wait()
+	g.mu.Lock()
+	for c := range g.sockets {
+		c.goAway()
+	}
+	g.mu.Unlock()
+	g.socketsWG.Wait()
 }
 
 func (g *Gateway) reap() {
@@ -165,6 +199,28 @@ type Handle struct {
 	// trickled counts the candidates the handle's trickles have handed
 	// on since its last offer (see trickle).
 	trickled atomic.Int64
+
+	// sendMu orders the handle's messages with its detached: once gone,
+	// nothing more about the handle reaches the client.
+	sendMu sync.Mutex
+	gone   bool
+}
+
+// send delivers a message about the handle unless it was detached.
+func (h *Handle) send(m M) {
+	h.sendMu.Lock()
+	defer h.sendMu.Unlock()
+	if !h.gone {
+		h.session.send(m)
+	}
+}
+
+// detached sends the handle's last message.
+func (h *Handle) detached() {
+	h.sendMu.Lock()
+	defer h.sendMu.Unlock()
+	h.gone = true
+	h.session.send(M{"janus": "detached", "session_id": h.session.id, "sender": h.id})
 }
 
 // handleQueueLen bounds a handle's pending asynchronous requests and
@@ -224,7 +280,7 @@ func (h *Handle) ID() uint64 { return h.id }
 func (h *Handle) SessionID() uint64 { return h.session.id }
 
 // Event implements HandleContext: an unsolicited plugin event.
-func (h *Handle) Event(data any, jsep *JSEP) { h.session.send(h.pluginEvent("", data, jsep)) }
+func (h *Handle) Event(data any, jsep *JSEP) { h.send(h.pluginEvent("", data, jsep)) }
 
 func (h *Handle) pluginEvent(tx string, data any, jsep *JSEP) M {
 	m := M{"janus": "event", "session_id": h.session.id, "sender": h.id,
@@ -240,32 +296,36 @@ func (h *Handle) pluginEvent(tx string, data any, jsep *JSEP) M {
 
 // WebRTCUp implements HandleContext.
 func (h *Handle) WebRTCUp() {
-	h.session.send(M{"janus": "webrtcup", "session_id": h.session.id, "sender": h.id})
+	h.send(M{"janus": "webrtcup", "session_id": h.session.id, "sender": h.id})
 }
 
 // Media implements HandleContext.
 func (h *Handle) Media(mid, kind string, receiving bool) {
-	h.session.send(M{"janus": "media", "session_id": h.session.id, "sender": h.id, "mid": mid, "type": kind, "receiving": receiving})
+	h.send(M{"janus": "media", "session_id": h.session.id, "sender": h.id, "mid": mid, "type": kind, "receiving": receiving})
 }
 
 // HangupEvent implements HandleContext.
 func (h *Handle) HangupEvent(reason string) {
-	h.session.send(M{"janus": "hangup", "session_id": h.session.id, "sender": h.id, "reason": reason})
+	h.send(M{"janus": "hangup", "session_id": h.session.id, "sender": h.id, "reason": reason})
 }
 
 // SlowLink implements HandleContext.
 func (h *Handle) SlowLink(mid, kind string, uplink bool, lost int) {
-	h.session.send(M{"janus": "slowlink", "session_id": h.session.id, "sender": h.id, "mid": mid, "media": kind, "uplink": uplink, "lost": lost})
+	h.send(M{"janus": "slowlink", "session_id": h.session.id, "sender": h.id, "mid": mid, "media": kind, "uplink": uplink, "lost": lost})
 }
 
 var _ HandleContext = (*Handle)(nil)
 
-// randomID returns a random non-zero 53-bit ID (exact as a JS number).
+// maxID is the largest session or handle ID: 2^53-1, the largest integer
+// a JavaScript number holds exactly (Janus's IDs are 53-bit too).
+const maxID = 1<<53 - 1
+
+// randomID returns a random ID in 1..maxID.
 func randomID() uint64 {
 	var b [8]byte
 	for {
 		_, _ = rand.Read(b[:])
-		if id := binary.LittleEndian.Uint64(b[:]) & (1<<53 - 1); id != 0 {
+		if id := binary.LittleEndian.Uint64(b[:]) & maxID; id != 0 {
 			return id
 		}
 	}
@@ -298,6 +358,11 @@ func parse(body []byte, pathSession, pathHandle uint64) (*request, M) {
 	trimmed := bytes.TrimSpace(body)
 	if len(trimmed) == 0 {
 		return nil, errReply(0, "", errorf(CodeInvalidJSON, "JSON error: empty request"))
+	}
+	// JSON text is UTF-8 (RFC 8259 section 8.1). Go's decoder would put
+	// U+FFFD in place of invalid bytes; Janus's refuses the request (454).
+	if !utf8.Valid(trimmed) {
+		return nil, errReply(0, "", errorf(CodeInvalidJSON, "JSON error: invalid UTF-8"))
 	}
 	// As Janus 1.1.2 answers: an array is valid JSON but not an object
 	// (455); anything else that is not an object is a JSON error (454).
@@ -488,6 +553,9 @@ func (g *Gateway) create(r *request, bind sink, onCreate func(*Session)) M {
 	if e != nil {
 		return errReply(0, r.transaction, e)
 	}
+	if id > maxID {
+		return errReply(0, r.transaction, errorf(CodeInvalidElementType, "Invalid element type (id should be a positive integer below 2^53)"))
+	}
 	g.mu.Lock()
 	if g.closed {
 		g.mu.Unlock()
@@ -555,8 +623,13 @@ func (g *Gateway) attach(ctx context.Context, s *Session, r *request) M {
 		return errReply(s.id, r.transaction, errorf(CodeSessionNotFound, "No such session %d", s.id))
 	}
 	s.handles[h.id] = h
+	// Counted before the session can be destroyed: Close waits for it.
+	g.wg.Add(1)
 	s.mu.Unlock()
-	go h.run()
+	go func() {
+		defer g.wg.Done()
+		h.run()
+	}()
 	return M{"janus": "success", "session_id": s.id, "transaction": r.transaction, "data": M{"id": h.id}}
 }
 
@@ -571,10 +644,12 @@ func (g *Gateway) detach(s *Session, h *Handle) {
 			h.ps.Detach(context.Background())
 			close(finished)
 		}
+		g.wg.Add(1)
 		go func() {
+			defer g.wg.Done()
 			<-finished
 			close(h.done)
-			s.send(M{"janus": "detached", "session_id": s.id, "sender": h.id})
+			h.detached()
 		}()
 	})
 }
@@ -638,9 +713,12 @@ func (g *Gateway) message(ctx context.Context, s *Session, h *Handle, r *request
 			"plugindata": M{"plugin": h.plugin.Package(), "data": data}}
 	}
 	tx := r.transaction
+	// The request's context ends with its reply; the handle's turn may
+	// come later.
+	later := withClient(context.Background(), ClientAddr(ctx))
 	if !h.enqueue(func() {
-		data, answer := h.ps.Handle(context.Background(), bodyRaw, jsep)
-		s.send(h.pluginEvent(tx, data, answer))
+		data, answer := h.ps.Handle(later, bodyRaw, jsep)
+		h.send(h.pluginEvent(tx, data, answer))
 	}) {
 		return h.notTaken(tx)
 	}

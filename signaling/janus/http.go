@@ -3,6 +3,7 @@ package janus
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"strconv"
@@ -11,8 +12,8 @@ import (
 	"time"
 )
 
-// MaxBodyBytes bounds one request body.
-const MaxBodyBytes = 1 << 20
+// DefaultMaxBody is the default bound of one HTTP request body.
+const DefaultMaxBody = 1 << 20
 
 // pollQueueLen bounds the events waiting for a long poll; beyond it the
 // oldest are dropped.
@@ -125,12 +126,17 @@ func (g *Gateway) HTTPHandler(base string) http.Handler {
 			}
 			ids[i] = id
 		}
-		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, g.opts.MaxBody))
 		if err != nil {
-			writeJSON(w, errReply(0, "", errorf(CodeInvalidJSON, "JSON error: request body larger than %d bytes or unreadable", MaxBodyBytes)))
+			var tooBig *http.MaxBytesError
+			if errors.As(err, &tooBig) {
+				writeJSON(w, errReply(0, "", errorf(CodeInvalidJSON, "JSON error: request body larger than %d bytes", g.opts.MaxBody)))
+				return
+			}
+			writeJSON(w, errReply(0, "", errorf(CodeInvalidJSON, "JSON error: request body unreadable: %v", err)))
 			return
 		}
-		reply := g.process(r.Context(), body, ids[0], ids[1], nil, func(s *Session) {
+		reply := g.process(withClient(r.Context(), r.RemoteAddr), body, ids[0], ids[1], nil, func(s *Session) {
 			s.mu.Lock()
 			s.poll = newPollQueue()
 			s.out = s.poll

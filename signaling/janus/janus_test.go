@@ -135,6 +135,8 @@ func TestCoreErrors(t *testing.T) {
 		{"JSON string", "/janus", `"create"`, CodeInvalidJSON},
 		{"JSON array", "/janus", `[1,2]`, CodeInvalidJSONObject},
 		{"JSON null", "/janus", `null`, CodeInvalidJSON},
+		{"invalid UTF-8 in a string", "/janus", "{\"janus\":\"create\xff\",\"transaction\":\"x\"}", CodeInvalidJSON},
+		{"invalid UTF-8 in a session request", sp, "{\"janus\":\"keepalive\",\"transaction\":\"\xc3\x28\"}", CodeInvalidJSON},
 		{"missing janus", "/janus", `{"transaction":"x"}`, CodeMissingMandatory},
 		{"missing transaction", "/janus", `{"janus":"create"}`, CodeMissingMandatory},
 		{"janus not a string", "/janus", `{"janus":5,"transaction":"x"}`, CodeInvalidElementType},
@@ -165,7 +167,7 @@ func TestCoreErrors(t *testing.T) {
 		})
 	}
 	// Oversized body.
-	big := `{"janus":"keepalive","transaction":"` + strings.Repeat("x", MaxBodyBytes) + `"}`
+	big := `{"janus":"keepalive","transaction":"` + strings.Repeat("x", DefaultMaxBody) + `"}`
 	if got := s.post(t, sp, big); errCode(got) != CodeInvalidJSON {
 		t.Fatalf("oversized body: %v", got)
 	}
@@ -378,20 +380,12 @@ func TestWebSocketSessionsDieWithSocket(t *testing.T) {
 	t.Fatal("closing the socket left its session or participant behind")
 }
 
-// An oversized frame gets Janus's 454 and the socket stays open; create
-// inside a session is the wrong place; a WebSocket session is not
+// Create inside a session is the wrong place; a WebSocket session is not
 // reachable by long poll (its events go to the socket) until it is
 // claimed over HTTP.
 func TestWebSocketEdges(t *testing.T) {
 	s := newServer(t, Options{})
 	c := dialWS(t, s)
-	big := `{"janus":"ping","transaction":"big","pad":"` + strings.Repeat("x", MaxBodyBytes) + `"}`
-	if err := c.conn.WriteMessage(websocket.TextMessage, []byte(big)); err != nil {
-		t.Fatal(err)
-	}
-	if got := c.wait("oversize error", func(m M) bool { return m["janus"] == "error" }); errCode(got) != CodeInvalidJSON {
-		t.Fatalf("oversized frame: %v", got)
-	}
 	c.send(M{"janus": "create", "transaction": "c"})
 	sid := num(c.tx("c"), "data", "id")
 	c.send(M{"janus": "create", "session_id": sid, "transaction": "c2"})
@@ -690,5 +684,28 @@ func TestClaimMovesSessionToWebSocket(t *testing.T) {
 	c.send(M{"janus": "message", "session_id": sid, "handle_id": hid, "transaction": "j", "body": M{"request": "join", "room": 1234}})
 	if d := pluginData(c.tx("j")); d["audiobridge"] != "joined" {
 		t.Fatalf("join over the claimed session: %v", d)
+	}
+}
+
+// Session IDs stay within 1..2^53-1, exact as JavaScript numbers: a
+// client may pick its own only in that range (467 otherwise, as Janus
+// answers an ID it cannot use), and the ones handed out are there too.
+func TestSessionIDsFitJavaScript(t *testing.T) {
+	s := newServer(t, Options{})
+	for _, id := range []string{"9007199254740992", "18446744073709551615"} {
+		if got := s.post(t, "/janus", `{"janus":"create","id":`+id+`,"transaction":"x"}`); errCode(got) != CodeInvalidElementType {
+			t.Errorf("create with id %s: %v, want error %d", id, got, CodeInvalidElementType)
+		}
+	}
+	got := s.post(t, "/janus", `{"janus":"create","id":9007199254740991,"transaction":"x"}`)
+	if num(got, "data", "id") != 1<<53-1 {
+		t.Errorf("create with id 2^53-1: %v", got)
+	}
+	for range 200 {
+		sid := num(s.post(t, "/janus", `{"janus":"create","transaction":"c"}`), "data", "id")
+		hid := num(s.post(t, fmt.Sprintf("/janus/%d", sid), `{"janus":"attach","plugin":"janus.plugin.audiobridge","transaction":"a"}`), "data", "id")
+		if sid == 0 || sid >= 1<<53 || hid == 0 || hid >= 1<<53 {
+			t.Fatalf("session %d, handle %d", sid, hid)
+		}
 	}
 }

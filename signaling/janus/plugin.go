@@ -45,15 +45,36 @@ type PluginSession interface {
 	Async(body json.RawMessage) bool
 	// Handle answers one message. For synchronous requests the result is
 	// the reply's plugindata; for asynchronous ones the gateway sends it as
-	// an event carrying the request's transaction.
+	// an event carrying the request's transaction. ClientAddr(ctx) is the
+	// address the request came from.
 	Handle(ctx context.Context, body json.RawMessage, jsep *JSEP) (data any, answer *JSEP)
 	// Trickle adds the remote candidates of one trickle request, all at
 	// once (completed marks the end).
 	Trickle(ctx context.Context, cs []Candidate) error
 	// Hangup closes the handle's PeerConnection.
 	Hangup(ctx context.Context)
-	// Detach releases everything (the handle is going away).
+	// Detach releases everything (the handle is going away). A handle
+	// that had a PeerConnection reports HangupEvent before Detach returns:
+	// the gateway then sends detached, after which nothing about the
+	// handle reaches the client.
 	Detach(ctx context.Context)
+}
+
+// clientKey is the context key of the client's address.
+type clientKey struct{}
+
+// withClient returns ctx carrying the network address of the client a
+// request came from.
+func withClient(ctx context.Context, addr string) context.Context {
+	return context.WithValue(ctx, clientKey{}, addr)
+}
+
+// ClientAddr is the network address ("host:port") of the client whose
+// request a plugin is handling, from the context Handle gets; "" when
+// unknown.
+func ClientAddr(ctx context.Context) string {
+	addr, _ := ctx.Value(clientKey{}).(string)
+	return addr
 }
 
 // HandleContext is what a plugin may do with its handle: push events to

@@ -16,6 +16,7 @@ import (
 
 	"github.com/tessera-mcu/tessera/mixer"
 	"github.com/tessera-mcu/tessera/room"
+	"github.com/tessera-mcu/tessera/signaling/lockout"
 )
 
 // AudioBridge plugin error codes (Janus's janus_audiobridge.c).
@@ -66,6 +67,8 @@ type RoomPlugin struct {
 
 	// private is shared by both plugins of a process (is_private rooms).
 	private *privateRooms
+	// guesses limits wrong secrets and PINs per client address.
+	guesses *lockout.Limiter
 	// recording holds the defaults for recordings started through the
 	// plugin (folder, file name template, codec).
 	recording room.RecordOptions
@@ -74,6 +77,10 @@ type RoomPlugin struct {
 // SetRecording sets the folder, file name template and codec of
 // recordings started through the plugin.
 func (ab *RoomPlugin) SetRecording(o room.RecordOptions) { ab.recording = o }
+
+// SetLockout sets the limiter of wrong secrets and PINs, e.g. one shared
+// with the admin API. Call it before the plugin serves.
+func (ab *RoomPlugin) SetLockout(l *lockout.Limiter) { ab.guesses = l }
 
 type privateRooms struct {
 	mu  sync.Mutex
@@ -101,14 +108,15 @@ func NewAudioBridge(rooms Rooms, log *slog.Logger) *RoomPlugin {
 	return newRoomPlugin(rooms, log, audioBridgePkg, "audiobridge", false, nil)
 }
 
-// NewVideoMCU creates janus.plugin.mcu, sharing the private-room list of
-// the AudioBridge plugin on the same rooms (nil: its own).
+// NewVideoMCU creates janus.plugin.mcu, sharing the private-room list and
+// the guess limiter of the AudioBridge plugin on the same rooms (nil: its
+// own).
 func NewVideoMCU(rooms Rooms, log *slog.Logger, audioBridge *RoomPlugin) *RoomPlugin {
-	var shared *privateRooms
+	mcu := newRoomPlugin(rooms, log, videoMCUPkg, "mcu", true, nil)
 	if audioBridge != nil {
-		shared = audioBridge.private
+		mcu.private, mcu.guesses = audioBridge.private, audioBridge.guesses
 	}
-	return newRoomPlugin(rooms, log, videoMCUPkg, "mcu", true, shared)
+	return mcu
 }
 
 func newRoomPlugin(rooms Rooms, log *slog.Logger, pkg, key string, video bool, private *privateRooms) *RoomPlugin {
@@ -118,7 +126,8 @@ func newRoomPlugin(rooms Rooms, log *slog.Logger, pkg, key string, video bool, p
 	if private == nil {
 		private = &privateRooms{set: make(map[room.RoomID]bool)}
 	}
-	return &RoomPlugin{rooms: rooms, log: log.With("plugin", pkg), pkg: pkg, key: key, video: video, private: private}
+	return &RoomPlugin{rooms: rooms, log: log.With("plugin", pkg), pkg: pkg, key: key, video: video, private: private,
+		guesses: lockout.New(lockout.Options{Logger: log.With("plugin", pkg)})}
 }
 
 // Package implements Plugin.
@@ -153,6 +162,9 @@ type abSession struct {
 	pid  room.ParticipantID
 	sub  *room.Subscription
 	mids map[string]string // the offer's mid of each medium
+	// media: an offer made the participant a PeerConnection that has not
+	// ended since; its end is told to the client once (hangup).
+	media bool
 }
 
 // pluginError is an AudioBridge error reply.
@@ -304,7 +316,7 @@ func (s *abSession) Handle(ctx context.Context, raw json.RawMessage, jsep *JSEP)
 	case "create":
 		data, e = s.ab.create(b)
 	case "edit":
-		data, e = s.ab.edit(b)
+		data, e = s.ab.edit(ctx, b)
 	case "destroy":
 		data, e = s.ab.destroy(ctx, b)
 	case "list":
@@ -350,7 +362,9 @@ func (s *abSession) Handle(ctx context.Context, raw json.RawMessage, jsep *JSEP)
 		e = perr(abInvalidRequest, "Unknown request '%s'", req)
 	}
 	if e != nil {
-		s.ab.log.Info("request refused", "request", req, "code", e.code, "error", e.msg, "session", s.h.SessionID(), "handle", s.h.ID())
+		// At debug level: the client is told; a flood of wrong secrets is
+		// summed up by the guess limiter's own log.
+		s.ab.log.Debug("request refused", "request", req, "code", e.code, "error", e.msg, "session", s.h.SessionID(), "handle", s.h.ID())
 		return e.data(s.ab.key), nil
 	}
 	return data, answer
@@ -391,25 +405,40 @@ func (ab *RoomPlugin) room(b body) (*room.Room, room.RoomID, *pluginError) {
 
 // managedRoom finds the room of a management request and checks its
 // secret.
-func (ab *RoomPlugin) managedRoom(b body) (*room.Room, room.RoomID, *pluginError) {
+func (ab *RoomPlugin) managedRoom(ctx context.Context, b body) (*room.Room, room.RoomID, *pluginError) {
 	r, id, e := ab.room(b)
 	if e != nil {
 		return nil, id, e
 	}
-	if e := authorized(r, b); e != nil {
+	if e := ab.authorized(ctx, r, b); e != nil {
 		return nil, id, e
 	}
 	return r, id, nil
 }
 
 // authorized checks a management request's secret.
-func authorized(r *room.Room, b body) *pluginError {
+func (ab *RoomPlugin) authorized(ctx context.Context, r *room.Room, b body) *pluginError {
 	secret, e := b.str("secret", false)
 	if e != nil {
 		return e
 	}
-	if !r.CheckSecret(secret) {
-		return perr(abUnauthorized, "Unauthorized (wrong secret)")
+	return ab.guarded(ctx, "secret", r.Config().Secret != "", func() bool { return r.CheckSecret(secret) })
+}
+
+// guarded runs a secret or PIN check (what) the room requires through
+// the guess limiter: a client that failed too often lately is refused
+// with the wrong secret's code, its guess not compared at all.
+func (ab *RoomPlugin) guarded(ctx context.Context, what string, required bool, check func() bool) *pluginError {
+	if !required {
+		return nil
+	}
+	client := ClientAddr(ctx)
+	if !ab.guesses.Allow(client) {
+		return perr(abUnauthorized, "Unauthorized (too many failed attempts; try again later)")
+	}
+	if !check() {
+		ab.guesses.Fail(client)
+		return perr(abUnauthorized, "Unauthorized (wrong %s)", what)
 	}
 	return nil
 }
@@ -460,8 +489,8 @@ func (s *abSession) join(ctx context.Context, b body, jsep *JSEP, change bool) (
 	if f.err != nil {
 		return nil, nil, f.err
 	}
-	if !r.CheckPin(pin) {
-		return nil, nil, perr(abUnauthorized, "Unauthorized (wrong pin)")
+	if e := s.ab.guarded(ctx, "pin", r.Config().Pin != "", func() bool { return r.CheckPin(pin) }); e != nil {
+		return nil, nil, e
 	}
 	req := room.JoinRequest{ID: room.ParticipantID(pid), Display: display, Pin: pin}
 	if b.has("volume") {
@@ -551,13 +580,14 @@ func (s *abSession) offer(ctx context.Context, r *room.Room, pid room.Participan
 	}
 	s.mu.Lock()
 	s.mids = offerMids(jsep.SDP)
+	s.media = true
 	s.mu.Unlock()
 	return &JSEP{Type: "answer", SDP: sdpAnswer}, nil
 }
 
 // roomFor resolves the room a control request is about: the handle's own
 // room, or {room, secret} for anyone else.
-func (s *abSession) roomFor(b body) (*room.Room, *pluginError) {
+func (s *abSession) roomFor(ctx context.Context, b body) (*room.Room, *pluginError) {
 	r, e := s.joined()
 	if b.has("room") {
 		other, id, e2 := s.ab.room(b)
@@ -565,7 +595,7 @@ func (s *abSession) roomFor(b body) (*room.Room, *pluginError) {
 			return nil, e2
 		}
 		if r == nil || r.ID() != id {
-			if e := authorized(other, b); e != nil {
+			if e := s.ab.authorized(ctx, other, b); e != nil {
 				return nil, e
 			}
 		}
@@ -580,13 +610,13 @@ func (s *abSession) roomFor(b body) (*room.Room, *pluginError) {
 // record starts or stops the room's recording: {action: "start"|"stop",
 // room?, secret?, video_codec?, filename?}.
 func (s *abSession) record(ctx context.Context, b body) (M, *pluginError) {
-	r, e := s.roomFor(b)
+	r, e := s.roomFor(ctx, b)
 	if e != nil {
 		return nil, e
 	}
 	// Recording a meeting is the room owner's call: the secret is needed
 	// even from inside the room (when the room has one).
-	if e := authorized(r, b); e != nil {
+	if e := s.ab.authorized(ctx, r, b); e != nil {
 		return nil, e
 	}
 	action, e := b.str("action", true)
@@ -638,7 +668,7 @@ func recordErr(err error) *pluginError {
 // enableRecording is AudioBridge's enable_recording: {room, record,
 // filename?, secret?} (it needs the room's secret when the room has one).
 func (ab *RoomPlugin) enableRecording(ctx context.Context, b body) (M, *pluginError) {
-	r, id, e := ab.managedRoom(b)
+	r, id, e := ab.managedRoom(ctx, b)
 	if e != nil {
 		return nil, e
 	}
@@ -669,7 +699,7 @@ func (ab *RoomPlugin) enableRecording(ctx context.Context, b body) (M, *pluginEr
 // participant may change its own room's layout; anyone else needs the
 // room's secret.
 func (s *abSession) layout(ctx context.Context, b body) (M, *pluginError) {
-	r, e := s.roomFor(b)
+	r, e := s.roomFor(ctx, b)
 	if e != nil {
 		return nil, e
 	}
@@ -779,7 +809,7 @@ func (s *abSession) mid(kind string) string {
 func (s *abSession) leave(ctx context.Context) (M, *pluginError) {
 	s.mu.Lock()
 	r, pid, sub := s.room, s.pid, s.sub
-	s.room, s.pid, s.sub = nil, 0, nil
+	s.room, s.pid, s.sub, s.media = nil, 0, nil, false
 	s.mu.Unlock()
 	if r == nil {
 		return nil, perr(abNotJoined, "Can't leave (not in a room)")
@@ -858,7 +888,7 @@ func (s *abSession) forward(r *room.Room, self room.ParticipantID, sub *room.Sub
 				s.h.Event(M{s.ab.key: "event", "room": r.ID(), "video": M{"tier": e.Tier, "width": e.Width, "height": e.Height}}, nil)
 			}
 		case room.EventHangup:
-			if mine {
+			if mine && s.endMedia() {
 				s.h.HangupEvent(e.Reason)
 			}
 		case room.EventDestroyed:
@@ -908,8 +938,18 @@ func (s *abSession) dropRoom(r *room.Room) {
 		if s.sub != nil {
 			go s.sub.Close()
 		}
-		s.room, s.pid, s.sub = nil, 0, nil
+		s.room, s.pid, s.sub, s.media = nil, 0, nil, false
 	}
+}
+
+// endMedia records that the handle's PeerConnection ended and reports
+// whether it had one.
+func (s *abSession) endMedia() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	had := s.media
+	s.media = false
+	return had
 }
 
 // Trickle implements PluginSession: the request's candidates go to the
@@ -942,14 +982,21 @@ func (s *abSession) Hangup(ctx context.Context) {
 	s.mu.Unlock()
 	if r != nil {
 		_ = r.Hangup(ctx, pid)
+		s.endMedia()
 	}
 }
 
-// Detach implements PluginSession.
+// Detach implements PluginSession. A handle with a PeerConnection tells
+// the client it hung up before the gateway sends detached, as Janus does
+// (reason "Detach").
 func (s *abSession) Detach(ctx context.Context) {
 	ctx, cancel := context.WithTimeout(ctx, requestTimeout)
 	defer cancel()
+	had := s.endMedia()
 	_, _ = s.leave(ctx)
+	if had {
+		s.h.HangupEvent("Detach")
+	}
 }
 
 // Room management (synchronous requests).
@@ -990,8 +1037,8 @@ func (ab *RoomPlugin) create(b body) (M, *pluginError) {
 	return M{ab.key: "created", "room": r.ID(), "permanent": false}, nil
 }
 
-func (ab *RoomPlugin) edit(b body) (M, *pluginError) {
-	r, id, e := ab.managedRoom(b)
+func (ab *RoomPlugin) edit(ctx context.Context, b body) (M, *pluginError) {
+	r, id, e := ab.managedRoom(ctx, b)
 	if e != nil {
 		return nil, e
 	}
@@ -1015,7 +1062,7 @@ func (ab *RoomPlugin) edit(b body) (M, *pluginError) {
 }
 
 func (ab *RoomPlugin) destroy(ctx context.Context, b body) (M, *pluginError) {
-	_, id, e := ab.managedRoom(b)
+	_, id, e := ab.managedRoom(ctx, b)
 	if e != nil {
 		return nil, e
 	}
@@ -1078,7 +1125,7 @@ func (ab *RoomPlugin) listParticipants(ctx context.Context, b body) (M, *pluginE
 }
 
 func (ab *RoomPlugin) kick(ctx context.Context, b body) (M, *pluginError) {
-	r, id, e := ab.managedRoom(b)
+	r, id, e := ab.managedRoom(ctx, b)
 	if e != nil {
 		return nil, e
 	}
@@ -1093,7 +1140,7 @@ func (ab *RoomPlugin) kick(ctx context.Context, b body) (M, *pluginError) {
 }
 
 func (ab *RoomPlugin) kickAll(ctx context.Context, b body) (M, *pluginError) {
-	r, id, e := ab.managedRoom(b)
+	r, id, e := ab.managedRoom(ctx, b)
 	if e != nil {
 		return nil, e
 	}
@@ -1108,7 +1155,7 @@ func (ab *RoomPlugin) kickAll(ctx context.Context, b body) (M, *pluginError) {
 }
 
 func (ab *RoomPlugin) mute(ctx context.Context, b body, muted bool) (M, *pluginError) {
-	r, id, e := ab.managedRoom(b)
+	r, id, e := ab.managedRoom(ctx, b)
 	if e != nil {
 		return nil, e
 	}
@@ -1123,7 +1170,7 @@ func (ab *RoomPlugin) mute(ctx context.Context, b body, muted bool) (M, *pluginE
 }
 
 func (ab *RoomPlugin) muteRoom(ctx context.Context, b body, muted bool) (M, *pluginError) {
-	r, id, e := ab.managedRoom(b)
+	r, id, e := ab.managedRoom(ctx, b)
 	if e != nil {
 		return nil, e
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"sync"
@@ -16,9 +17,9 @@ import (
 // server must echo it: janode aborts a connection without it.
 const Subprotocol = "janus-protocol"
 
-// wsHardLimit bounds one incoming WebSocket frame: a larger one closes the
-// socket.
-const wsHardLimit = 8 * MaxBodyBytes
+// DefaultWSMaxMessage is the default bound of one incoming WebSocket
+// message.
+const DefaultWSMaxMessage = 256 << 10
 
 // wsSendQueue bounds the messages waiting for one socket; a client that
 // falls this far behind is disconnected.
@@ -46,9 +47,19 @@ func (g *Gateway) WSHandler() http.Handler {
 		if err != nil {
 			return // the upgrader has answered
 		}
-		c := &wsConn{conn: conn, gw: g, send: make(chan M, wsSendQueue), closed: make(chan struct{}), sessions: map[uint64]*Session{}}
-		go c.writeLoop()
+		c := &wsConn{conn: conn, gw: g, send: make(chan M, wsSendQueue), closed: make(chan struct{}),
+			leave: make(chan struct{}), sessions: map[uint64]*Session{}}
+		if !g.addSocket(c) {
+			c.goAway()
+		}
+		defer g.removeSocket(c)
+		wrote := make(chan struct{})
+		go func() {
+			defer close(wrote)
+			c.writeLoop()
+		}()
 		c.readLoop()
+		<-wrote
 	})
 }
 
@@ -67,9 +78,14 @@ type wsConn struct {
 	send   chan M
 	closed chan struct{}
 	once   sync.Once
+	// leave asks the writer to send what is queued, then close with 1001.
+	leave     chan struct{}
+	leaveOnce sync.Once
 
 	mu       sync.Mutex
 	sessions map[uint64]*Session
+	// bound: a session was created or claimed on the socket.
+	bound bool
 }
 
 // deliver implements sink.
@@ -83,6 +99,32 @@ func (c *wsConn) deliver(m M) {
 	}
 }
 
+// addSocket registers an open WebSocket; it reports false once the
+// gateway is closed.
+func (g *Gateway) addSocket(c *wsConn) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.closed {
+		return false
+	}
+	g.sockets[c] = struct{}{}
+	g.socketsWG.Add(1)
+	return true
+}
+
+func (g *Gateway) removeSocket(c *wsConn) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if _, ok := g.sockets[c]; ok {
+		delete(g.sockets, c)
+		g.socketsWG.Done()
+	}
+}
+
+// goAway closes the socket with 1001 (going away) once the messages
+// already queued are written.
+func (c *wsConn) goAway() { c.leaveOnce.Do(func() { close(c.leave) }) }
+
 func (c *wsConn) shutdown() {
 	c.once.Do(func() {
 		close(c.closed)
@@ -90,12 +132,43 @@ func (c *wsConn) shutdown() {
 	})
 }
 
+// writeLoop sends the socket's messages. It also closes a socket that has
+// no session WSSessionWait after it opened: a client that never starts one
+// holds a connection for nothing.
 func (c *wsConn) writeLoop() {
+	wait := time.NewTimer(c.gw.opts.WSSessionWait)
+	defer wait.Stop()
 	for {
 		select {
 		case m := <-c.send:
 			_ = c.conn.SetWriteDeadline(time.Now().Add(10 * time.Second))
 			if err := c.conn.WriteJSON(m); err != nil {
+				c.shutdown()
+				return
+			}
+		case <-c.leave:
+			for {
+				select {
+				case m := <-c.send:
+					_ = c.conn.SetWriteDeadline(time.Now().Add(time.Second))
+					if c.conn.WriteJSON(m) == nil {
+						continue
+					}
+				default:
+					msg := websocket.FormatCloseMessage(websocket.CloseGoingAway, "server shutting down")
+					_ = c.conn.WriteControl(websocket.CloseMessage, msg, time.Now().Add(time.Second))
+				}
+				c.shutdown()
+				return
+			}
+		case <-wait.C:
+			c.mu.Lock()
+			bound := c.bound
+			c.mu.Unlock()
+			if !bound {
+				msg := websocket.FormatCloseMessage(websocket.ClosePolicyViolation,
+					fmt.Sprintf("no Janus session created within %v", c.gw.opts.WSSessionWait))
+				_ = c.conn.WriteControl(websocket.CloseMessage, msg, time.Now().Add(time.Second))
 				c.shutdown()
 				return
 			}
@@ -123,20 +196,17 @@ func (c *wsConn) readLoop() {
 			}
 		}
 	}()
-	// Frames up to wsHardLimit are read and, past MaxBodyBytes, answered
-	// with an error as an oversized HTTP body is; only beyond it does the
-	// socket close.
-	c.conn.SetReadLimit(wsHardLimit)
+	// A message longer than the limit is refused from its frame header,
+	// before any of it is buffered: the library answers close code 1009
+	// (message too big) and the read fails.
+	c.conn.SetReadLimit(c.gw.opts.WSMaxMessage)
+	ctx := withClient(context.Background(), c.conn.RemoteAddr().String())
 	for {
 		typ, data, err := c.conn.ReadMessage()
 		if err != nil {
 			return
 		}
 		if typ != websocket.TextMessage && typ != websocket.BinaryMessage {
-			continue
-		}
-		if len(data) > MaxBodyBytes {
-			c.deliver(errReply(0, "", errorf(CodeInvalidJSON, "JSON error: request larger than %d bytes", MaxBodyBytes)))
 			continue
 		}
 		// A frame may hold several JSON objects back to back.
@@ -149,7 +219,7 @@ func (c *wsConn) readLoop() {
 				}
 				break
 			}
-			reply := c.gw.process(context.Background(), raw, 0, 0, c, c.own)
+			reply := c.gw.process(ctx, raw, 0, 0, c, c.own)
 			c.trackClaim(reply, raw)
 			c.deliver(reply)
 		}
@@ -162,6 +232,7 @@ func (c *wsConn) own(s *Session) {
 	if c.sessions != nil {
 		c.sessions[s.id] = s
 	}
+	c.bound = true
 	c.mu.Unlock()
 }
 

@@ -1,0 +1,125 @@
+package janus
+
+import (
+	"context"
+	"encoding/json"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/tessera-mcu/tessera/room/roomtest"
+)
+
+// On shutdown, as in Janus: a handle with a PeerConnection gets hangup,
+// then detached; one without gets only detached; nothing follows a
+// handle's detached. Close returns once every handle is gone (its
+// participant out of the room), and then closes the WebSocket.
+func TestCloseSendsHangupThenDetached(t *testing.T) {
+	s := newServer(t, Options{})
+	m, _ := joinPlugin(t, s, audioBridgePkg, M{"room": 1234, "display": "caller"}, roomtest.Options{ToneHz: 440})
+	// A second handle on the same session, without a PeerConnection.
+	m.c.send(M{"janus": "attach", "session_id": m.sid, "plugin": audioBridgePkg, "transaction": "a2"})
+	bare := num(m.c.tx("a2"), "data", "id")
+
+	s.gw.Close()
+	r, _ := s.rooms.Get(1234)
+	if ps, err := r.Participants(context.Background()); err != nil || len(ps) != 0 {
+		t.Fatalf("after Close the room still has %d participants (%v)", len(ps), err)
+	}
+
+	// Everything the client receives for the two handles, in order, until
+	// the server closes the socket.
+	var got []M
+	deadline := time.After(10 * time.Second)
+	for open := true; open; {
+		select {
+		case e, ok := <-m.c.msgs:
+			if !ok {
+				open = false
+			} else if h := num(e, "sender"); h == m.hid || h == bare {
+				got = append(got, e)
+			}
+		case <-deadline:
+			t.Fatalf("socket still open; got %v", got)
+		}
+	}
+	kinds := map[uint64][]string{}
+	for _, e := range got {
+		h := num(e, "sender")
+		kinds[h] = append(kinds[h], e["janus"].(string))
+	}
+	if k := kinds[m.hid]; len(k) != 2 || k[0] != "hangup" || k[1] != "detached" {
+		t.Errorf("handle with a PeerConnection got %v, want [hangup detached]", k)
+	}
+	for _, e := range got {
+		if num(e, "sender") == m.hid && e["janus"] == "hangup" && e["reason"] != "Detach" {
+			t.Errorf("hangup reason %v, want Detach", e["reason"])
+		}
+	}
+	if k := kinds[bare]; len(k) != 1 || k[0] != "detached" {
+		t.Errorf("handle without a PeerConnection got %v, want [detached]", k)
+	}
+}
+
+// echoPlugin is a plugin whose handles the test drives directly.
+type echoPlugin struct {
+	mu      sync.Mutex
+	handles []HandleContext
+}
+
+func (p *echoPlugin) Package() string  { return "test.echo" }
+func (p *echoPlugin) Info() PluginInfo { return PluginInfo{Name: "echo"} }
+func (p *echoPlugin) Attach(h HandleContext) (PluginSession, error) {
+	p.mu.Lock()
+	p.handles = append(p.handles, h)
+	p.mu.Unlock()
+	return echoSession{}, nil
+}
+
+type echoSession struct{}
+
+func (echoSession) Async(json.RawMessage) bool { return false }
+func (echoSession) Handle(context.Context, json.RawMessage, *JSEP) (any, *JSEP) {
+	return M{"echo": "ok"}, nil
+}
+func (echoSession) Trickle(context.Context, []Candidate) error { return nil }
+func (echoSession) Hangup(context.Context)                   {}
+func (echoSession) Detach(context.Context)                   {}
+
+// A plugin that still reports on a handle after it was detached (its
+// event source lagging behind) reaches no client: detached is the last
+// word about a handle.
+func TestNothingFollowsDetached(t *testing.T) {
+	s := newServer(t, Options{})
+	p := &echoPlugin{}
+	s.gw.Register(p)
+	c := dialWS(t, s)
+	c.send(M{"janus": "create", "transaction": "c"})
+	sid := num(c.tx("c"), "data", "id")
+	c.send(M{"janus": "attach", "session_id": sid, "plugin": p.Package(), "transaction": "a"})
+	hid := num(c.tx("a"), "data", "id")
+	c.send(M{"janus": "detach", "session_id": sid, "handle_id": hid, "transaction": "d"})
+	c.wait("detached", func(e M) bool { return e["janus"] == "detached" && num(e, "sender") == hid })
+
+	h := p.handles[0]
+	h.Event(M{"echo": "late"}, nil)
+	h.WebRTCUp()
+	h.Media("0", "audio", false)
+	h.SlowLink("0", "audio", true, 10)
+	h.HangupEvent("late")
+	c.send(M{"janus": "keepalive", "session_id": sid, "transaction": "k"})
+	for {
+		select {
+		case e := <-c.msgs:
+			switch e["transaction"] {
+			case "d":
+				continue // detach's reply may come after detached
+			case "k":
+				return // everything sent before the ack has arrived
+			}
+			t.Fatalf("after detached: %v", e)
+		case <-time.After(5 * time.Second):
+			t.Fatal("no ack")
+		}
+	}
+}
