@@ -1,6 +1,7 @@
 package room
 
 import (
+	"fmt"
 	"log/slog"
 	"sync"
 	"time"
@@ -32,16 +33,53 @@ type decodeWorker struct {
 	done   chan struct{}
 	frames *codec.FramePool
 	inputs int
+	limits InputLimits
 }
 
-func newDecodePool(n int, pin bool, log *slog.Logger) *decodePool {
+// InputLimits bound what one camera may cost the decode workers.
+type InputLimits struct {
+	// MaxWidth and MaxHeight bound an input picture's size, in either
+	// orientation (a 1080x1920 portrait camera fits 1920x1080). Key
+	// frames beyond them are dropped before decoding, with the frames
+	// that follow them, and counted; the sender is asked for a keyframe
+	// and told a lower bitrate (REMB). Default 1920x1080.
+	MaxWidth, MaxHeight int
+	// DecodeBudget is the share of one core an input's decoding may use,
+	// over each second (default 0.35). Beyond it, the input's frames are
+	// dropped for the rest of that second and counted; it resumes at a
+	// keyframe.
+	DecodeBudget float64
+}
+
+func (l *InputLimits) setDefaults() error {
+	if l.MaxWidth == 0 && l.MaxHeight == 0 {
+		l.MaxWidth, l.MaxHeight = 1920, 1080
+	}
+	if l.DecodeBudget == 0 {
+		l.DecodeBudget = 0.35
+	}
+	if l.MaxWidth < 16 || l.MaxHeight < 16 || l.DecodeBudget < 0 || l.DecodeBudget > 1 {
+		return fmt.Errorf("%w: input limits %dx%d, decode budget %.2f (sizes >= 16, budget 0..1)",
+			ErrInvalidConfig, l.MaxWidth, l.MaxHeight, l.DecodeBudget)
+	}
+	return nil
+}
+
+// fits reports whether a w x h picture is within the limits, in either
+// orientation.
+func (l InputLimits) fits(w, h int) bool {
+	long, short := max(l.MaxWidth, l.MaxHeight), min(l.MaxWidth, l.MaxHeight)
+	return max(w, h) <= long && min(w, h) <= short
+}
+
+func newDecodePool(n int, pin bool, limits InputLimits, log *slog.Logger) *decodePool {
 	cpus := processCPUs
 	if n <= 0 {
 		n = len(cpus)
 	}
 	p := &decodePool{}
 	for i := range n {
-		w := &decodeWorker{jobs: make(chan decodeJob, decodeQueueLen), done: make(chan struct{}), frames: codec.NewFramePool(16)}
+		w := &decodeWorker{jobs: make(chan decodeJob, decodeQueueLen), done: make(chan struct{}), frames: codec.NewFramePool(16), limits: limits}
 		p.workers = append(p.workers, w)
 		cpu := -1
 		if pin && len(cpus) > 0 {

@@ -84,14 +84,24 @@ func FuzzVideoIngest(f *testing.F) {
 	})
 }
 
+// nopFeedback is a sender that ignores what it is told.
+type nopFeedback struct{}
+
+func (nopFeedback) requestKeyframe() error    { return nil }
+func (nopFeedback) limitBitrate(uint64) error { return nil }
+
 // videoFuzzOp is the size of one frame operation: op, picture, MTU step,
 // flags, and an argument for the flags.
 const videoFuzzOp = 5
 
 func runVideoFuzz(t *testing.T, name string, pictures [][]byte, ops []byte) {
 	log := testLogger(t)
-	w := &decodeWorker{jobs: make(chan decodeJob, decodeQueueLen), frames: codec.NewFramePool(16)}
-	in := newVideoInput(name, w, func() error { return nil }, log)
+	limits := InputLimits{}
+	if err := limits.setDefaults(); err != nil {
+		t.Fatal(err)
+	}
+	w := &decodeWorker{jobs: make(chan decodeJob, decodeQueueLen), frames: codec.NewFramePool(16), limits: limits}
+	in := newVideoInput(name, w, nopFeedback{}, log)
 	defer in.close()
 	now := time.Unix(1000, 0)
 	var (

@@ -22,7 +22,9 @@ type ManagerConfig struct {
 	// MaxTalkers is K for rooms whose configuration does not set it (0:
 	// the mixer's default, 3).
 	MaxTalkers int
-	Logger     *slog.Logger
+	// Inputs bounds what one camera may cost to decode.
+	Inputs InputLimits
+	Logger *slog.Logger
 }
 
 // Manager owns the WebRTC engine, the worker pool and every room.
@@ -51,6 +53,9 @@ func NewManager(cfg ManagerConfig) (*Manager, error) {
 	if cfg.Engine.Logger == nil {
 		cfg.Engine.Logger = cfg.Logger
 	}
+	if err := cfg.Inputs.setDefaults(); err != nil {
+		return nil, err
+	}
 	e, err := NewEngine(cfg.Engine)
 	if err != nil {
 		return nil, err
@@ -58,7 +63,7 @@ func NewManager(cfg ManagerConfig) (*Manager, error) {
 	return &Manager{
 		engine:     e,
 		workers:    newWorkerPool(cfg.Workers, !cfg.DisablePinning, cfg.Logger),
-		decode:     newDecodePool(cfg.DecodeWorkers, !cfg.DisablePinning, cfg.Logger),
+		decode:     newDecodePool(cfg.DecodeWorkers, !cfg.DisablePinning, cfg.Inputs, cfg.Logger),
 		log:        cfg.Logger,
 		rooms:      make(map[RoomID]*Room),
 		maxTalkers: cfg.MaxTalkers,

@@ -975,7 +975,7 @@ func (r *Room) readVideo(id ParticipantID, pc *webrtc.PeerConnection, remote *we
 	}
 	w := r.decode.bind()
 	defer r.decode.unbind(w)
-	in := newVideoInput(name, w, sendPLI(pc, remote), r.log.With("participant", id))
+	in := newVideoInput(name, w, rtcpFeedback{pc: pc, ssrc: uint32(remote.SSRC())}, r.log.With("participant", id))
 	registered := make(chan bool, 1)
 	r.post(func() {
 		p := r.parts[id]

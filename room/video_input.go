@@ -13,6 +13,7 @@ import (
 
 	"github.com/tessera-mcu/tessera/codec"
 	"github.com/tessera-mcu/tessera/codec/h264"
+	"github.com/tessera-mcu/tessera/codec/h264/nal"
 	"github.com/tessera-mcu/tessera/codec/vp8"
 	"github.com/tessera-mcu/tessera/room/frames"
 )
@@ -29,12 +30,18 @@ type videoInput struct {
 	codec  string
 	worker *decodeWorker
 	log    *slog.Logger
-	pli    func() error
+	sender senderFeedback
 
 	// Reader goroutine only.
 	asm     *frames.Assembler
 	needKey bool
 	lastPLI time.Time
+	// tooBig: the last key frame was larger than the input limits; its
+	// frames are dropped until a key frame that fits.
+	tooBig     bool
+	lastLimit  time.Time // the last time the sender was told to shrink
+	budgetFrom time.Time // start of the current decode-budget second
+	limitLog   logLimiter
 
 	// Decode worker (under decMu, which only Close contends for).
 	decMu  sync.Mutex
@@ -43,9 +50,15 @@ type videoInput struct {
 	errLog logLimiter
 
 	// Shared.
-	broken atomic.Bool  // the decoder failed: wait for a keyframe
-	failed atomic.Bool  // a panic ended the input: its frames are dropped
-	queued atomic.Int32 // frames submitted and not yet decoded
+	broken atomic.Bool // the decoder failed: wait for a keyframe
+	// decodedTooBig: a picture decoded larger than the limits (its key
+	// frame's header did not tell): treat the input as too big.
+	decodedTooBig atomic.Bool
+	// decodeTime is the time spent decoding since budgetFrom
+	// (nanoseconds; added by the decode worker).
+	decodeTime atomic.Int64
+	failed     atomic.Bool  // a panic ended the input: its frames are dropped
+	queued     atomic.Int32 // frames submitted and not yet decoded
 	// delay is how long the participant's voice waits before it is mixed
 	// (nanoseconds; the room sets it every tick): pictures are shown that
 	// much late too, so lips and voice meet in the composite.
@@ -60,7 +73,23 @@ type videoInput struct {
 
 	packets, frames, keyframes, decoded atomic.Uint64
 	decodeErrors, dropped, lost, plis   atomic.Uint64
+	// oversized: frames dropped for their size; budgetDrops: for the
+	// input's decode time.
+	oversized, budgetDrops atomic.Uint64
 }
+
+// senderFeedback is how an input talks back to its sender.
+type senderFeedback interface {
+	// requestKeyframe asks for a keyframe (RTCP PLI).
+	requestKeyframe() error
+	// limitBitrate asks the sender to stay under bps (RTCP REMB), which
+	// makes a browser lower its resolution.
+	limitBitrate(bps uint64) error
+}
+
+// oversizeBitrate is the bitrate a sender of pictures larger than the
+// limits is told to stay under: enough for a 720p camera.
+const oversizeBitrate = 1_500_000
 
 // decoded is one picture of an input and when it was decoded.
 type decoded struct {
@@ -85,9 +114,9 @@ func newDepacketizer(codecName string) func() frames.Depacketizer {
 	return func() frames.Depacketizer { return &codecs.VP8Packet{} }
 }
 
-func newVideoInput(codecName string, w *decodeWorker, pli func() error, log *slog.Logger) *videoInput {
+func newVideoInput(codecName string, w *decodeWorker, sender senderFeedback, log *slog.Logger) *videoInput {
 	return &videoInput{
-		codec: codecName, worker: w, pli: pli, log: log,
+		codec: codecName, worker: w, sender: sender, log: log,
 		asm:     frames.New(newDepacketizer(codecName), retransmitWait),
 		needKey: true,
 	}
@@ -115,15 +144,14 @@ func (in *videoInput) receive(pkt *rtp.Packet, now time.Time) {
 		if !ok {
 			return
 		}
-		in.frame(data, lost, in.asm.Arrived())
+		in.frame(data, lost, in.asm.Arrived(), now)
 	}
 }
 
 // frame handles one assembled frame: frames that cannot be decoded (after
 // a loss or a decoder failure, until the next keyframe) are dropped and a
 // keyframe is requested.
-func (in *videoInput) frame(data []byte, lostBefore bool, arrived time.Time) {
-	now := time.Now()
+func (in *videoInput) frame(data []byte, lostBefore bool, arrived, now time.Time) {
 	in.frames.Add(1)
 	if in.failed.Load() {
 		in.dropped.Add(1)
@@ -136,9 +164,35 @@ func (in *videoInput) frame(data []byte, lostBefore bool, arrived time.Time) {
 	if in.broken.Swap(false) {
 		in.needKey = true
 	}
+	if in.decodedTooBig.Swap(false) {
+		in.tooBig = true
+	}
 	key := isKeyframe(in.codec, data)
 	if key {
 		in.keyframes.Add(1)
+		if w, h, ok := pictureSize(in.codec, data); ok {
+			in.tooBig = !in.worker.limits.fits(w, h)
+			if in.tooBig {
+				in.limitLog.warn(in.log, "video input larger than allowed; its frames are dropped",
+					"codec", in.codec, "width", w, "height", h,
+					"max_width", in.worker.limits.MaxWidth, "max_height", in.worker.limits.MaxHeight, "dropped", in.oversized.Load())
+			}
+		}
+	}
+	if in.tooBig {
+		in.oversized.Add(1)
+		in.needKey = true
+		in.askToShrink(now)
+		return
+	}
+	if in.overBudget(now) {
+		// Frames are skipped: decoding resumes at a keyframe, asked for
+		// once the budget allows it again.
+		in.budgetDrops.Add(1)
+		in.needKey = true
+		return
+	}
+	if key {
 		in.needKey = false
 	}
 	if in.needKey {
@@ -165,9 +219,41 @@ func (in *videoInput) requestKeyframe(now time.Time) {
 		return
 	}
 	in.lastPLI = now
-	if err := in.pli(); err == nil {
+	if err := in.sender.requestKeyframe(); err == nil {
 		in.plis.Add(1)
 	}
+}
+
+// askToShrink tells a sender of pictures larger than the limits to lower
+// its bitrate (and with it, a browser lowers its resolution) and asks for
+// a keyframe at the new size; at most once a second.
+func (in *videoInput) askToShrink(now time.Time) {
+	if now.Sub(in.lastLimit) < time.Second {
+		return
+	}
+	in.lastLimit = now
+	_ = in.sender.limitBitrate(oversizeBitrate)
+	in.requestKeyframe(now)
+}
+
+// overBudget reports whether the input has used its decode budget for
+// the current second (reader goroutine).
+func (in *videoInput) overBudget(now time.Time) bool {
+	if now.Sub(in.budgetFrom) >= time.Second {
+		in.budgetFrom = now
+		in.decodeTime.Store(0)
+	}
+	return in.decodeTime.Load() > int64(in.worker.limits.DecodeBudget*float64(time.Second))
+}
+
+// pictureSize reads the size of a key frame's pictures from its headers
+// (VP8 frame header, H.264 sequence parameter set); ok is false when they
+// do not say.
+func pictureSize(codecName string, data []byte) (w, h int, ok bool) {
+	if codecName == CodecH264 {
+		return nal.PictureSize(data)
+	}
+	return vp8.KeyframeSize(data)
 }
 
 // isKeyframe tells whether an assembled frame starts a decodable sequence.
@@ -201,7 +287,9 @@ func (in *videoInput) decode(data []byte, arrived time.Time, frames *codec.Frame
 			return
 		}
 	}
+	start := time.Now()
 	f, err := in.dec.Decode(data)
+	in.decodeTime.Add(int64(time.Since(start)))
 	if err != nil {
 		n := in.decodeErrors.Add(1)
 		in.broken.Store(true)
@@ -209,6 +297,13 @@ func (in *videoInput) decode(data []byte, arrived time.Time, frames *codec.Frame
 		return
 	}
 	if f == nil {
+		return
+	}
+	if !in.worker.limits.fits(f.Width, f.Height) {
+		// Larger than its key frame's header said: dropped, and the input
+		// is treated as too big from its next frame on.
+		f.Release()
+		in.decodedTooBig.Store(true)
 		return
 	}
 	in.decodeDone(f)
@@ -309,9 +404,18 @@ func (in *videoInput) close() {
 	in.mu.Unlock()
 }
 
-// sendPLI returns a function that asks the sender of track for a keyframe.
-func sendPLI(pc *webrtc.PeerConnection, track *webrtc.TrackRemote) func() error {
-	return func() error {
-		return pc.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: uint32(track.SSRC())}})
-	}
+// rtcpFeedback talks back to the sender of a track over RTCP.
+type rtcpFeedback struct {
+	pc   *webrtc.PeerConnection
+	ssrc uint32
+}
+
+var _ senderFeedback = rtcpFeedback{}
+
+func (f rtcpFeedback) requestKeyframe() error {
+	return f.pc.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: f.ssrc}})
+}
+
+func (f rtcpFeedback) limitBitrate(bps uint64) error {
+	return f.pc.WriteRTCP([]rtcp.Packet{&rtcp.ReceiverEstimatedMaximumBitrate{Bitrate: float32(bps), SSRCs: []uint32{f.ssrc}}})
 }

@@ -355,6 +355,10 @@ type VideoInputStats struct {
 	Dropped      uint64        `json:"dropped"`
 	Lost         uint64        `json:"lost"`
 	PLIs         uint64        `json:"plis_sent"`
+	// Oversized: frames dropped for a picture larger than the input
+	// limits; OverBudget: for the input's decode time.
+	Oversized  uint64 `json:"oversized"`
+	OverBudget uint64 `json:"over_budget"`
 }
 
 func (r *Room) videoStats(s *RoomStats) {
@@ -373,7 +377,8 @@ func (r *Room) videoStats(s *RoomStats) {
 		if in := p.vin; in != nil {
 			s.VideoInputs = append(s.VideoInputs, VideoInputStats{Participant: p.id, Codec: in.codec,
 				Packets: in.packets.Load(), Frames: in.frames.Load(), Keyframes: in.keyframes.Load(), Decoded: in.decoded.Load(),
-				DecodeErrors: in.decodeErrors.Load(), Dropped: in.dropped.Load(), Lost: in.lost.Load(), PLIs: in.plis.Load()})
+				DecodeErrors: in.decodeErrors.Load(), Dropped: in.dropped.Load(), Lost: in.lost.Load(), PLIs: in.plis.Load(),
+				Oversized: in.oversized.Load(), OverBudget: in.budgetDrops.Load()})
 		}
 	}
 }

@@ -45,6 +45,9 @@ type Config struct {
 	PinWorkers  bool   `yaml:"pin_workers"`
 	MaxTalkers  int    `yaml:"max_talkers"`
 	DemoRoom    bool   `yaml:"demo_room"`
+	// MaxInputSize bounds a camera's picture, WxH, in either orientation.
+	MaxInputSize string  `yaml:"max_input_size"`
+	DecodeBudget float64 `yaml:"decode_budget"`
 
 	// Recording and administration.
 	RecordDir      string `yaml:"record_dir"`
@@ -69,6 +72,8 @@ func defaults() Config {
 		PinWorkers:      true,
 		MaxTalkers:      3,
 		DemoRoom:        true,
+		MaxInputSize:    "1920x1080",
+		DecodeBudget:    0.35,
 		RecordDir:       "recordings",
 		RecordTemplate:  "room-{room}-{time}",
 		RecordCodec:     "vp8",
@@ -106,6 +111,8 @@ func bind(fs *flag.FlagSet, c *Config, configFile *string) {
 	fs.BoolVar(&c.PinWorkers, "pin-workers", c.PinWorkers, "pin each worker thread to a CPU core")
 	fs.IntVar(&c.MaxTalkers, "max-talkers", c.MaxTalkers, "default K: how many loudest talkers each room mixes")
 	fs.BoolVar(&c.DemoRoom, "demo-room", c.DemoRoom, "create demo room 1234 at start-up")
+	fs.StringVar(&c.MaxInputSize, "max-input-size", c.MaxInputSize, "largest camera picture decoded, WxH in either orientation (larger frames are dropped and the sender told)")
+	fs.Float64Var(&c.DecodeBudget, "decode-budget", c.DecodeBudget, "share of one core one camera's decoding may use each second (beyond it its frames are dropped)")
 	fs.StringVar(&c.RecordDir, "record-dir", c.RecordDir, "folder recordings are written to")
 	fs.StringVar(&c.RecordTemplate, "record-template", c.RecordTemplate, "recording file name: {room} and {time} are replaced")
 	fs.StringVar(&c.RecordCodec, "record-codec", c.RecordCodec, "recording video codec: vp8 (WebM) or h264 (Matroska)")
@@ -236,7 +243,22 @@ func (c Config) validate() error {
 	if c.MaxTalkers < 1 || c.MaxTalkers > 16 {
 		return fmt.Errorf("%w: max talkers %d (1..16)", errConfig, c.MaxTalkers)
 	}
+	if _, err := c.inputLimits(); err != nil {
+		return err
+	}
 	return nil
+}
+
+// inputLimits reads max_input_size and decode_budget.
+func (c Config) inputLimits() (room.InputLimits, error) {
+	var w, h int
+	if n, err := fmt.Sscanf(c.MaxInputSize, "%dx%d", &w, &h); err != nil || n != 2 || w < 16 || h < 16 || w > 16384 || h > 16384 {
+		return room.InputLimits{}, fmt.Errorf("%w: max input size %q (WxH, 16..16384 each)", errConfig, c.MaxInputSize)
+	}
+	if c.DecodeBudget <= 0 || c.DecodeBudget > 1 {
+		return room.InputLimits{}, fmt.Errorf("%w: decode budget %v (a share of one core, above 0 and at most 1)", errConfig, c.DecodeBudget)
+	}
+	return room.InputLimits{MaxWidth: w, MaxHeight: h, DecodeBudget: c.DecodeBudget}, nil
 }
 
 // publicIPs splits the public_ips setting.

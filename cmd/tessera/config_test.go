@@ -89,6 +89,10 @@ func TestConfigErrors(t *testing.T) {
 		"0 read timeout": {args: []string{"-read-timeout", "0s"}},
 		"tiny max body":  {env: map[string]string{"TESSERA_MAX_BODY": "10"}},
 		"negative wait":  {args: []string{"-ws-session-wait", "-1s"}},
+		"bad input size": {args: []string{"-max-input-size", "1920"}},
+		"tiny input":     {env: map[string]string{"TESSERA_MAX_INPUT_SIZE": "8x8"}},
+		"zero budget":    {args: []string{"-decode-budget", "0"}},
+		"budget above 1": {env: map[string]string{"TESSERA_DECODE_BUDGET": "1.5"}},
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, err := loadConfig(tc.args, env(tc.env), io.Discard)

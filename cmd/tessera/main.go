@@ -55,6 +55,10 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 	log := newLogger(cfg, stderr)
 	slog.SetDefault(log)
 
+	inputs, err := cfg.inputLimits()
+	if err != nil {
+		return err
+	}
 	rooms, err := room.NewManager(room.ManagerConfig{
 		Engine: room.EngineConfig{
 			BindIP: cfg.MediaBind, UDPPort: cfg.MediaPort, DisableTCP: !cfg.ICETCP,
@@ -63,6 +67,7 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 		Workers:        cfg.Workers,
 		DisablePinning: !cfg.PinWorkers,
 		MaxTalkers:     cfg.MaxTalkers,
+		Inputs:         inputs,
 		Logger:         log,
 	})
 	if err != nil {
