@@ -6,7 +6,9 @@ import (
 	"crypto/rand"
 	"encoding/binary"
 	"encoding/json"
+	"fmt"
 	"log/slog"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -236,11 +238,32 @@ func (h *Handle) run() {
 	for {
 		select {
 		case fn := <-h.tasks:
-			fn()
+			h.runTask(fn)
 		case <-h.done:
 			return
 		}
 	}
+}
+
+// panics counts the panics recovered in handles' requests.
+var panics atomic.Uint64
+
+// Panics is how many panics in plugin requests were recovered since the
+// process started; each cost that request's answer, nothing more.
+func Panics() uint64 { return panics.Load() }
+
+// runTask runs one of the handle's requests. A panic in it (a bug in a
+// plugin) is recovered and logged with its stack: the request gets no
+// answer, the handle, its session and every other client go on.
+func (h *Handle) runTask(fn func()) {
+	defer func() {
+		if v := recover(); v != nil {
+			n := panics.Add(1)
+			h.session.gw.log.Error("plugin request panicked", "session", h.session.id, "handle", h.id,
+				"panic", fmt.Sprint(v), "panics", n, "stack", string(debug.Stack()))
+		}
+	}()
+	fn()
 }
 
 // enqueue runs fn on the handle's own goroutine, in order with its other
@@ -640,7 +663,7 @@ func (g *Gateway) detach(s *Session, h *Handle) {
 	h.once.Do(func() {
 		// Detach runs after every queued request, then the handle stops.
 		finished := make(chan struct{})
-		if !h.enqueue(func() { h.ps.Detach(context.Background()); close(finished) }) {
+		if !h.enqueue(func() { defer close(finished); h.ps.Detach(context.Background()) }) {
 			h.ps.Detach(context.Background())
 			close(finished)
 		}

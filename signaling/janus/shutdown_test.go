@@ -3,6 +3,7 @@ package janus
 import (
 	"context"
 	"encoding/json"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -83,8 +84,8 @@ func (echoSession) Handle(context.Context, json.RawMessage, *JSEP) (any, *JSEP) 
 	return M{"echo": "ok"}, nil
 }
 func (echoSession) Trickle(context.Context, []Candidate) error { return nil }
-func (echoSession) Hangup(context.Context)                   {}
-func (echoSession) Detach(context.Context)                   {}
+func (echoSession) Hangup(context.Context)                     {}
+func (echoSession) Detach(context.Context)                     {}
 
 // A plugin that still reports on a handle after it was detached (its
 // event source lagging behind) reaches no client: detached is the last
@@ -121,5 +122,54 @@ func TestNothingFollowsDetached(t *testing.T) {
 		case <-time.After(5 * time.Second):
 			t.Fatal("no ack")
 		}
+	}
+}
+
+// panicPlugin's requests panic when their body says "boom".
+type panicPlugin struct{ echoPlugin }
+
+func (p *panicPlugin) Package() string { return "test.panic" }
+func (p *panicPlugin) Attach(h HandleContext) (PluginSession, error) {
+	return panicSession{h: h}, nil
+}
+
+type panicSession struct {
+	echoSession
+	h HandleContext
+}
+
+func (panicSession) Async(json.RawMessage) bool { return true }
+func (s panicSession) Handle(_ context.Context, body json.RawMessage, _ *JSEP) (any, *JSEP) {
+	if strings.Contains(string(body), "boom") {
+		var m map[string]int
+		m["x"] = 1 // a plugin bug
+	}
+	s.h.Event(M{"echo": "ok"}, nil)
+	return nil, nil
+}
+
+// A panic in a plugin's request costs that request's answer only: the
+// process, the handle and the other sessions go on.
+func TestPluginPanicIsContained(t *testing.T) {
+	s := newServer(t, Options{})
+	p := &panicPlugin{}
+	s.gw.Register(p)
+	before := Panics()
+	c := dialWS(t, s)
+	c.send(M{"janus": "create", "transaction": "c"})
+	sid := num(c.tx("c"), "data", "id")
+	c.send(M{"janus": "attach", "session_id": sid, "plugin": p.Package(), "transaction": "a"})
+	hid := num(c.tx("a"), "data", "id")
+	c.send(M{"janus": "message", "session_id": sid, "handle_id": hid, "transaction": "boom", "body": M{"request": "boom"}})
+	c.wait("ack of boom", func(e M) bool { return e["janus"] == "ack" && e["transaction"] == "boom" })
+	c.send(M{"janus": "message", "session_id": sid, "handle_id": hid, "transaction": "after", "body": M{"request": "fine"}})
+	c.wait("event after the panic", func(e M) bool { return e["janus"] == "event" && e["transaction"] == "after" })
+	if Panics() != before+1 {
+		t.Errorf("panics %d, want %d", Panics(), before+1)
+	}
+	other := dialWS(t, s)
+	other.send(M{"janus": "create", "transaction": "c2"})
+	if other.tx("c2")["janus"] != "success" {
+		t.Error("a new session after the panic failed")
 	}
 }
