@@ -227,14 +227,18 @@ func TestOpusSamples(t *testing.T) {
 func FuzzJitterBuffer(f *testing.F) {
 	f.Add([]byte{0, 1, 3, 2, 2, 9, 200, 4})
 	f.Add([]byte{5, 5, 5, 0, 255, 128})
+	// Table-of-contents bytes (RFC 6716, 3.1) of every duration: CELT 2.5,
+	// 5, 10, 20 ms; SILK 40, 60 ms; code 3 with 4, 5 and 6 frames of 20 ms
+	// (80, 100, 120 ms); DTX (one byte).
+	tocs := [][]byte{{0xe0, 0xff}, {0xe8, 0xff}, {0xf0, 0xff}, {0xf8, 0xff}, {0x10, 0xff}, {0x18, 0xff},
+		{0xfb, 0x04}, {0xfb, 0x05}, {0xfb, 0x06}, {0xf8}}
+	f.Add([]byte{0x10, 0x12, 0x14, 1, 1, 1, 0x16, 1, 1, 1, 1, 1, 1, 0x18, 1, 1, 1, 1, 1, 1})
 	f.Fuzz(func(t *testing.T, ops []byte) {
 		var b jitterBuffer
 		for i, op := range ops {
 			if op&1 == 0 {
 				p := pkt(uint32(op>>7), int(op>>1))
-				if i%5 == 0 {
-					p.payload = p.payload[:1]
-				}
+				p.payload = tocs[(i+int(op>>4))%len(tocs)]
 				b.insert(p)
 			} else {
 				k, p := b.pop()
@@ -242,8 +246,8 @@ func FuzzJitterBuffer(f *testing.F) {
 					t.Fatalf("%v without a packet", k)
 				}
 			}
-			if b.buffered() > jitterMax {
-				t.Fatalf("buffered %d > %d", b.buffered(), jitterMax)
+			if b.buffered() > maxPackets || b.depth() > jitterMax+6 {
+				t.Fatalf("buffered %d packets, %d frames", b.buffered(), b.depth())
 			}
 		}
 	})

@@ -35,6 +35,16 @@ if [ ${#plain[@]} -gt 0 ]; then
   echo "== go test (cgo codecs, ${#plain[@]} packages)"
   go test -p 1 -count=1 -timeout 10m "$@" "${plain[@]}"
 fi
+# Short fuzz runs of the whole ingest paths (RTP through the jitter buffer,
+# decode and the mixer tick; RTP through frame assembly and decode) and of
+# the jitter buffer alone, on top of their committed corpora, which every
+# pass above already replays. A failure leaves its input in
+# room/testdata/fuzz. TESSERA_FUZZTIME changes the time per target.
+fuzztime=${TESSERA_FUZZTIME:-20s}
+echo "== fuzz (${fuzztime} each)"
+for target in FuzzAudioIngest FuzzVideoIngest FuzzJitterBuffer; do
+  go test -run '^$' -fuzz "^${target}\$" -fuzztime "$fuzztime" -fuzzminimizetime 5s ./room/
+done
 # The race detector slows the media path several times over, so the rooms'
 # wall-clock targets (frame rate, keyframe and layout latency, audio
 # continuity, lip sync) are relaxed under it; they are checked as stated
