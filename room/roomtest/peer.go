@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"net"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -56,6 +57,10 @@ type Options struct {
 	// VideoCounter draws the frame number as a pixel pattern (see
 	// DrawCounter) for latency measurements.
 	VideoCounter bool
+	// VideoNoise adds uniform noise of up to ±VideoNoise to every luma
+	// sample sent: grainy content, whose frames fill the bitrate and take
+	// several packets each (a flat picture's take one).
+	VideoNoise int
 	// VideoGarbage sends random bytes as video frames.
 	VideoGarbage bool
 	// RecvOnly makes a viewer: audio and video (if Video is set, in that
@@ -72,6 +77,13 @@ type Options struct {
 	// composite turning white) and beeps in what the peer receives, for
 	// LipSync.
 	WatchSync bool
+	// Relay, if set, carries all of the peer's media: the offer names the
+	// relay's server side as the peer's only candidate, and the answer's
+	// first UDP candidate becomes the relay's server and is replaced by
+	// the relay's client side, so that the peer and the server reach each
+	// other only through it. The caller owns the relay (and closes it
+	// after the peer). Trickled candidates are not supported.
+	Relay *Relay
 }
 
 // Peer is one test client.
@@ -231,11 +243,22 @@ func (p *Peer) Offer() (string, error) {
 	case <-time.After(5 * time.Second):
 		return "", errors.New("roomtest: ICE gathering timed out")
 	}
-	return p.PC.LocalDescription().SDP, nil
+	desc := p.PC.LocalDescription().SDP
+	if r := p.opts.Relay; r != nil {
+		desc, _ = viaRelay(desc, r.ServerSide())
+	}
+	return desc, nil
 }
 
 // Accept applies the server's answer and starts sending.
 func (p *Peer) Accept(answer string) error {
+	if r := p.opts.Relay; r != nil {
+		var server *net.UDPAddr
+		if answer, server = viaRelay(answer, r.ClientSide()); server == nil {
+			return errors.New("roomtest: the answer has no UDP candidate to relay to")
+		}
+		r.SetServer(server)
+	}
 	if err := p.PC.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: answer}); err != nil {
 		return err
 	}
@@ -535,6 +558,9 @@ func (p *Peer) Continuity() (ssrcs, seqJumps, tsJumps int) {
 // candidates come afterwards on the returned channel, which closes when
 // gathering is complete.
 func (p *Peer) OfferTrickle() (string, <-chan webrtc.ICECandidateInit, error) {
+	if p.opts.Relay != nil {
+		return "", nil, errors.New("roomtest: a peer behind a relay offers its candidates in the offer (Offer)")
+	}
 	cands := make(chan webrtc.ICECandidateInit, 16)
 	p.PC.OnICECandidate(func(c *webrtc.ICECandidate) {
 		if c == nil {

@@ -23,6 +23,7 @@ type videoState struct {
 	sentAt map[int]time.Time // frame counter -> when it was handed to the track
 
 	track    *webrtc.TrackLocalStaticSample
+	color    atomic.Pointer[codec.YUV] // SetVideoColor's, if called
 	stopSend chan struct{}
 	stopOnce sync.Once
 
@@ -36,6 +37,7 @@ type videoState struct {
 	keyframes   atomic.Uint64
 	errors      atomic.Uint64
 	keyRequests atomic.Uint64
+	sentFrames  atomic.Uint64
 }
 
 type decodedCounter struct {
@@ -128,7 +130,9 @@ func (p *Peer) sendVideo() {
 			continue
 		}
 		c := color
-		if o.VideoColor2 != (codec.YUV{}) && (n/(fps/2+1))%2 == 1 {
+		if set := p.video.color.Load(); set != nil {
+			c = *set
+		} else if o.VideoColor2 != (codec.YUV{}) && (n/(fps/2+1))%2 == 1 {
 			c = o.VideoColor2
 		}
 		if o.Flash {
@@ -141,6 +145,11 @@ func (p *Peer) sendVideo() {
 			}
 		}
 		frame.Fill(c)
+		if a := o.VideoNoise; a > 0 {
+			for i, y := range frame.Y {
+				frame.Y[i] = byte(min(max(int(y)+rng.IntN(2*a+1)-a, 0), 255))
+			}
+		}
 		if o.VideoCounter {
 			DrawCounter(frame, n)
 		}
@@ -162,9 +171,14 @@ func (p *Peer) sendVideo() {
 			p.video.sentAt[n%4096] = time.Now()
 			p.video.sentMu.Unlock()
 		}
-		_ = p.video.track.WriteSample(media.Sample{Data: append([]byte(nil), pkt.Data...), Duration: time.Second / time.Duration(fps)})
+		if p.video.track.WriteSample(media.Sample{Data: append([]byte(nil), pkt.Data...), Duration: time.Second / time.Duration(fps)}) == nil {
+			p.video.sentFrames.Add(1)
+		}
 	}
 }
+
+// VideoFramesSent counts the encoded pictures the peer has sent.
+func (p *Peer) VideoFramesSent() uint64 { return p.video.sentFrames.Load() }
 
 // SentAt returns when the frame with counter n (mod 4096) was sent.
 func (p *Peer) SentAt(n int) (time.Time, bool) {
@@ -173,6 +187,10 @@ func (p *Peer) SentAt(n int) (time.Time, bool) {
 	t, ok := p.video.sentAt[n%4096]
 	return t, ok
 }
+
+// SetVideoColor fills the pictures sent from the next one on with c (and
+// ends VideoColor2's alternation).
+func (p *Peer) SetVideoColor(c codec.YUV) { p.video.color.Store(&c) }
 
 // StopVideo stops sending video (the track stays: a stalled camera).
 func (p *Peer) StopVideo() {
