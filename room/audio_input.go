@@ -55,6 +55,9 @@ type audioInput struct {
 	receiving  bool
 	decodeErrs uint64
 	errLog     logLimiter
+
+	// claims checks the sender's RFC 6464 levels against its audio.
+	claims levelClaims
 }
 
 // slot is one stretch of an input's timeline popped from its jitter
@@ -75,14 +78,15 @@ func newAudioInput() (*audioInput, error) {
 		return nil, err
 	}
 	return &audioInput{
-		queue: make(chan audioPacket, audioQueueLen),
-		dec:   dec,
-		fifo:  make([]int16, 0, opus.MaxFrameSamples+mixer.FrameSamples),
-		slots: make([]slot, 0, maxSlots),
-		pcm:   make([]int16, opus.MaxFrameSamples),
-		frame: make([]int16, mixer.FrameSamples),
-		level: mixer.Silent,
-		last:  mixer.Silent,
+		queue:  make(chan audioPacket, audioQueueLen),
+		dec:    dec,
+		fifo:   make([]int16, 0, opus.MaxFrameSamples+mixer.FrameSamples),
+		slots:  make([]slot, 0, maxSlots),
+		pcm:    make([]int16, opus.MaxFrameSamples),
+		frame:  make([]int16, mixer.FrameSamples),
+		level:  mixer.Silent,
+		last:   mixer.Silent,
+		claims: levelClaims{fresh: claimFresh},
 	}, nil
 }
 
@@ -120,8 +124,11 @@ func (in *audioInput) push(pkt *rtp.Packet, levelExt uint8) {
 
 // prepare runs at the start of a tick: it takes in what arrived, pops
 // the slots that make up this tick's 20 ms and reports the level. Inputs
-// whose sender gives no RFC 6464 level are decoded here to measure one.
+// whose sender gives no RFC 6464 level, or whose levels are distrusted
+// (see levelClaims), are decoded here to measure one. A DTX packet
+// carries no voice: its level is not taken.
 func (in *audioInput) prepare(log *slog.Logger) mixer.Level {
+	trusted := in.claims.trusted()
 	for {
 		select {
 		case p := <-in.queue:
@@ -152,9 +159,9 @@ func (in *audioInput) prepare(log *slog.Logger) mixer.Level {
 				in.wait = since() - pkt.arrived
 			}
 			packets++
-			if !pkt.hasLevel {
+			if !pkt.hasLevel || !trusted {
 				levelKnown = false
-			} else if pkt.level < level {
+			} else if pkt.level < level && len(pkt.payload) > dtxMaxBytes {
 				level = pkt.level // lower is louder
 			}
 		} else {
@@ -198,6 +205,7 @@ func (in *audioInput) skip() {
 	if in.decoded {
 		return
 	}
+	in.claims.interrupt()
 	for _, sl := range in.slots {
 		in.owed += sl.n
 		if sl.act == playPacket || sl.act == playFEC {
@@ -208,7 +216,9 @@ func (in *audioInput) skip() {
 	in.consume(nil)
 }
 
-// decode turns this tick's slots into samples and fills frame.
+// decode turns this tick's slots into samples and fills frame. While the
+// sender's levels are trusted, the levels its packets claimed are weighed
+// against the audio decoded (see levelClaims).
 func (in *audioInput) decode(log *slog.Logger) {
 	in.decoded = true
 	if in.owed > 0 {
@@ -219,14 +229,29 @@ func (in *audioInput) decode(log *slog.Logger) {
 		clear(in.fifo[n:])
 		in.owed = 0
 	}
+	start, slots := len(in.fifo), len(in.slots)
+	var claimed float64
+	var claimedN int
 	for _, sl := range in.slots {
 		n := in.decodeSlot(log, sl)
 		if room := cap(in.fifo) - len(in.fifo); n > room {
 			n = room // a malformed stream: never grow
 		}
 		in.fifo = append(in.fifo, in.pcm[:n]...)
+		if sl.act != playPacket {
+			continue
+		}
+		if in.claims.fresh > 0 {
+			in.claims.fresh--
+		} else if sl.pkt.hasLevel && len(sl.pkt.payload) > dtxMaxBytes {
+			claimed += levelPower[min(sl.pkt.level, mixer.Silent)] * float64(n)
+			claimedN += n
+		}
 	}
 	in.slots = in.slots[:0]
+	if slots > 0 && in.claims.ignore == 0 && (claimedN > 0 || in.claims.claimed > 0) {
+		in.claims.frame(claimed, claimedN, energy(in.fifo[start:]))
+	}
 	in.consume(in.frame)
 }
 
@@ -239,6 +264,7 @@ func (in *audioInput) decodeSlot(log *slog.Logger, sl slot) int {
 			in.dec.Close()
 			in.dec = dec
 			in.stale = false
+			in.claims.restart()
 		}
 	}
 	var n int

@@ -103,7 +103,7 @@ type Room struct {
 	vframes     int64
 
 	stats  roomCounters
-	errLog struct{ mix, encode, video logLimiter }
+	errLog struct{ mix, encode, video, claims logLimiter }
 }
 
 type roomCounters struct {
@@ -362,6 +362,11 @@ func (r *Room) audioTick() {
 			r.mixIn = append(r.mixIn, mixer.Frame{ID: mixer.SourceID(p.id), PCM: p.in.audio(r.log), Gain: p.volume})
 		} else {
 			p.in.skip()
+		}
+		if p.in.claims.offended {
+			p.in.claims.offended = false
+			r.errLog.claims.warn(r.log, "audio level claims far louder than the audio: ignoring them",
+				"participant", p.id, "for", p.in.claims.distrustedFor(), "offences", p.in.claims.offences)
 		}
 	}
 	mixes, err := r.audio.Mix(r.mixIn)
@@ -1245,10 +1250,15 @@ type InputStats struct {
 	// (to wait for this participant's late pictures).
 	Stretched    uint64 `json:"stretched"`
 	DecodeErrors uint64 `json:"decode_errors"`
-	Buffered     int    `json:"buffered"`
-	Sent         uint64 `json:"sent"`
-	SendDropped  uint64 `json:"send_dropped"`
-	BitrateBps   int    `json:"estimated_bitrate_bps"`
+	// LevelMismatches counts the frames whose RFC 6464 level claimed far
+	// more than their audio held; LevelDistrusted, the times the input's
+	// claims were set aside for it (the input's level is then measured).
+	LevelMismatches uint64 `json:"level_mismatches"`
+	LevelDistrusted uint64 `json:"level_distrusted"`
+	Buffered        int    `json:"buffered"`
+	Sent            uint64 `json:"sent"`
+	SendDropped     uint64 `json:"send_dropped"`
+	BitrateBps      int    `json:"estimated_bitrate_bps"`
 }
 
 // Stats returns the room's counters, as of now.
@@ -1276,6 +1286,7 @@ func (r *Room) collectStats() RoomStats {
 			is.Late, is.Lost, is.FEC, is.Concealed = in.jb.stats.late, in.jb.stats.lost, in.jb.stats.fec, in.jb.stats.concealed
 			is.Stretched = in.jb.stats.stretched
 			is.DecodeErrors, is.Buffered = in.decodeErrs, in.jb.buffered()
+			is.LevelMismatches, is.LevelDistrusted = in.claims.mismatches, in.claims.offences
 		}
 		if out := p.out; out != nil {
 			is.Sent, is.SendDropped = out.sent.Load(), out.dropped.Load()

@@ -33,6 +33,10 @@ type Options struct {
 	Amplitude float64
 	// NoLevel leaves out the RFC 6464 audio level header extension.
 	NoLevel bool
+	// ClaimLoudest puts level 0 (the loudest RFC 6464 can express) in
+	// every packet's audio level extension, whatever the packet carries:
+	// a sender that lies to take a talker slot.
+	ClaimLoudest bool
 	// LossRate drops this fraction of outgoing packets at random.
 	LossRate float64
 	// Garbage sends random bytes instead of Opus payloads.
@@ -397,6 +401,9 @@ func (p *Peer) send() {
 				ts += uint32(size)
 				if extID != 0 {
 					level := mixer.LevelOfPCM(packet)
+					if p.opts.ClaimLoudest {
+						level = 0
+					}
 					lvl, _ := (rtp.AudioLevelExtension{Level: uint8(level), Voice: level < 60}).Marshal()
 					_ = pkt.SetExtension(extID, lvl)
 				}
