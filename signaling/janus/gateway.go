@@ -360,7 +360,7 @@ type request struct {
 	transaction string
 	sessionID   uint64
 	handleID    uint64
-	raw         map[string]json.RawMessage
+	raw         fields
 }
 
 // errReply builds an error message.
@@ -389,7 +389,7 @@ func parse(body []byte, pathSession, pathHandle uint64) (*request, M) {
 	}
 	// As Janus 1.1.2 answers: an array is valid JSON but not an object
 	// (455); anything else that is not an object is a JSON error (454).
-	var raw map[string]json.RawMessage
+	var raw fields
 	if err := json.Unmarshal(trimmed, &raw); err != nil || raw == nil {
 		switch {
 		case trimmed[0] == '[' && json.Valid(trimmed):
@@ -400,18 +400,18 @@ func parse(body []byte, pathSession, pathHandle uint64) (*request, M) {
 		return nil, errReply(0, "", errorf(CodeInvalidJSON, "JSON error: not an object"))
 	}
 	r := &request{raw: raw}
-	var e *Error
-	if r.janus, e = str(raw, "janus", true); e != nil {
-		return nil, errReply(0, "", e)
+	var err error
+	if r.janus, err = raw.str("janus", true); err != nil {
+		return nil, errReply(0, "", coreError(err))
 	}
-	if r.transaction, e = str(raw, "transaction", true); e != nil {
-		return nil, errReply(0, "", e)
+	if r.transaction, err = raw.str("transaction", true); err != nil {
+		return nil, errReply(0, "", coreError(err))
 	}
-	if r.sessionID, e = uintField(raw, "session_id"); e != nil {
-		return nil, errReply(0, r.transaction, e)
+	if r.sessionID, err = raw.uint("session_id", false); err != nil {
+		return nil, errReply(0, r.transaction, coreError(err))
 	}
-	if r.handleID, e = uintField(raw, "handle_id"); e != nil {
-		return nil, errReply(r.sessionID, r.transaction, e)
+	if r.handleID, err = raw.uint("handle_id", false); err != nil {
+		return nil, errReply(r.sessionID, r.transaction, coreError(err))
 	}
 	for _, p := range []struct {
 		path uint64
@@ -427,36 +427,6 @@ func parse(body []byte, pathSession, pathHandle uint64) (*request, M) {
 		*p.body = p.path
 	}
 	return r, nil
-}
-
-// str reads a string field; a missing required one is 456, a wrong type
-// 467.
-func str(raw map[string]json.RawMessage, key string, required bool) (string, *Error) {
-	v, ok := raw[key]
-	if !ok || string(v) == "null" {
-		if required {
-			return "", errorf(CodeMissingMandatory, "Missing mandatory element (%s)", key)
-		}
-		return "", nil
-	}
-	var s string
-	if err := json.Unmarshal(v, &s); err != nil {
-		return "", errorf(CodeInvalidElementType, "Invalid element type (%s should be a string)", key)
-	}
-	return s, nil
-}
-
-// uintField reads an optional unsigned integer ID (null counts as absent).
-func uintField(raw map[string]json.RawMessage, key string) (uint64, *Error) {
-	v, ok := raw[key]
-	if !ok || string(v) == "null" {
-		return 0, nil
-	}
-	var n uint64
-	if err := json.Unmarshal(v, &n); err != nil {
-		return 0, errorf(CodeInvalidElementType, "Invalid element type (%s should be a positive integer)", key)
-	}
-	return n, nil
 }
 
 // process answers one request. bind is the transport's sink, used for
@@ -572,9 +542,9 @@ func (g *Gateway) session(id uint64) *Session {
 }
 
 func (g *Gateway) create(r *request, bind sink, onCreate func(*Session)) M {
-	id, e := uintField(r.raw, "id")
-	if e != nil {
-		return errReply(0, r.transaction, e)
+	id, err := r.raw.uint("id", false)
+	if err != nil {
+		return errReply(0, r.transaction, coreError(err))
 	}
 	if id > maxID {
 		return errReply(0, r.transaction, errorf(CodeInvalidElementType, "Invalid element type (id should be a positive integer below 2^53)"))
@@ -606,17 +576,17 @@ func (g *Gateway) create(r *request, bind sink, onCreate func(*Session)) M {
 }
 
 func (g *Gateway) attach(ctx context.Context, s *Session, r *request) M {
-	name, e := str(r.raw, "plugin", true)
-	if e != nil {
-		return errReply(s.id, r.transaction, e)
+	name, err := r.raw.str("plugin", true)
+	if err != nil {
+		return errReply(s.id, r.transaction, coreError(err))
 	}
 	p := g.plugins[name]
 	if p == nil {
 		return errReply(s.id, r.transaction, errorf(CodePluginNotFound, "No such plugin '%s'", name))
 	}
-	opaque, e := str(r.raw, "opaque_id", false)
-	if e != nil {
-		return errReply(s.id, r.transaction, e)
+	opaque, err := r.raw.str("opaque_id", false)
+	if err != nil {
+		return errReply(s.id, r.transaction, coreError(err))
 	}
 	h := &Handle{session: s, plugin: p, opaque: opaque, tasks: make(chan func(), handleQueueLen), done: make(chan struct{})}
 	s.mu.Lock()
@@ -709,17 +679,14 @@ func (g *Gateway) destroySession(s *Session, reason string) {
 }
 
 func (g *Gateway) message(ctx context.Context, s *Session, h *Handle, r *request) M {
-	bodyRaw, ok := r.raw["body"]
-	if !ok || string(bodyRaw) == "null" {
-		return errReply(s.id, r.transaction, errorf(CodeMissingMandatory, "Missing mandatory element (body)"))
-	}
-	if t := bytes.TrimSpace(bodyRaw); len(t) == 0 || t[0] != '{' {
-		return errReply(s.id, r.transaction, errorf(CodeInvalidElementType, "Invalid element type (body should be an object)"))
+	bodyRaw, err := r.raw.object("body")
+	if err != nil {
+		return errReply(s.id, r.transaction, coreError(err))
 	}
 	var jsep *JSEP
-	if raw, ok := r.raw["jsep"]; ok && string(raw) != "null" {
+	if r.raw.has("jsep") {
 		var e *Error
-		if jsep, e = parseJSEP(raw); e != nil {
+		if jsep, e = parseJSEP(r.raw["jsep"]); e != nil {
 			return errReply(s.id, r.transaction, e)
 		}
 		if jsep.Type == "answer" {
@@ -756,17 +723,17 @@ func (g *Gateway) message(ctx context.Context, s *Session, h *Handle, r *request
 // parseJSEP checks a JSEP the way the Janus core does before a plugin sees
 // it: a known type (464) and a parsable SDP (465).
 func parseJSEP(raw json.RawMessage) (*JSEP, *Error) {
-	var fields map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &fields); err != nil {
+	var f fields
+	if err := json.Unmarshal(raw, &f); err != nil {
 		return nil, errorf(CodeInvalidElementType, "Invalid element type (jsep should be an object)")
 	}
-	typ, e := str(fields, "type", true)
-	if e != nil {
-		return nil, e
+	typ, err := f.str("type", true)
+	if err != nil {
+		return nil, coreError(err)
 	}
-	sdpText, e := str(fields, "sdp", true)
-	if e != nil {
-		return nil, e
+	sdpText, err := f.str("sdp", true)
+	if err != nil {
+		return nil, coreError(err)
 	}
 	if typ != "offer" && typ != "answer" {
 		return nil, errorf(CodeJSEPUnknownType, "JSEP error: unknown message type '%s'", typ)
@@ -780,7 +747,7 @@ func parseJSEP(raw json.RawMessage) (*JSEP, *Error) {
 		return nil, errorf(CodeJSEPInvalidSDP, "JSEP error: invalid SDP (%s)", reason)
 	}
 	j := &JSEP{Type: typ, SDP: sdpText}
-	if t, ok := fields["trickle"]; ok {
+	if t, ok := f["trickle"]; ok {
 		var b bool
 		if json.Unmarshal(t, &b) == nil {
 			j.Trickle = &b

@@ -181,86 +181,37 @@ func (e *pluginError) data(key string) M {
 	return M{key: "event", "error_code": e.code, "error": e.msg}
 }
 
-// body is a decoded request body with typed accessors that produce
-// AudioBridge's 483/484 errors.
+// body is a decoded request body; its fields are read with the
+// AudioBridge codes for missing and mistyped ones (483, 484).
 type body map[string]json.RawMessage
 
-func (b body) has(k string) bool {
-	v, ok := b[k]
-	return ok && string(v) != "null"
-}
+func (b body) has(k string) bool { return fields(b).has(k) }
 
 func (b body) str(k string, required bool) (string, *pluginError) {
-	if !b.has(k) {
-		if required {
-			return "", perr(abMissingElement, "Missing element (%s)", k)
-		}
-		return "", nil
-	}
-	var s string
-	if json.Unmarshal(b[k], &s) != nil {
-		return "", perr(abInvalidElement, "Invalid element (%s should be a string)", k)
-	}
-	return s, nil
+	v, err := fields(b).str(k, required)
+	return v, fieldErr(err)
 }
 
 func (b body) uint(k string, required bool) (uint64, *pluginError) {
-	if !b.has(k) {
-		if required {
-			return 0, perr(abMissingElement, "Missing element (%s)", k)
-		}
-		return 0, nil
-	}
-	var n uint64
-	if json.Unmarshal(b[k], &n) != nil {
-		return 0, perr(abInvalidElement, "Invalid element (%s should be a positive integer)", k)
-	}
-	return n, nil
+	v, err := fields(b).uint(k, required)
+	return v, fieldErr(err)
 }
 
 func (b body) boolean(k string) (*bool, *pluginError) {
-	if !b.has(k) {
-		return nil, nil
-	}
-	var v bool
-	if json.Unmarshal(b[k], &v) != nil {
-		return nil, perr(abInvalidElement, "Invalid element (%s should be a boolean)", k)
-	}
-	return &v, nil
+	v, err := fields(b).boolean(k)
+	return v, fieldErr(err)
 }
 
-// fields reads several optional fields, keeping the first error: read
-// everything, then check err once.
-type fields struct {
-	b   body
-	err *pluginError
-}
-
-func (f *fields) str(k string) string {
-	if f.err != nil {
-		return ""
-	}
-	v, e := f.b.str(k, false)
-	f.err = e
-	return v
-}
-
-func (f *fields) uint(k string) uint64 {
-	if f.err != nil {
-		return 0
-	}
-	v, e := f.b.uint(k, false)
-	f.err = e
-	return v
-}
-
-func (f *fields) boolean(k string) *bool {
-	if f.err != nil {
+// fieldErr is a field reader's error as AudioBridge answers it.
+func fieldErr(err error) *pluginError {
+	var fe *fieldError
+	if !errors.As(err, &fe) {
 		return nil
 	}
-	v, e := f.b.boolean(k)
-	f.err = e
-	return v
+	if errors.Is(fe, errMissingField) {
+		return perr(abMissingElement, "Missing element (%s)", fe.key)
+	}
+	return perr(abInvalidElement, "Invalid element (%s should be %s)", fe.key, fe.want)
 }
 
 func parseBody(raw json.RawMessage) (body, string, *pluginError) {
@@ -484,10 +435,10 @@ func (s *abSession) join(ctx context.Context, b body, jsep *JSEP, change bool) (
 	if change && old == r {
 		return nil, nil, perr(abAlreadyJoined, "Already in room %d", id)
 	}
-	f := fields{b: b}
+	f := fieldReader{f: fields(b)}
 	pid, display, pin, muted, vol, tier := f.uint("id"), f.str("display"), f.str("pin"), f.boolean("muted"), f.uint("volume"), f.uint("tier")
 	if f.err != nil {
-		return nil, nil, f.err
+		return nil, nil, fieldErr(f.err)
 	}
 	if e := s.ab.guarded(ctx, "pin", r.Config().Pin != "", func() bool { return r.CheckPin(pin) }); e != nil {
 		return nil, nil, e
@@ -1006,11 +957,11 @@ func (ab *RoomPlugin) create(b body) (M, *pluginError) {
 	if e != nil {
 		return nil, e
 	}
-	f := fields{b: b}
+	f := fieldReader{f: fields(b)}
 	desc, secret, pin := f.str("description"), f.str("secret"), f.str("pin")
 	private, levels := f.boolean("is_private"), f.boolean("audiolevel_event")
 	if f.err != nil {
-		return nil, f.err
+		return nil, fieldErr(f.err)
 	}
 	cfg := room.Config{ID: room.RoomID(id), Description: desc, Secret: secret, Pin: pin}
 	if levels != nil {
