@@ -55,7 +55,7 @@ type Gateway struct {
 
 	// logs limits the lines of repeating problems.
 	logs struct {
-		queueFull, panics, slowClient logLimiter
+		sessionQueue, handleQueue, panics logLimiter
 	}
 }
 

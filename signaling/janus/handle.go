@@ -136,7 +136,7 @@ func (h *Handle) enqueue(fn func()) bool {
 		return true
 	default:
 		gw := h.session.gw
-		gw.logs.queueFull.warn(gw.log, "handle queue full; dropping", "session", h.session.id, "handle", h.id)
+		gw.logs.handleQueue.warn(gw.log, "handle queue full; dropping", "session", h.session.id, "handle", h.id)
 		return false
 	}
 }
