@@ -52,4 +52,9 @@ var (
 	ErrGatewayClosed = errors.New("janus: gateway closed")
 	// ErrNotInRoom: a handle's request needs it to have joined a room.
 	ErrNotInRoom = errors.New("janus: not in a room")
+
+	// errMissingField: a request lacks a field it needs.
+	errMissingField = errors.New("missing element")
+	// errFieldType: a request has a field with the wrong JSON type.
+	errFieldType = errors.New("invalid element type")
 )

@@ -646,8 +646,7 @@ func FuzzRequest(f *testing.F) {
 	defer gw.Close()
 	gw.Register(NewAudioBridge(emptyRooms{}, quietLog()))
 	f.Fuzz(func(t *testing.T, body []byte) {
-		q := newPollQueue()
-		reply := gw.process(context.Background(), body, 0, 0, q, nil)
+		reply := gw.process(context.Background(), body, route{}, nil).msg
 		if reply["janus"] == nil {
 			t.Fatalf("reply without janus: %v", reply)
 		}

@@ -319,7 +319,7 @@ func TestSlowClientGetsTheWholeList(t *testing.T) {
 	}
 	h := &fakeHandle{}
 	ab := NewAudioBridge(s.rooms, quietLog())
-	sess := &abSession{ab: ab, h: h}
+	sess := &roomSession{plugin: ab, h: h}
 	done := make(chan struct{})
 	go func() { sess.forward(r, self, sub); close(done) }()
 	time.Sleep(200 * time.Millisecond)

@@ -56,7 +56,8 @@ type PluginSession interface {
 	// Detach releases everything (the handle is going away). A handle
 	// that had a PeerConnection reports HangupEvent before Detach returns:
 	// the gateway then sends detached, after which nothing about the
-	// handle reaches the client.
+	// handle reaches the client. Detach returns once every goroutine the
+	// plugin runs for the handle has ended: Gateway.Close relies on it.
 	Detach(ctx context.Context)
 }
 

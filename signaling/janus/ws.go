@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"sync"
 	"time"
@@ -28,39 +29,108 @@ const wsSendQueue = 1024
 // IsWebSocket reports whether r asks to upgrade to a WebSocket.
 func IsWebSocket(r *http.Request) bool { return websocket.IsWebSocketUpgrade(r) }
 
+// wsTransport serves the Janus API over WebSocket. Each socket is a sink:
+// the sessions created or claimed on it are bound to it, and end with it.
+// The transport owns its sockets' goroutines: stop closes the sockets and
+// returns once they have ended.
+type wsTransport struct {
+	core        core
+	log         *slog.Logger
+	maxMessage  int64
+	sessionWait time.Duration
+	upgrader    websocket.Upgrader
+	// logs limits the lines about refused and slow clients.
+	refusedLog, slowLog logLimiter
+
+	mu      sync.Mutex
+	sockets map[*wsConn]struct{}
+	stopped bool
+	// handlers counts the sockets' handlers, each of which waits for its
+	// writer.
+	handlers sync.WaitGroup
+}
+
 // WSHandler serves the Janus API over WebSocket. Every session created on
 // a socket belongs to it and is destroyed when it closes.
 func (g *Gateway) WSHandler() http.Handler {
-	up := websocket.Upgrader{
-		Subprotocols:    []string{Subprotocol},
-		CheckOrigin:     func(*http.Request) bool { return true },
-		ReadBufferSize:  16 << 10,
-		WriteBufferSize: 16 << 10,
+	t := &wsTransport{
+		core: g, log: g.log, maxMessage: g.opts.WSMaxMessage, sessionWait: g.opts.WSSessionWait,
+		upgrader: websocket.Upgrader{
+			Subprotocols:    []string{Subprotocol},
+			CheckOrigin:     func(*http.Request) bool { return true },
+			ReadBufferSize:  16 << 10,
+			WriteBufferSize: 16 << 10,
+		},
+		sockets: make(map[*wsConn]struct{}),
 	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !hasSubprotocol(r) {
-			g.log.Info("websocket refused: no janus-protocol subprotocol", "remote", r.RemoteAddr)
-			http.Error(w, "the janus-protocol WebSocket subprotocol is required", http.StatusBadRequest)
-			return
-		}
-		conn, err := up.Upgrade(w, r, nil)
-		if err != nil {
-			return // the upgrader has answered
-		}
-		c := &wsConn{conn: conn, gw: g, send: make(chan M, wsSendQueue), closed: make(chan struct{}),
-			leave: make(chan struct{}), sessions: map[uint64]*Session{}}
-		if !g.addSocket(c) {
-			c.goAway()
-		}
-		defer g.removeSocket(c)
-		wrote := make(chan struct{})
-		go func() {
-			defer close(wrote)
-			c.writeLoop()
-		}()
-		c.readLoop()
-		<-wrote
-	})
+	if !g.addTransport(t) {
+		t.stopped = true
+	}
+	return t
+}
+
+func (t *wsTransport) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if !hasSubprotocol(r) {
+		t.refusedLog.log(t.log, slog.LevelInfo, "websocket refused: no janus-protocol subprotocol", "remote", r.RemoteAddr)
+		http.Error(w, "the janus-protocol WebSocket subprotocol is required", http.StatusBadRequest)
+		return
+	}
+	conn, err := t.upgrader.Upgrade(w, r, nil)
+	if err != nil {
+		return // the upgrader has answered
+	}
+	c := &wsConn{conn: conn, t: t, send: make(chan M, wsSendQueue), closed: make(chan struct{}),
+		leave: make(chan struct{}), sessions: map[uint64]*Session{}}
+	if !t.add(c) {
+		// The gateway is closed: going away at once.
+		msg := websocket.FormatCloseMessage(websocket.CloseGoingAway, "server shutting down")
+		_ = conn.WriteControl(websocket.CloseMessage, msg, time.Now().Add(time.Second))
+		_ = conn.Close()
+		return
+	}
+	defer t.remove(c)
+	wrote := make(chan struct{})
+	go func() {
+		defer close(wrote)
+		c.writeLoop()
+	}()
+	c.readLoop()
+	<-wrote
+}
+
+// add registers an open socket; it reports false once the transport is
+// stopped.
+func (t *wsTransport) add(c *wsConn) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.stopped {
+		return false
+	}
+	t.sockets[c] = struct{}{}
+	t.handlers.Add(1)
+	return true
+}
+
+func (t *wsTransport) remove(c *wsConn) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if _, ok := t.sockets[c]; ok {
+		delete(t.sockets, c)
+		t.handlers.Done()
+	}
+}
+
+// stop implements stopper: every socket is closed with 1001 (going away)
+// once what is queued for it is written, and stop returns when their
+// handlers have ended.
+func (t *wsTransport) stop() {
+	t.mu.Lock()
+	t.stopped = true
+	for c := range t.sockets {
+		c.goAway()
+	}
+	t.mu.Unlock()
+	t.handlers.Wait()
 }
 
 func hasSubprotocol(r *http.Request) bool {
@@ -72,9 +142,11 @@ func hasSubprotocol(r *http.Request) bool {
 	return false
 }
 
+// wsConn is one socket: a reader (the handler's goroutine) and a writer
+// it waits for.
 type wsConn struct {
 	conn   *websocket.Conn
-	gw     *Gateway
+	t      *wsTransport
 	send   chan M
 	closed chan struct{}
 	once   sync.Once
@@ -94,30 +166,8 @@ func (c *wsConn) deliver(m M) {
 	case c.send <- m:
 	case <-c.closed:
 	default:
-		c.gw.log.Warn("websocket client too slow; disconnecting", "remote", c.conn.RemoteAddr().String())
+		c.t.slowLog.warn(c.t.log, "websocket client too slow; disconnecting", "remote", c.conn.RemoteAddr().String())
 		c.shutdown()
-	}
-}
-
-// addSocket registers an open WebSocket; it reports false once the
-// gateway is closed.
-func (g *Gateway) addSocket(c *wsConn) bool {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if g.closed {
-		return false
-	}
-	g.sockets[c] = struct{}{}
-	g.socketsWG.Add(1)
-	return true
-}
-
-func (g *Gateway) removeSocket(c *wsConn) {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if _, ok := g.sockets[c]; ok {
-		delete(g.sockets, c)
-		g.socketsWG.Done()
 	}
 }
 
@@ -136,7 +186,7 @@ func (c *wsConn) shutdown() {
 // no session WSSessionWait after it opened: a client that never starts one
 // holds a connection for nothing.
 func (c *wsConn) writeLoop() {
-	wait := time.NewTimer(c.gw.opts.WSSessionWait)
+	wait := time.NewTimer(c.t.sessionWait)
 	defer wait.Stop()
 	for {
 		select {
@@ -167,7 +217,7 @@ func (c *wsConn) writeLoop() {
 			c.mu.Unlock()
 			if !bound {
 				msg := websocket.FormatCloseMessage(websocket.ClosePolicyViolation,
-					fmt.Sprintf("no Janus session created within %v", c.gw.opts.WSSessionWait))
+					fmt.Sprintf("no Janus session created within %v", c.t.sessionWait))
 				_ = c.conn.WriteControl(websocket.CloseMessage, msg, time.Now().Add(time.Second))
 				c.shutdown()
 				return
@@ -182,24 +232,19 @@ func (c *wsConn) readLoop() {
 	defer func() {
 		c.shutdown()
 		// Sessions die with their socket (Janus's default reclaim timeout
-		// is zero).
+		// is zero); one claimed elsewhere meanwhile lives on.
 		c.mu.Lock()
 		owned := c.sessions
 		c.sessions = nil
 		c.mu.Unlock()
 		for _, s := range owned {
-			s.mu.Lock()
-			mine := s.out == c
-			s.mu.Unlock()
-			if mine {
-				c.gw.destroySession(s, "")
-			}
+			c.t.core.unbind(s, c)
 		}
 	}()
 	// A message longer than the limit is refused from its frame header,
 	// before any of it is buffered: the library answers close code 1009
 	// (message too big) and the read fails.
-	c.conn.SetReadLimit(c.gw.opts.WSMaxMessage)
+	c.conn.SetReadLimit(c.t.maxMessage)
 	ctx := withClient(context.Background(), c.conn.RemoteAddr().String())
 	for {
 		typ, data, err := c.conn.ReadMessage()
@@ -219,14 +264,16 @@ func (c *wsConn) readLoop() {
 				}
 				break
 			}
-			reply := c.gw.process(ctx, raw, 0, 0, c, c.own)
-			c.trackClaim(reply, raw)
-			c.deliver(reply)
+			rep := c.t.core.process(ctx, raw, route{}, c)
+			if rep.session != nil {
+				c.own(rep.session)
+			}
+			c.deliver(rep.msg)
 		}
 	}
 }
 
-// own records a session created on this socket.
+// own records a session created or claimed on this socket.
 func (c *wsConn) own(s *Session) {
 	c.mu.Lock()
 	if c.sessions != nil {
@@ -234,18 +281,4 @@ func (c *wsConn) own(s *Session) {
 	}
 	c.bound = true
 	c.mu.Unlock()
-}
-
-// trackClaim adopts a session claimed from another transport.
-func (c *wsConn) trackClaim(reply M, raw json.RawMessage) {
-	var env struct {
-		Janus     string `json:"janus"`
-		SessionID uint64 `json:"session_id"`
-	}
-	if reply["janus"] != "success" || json.Unmarshal(raw, &env) != nil || env.Janus != "claim" {
-		return
-	}
-	if s := c.gw.session(env.SessionID); s != nil {
-		c.own(s)
-	}
 }
