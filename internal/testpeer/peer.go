@@ -1,8 +1,4 @@
-// Package roomtest provides a real WebRTC client for tests: a pion
-// PeerConnection that sends a synthetic Opus tone (optionally with RFC 6464
-// levels, loss or garbage) and decodes and records what it receives. Tests
-// of the room and signalling packages use it over loopback.
-package roomtest
+package testpeer
 
 import (
 	"errors"
@@ -241,7 +237,7 @@ func (p *Peer) Offer() (string, error) {
 	select {
 	case <-done:
 	case <-time.After(5 * time.Second):
-		return "", errors.New("roomtest: ICE gathering timed out")
+		return "", errors.New("testpeer: ICE gathering timed out")
 	}
 	desc := p.PC.LocalDescription().SDP
 	if r := p.opts.Relay; r != nil {
@@ -255,7 +251,7 @@ func (p *Peer) Accept(answer string) error {
 	if r := p.opts.Relay; r != nil {
 		var server *net.UDPAddr
 		if answer, server = viaRelay(answer, r.ClientSide()); server == nil {
-			return errors.New("roomtest: the answer has no UDP candidate to relay to")
+			return errors.New("testpeer: the answer has no UDP candidate to relay to")
 		}
 		r.SetServer(server)
 	}
@@ -280,7 +276,7 @@ func (p *Peer) WaitConnected(d time.Duration) error {
 	case <-p.connected:
 		return nil
 	case <-time.After(d):
-		return fmt.Errorf("roomtest: not connected after %v (state %s)", d, p.PC.ConnectionState())
+		return fmt.Errorf("testpeer: not connected after %v (state %s)", d, p.PC.ConnectionState())
 	}
 }
 
@@ -559,7 +555,7 @@ func (p *Peer) Continuity() (ssrcs, seqJumps, tsJumps int) {
 // gathering is complete.
 func (p *Peer) OfferTrickle() (string, <-chan webrtc.ICECandidateInit, error) {
 	if p.opts.Relay != nil {
-		return "", nil, errors.New("roomtest: a peer behind a relay offers its candidates in the offer (Offer)")
+		return "", nil, errors.New("testpeer: a peer behind a relay offers its candidates in the offer (Offer)")
 	}
 	cands := make(chan webrtc.ICECandidateInit, 16)
 	p.PC.OnICECandidate(func(c *webrtc.ICECandidate) {
