@@ -2,7 +2,6 @@ package janus
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
@@ -10,6 +9,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/tessera-mcu/tessera/signaling/internal/httpjson"
 )
 
 // DefaultMaxBody is the default bound of one HTTP request body.
@@ -237,6 +238,5 @@ func cors(w http.ResponseWriter, r *http.Request) {
 }
 
 func writeJSON(w http.ResponseWriter, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	_ = json.NewEncoder(w).Encode(v)
+	httpjson.Write(w, http.StatusOK, v)
 }
