@@ -224,10 +224,7 @@ func cbool(b bool) C.opus_int32 {
 }
 
 func checkBitrate(bps int) error {
-	if bps < MinBitrate || bps > MaxBitrate {
-		return fmt.Errorf("%w: opus bitrate %d bps (want %d..%d)", codec.ErrInvalidConfig, bps, MinBitrate, MaxBitrate)
-	}
-	return nil
+	return codec.CheckBitrate("opus", bps, MinBitrate, MaxBitrate)
 }
 
 // Encode encodes one frame of interleaved PCM (exactly
