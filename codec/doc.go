@@ -11,9 +11,8 @@
 //	codec/h264   H.264 (libx264, libavcodec) video encoder and decoder
 //	codec/yuv    I420 scaling (libyuv)
 //
-// Optional capabilities (forcing a keyframe, changing the bitrate, concealing
-// a lost audio frame, recovering one from in-band FEC) are separate one-method
-// interfaces, discovered by type assertion:
+// An optional capability, forcing a keyframe, is a separate one-method
+// interface, discovered by type assertion:
 //
 //	if kf, ok := enc.(codec.KeyframeForcer); ok {
 //		kf.ForceKeyframe()

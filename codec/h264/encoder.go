@@ -271,7 +271,8 @@ func (c *EncoderConfig) validate() error {
 }
 
 // Encoder is a constrained-baseline H.264 encoder (libx264). It implements
-// codec.VideoEncoder, codec.KeyframeForcer and codec.BitrateSetter.
+// codec.VideoEncoder and codec.KeyframeForcer; SetBitrate changes its
+// target while it runs.
 type Encoder struct {
 	mu      sync.Mutex // serialises Encode, SetBitrate and Close
 	c       *C.tessera_x264
@@ -288,7 +289,6 @@ type Encoder struct {
 var (
 	_ codec.VideoEncoder   = (*Encoder)(nil)
 	_ codec.KeyframeForcer = (*Encoder)(nil)
-	_ codec.BitrateSetter  = (*Encoder)(nil)
 )
 
 // NewEncoder opens an encoder for cfg. Settings out of range are reported

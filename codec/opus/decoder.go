@@ -24,12 +24,6 @@ type Decoder struct {
 	closed   bool
 }
 
-var (
-	_ codec.AudioDecoder  = (*Decoder)(nil)
-	_ codec.LossConcealer = (*Decoder)(nil)
-	_ codec.FECRecoverer  = (*Decoder)(nil)
-)
-
 // NewDecoder creates a decoder producing sampleRate Hz PCM (8000, 12000,
 // 16000, 24000 or 48000) with 1 or 2 channels. Opus packets can be decoded
 // at any of these rates and channel counts, whatever they were encoded

@@ -110,11 +110,7 @@ type Encoder struct {
 	keyNext bool
 }
 
-var (
-	_ codec.AudioEncoder   = (*Encoder)(nil)
-	_ codec.BitrateSetter  = (*Encoder)(nil)
-	_ codec.KeyframeForcer = (*Encoder)(nil)
-)
+var _ codec.KeyframeForcer = (*Encoder)(nil)
 
 // validFrameDuration reports whether d is a packet duration libopus
 // encodes (RFC 6716 frames of 2.5 to 60 ms; 80 to 120 ms as several

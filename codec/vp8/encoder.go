@@ -277,7 +277,6 @@ type Encoder struct {
 var (
 	_ codec.VideoEncoder   = (*Encoder)(nil)
 	_ codec.KeyframeForcer = (*Encoder)(nil)
-	_ codec.BitrateSetter  = (*Encoder)(nil)
 )
 
 // NewEncoder returns an encoder for cfg. Its first picture is a keyframe.
