@@ -152,9 +152,6 @@ func NewCompositor(cfg CompositorConfig) (*Compositor, error) {
 	}, nil
 }
 
-// Config is the configuration in force, defaults filled in.
-func (c *Compositor) Config() CompositorConfig { return c.cfg }
-
 // Size is the canvas size Compose draws.
 func (c *Compositor) Size() (w, h int) { return c.cfg.Width, c.cfg.Height }
 

@@ -102,8 +102,6 @@ type Peer struct {
 	mu       sync.Mutex
 	pcm      []int16   // everything decoded, in arrival order
 	arrivals []Arrival // one per received packet
-	received atomic.Uint64
-	sent     atomic.Uint64
 	// Stream continuity of what arrives.
 	ssrcs    map[uint32]int
 	seqJumps int
@@ -400,9 +398,7 @@ func (p *Peer) send() {
 				if p.opts.LossRate > 0 && rng.Float64() < p.opts.LossRate {
 					continue
 				}
-				if err := p.track.WriteRTP(pkt); err == nil {
-					p.sent.Add(1)
-				}
+				_ = p.track.WriteRTP(pkt)
 			}
 		}
 	}
@@ -424,7 +420,6 @@ func (p *Peer) receive(t *webrtc.TrackRemote) {
 			return
 		}
 		now := time.Now()
-		p.received.Add(1)
 		p.mu.Lock()
 		if p.ssrcs == nil {
 			p.ssrcs = make(map[uint32]int)
@@ -470,12 +465,6 @@ type Arrival struct {
 	Seq uint16
 	TS  uint32
 }
-
-// Received is how many RTP packets arrived.
-func (p *Peer) Received() uint64 { return p.received.Load() }
-
-// Sent is how many RTP packets left.
-func (p *Peer) Sent() uint64 { return p.sent.Load() }
 
 // Mark returns the current length of the recording, to measure from later.
 func (p *Peer) Mark() int {

@@ -140,9 +140,6 @@ func (r *Relay) SetServer(a *net.UDPAddr) {
 	r.server.Store(&c)
 }
 
-// Server is where the client's datagrams go (nil if not set).
-func (r *Relay) Server() *net.UDPAddr { return r.server.Load() }
-
 // Impair sets the impairment of the given directions (a zero Impairment
 // forwards untouched). Datagrams already delayed keep their times.
 func (r *Relay) Impair(d Direction, im Impairment) {
