@@ -41,10 +41,17 @@ const (
 	BorderWidth = 4
 )
 
+// DefaultCanvasWidth and DefaultCanvasHeight are the canvas size when a
+// configuration gives none (720p).
+const (
+	DefaultCanvasWidth  = 1280
+	DefaultCanvasHeight = 720
+)
+
 // CompositorConfig sets up a Compositor. Zero fields take the defaults.
 type CompositorConfig struct {
 	// Width and Height are the canvas size: even, 16 to 4096. Default
-	// 1280x720.
+	// DefaultCanvasWidth x DefaultCanvasHeight.
 	Width, Height int
 	// Background paints letterbox bars and the space between tiles.
 	// Default DefaultBackground. The zero YUV (an invalid limited-range
@@ -63,7 +70,7 @@ type CompositorConfig struct {
 
 func (c *CompositorConfig) setDefaults() error {
 	if c.Width == 0 && c.Height == 0 {
-		c.Width, c.Height = 1280, 720
+		c.Width, c.Height = DefaultCanvasWidth, DefaultCanvasHeight
 	}
 	if c.Background == (codec.YUV{}) {
 		c.Background = DefaultBackground
@@ -144,9 +151,6 @@ func NewCompositor(cfg CompositorConfig) (*Compositor, error) {
 		placeholders: make(map[placeholderKey]*placeholder),
 	}, nil
 }
-
-// Config is the configuration in force, defaults filled in.
-func (c *Compositor) Config() CompositorConfig { return c.cfg }
 
 // Size is the canvas size Compose draws.
 func (c *Compositor) Size() (w, h int) { return c.cfg.Width, c.cfg.Height }

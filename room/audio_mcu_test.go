@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/tessera-mcu/tessera/codec/codectest"
-	"github.com/tessera-mcu/tessera/room/roomtest"
+	"github.com/tessera-mcu/tessera/internal/testpeer"
 )
 
 func testLogger(t testing.TB) *slog.Logger {
@@ -40,10 +40,10 @@ func newManager(t testing.TB) *Manager {
 // member is a test participant: its room identity and its client.
 type member struct {
 	id   ParticipantID
-	peer *roomtest.Peer
+	peer *testpeer.Peer
 }
 
-func join(t testing.TB, r *Room, name string, opts roomtest.Options) member {
+func join(t testing.TB, r *Room, name string, opts testpeer.Options) member {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -56,11 +56,11 @@ func join(t testing.TB, r *Room, name string, opts roomtest.Options) member {
 
 // connect gives a participant already in the room its media: a client
 // peer, offer and answer, and a connection.
-func connect(t testing.TB, r *Room, id ParticipantID, opts roomtest.Options) *roomtest.Peer {
+func connect(t testing.TB, r *Room, id ParticipantID, opts testpeer.Options) *testpeer.Peer {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	peer, err := roomtest.New(opts)
+	peer, err := testpeer.New(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,7 +98,7 @@ func eventually(d time.Duration, cond func() bool) bool {
 
 // hears waits until p receives freq at amplitude >= 0.15 over the last
 // 500 ms.
-func hears(p *roomtest.Peer, freq float64) bool {
+func hears(p *testpeer.Peer, freq float64) bool {
 	return eventually(10*time.Second, func() bool { return p.Level(freq, 500*time.Millisecond) >= 0.15 })
 }
 
@@ -118,7 +118,7 @@ func TestMixMinusOverWebRTC(t *testing.T) {
 	freqs := []float64{440, 660, 990}
 	var ms []member
 	for i, f := range freqs {
-		ms = append(ms, join(t, r, []string{"a", "b", "c"}[i], roomtest.Options{ToneHz: f}))
+		ms = append(ms, join(t, r, []string{"a", "b", "c"}[i], testpeer.Options{ToneHz: f}))
 	}
 	for i, mem := range ms {
 		for j, f := range freqs {
@@ -156,7 +156,7 @@ func TestMixMinusOverWebRTC(t *testing.T) {
 // host taking the CPU away, seen by the stall probe) stops the room's
 // clock too: the room then skips the ticks it missed, and the gap and the
 // packets it costs are allowed, and reported.
-func continuity(t *testing.T, name string, p *roomtest.Peer, from time.Time, d time.Duration) {
+func continuity(t *testing.T, name string, p *testpeer.Peer, from time.Time, d time.Duration) {
 	t.Helper()
 	arr := p.ArrivalsSince(from)
 	longest, total := stalls.Longest(from, from.Add(d))
@@ -194,7 +194,7 @@ func TestTenParticipantsFourEncoders(t *testing.T) {
 	}
 	var ms []member
 	for i := range 10 {
-		opts := roomtest.Options{}
+		opts := testpeer.Options{}
 		if i < 3 {
 			opts.ToneHz = []float64{440, 660, 990}[i]
 		}
@@ -249,9 +249,9 @@ func TestMuteUnmuteLeave(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := join(t, r, "a", roomtest.Options{ToneHz: 440})
-	b := join(t, r, "b", roomtest.Options{ToneHz: 660})
-	c := join(t, r, "c", roomtest.Options{ToneHz: 990})
+	a := join(t, r, "a", testpeer.Options{ToneHz: 440})
+	b := join(t, r, "b", testpeer.Options{ToneHz: 660})
+	c := join(t, r, "c", testpeer.Options{ToneHz: 990})
 	if !hears(b.peer, 440) || !hears(b.peer, 990) {
 		t.Fatalf("before mute: b hears a at %.3f, c at %.3f", b.peer.Level(440, 500*time.Millisecond), b.peer.Level(990, 500*time.Millisecond))
 	}
@@ -327,14 +327,14 @@ func TestUplinkLoss(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	lossy := join(t, r, "lossy", roomtest.Options{ToneHz: 440, LossRate: 0.10})
-	b := join(t, r, "b", roomtest.Options{ToneHz: 660})
-	c := join(t, r, "c", roomtest.Options{})
+	lossy := join(t, r, "lossy", testpeer.Options{ToneHz: 440, LossRate: 0.10})
+	b := join(t, r, "b", testpeer.Options{ToneHz: 660})
+	c := join(t, r, "c", testpeer.Options{})
 	hears(c.peer, 440)
 	hears(c.peer, 660)
 	from := time.Now()
 	time.Sleep(4 * time.Second)
-	for name, p := range map[string]*roomtest.Peer{"b": b.peer, "c": c.peer} {
+	for name, p := range map[string]*testpeer.Peer{"b": b.peer, "c": c.peer} {
 		if lvl := p.Level(440, 2*time.Second); lvl < 0.15 {
 			t.Errorf("%s hears the lossy participant at %.3f", name, lvl)
 		}
@@ -360,8 +360,8 @@ func TestSlowLinkEvents(t *testing.T) {
 	r, _ := m.Create(Config{})
 	sub := r.Subscribe(0)
 	defer sub.Close()
-	lossy := join(t, r, "lossy", roomtest.Options{ToneHz: 440, LossRate: 0.25})
-	join(t, r, "b", roomtest.Options{ToneHz: 660})
+	lossy := join(t, r, "lossy", testpeer.Options{ToneHz: 440, LossRate: 0.25})
+	join(t, r, "b", testpeer.Options{ToneHz: 660})
 	deadline := time.After(10 * time.Second)
 	for {
 		select {
@@ -388,9 +388,9 @@ func TestGarbagePayloads(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	bad := join(t, r, "bad", roomtest.Options{Garbage: true, NoLevel: true})
-	a := join(t, r, "a", roomtest.Options{ToneHz: 440})
-	b := join(t, r, "b", roomtest.Options{ToneHz: 660})
+	bad := join(t, r, "bad", testpeer.Options{Garbage: true, NoLevel: true})
+	a := join(t, r, "a", testpeer.Options{ToneHz: 440})
+	b := join(t, r, "b", testpeer.Options{ToneHz: 660})
 	hears(a.peer, 660)
 	hears(b.peer, 440)
 	from := time.Now()
@@ -430,7 +430,7 @@ func TestNoGoroutineLeak(t *testing.T) {
 	}
 	var ms []member
 	for i := range 3 {
-		ms = append(ms, join(t, r, "p", roomtest.Options{ToneHz: float64(300 + 200*i)}))
+		ms = append(ms, join(t, r, "p", testpeer.Options{ToneHz: float64(300 + 200*i)}))
 	}
 	time.Sleep(time.Second)
 	for _, mem := range ms {

@@ -9,7 +9,7 @@ import (
 
 	"github.com/pion/webrtc/v4"
 
-	"github.com/tessera-mcu/tessera/room/roomtest"
+	"github.com/tessera-mcu/tessera/internal/testpeer"
 )
 
 // remoteCandidateCount is how many remote candidates the participant's
@@ -70,7 +70,7 @@ func TestRemoteCandidatesBounded(t *testing.T) {
 	if _, err := r.AddCandidates(ctxT(t), me.ID, testCandidates(1, 0)); !errors.Is(err, ErrInvalidCandidate) {
 		t.Fatalf("candidate before any offer: %v", err)
 	}
-	peer, err := roomtest.New(roomtest.Options{Silent: true})
+	peer, err := testpeer.New(testpeer.Options{Silent: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,7 +9,7 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"github.com/tessera-mcu/tessera/codec"
-	"github.com/tessera-mcu/tessera/room/roomtest"
+	"github.com/tessera-mcu/tessera/internal/testpeer"
 )
 
 // setHook installs a test hook and removes it when the test ends.
@@ -31,9 +31,9 @@ func TestTickPanicEndsOnlyItsRoom(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	victim := join(t, doomed, "victim", roomtest.Options{ToneHz: 440})
-	a := join(t, other, "a", roomtest.Options{ToneHz: 660})
-	b := join(t, other, "b", roomtest.Options{ToneHz: 990})
+	victim := join(t, doomed, "victim", testpeer.Options{ToneHz: 440})
+	a := join(t, other, "a", testpeer.Options{ToneHz: 660})
+	b := join(t, other, "b", testpeer.Options{ToneHz: 990})
 	if !hears(a.peer, 990) || !hears(b.peer, 660) {
 		t.Fatal("the other room's tones never arrived")
 	}
@@ -97,8 +97,8 @@ func TestTickPanicEndsOnlyItsRoom(t *testing.T) {
 	if err != nil {
 		t.Fatalf("creating a room with the failed room's ID: %v", err)
 	}
-	c := join(t, again, "c", roomtest.Options{ToneHz: 440})
-	d := join(t, again, "d", roomtest.Options{ToneHz: 660})
+	c := join(t, again, "c", testpeer.Options{ToneHz: 440})
+	d := join(t, again, "d", testpeer.Options{ToneHz: 660})
 	if !hears(c.peer, 660) || !hears(d.peer, 440) {
 		t.Error("a new room after the failure does not mix")
 	}
@@ -113,9 +113,9 @@ func TestDecodePanicEndsOnlyItsInput(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	good := join(t, r, "good", roomtest.Options{Video: "vp8", VideoColor: red, VideoColor2: green, SendOnly: true})
-	bad := join(t, r, "bad", roomtest.Options{Video: "vp8", VideoColor: blue, SendOnly: true})
-	viewer := join(t, r, "viewer", roomtest.Options{Video: "vp8", RecvOnly: true})
+	good := join(t, r, "good", testpeer.Options{Video: "vp8", VideoColor: red, VideoColor2: green, SendOnly: true})
+	bad := join(t, r, "bad", testpeer.Options{Video: "vp8", VideoColor: blue, SendOnly: true})
+	viewer := join(t, r, "viewer", testpeer.Options{Video: "vp8", RecvOnly: true})
 	if err := compositeShows(t, r, viewer.peer, map[ParticipantID]codec.YUV{bad.id: blue}, 15*time.Second); err != nil {
 		t.Fatal(err)
 	}

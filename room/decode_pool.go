@@ -24,7 +24,6 @@ type decodeJob struct {
 type decodePool struct {
 	workers []*decodeWorker
 	mu      sync.Mutex
-	next    int
 	wg      sync.WaitGroup
 }
 

@@ -47,7 +47,6 @@ type Engine struct {
 	tcp  net.Listener
 	udpm interface{ Close() error }
 	tcpm interface{ Close() error }
-	log  *slog.Logger
 
 	// newPC serialises PeerConnection creation so that the bandwidth
 	// estimator the congestion-control interceptor announces can be matched
@@ -107,7 +106,7 @@ func NewEngine(cfg EngineConfig) (*Engine, error) {
 		}
 	}
 
-	e := &Engine{log: cfg.Logger, estimator: make(chan cc.BandwidthEstimator, 1)}
+	e := &Engine{estimator: make(chan cc.BandwidthEstimator, 1)}
 	udp, err := net.ListenUDP("udp", &net.UDPAddr{IP: ip, Port: cfg.UDPPort})
 	if err != nil {
 		return nil, fmt.Errorf("media port: %w", err)

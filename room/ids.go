@@ -1,9 +1,9 @@
 package room
 
 import (
-	"crypto/rand"
-	"encoding/binary"
 	"strconv"
+
+	"github.com/tessera-mcu/tessera/internal/jsid"
 )
 
 // RoomID names a room. Like Janus's IDs it fits in 53 bits, so JavaScript
@@ -17,17 +17,7 @@ func (id RoomID) String() string        { return strconv.FormatUint(uint64(id), 
 func (id ParticipantID) String() string { return strconv.FormatUint(uint64(id), 10) }
 
 // maxID is the largest ID a JavaScript number holds exactly (2^53 - 1).
-const maxID = 1<<53 - 1
+const maxID = jsid.Max
 
-// randomID returns a random non-zero 53-bit number.
-func randomID() uint64 {
-	var b [8]byte
-	for {
-		if _, err := rand.Read(b[:]); err != nil {
-			panic(err) // crypto/rand never fails on Linux
-		}
-		if id := binary.LittleEndian.Uint64(b[:]) & maxID; id != 0 {
-			return id
-		}
-	}
-}
+// randomID returns a random ID in 1..maxID.
+func randomID() uint64 { return jsid.New() }

@@ -5,14 +5,14 @@ import (
 	"time"
 
 	"github.com/tessera-mcu/tessera/codec"
-	"github.com/tessera-mcu/tessera/room/roomtest"
+	"github.com/tessera-mcu/tessera/internal/testpeer"
 )
 
 // impairedRoom is a room with a camera whose media goes through a relay,
 // a camera connected directly, and a viewer of the composite.
 type impairedRoom struct {
 	r       *Room
-	relay   *roomtest.Relay
+	relay   *testpeer.Relay
 	relayed member // its media through the relay
 	direct  member
 	viewer  member
@@ -21,14 +21,14 @@ type impairedRoom struct {
 // newImpairedRoom builds it: both cameras send-only, the relayed one as
 // opts says, the direct one alternating yellow and purple every half
 // second (a tile that visibly keeps changing), one viewer on one encoder.
-func newImpairedRoom(t *testing.T, opts roomtest.Options) *impairedRoom {
+func newImpairedRoom(t *testing.T, opts testpeer.Options) *impairedRoom {
 	t.Helper()
 	m := newManager(t)
 	r, err := m.Create(Config{Video: VideoConfig{Tiers: []Tier{{1280, 720, 1_500_000}}}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	relay, err := roomtest.NewRelay(roomtest.RelayConfig{Seed: 1})
+	relay, err := testpeer.NewRelay(testpeer.RelayConfig{Seed: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -37,12 +37,12 @@ func newImpairedRoom(t *testing.T, opts roomtest.Options) *impairedRoom {
 	opts.Relay, opts.SendOnly = relay, true
 	ir := &impairedRoom{r: r, relay: relay}
 	ir.relayed = join(t, r, "relayed", opts)
-	ir.direct = join(t, r, "direct", roomtest.Options{Video: "h264", VideoColor: yellow, VideoColor2: purple, SendOnly: true})
-	ir.viewer = join(t, r, "viewer", roomtest.Options{Video: "h264", RecvOnly: true})
+	ir.direct = join(t, r, "direct", testpeer.Options{Video: "h264", VideoColor: yellow, VideoColor2: purple, SendOnly: true})
+	ir.viewer = join(t, r, "viewer", testpeer.Options{Video: "h264", RecvOnly: true})
 	if err := compositeShows(t, r, ir.viewer.peer, map[ParticipantID]codec.YUV{ir.relayed.id: opts.VideoColor}, 15*time.Second); err != nil {
 		t.Fatal(err)
 	}
-	if s := relay.Stats(roomtest.ToServer); s.Forwarded == 0 || relay.Stats(roomtest.ToClient).Forwarded == 0 {
+	if s := relay.Stats(testpeer.ToServer); s.Forwarded == 0 || relay.Stats(testpeer.ToClient).Forwarded == 0 {
 		t.Fatalf("the relayed camera's media bypasses the relay: %+v", s)
 	}
 	return ir
@@ -127,7 +127,7 @@ func (w *colourWatch) see(c codec.YUV, now time.Time) {
 func TestCameraRecoversAfterOutage(t *testing.T) {
 	for _, vc := range []string{"vp8", "h264"} {
 		t.Run(vc, func(t *testing.T) {
-			ir := newImpairedRoom(t, roomtest.Options{Video: vc, VideoColor: red})
+			ir := newImpairedRoom(t, testpeer.Options{Video: vc, VideoColor: red})
 			time.Sleep(time.Second) // past the start-up keyframes
 			before := ir.input(t, ir.relayed.id)
 			const outage = 2 * time.Second
@@ -167,7 +167,7 @@ func TestCameraRecoversAfterOutage(t *testing.T) {
 				time.Sleep(20 * time.Millisecond)
 			}
 			after := ir.input(t, ir.relayed.id)
-			up, down := ir.relay.Stats(roomtest.ToServer), ir.relay.Stats(roomtest.ToClient)
+			up, down := ir.relay.Stats(testpeer.ToServer), ir.relay.Stats(testpeer.ToClient)
 			t.Logf("relay: to server %+v, to client %+v", up, down)
 			t.Logf("relayed camera during and after the outage: %d frames, %d keyframes, %d lost, %d dropped, %d decode errors, %d PLIs",
 				after.Frames-before.Frames, after.Keyframes-before.Keyframes, after.Lost-before.Lost,
@@ -220,11 +220,11 @@ func TestCameraRecoversAfterOutage(t *testing.T) {
 func TestCameraUnderRandomLoss(t *testing.T) {
 	for _, vc := range []string{"vp8", "h264"} {
 		t.Run(vc, func(t *testing.T) {
-			ir := newImpairedRoom(t, roomtest.Options{Video: vc, VideoColor: red, VideoColor2: green, VideoNoise: 24, Silent: true})
+			ir := newImpairedRoom(t, testpeer.Options{Video: vc, VideoColor: red, VideoColor2: green, VideoNoise: 24, Silent: true})
 			before := ir.input(t, ir.relayed.id)
-			up0 := ir.relay.Stats(roomtest.ToServer)
+			up0 := ir.relay.Stats(testpeer.ToServer)
 			sent0 := ir.relayed.peer.VideoFramesSent()
-			ir.relay.Impair(roomtest.BothWays, roomtest.Impairment{Loss: 0.08})
+			ir.relay.Impair(testpeer.BothWays, testpeer.Impairment{Loss: 0.08})
 			const span = 8 * time.Second
 			start := time.Now()
 			w := colourWatch{a: red, b: green}
@@ -238,7 +238,7 @@ func TestCameraUnderRandomLoss(t *testing.T) {
 			w.longest = max(w.longest, end.Sub(w.lastAt))
 			after := ir.input(t, ir.relayed.id)
 			sent := ir.relayed.peer.VideoFramesSent() - sent0
-			up, down := ir.relay.Stats(roomtest.ToServer), ir.relay.Stats(roomtest.ToClient)
+			up, down := ir.relay.Stats(testpeer.ToServer), ir.relay.Stats(testpeer.ToClient)
 			lost, givenUp := up.Lost-up0.Lost, after.Lost-before.Lost
 			decoded := after.Decoded - before.Decoded
 			t.Logf("relay: to server %+v, to client %+v", up, down)

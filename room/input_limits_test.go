@@ -11,7 +11,7 @@ import (
 	"github.com/tessera-mcu/tessera/codec"
 	"github.com/tessera-mcu/tessera/codec/h264"
 	"github.com/tessera-mcu/tessera/codec/vp8"
-	"github.com/tessera-mcu/tessera/room/roomtest"
+	"github.com/tessera-mcu/tessera/internal/testpeer"
 )
 
 // recordingFeedback counts what an input tells its sender.
@@ -193,9 +193,9 @@ func TestOversizedCameraOverWebRTC(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	small := join(t, r, "small", roomtest.Options{Video: "vp8", VideoColor: green, SendOnly: true})
-	big := join(t, r, "big", roomtest.Options{Video: "vp8", VideoColor: red, VideoWidth: 640, VideoHeight: 360, SendOnly: true})
-	viewer := join(t, r, "viewer", roomtest.Options{Video: "vp8", RecvOnly: true})
+	small := join(t, r, "small", testpeer.Options{Video: "vp8", VideoColor: green, SendOnly: true})
+	big := join(t, r, "big", testpeer.Options{Video: "vp8", VideoColor: red, VideoWidth: 640, VideoHeight: 360, SendOnly: true})
+	viewer := join(t, r, "viewer", testpeer.Options{Video: "vp8", RecvOnly: true})
 	if err := compositeShows(t, r, viewer.peer, map[ParticipantID]codec.YUV{small.id: green}, 15*time.Second); err != nil {
 		t.Fatal(err)
 	}

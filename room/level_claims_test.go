@@ -9,8 +9,8 @@ import (
 
 	"github.com/tessera-mcu/tessera/codec/codectest"
 	"github.com/tessera-mcu/tessera/codec/opus"
+	"github.com/tessera-mcu/tessera/internal/testpeer"
 	"github.com/tessera-mcu/tessera/mixer"
-	"github.com/tessera-mcu/tessera/room/roomtest"
 )
 
 // claimPacket is one packet a test sender sends: its Opus payload, where
@@ -385,10 +385,10 @@ func TestLevelSpoofingOverWebRTC(t *testing.T) {
 	}
 	var liars []member
 	for i := range 3 {
-		liars = append(liars, join(t, r, []string{"x", "y", "z"}[i], roomtest.Options{ClaimLoudest: true}))
+		liars = append(liars, join(t, r, []string{"x", "y", "z"}[i], testpeer.Options{ClaimLoudest: true}))
 	}
-	a := join(t, r, "a", roomtest.Options{ToneHz: 440})
-	b := join(t, r, "b", roomtest.Options{ToneHz: 660})
+	a := join(t, r, "a", testpeer.Options{ToneHz: 440})
+	b := join(t, r, "b", testpeer.Options{ToneHz: 660})
 	if !hears(a.peer, 660) || !hears(b.peer, 440) {
 		t.Fatalf("the talkers never heard each other: a hears 660 Hz at %.3f, b hears 440 Hz at %.3f",
 			a.peer.Level(660, 500*time.Millisecond), b.peer.Level(440, 500*time.Millisecond))
@@ -396,7 +396,7 @@ func TestLevelSpoofingOverWebRTC(t *testing.T) {
 	time.Sleep(time.Second)
 	for _, who := range []struct {
 		name string
-		peer *roomtest.Peer
+		peer *testpeer.Peer
 		freq float64
 	}{{"a hears b", a.peer, 660}, {"b hears a", b.peer, 440}} {
 		lvl := who.peer.Level(who.freq, time.Second)

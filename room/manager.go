@@ -161,9 +161,6 @@ func (m *Manager) roomFailed(r *Room, err error) {
 	}()
 }
 
-// WorkerStats describes the worker pool.
-func (m *Manager) WorkerStats() []WorkerStats { return m.workers.stats() }
-
 // Close destroys every room, stops the workers and closes the media port.
 func (m *Manager) Close(ctx context.Context) error {
 	m.mu.Lock()

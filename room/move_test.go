@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tessera-mcu/tessera/room/roomtest"
+	"github.com/tessera-mcu/tessera/internal/testpeer"
 )
 
 // A participant moved to another room keeps its connection: without a new
@@ -16,13 +16,13 @@ func TestMoveKeepsMedia(t *testing.T) {
 	m := newManager(t)
 	src, _ := m.Create(Config{ID: 71})
 	dst, _ := m.Create(Config{ID: 72, Pin: "7"})
-	a := join(t, src, "a", roomtest.Options{ToneHz: 440})
-	b := join(t, src, "b", roomtest.Options{ToneHz: 660})
+	a := join(t, src, "a", testpeer.Options{ToneHz: 440})
+	b := join(t, src, "b", testpeer.Options{ToneHz: 660})
 	cj, _, err := dst.Join(ctxT(t), JoinRequest{Display: "c", Pin: "7"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := member{id: cj.ID, peer: connect(t, dst, cj.ID, roomtest.Options{ToneHz: 990})}
+	c := member{id: cj.ID, peer: connect(t, dst, cj.ID, testpeer.Options{ToneHz: 990})}
 	if !hears(a.peer, 660) || !hears(b.peer, 440) {
 		t.Fatal("no audio in the first room")
 	}

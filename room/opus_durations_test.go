@@ -4,7 +4,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tessera-mcu/tessera/room/roomtest"
+	"github.com/tessera-mcu/tessera/internal/testpeer"
 )
 
 // A participant sends its tone in every packet duration Opus allows, one
@@ -17,9 +17,9 @@ func TestEveryOpusPacketDurationOverWebRTC(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := join(t, r, "varying", roomtest.Options{ToneHz: 440})
-	b := join(t, r, "b", roomtest.Options{ToneHz: 660})
-	c := join(t, r, "c", roomtest.Options{ToneHz: 990})
+	a := join(t, r, "varying", testpeer.Options{ToneHz: 440})
+	b := join(t, r, "b", testpeer.Options{ToneHz: 660})
+	c := join(t, r, "c", testpeer.Options{ToneHz: 990})
 	if !hears(b.peer, 440) || !hears(a.peer, 660) || !hears(a.peer, 990) {
 		t.Fatal("the room's tones never arrived")
 	}
@@ -31,7 +31,7 @@ func TestEveryOpusPacketDurationOverWebRTC(t *testing.T) {
 		time.Sleep(time.Second)
 		for _, who := range []struct {
 			name string
-			peer *roomtest.Peer
+			peer *testpeer.Peer
 			freq float64
 		}{{"b hears the varying sender", b.peer, 440}, {"c hears the varying sender", c.peer, 440},
 			{"the varying sender hears b", a.peer, 660}, {"the varying sender hears c", a.peer, 990}} {

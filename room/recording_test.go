@@ -18,9 +18,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tessera-mcu/tessera/internal/testpeer"
 	"github.com/tessera-mcu/tessera/mixer"
 	"github.com/tessera-mcu/tessera/room/record"
-	"github.com/tessera-mcu/tessera/room/roomtest"
 )
 
 // needFFmpeg skips without ffmpeg/ffprobe unless TESSERA_E2E=1 (the test
@@ -114,8 +114,8 @@ func TestRecordComposedMeeting(t *testing.T) {
 	needFFmpeg(t)
 	m := newManager(t)
 	r, _ := m.Create(Config{ID: 31})
-	join(t, r, "alice", roomtest.Options{ToneHz: 440, Video: "vp8", VideoColor: red})
-	bob := join(t, r, "bob", roomtest.Options{ToneHz: 660, Video: "h264", VideoColor: green})
+	join(t, r, "alice", testpeer.Options{ToneHz: 440, Video: "vp8", VideoColor: red})
+	bob := join(t, r, "bob", testpeer.Options{ToneHz: 660, Video: "h264", VideoColor: green})
 	dir := t.TempDir()
 	o := RecordOptions{Dir: dir, Template: "meeting-{room}"}
 	info, err := r.StartRecording(ctxT(t), o)
@@ -123,7 +123,7 @@ func TestRecordComposedMeeting(t *testing.T) {
 		t.Fatal(err)
 	}
 	steps := []func(){
-		func() { join(t, r, "carol", roomtest.Options{ToneHz: 990, Video: "vp8", VideoColor: blue}) },
+		func() { join(t, r, "carol", testpeer.Options{ToneHz: 990, Video: "vp8", VideoColor: blue}) },
 		func() { _ = r.SetLayout(ctxT(t), mixer.LayoutSpeaker, 0) },
 		func() { _ = bob.peer.RequestKeyframe() },
 		func() { _ = r.Leave(ctxT(t), bob.id) },
@@ -165,9 +165,9 @@ func TestRecordH264Matroska(t *testing.T) {
 	// One tier, so that the live viewer cannot move away from the tier the
 	// recording shares with it.
 	r, _ := m.Create(Config{Video: VideoConfig{Tiers: []Tier{{1280, 720, 1_500_000}}}})
-	join(t, r, "cam", roomtest.Options{ToneHz: 440, Video: "vp8", VideoColor: blue})
+	join(t, r, "cam", testpeer.Options{ToneHz: 440, Video: "vp8", VideoColor: blue})
 	// A live H.264 viewer: the recording reuses its encoder.
-	join(t, r, "viewer", roomtest.Options{Video: "h264", RecvOnly: true})
+	join(t, r, "viewer", testpeer.Options{Video: "h264", RecvOnly: true})
 	info := recordFor(t, r, RecordOptions{Dir: t.TempDir(), Name: "h264", VideoCodec: CodecH264}, 6*time.Second)
 	p := ffprobe(t, info.Path)
 	t.Logf("ffprobe: streams %s, duration %.2f s", p.codecs(), p.duration())
@@ -198,7 +198,7 @@ func TestRecordLipSync(t *testing.T) {
 	needFFmpeg(t)
 	m := newManager(t)
 	r, _ := m.Create(Config{Video: VideoConfig{NoPlaceholders: true}})
-	join(t, r, "flash", roomtest.Options{Flash: true, Video: "vp8", VideoFPS: 30})
+	join(t, r, "flash", testpeer.Options{Flash: true, Video: "vp8", VideoFPS: 30})
 	info := recordFor(t, r, RecordOptions{Dir: t.TempDir(), Name: "sync"}, 6*time.Second)
 	p := ffprobe(t, info.Path)
 	var vStart, aStart float64
@@ -373,7 +373,7 @@ func TestRecordChildProcess(t *testing.T) {
 	}
 	m := newManager(t)
 	r, _ := m.Create(Config{})
-	join(t, r, "cam", roomtest.Options{ToneHz: 440, Video: "vp8", VideoColor: red})
+	join(t, r, "cam", testpeer.Options{ToneHz: 440, Video: "vp8", VideoColor: red})
 	if _, err := r.StartRecording(ctxT(t), RecordOptions{Dir: dir, Name: "killed"}); err != nil {
 		t.Fatal(err)
 	}
@@ -388,8 +388,8 @@ func TestRecordUnwritableFolder(t *testing.T) {
 	r, _ := m.Create(Config{})
 	sub := r.Subscribe(0)
 	defer sub.Close()
-	a := join(t, r, "a", roomtest.Options{ToneHz: 440})
-	b := join(t, r, "b", roomtest.Options{ToneHz: 660})
+	a := join(t, r, "a", testpeer.Options{ToneHz: 440})
+	b := join(t, r, "b", testpeer.Options{ToneHz: 660})
 	// A regular file where the folder should be: not writable even as root.
 	blocker := filepath.Join(t.TempDir(), "not-a-dir")
 	if err := os.WriteFile(blocker, nil, 0o444); err != nil {
@@ -426,8 +426,8 @@ func TestRecordDiskFull(t *testing.T) {
 	r, _ := m.Create(Config{})
 	sub := r.Subscribe(0)
 	defer sub.Close()
-	a := join(t, r, "a", roomtest.Options{ToneHz: 440, Video: "h264", VideoColor: red})
-	b := join(t, r, "b", roomtest.Options{ToneHz: 660})
+	a := join(t, r, "a", testpeer.Options{ToneHz: 440, Video: "h264", VideoColor: red})
+	b := join(t, r, "b", testpeer.Options{ToneHz: 660})
 	// Every write to the file fails with ENOSPC. (H.264 recordings write
 	// their header at the first keyframe, so the failure comes mid-way.)
 	o := RecordOptions{Dir: t.TempDir(), Name: "full", VideoCodec: CodecH264,
@@ -473,7 +473,7 @@ func TestRecordAudioOnlyRoom(t *testing.T) {
 	needFFmpeg(t)
 	m := newManager(t)
 	r, _ := m.Create(Config{Video: VideoConfig{Disabled: true}})
-	join(t, r, "a", roomtest.Options{ToneHz: 440})
+	join(t, r, "a", testpeer.Options{ToneHz: 440})
 	info := recordFor(t, r, RecordOptions{Dir: t.TempDir(), Name: "voice"}, 4*time.Second)
 	p := ffprobe(t, info.Path)
 	t.Logf("%s: streams %s, duration %.2f s", filepath.Base(info.Path), p.codecs(), p.duration())

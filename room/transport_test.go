@@ -16,7 +16,7 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"github.com/tessera-mcu/tessera/codec/codectest"
-	"github.com/tessera-mcu/tessera/room/roomtest"
+	"github.com/tessera-mcu/tessera/internal/testpeer"
 )
 
 func TestICETCPFallback(t *testing.T) {
@@ -26,8 +26,8 @@ func TestICETCPFallback(t *testing.T) {
 	}
 	defer m.Close(context.Background())
 	r, _ := m.Create(Config{})
-	a := join(t, r, "udp", roomtest.Options{ToneHz: 440})
-	b := join(t, r, "tcp", roomtest.Options{ToneHz: 660, TCP: true})
+	a := join(t, r, "udp", testpeer.Options{ToneHz: 440})
+	b := join(t, r, "tcp", testpeer.Options{ToneHz: 660, TCP: true})
 	hears(a.peer, 660)
 	hears(b.peer, 440)
 	if lvl := a.peer.Level(660, time.Second); lvl < 0.15 {
@@ -56,7 +56,7 @@ func TestPublicIPReplacesHostCandidates(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	peer, err := roomtest.New(roomtest.Options{})
+	peer, err := testpeer.New(testpeer.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,12 +74,12 @@ func TestPublicIPReplacesHostCandidates(t *testing.T) {
 func TestTrickledCandidates(t *testing.T) {
 	m := newManager(t)
 	r, _ := m.Create(Config{})
-	a := join(t, r, "a", roomtest.Options{ToneHz: 440})
+	a := join(t, r, "a", testpeer.Options{ToneHz: 440})
 	me, _, err := r.Join(ctxT(t), JoinRequest{Display: "trickler"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	peer, err := roomtest.New(roomtest.Options{ToneHz: 660})
+	peer, err := testpeer.New(testpeer.Options{ToneHz: 660})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -131,9 +131,9 @@ func TestStreamContinuityAcrossMixChange(t *testing.T) {
 	began := time.Now()
 	m := newManager(t)
 	r, _ := m.Create(Config{})
-	a := join(t, r, "a", roomtest.Options{ToneHz: 440})
-	b := join(t, r, "b", roomtest.Options{ToneHz: 660})
-	c := join(t, r, "c", roomtest.Options{})
+	a := join(t, r, "a", testpeer.Options{ToneHz: 440})
+	b := join(t, r, "b", testpeer.Options{ToneHz: 660})
+	c := join(t, r, "c", testpeer.Options{})
 	hears(c.peer, 440)
 	hears(c.peer, 660)
 	talking := func(want bool) bool {
@@ -236,7 +236,7 @@ func TestStreamContinuityAcrossMixChange(t *testing.T) {
 	// A machine stall longer than the room's catch-up skips ticks, which
 	// shows as a timestamp jump (time passed, nothing was lost).
 	_, stalledFor := stalls.Longest(began, time.Now())
-	for name, p := range map[string]*roomtest.Peer{"a": a.peer, "b": b.peer, "c": c.peer} {
+	for name, p := range map[string]*testpeer.Peer{"a": a.peer, "b": b.peer, "c": c.peer} {
 		ssrcs, seq, ts := p.Continuity()
 		if ssrcs != 1 || seq != 0 || (ts != 0 && stalledFor < maxCatchUp*tick) {
 			t.Errorf("%s: %d SSRCs, %d sequence jumps, %d timestamp jumps (machine stalled %v)", name, ssrcs, seq, ts, stalledFor)
@@ -249,8 +249,8 @@ func TestTalkingEvents(t *testing.T) {
 	r, _ := m.Create(Config{AudioLevelEvents: true})
 	sub := r.Subscribe(0)
 	defer sub.Close()
-	a := join(t, r, "a", roomtest.Options{ToneHz: 440})
-	_ = join(t, r, "b", roomtest.Options{})
+	a := join(t, r, "a", testpeer.Options{ToneHz: 440})
+	_ = join(t, r, "b", testpeer.Options{})
 	wait := func(kind EventKind) {
 		t.Helper()
 		deadline := time.After(5 * time.Second)

@@ -21,10 +21,13 @@ type Tier struct {
 type VideoConfig struct {
 	// Disabled makes the room audio-only.
 	Disabled bool
-	// Canvas size and frame rate (default 1280x720 at 30 fps).
+	// Canvas size and frame rate (default the compositor's default
+	// canvas, mixer.DefaultCanvasWidth x mixer.DefaultCanvasHeight, at
+	// 30 fps).
 	Width, Height, FPS int
-	// Tiers, best first (default 1280x720 at 1.5 Mbps and 640x360 at
-	// 400 kbps). Each viewer gets one, chosen by its bandwidth estimate.
+	// Tiers, best first (default the canvas size at 1.5 Mbps and half of
+	// it each way at 400 kbps). Each viewer gets one, chosen by its
+	// bandwidth estimate.
 	Tiers []Tier
 	// Layout at start (default grid).
 	Layout mixer.LayoutKind
@@ -41,7 +44,7 @@ type VideoConfig struct {
 
 func (c *VideoConfig) setDefaults() error {
 	if c.Width == 0 && c.Height == 0 {
-		c.Width, c.Height = 1280, 720
+		c.Width, c.Height = mixer.DefaultCanvasWidth, mixer.DefaultCanvasHeight
 	}
 	if c.FPS == 0 {
 		c.FPS = 30

@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/tessera-mcu/tessera/codec"
-	"github.com/tessera-mcu/tessera/room/roomtest"
+	"github.com/tessera-mcu/tessera/internal/testpeer"
 )
 
 var (
@@ -29,7 +29,7 @@ func tileColor(f *codec.Frame, t TileInfo, canvasW int) codec.YUV {
 
 // compositeShows waits until the viewer's latest composite shows every
 // participant's colour in its tile.
-func compositeShows(t *testing.T, r *Room, viewer *roomtest.Peer, want map[ParticipantID]codec.YUV, d time.Duration) error {
+func compositeShows(t *testing.T, r *Room, viewer *testpeer.Peer, want map[ParticipantID]codec.YUV, d time.Duration) error {
 	t.Helper()
 	var last error
 	ok := eventually(d, func() bool {
@@ -80,7 +80,7 @@ func TestCompositeFourColoursThenFive(t *testing.T) {
 	want := map[ParticipantID]codec.YUV{}
 	var ms []member
 	for i := range 4 {
-		mem := join(t, r, fmt.Sprint("p", i), roomtest.Options{Video: codecs[i], VideoColor: colours[i]})
+		mem := join(t, r, fmt.Sprint("p", i), testpeer.Options{Video: codecs[i], VideoColor: colours[i]})
 		want[mem.id] = colours[i]
 		ms = append(ms, mem)
 	}
@@ -124,7 +124,7 @@ func TestCompositeFourColoursThenFive(t *testing.T) {
 		t.Errorf("3x2 layout took %v, want <= %v", took, limit)
 	}
 	// Its camera then fills its tile.
-	connect(t, r, fifth.ID, roomtest.Options{Video: "vp8", VideoColor: purple})
+	connect(t, r, fifth.ID, testpeer.Options{Video: "vp8", VideoColor: purple})
 	want[fifth.ID] = purple
 	if err := compositeShows(t, r, ms[2].peer, want, 10*time.Second); err != nil {
 		t.Fatalf("the fifth participant's camera: %v", err)
@@ -139,11 +139,11 @@ func TestOneEncoderPerCodecAndTier(t *testing.T) {
 	// codec; a bandwidth estimate dipping on a loaded machine would move a
 	// viewer to the lower tier (tier moves are tier_test.go's subject).
 	r, _ := m.Create(Config{Video: VideoConfig{Tiers: []Tier{{1280, 720, 1_500_000}}}})
-	sender := join(t, r, "cam", roomtest.Options{Video: "vp8", VideoColor: red})
-	hv := join(t, r, "h264 viewer", roomtest.Options{Video: "h264", RecvOnly: true})
-	vv := join(t, r, "vp8 viewer", roomtest.Options{Video: "vp8", RecvOnly: true})
+	sender := join(t, r, "cam", testpeer.Options{Video: "vp8", VideoColor: red})
+	hv := join(t, r, "h264 viewer", testpeer.Options{Video: "h264", RecvOnly: true})
+	vv := join(t, r, "vp8 viewer", testpeer.Options{Video: "vp8", RecvOnly: true})
 	want := map[ParticipantID]codec.YUV{sender.id: red}
-	for name, p := range map[string]*roomtest.Peer{"h264": hv.peer, "vp8": vv.peer} {
+	for name, p := range map[string]*testpeer.Peer{"h264": hv.peer, "vp8": vv.peer} {
 		if err := compositeShows(t, r, p, want, 15*time.Second); err != nil {
 			t.Fatalf("%s viewer: %v", name, err)
 		}
@@ -174,8 +174,8 @@ func TestKeyframeRequestsCoalesce(t *testing.T) {
 	// One tier: a move between tiers (a bandwidth estimate dipping on a
 	// loaded machine) would legitimately start a new encoder with an IDR.
 	r, _ := m.Create(Config{Video: VideoConfig{Tiers: []Tier{{1280, 720, 1_500_000}}}})
-	cam := join(t, r, "cam", roomtest.Options{Video: "h264", VideoColor: blue})
-	viewer := join(t, r, "viewer", roomtest.Options{Video: "h264", RecvOnly: true})
+	cam := join(t, r, "cam", testpeer.Options{Video: "h264", VideoColor: blue})
+	viewer := join(t, r, "viewer", testpeer.Options{Video: "h264", RecvOnly: true})
 	if err := compositeShows(t, r, viewer.peer, map[ParticipantID]codec.YUV{cam.id: blue}, 15*time.Second); err != nil {
 		t.Fatal(err)
 	}
@@ -214,7 +214,7 @@ func TestKeyframeRequestsCoalesce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	peer := connect(t, r, late.ID, roomtest.Options{Video: "h264", RecvOnly: true})
+	peer := connect(t, r, late.ID, testpeer.Options{Video: "h264", RecvOnly: true})
 	up := time.Now()
 	if !eventually(2*time.Second, func() bool { _, k, _ := peer.VideoStats(); return k > 0 }) {
 		t.Fatal("a new viewer got no keyframe")
@@ -238,10 +238,10 @@ func TestStalledAndGarbageInputs(t *testing.T) {
 	// is about what bad inputs cost the composite, not about how much
 	// encoding a shared two-core machine can do on time.
 	r, _ := m.Create(Config{Video: VideoConfig{Tiers: []Tier{{1280, 720, 1_500_000}}}})
-	good := join(t, r, "good", roomtest.Options{Video: "vp8", VideoColor: red, VideoColor2: green, SendOnly: true})
-	stall := join(t, r, "stall", roomtest.Options{Video: "vp8", VideoColor: blue, SendOnly: true})
-	garbage := join(t, r, "garbage", roomtest.Options{Video: "h264", VideoGarbage: true, SendOnly: true})
-	viewer := join(t, r, "viewer", roomtest.Options{Video: "h264", RecvOnly: true})
+	good := join(t, r, "good", testpeer.Options{Video: "vp8", VideoColor: red, VideoColor2: green, SendOnly: true})
+	stall := join(t, r, "stall", testpeer.Options{Video: "vp8", VideoColor: blue, SendOnly: true})
+	garbage := join(t, r, "garbage", testpeer.Options{Video: "h264", VideoGarbage: true, SendOnly: true})
+	viewer := join(t, r, "viewer", testpeer.Options{Video: "h264", RecvOnly: true})
 	if err := compositeShows(t, r, viewer.peer, map[ParticipantID]codec.YUV{stall.id: blue}, 15*time.Second); err != nil {
 		t.Fatal(err)
 	}
@@ -342,9 +342,9 @@ func TestLiveLipSync(t *testing.T) {
 		t.Run(vc, func(t *testing.T) {
 			m := newManager(t)
 			r, _ := m.Create(Config{Video: VideoConfig{Tiers: []Tier{{1280, 720, 1_500_000}}}})
-			join(t, r, "flash", roomtest.Options{Flash: true, Video: vc, VideoFPS: 30, SendOnly: true})
-			viewer := join(t, r, "viewer", roomtest.Options{Video: vc, RecvOnly: true, WatchSync: true})
-			var pairs []roomtest.SyncPair
+			join(t, r, "flash", testpeer.Options{Flash: true, Video: vc, VideoFPS: 30, SendOnly: true})
+			viewer := join(t, r, "viewer", testpeer.Options{Video: vc, RecvOnly: true, WatchSync: true})
+			var pairs []testpeer.SyncPair
 			eventually(12*time.Second, func() bool {
 				pairs = viewer.peer.LipSync()
 				return len(pairs) >= 6

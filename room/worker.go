@@ -41,13 +41,11 @@ type worker struct {
 	load   atomic.Int64 // sum of assigned rooms' cost at assignment
 	count  atomic.Int32
 	pinned atomic.Bool
-	late   atomic.Uint64 // ticks that started more than 10 ms late
 }
 
 // workerPool spreads rooms over workers by cost.
 type workerPool struct {
 	workers []*worker
-	log     *slog.Logger
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
 	// mu orders assignments and removals. It is held while a room is
@@ -143,7 +141,7 @@ func newWorkerPool(n int, pin bool, log *slog.Logger) *workerPool {
 // (none listed: unpinned).
 func startWorkers(n int, cpus []int, log *slog.Logger) *workerPool {
 	ctx, cancel := context.WithCancel(context.Background())
-	p := &workerPool{log: log, cancel: cancel, home: make(map[ticker]*placement)}
+	p := &workerPool{cancel: cancel, home: make(map[ticker]*placement)}
 	ready := make(chan struct{}, n)
 	for i := range n {
 		w := &worker{id: i, cpu: -1, add: make(chan ticker), remove: make(chan ticker)}
@@ -190,9 +188,6 @@ func (w *worker) run(ctx context.Context, log *slog.Logger, ready chan<- struct{
 		for i, r := range w.rooms {
 			at := next[r]
 			if !at.After(now) {
-				if now.Sub(at) > 10*time.Millisecond && !at.IsZero() {
-					w.late.Add(1)
-				}
 				var ok bool
 				if at, ok = w.tick(r, now, log); !ok {
 					w.rooms[i], failed = nil, true
@@ -302,21 +297,20 @@ func (p *workerPool) unassign(r ticker) {
 	}
 }
 
-// WorkerStats describes one worker.
-type WorkerStats struct {
-	ID     int    `json:"id"`
-	CPU    int    `json:"cpu"`
-	Pinned bool   `json:"pinned"`
-	Rooms  int    `json:"rooms"`
-	Load   int64  `json:"load"`
-	Late   uint64 `json:"late_ticks"`
+// workerStats describes one worker.
+type workerStats struct {
+	ID     int
+	CPU    int
+	Pinned bool
+	Rooms  int
+	Load   int64
 }
 
-func (p *workerPool) stats() []WorkerStats {
-	out := make([]WorkerStats, len(p.workers))
+func (p *workerPool) stats() []workerStats {
+	out := make([]workerStats, len(p.workers))
 	for i, w := range p.workers {
-		out[i] = WorkerStats{ID: w.id, CPU: w.cpu, Pinned: w.pinned.Load(), Rooms: int(w.count.Load()),
-			Load: w.load.Load(), Late: w.late.Load()}
+		out[i] = workerStats{ID: w.id, CPU: w.cpu, Pinned: w.pinned.Load(), Rooms: int(w.count.Load()),
+			Load: w.load.Load()}
 	}
 	return out
 }
@@ -326,6 +320,6 @@ func (p *workerPool) close() {
 	p.wg.Wait()
 }
 
-func (s WorkerStats) String() string {
+func (s workerStats) String() string {
 	return fmt.Sprintf("worker %d cpu %d pinned %v rooms %d load %d", s.ID, s.CPU, s.Pinned, s.Rooms, s.Load)
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/tessera-mcu/tessera/room"
+	"github.com/tessera-mcu/tessera/signaling/internal/httpjson"
 	"github.com/tessera-mcu/tessera/signaling/lockout"
 )
 
@@ -52,7 +53,7 @@ func (a *Admin) routes(r chi.Router) {
 }
 
 func adminError(w http.ResponseWriter, status int, msg string) {
-	writeJSON(w, status, map[string]string{"error": msg})
+	httpjson.Write(w, status, map[string]string{"error": msg})
 }
 
 // keyOK checks the admin key, when one is set, and answers 401 when it
@@ -146,7 +147,7 @@ func (a *Admin) list(w http.ResponseWriter, r *http.Request) {
 	if out == nil {
 		out = []room.RoomStats{}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"rooms": out})
+	httpjson.Write(w, http.StatusOK, map[string]any{"rooms": out})
 }
 
 func (a *Admin) roomStats(w http.ResponseWriter, r *http.Request) {
@@ -159,7 +160,7 @@ func (a *Admin) roomStats(w http.ResponseWriter, r *http.Request) {
 		adminError(w, http.StatusNotFound, err.Error())
 		return
 	}
-	writeJSON(w, http.StatusOK, st)
+	httpjson.Write(w, http.StatusOK, st)
 }
 
 func (a *Admin) recordingState(w http.ResponseWriter, r *http.Request) {
@@ -172,7 +173,7 @@ func (a *Admin) recordingState(w http.ResponseWriter, r *http.Request) {
 		adminError(w, http.StatusNotFound, err.Error())
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"recording": on, "file": fileName(info.Path), "started": info.Started})
+	httpjson.Write(w, http.StatusOK, map[string]any{"recording": on, "file": fileName(info.Path), "started": info.Started})
 }
 
 func fileName(p string) string {
@@ -223,6 +224,6 @@ func (a *Admin) recording(w http.ResponseWriter, r *http.Request) {
 	case err != nil:
 		adminError(w, http.StatusInternalServerError, err.Error())
 	default:
-		writeJSON(w, http.StatusOK, map[string]any{"recording": info.Recording, "file": fileName(info.Path)})
+		httpjson.Write(w, http.StatusOK, map[string]any{"recording": info.Recording, "file": fileName(info.Path)})
 	}
 }

@@ -1,7 +1,6 @@
 package signaling
 
 import (
-	"encoding/json"
 	"log/slog"
 	"net/http"
 	"time"
@@ -9,6 +8,7 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
 
+	"github.com/tessera-mcu/tessera/signaling/internal/httpjson"
 	"github.com/tessera-mcu/tessera/signaling/janus"
 	"github.com/tessera-mcu/tessera/signaling/lockout"
 )
@@ -38,7 +38,7 @@ func NewRouter(opts ServerOptions) http.Handler {
 	r := chi.NewRouter()
 	r.Use(middleware.Recoverer)
 	r.Get("/healthz", func(w http.ResponseWriter, _ *http.Request) {
-		writeJSON(w, http.StatusOK, map[string]any{
+		httpjson.Write(w, http.StatusOK, map[string]any{
 			"status":         "ok",
 			"version":        opts.Version,
 			"uptime_seconds": time.Since(started).Seconds(),
@@ -80,10 +80,4 @@ func NewRouter(opts ServerOptions) http.Handler {
 		r.Handle("/*", web)
 	}
 	return r
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
 }

@@ -12,8 +12,8 @@ import (
 //go:embed static
 var static embed.FS
 
-// FS is the client's file tree, rooted at the page's top level.
-func FS() fs.FS {
+// files is the client's file tree, rooted at the page's top level.
+func files() fs.FS {
 	sub, err := fs.Sub(static, "static")
 	if err != nil {
 		panic(err) // the embedded tree is fixed at build time
@@ -22,4 +22,4 @@ func FS() fs.FS {
 }
 
 // Handler serves the client.
-func Handler() http.Handler { return http.FileServerFS(FS()) }
+func Handler() http.Handler { return http.FileServerFS(files()) }

@@ -27,8 +27,6 @@ type Encoder struct {
 	closed bool
 }
 
-var _ codec.AudioEncoder = (*Encoder)(nil)
-
 // NewEncoder returns an encoder for law.
 func NewEncoder(law Law) (*Encoder, error) {
 	if !law.valid() {
@@ -108,11 +106,6 @@ type Decoder struct {
 
 	closed bool
 }
-
-var (
-	_ codec.AudioDecoder  = (*Decoder)(nil)
-	_ codec.LossConcealer = (*Decoder)(nil)
-)
 
 // NewDecoder returns a decoder for law.
 func NewDecoder(law Law) (*Decoder, error) {

@@ -157,10 +157,8 @@ import "C"
 
 import (
 	"fmt"
-	"math"
 	"strconv"
 	"sync"
-	"sync/atomic"
 	"unsafe"
 
 	"github.com/tessera-mcu/tessera/codec"
@@ -176,6 +174,13 @@ const (
 	MaxWidth  = 4096
 	MaxHeight = 4096
 )
+
+// limits are the sizes, frame rates and bitrates NewEncoder and SetBitrate
+// accept.
+var limits = codec.VideoLimits{
+	Codec: "h264", MaxWidth: MaxWidth, MaxHeight: MaxHeight, EvenSize: true,
+	MaxFPS: MaxFPS, MinBitrate: MinBitrate, MaxBitrate: MaxBitrate,
+}
 
 // vbvWindow is the VBV buffer expressed in seconds of the target bitrate.
 // Half a second keeps the sender's bursts (and so the receiver's jitter
@@ -198,17 +203,14 @@ type EncoderConfig struct {
 	KeyframeInterval int
 }
 
-// DefaultBitrate is a target that gives good real-time quality for a
-// w x h picture at 30 fps: 700 kbps at 640x360 (about 0.1 bit per pixel),
-// about 1.5 Mbps at 1280x720. It grows with the pixel count to the power
-// 0.55, since larger pictures need fewer bits per pixel.
+// DefaultBitrate is codec.RealTimeBitrate for a w x h picture, rounded
+// down to 1 kbit/s and kept within MinBitrate..MaxBitrate: 700 kbps at
+// 640x360, about 1.5 Mbps at 1280x720.
 func DefaultBitrate(w, h int) int {
 	if w <= 0 || h <= 0 {
 		return MinBitrate
 	}
-	const ref = 640 * 360
-	r := float64(w*h) / ref
-	bps := 700_000 * math.Pow(r, 0.55)
+	bps := codec.RealTimeBitrate(w, h)
 	return min(max(int(bps)/1000*1000, MinBitrate), MaxBitrate)
 }
 
@@ -259,23 +261,18 @@ func levelMaxBR(idc int) int {
 }
 
 func (c *EncoderConfig) validate() error {
-	switch {
-	case c.Width <= 0 || c.Height <= 0 || c.Width > MaxWidth || c.Height > MaxHeight:
-		return fmt.Errorf("%w: h264: size %dx%d outside 2x2..%dx%d", codec.ErrInvalidConfig, c.Width, c.Height, MaxWidth, MaxHeight)
-	case c.Width%2 != 0 || c.Height%2 != 0:
-		return fmt.Errorf("%w: h264: size %dx%d is not even (4:2:0 needs even dimensions)", codec.ErrInvalidConfig, c.Width, c.Height)
-	case c.FPS <= 0 || c.FPS > MaxFPS:
-		return fmt.Errorf("%w: h264: fps %d outside 1..%d", codec.ErrInvalidConfig, c.FPS, MaxFPS)
-	case c.Bitrate < MinBitrate || c.Bitrate > MaxBitrate:
-		return fmt.Errorf("%w: h264: bitrate %d bps outside %d..%d", codec.ErrInvalidConfig, c.Bitrate, MinBitrate, MaxBitrate)
-	case c.KeyframeInterval < 0:
+	if err := limits.CheckConfig(c.Width, c.Height, c.FPS, c.Bitrate); err != nil {
+		return err
+	}
+	if c.KeyframeInterval < 0 {
 		return fmt.Errorf("%w: h264: keyframe interval %d is negative", codec.ErrInvalidConfig, c.KeyframeInterval)
 	}
 	return nil
 }
 
 // Encoder is a constrained-baseline H.264 encoder (libx264). It implements
-// codec.VideoEncoder, codec.KeyframeForcer and codec.BitrateSetter.
+// codec.VideoEncoder and codec.KeyframeForcer; SetBitrate changes its
+// target while it runs.
 type Encoder struct {
 	mu      sync.Mutex // serialises Encode, SetBitrate and Close
 	c       *C.tessera_x264
@@ -286,13 +283,12 @@ type Encoder struct {
 	bitrate int
 	buf     []byte // the last access unit; VideoPacket.Data aliases it
 
-	forceIDR atomic.Bool
+	idr codec.KeyframeRequest
 }
 
 var (
 	_ codec.VideoEncoder   = (*Encoder)(nil)
 	_ codec.KeyframeForcer = (*Encoder)(nil)
-	_ codec.BitrateSetter  = (*Encoder)(nil)
 )
 
 // NewEncoder opens an encoder for cfg. Settings out of range are reported
@@ -374,17 +370,12 @@ func (e *Encoder) Encode(f *codec.Frame) (codec.VideoPacket, error) {
 	if e.c == nil {
 		return codec.VideoPacket{}, codec.ErrClosed
 	}
-	if f == nil || f.Width != e.cfg.Width || f.Height != e.cfg.Height ||
-		len(f.Y) < f.Width*f.Height || len(f.U) < e.cw*f.ChromaHeight() || len(f.V) < e.cw*f.ChromaHeight() {
-		w, h := 0, 0
-		if f != nil {
-			w, h = f.Width, f.Height
-		}
-		return codec.VideoPacket{}, fmt.Errorf("%w: h264: picture %dx%d, encoder %dx%d",
-			codec.ErrFrameSize, w, h, e.cfg.Width, e.cfg.Height)
+	if err := limits.CheckFrame(f, e.cfg.Width, e.cfg.Height); err != nil {
+		return codec.VideoPacket{}, err
 	}
+	force := e.idr.Take()
 	idr := 0
-	if e.forceIDR.Swap(false) {
+	if force {
 		idr = 1
 	}
 	n := C.tessera_x264_encode(e.c,
@@ -394,9 +385,7 @@ func (e *Encoder) Encode(f *codec.Frame) (codec.VideoPacket, error) {
 		C.int(f.Width), C.int(e.cw), C.int64_t(e.pts), C.int(idr))
 	e.pts++
 	if n < 0 {
-		if idr == 1 {
-			e.forceIDR.Store(true)
-		}
+		e.idr.Restore(force)
 		return codec.VideoPacket{}, fmt.Errorf("%w: h264: x264_encoder_encode returned %d", codec.ErrLibrary, int(n))
 	}
 	e.buf = e.buf[:0]
@@ -446,7 +435,7 @@ func markConstrainedBaseline(nal []byte) {
 
 // ForceKeyframe makes the next Encode produce an IDR (with SPS and PPS).
 // It may be called from any goroutine and never blocks.
-func (e *Encoder) ForceKeyframe() { e.forceIDR.Store(true) }
+func (e *Encoder) ForceKeyframe() { e.idr.Request() }
 
 // SetBitrate changes the target bitrate (bits per second) from the next
 // picture on, through x264_encoder_reconfig. The VBV buffer is resized to
@@ -457,8 +446,8 @@ func (e *Encoder) SetBitrate(bps int) error {
 	if e.c == nil {
 		return codec.ErrClosed
 	}
-	if bps < MinBitrate || bps > MaxBitrate {
-		return fmt.Errorf("%w: h264: bitrate %d bps outside %d..%d", codec.ErrInvalidConfig, bps, MinBitrate, MaxBitrate)
+	if err := limits.CheckBitrate(bps); err != nil {
+		return err
 	}
 	if maxBR := levelMaxBR(e.level); bps > maxBR {
 		return fmt.Errorf("%w: h264: bitrate %d bps exceeds level %s's %d bps",

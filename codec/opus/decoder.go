@@ -16,19 +16,12 @@ const MaxFrameSamples = 5760
 // Decoder decodes Opus packets into interleaved int16 PCM.
 type Decoder struct {
 	dec      *hopus.Decoder
-	rate     int
 	ch       int
 	quantum  int // 2.5 ms in samples: libopus conceals in multiples of it
 	maxFrame int // 120 ms in samples
 	last     int // samples per channel of the last decoded or concealed frame
 	closed   bool
 }
-
-var (
-	_ codec.AudioDecoder  = (*Decoder)(nil)
-	_ codec.LossConcealer = (*Decoder)(nil)
-	_ codec.FECRecoverer  = (*Decoder)(nil)
-)
 
 // NewDecoder creates a decoder producing sampleRate Hz PCM (8000, 12000,
 // 16000, 24000 or 48000) with 1 or 2 channels. Opus packets can be decoded
@@ -47,7 +40,6 @@ func NewDecoder(sampleRate, channels int) (*Decoder, error) {
 	}
 	return &Decoder{
 		dec:      dec,
-		rate:     sampleRate,
 		ch:       channels,
 		quantum:  sampleRate / 400,
 		maxFrame: sampleRate * 120 / 1000,
@@ -141,9 +133,6 @@ func (d *Decoder) whole(pcm []int16, samples int) []int16 {
 // decoded or concealed (20 ms before the first). It is the right amount to
 // ask Conceal or RecoverFEC for when one packet is lost.
 func (d *Decoder) LastSamples() int { return d.last }
-
-// SampleRate is the PCM rate in Hz.
-func (d *Decoder) SampleRate() int { return d.rate }
 
 // Channels is 1 or 2.
 func (d *Decoder) Channels() int { return d.ch }

@@ -1,8 +1,8 @@
-// Package opus adapts libopus to the codec interfaces: Encoder is a
-// codec.AudioEncoder, codec.BitrateSetter and codec.KeyframeForcer (a frame
-// coded without inter-frame prediction, for listeners switching streams);
-// Decoder is a codec.AudioDecoder, codec.LossConcealer and
-// codec.FECRecoverer. The decoder goes through gopkg.in/hraban/opus.v2; the
+// Package opus encodes and decodes Opus audio (RFC 6716) with libopus.
+// Encoder is a codec.KeyframeForcer (a frame coded without inter-frame
+// prediction, for listeners switching streams) whose bitrate can change
+// while it runs; Decoder also conceals lost frames and recovers them from
+// in-band FEC. The decoder goes through gopkg.in/hraban/opus.v2; the
 // encoder binds libopus directly, for a control that binding lacks.
 //
 // Build with the tag nolibopusfile. The binding otherwise also compiles its

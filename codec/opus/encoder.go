@@ -110,11 +110,7 @@ type Encoder struct {
 	keyNext bool
 }
 
-var (
-	_ codec.AudioEncoder   = (*Encoder)(nil)
-	_ codec.BitrateSetter  = (*Encoder)(nil)
-	_ codec.KeyframeForcer = (*Encoder)(nil)
-)
+var _ codec.KeyframeForcer = (*Encoder)(nil)
 
 // validFrameDuration reports whether d is a packet duration libopus
 // encodes (RFC 6716 frames of 2.5 to 60 ms; 80 to 120 ms as several
@@ -224,10 +220,7 @@ func cbool(b bool) C.opus_int32 {
 }
 
 func checkBitrate(bps int) error {
-	if bps < MinBitrate || bps > MaxBitrate {
-		return fmt.Errorf("%w: opus bitrate %d bps (want %d..%d)", codec.ErrInvalidConfig, bps, MinBitrate, MaxBitrate)
-	}
-	return nil
+	return codec.CheckBitrate("opus", bps, MinBitrate, MaxBitrate)
 }
 
 // Encode encodes one frame of interleaved PCM (exactly
@@ -288,21 +281,6 @@ func (e *Encoder) SetBitrate(bps int) error {
 
 // Bitrate is the current target in bits per second.
 func (e *Encoder) Bitrate() int { return e.bitrate }
-
-// SetPacketLossPercent updates the expected loss rate (0..100), for example
-// from RTCP receiver reports, so that FEC follows the network.
-func (e *Encoder) SetPacketLossPercent(p int) error {
-	if e.st == nil {
-		return fmt.Errorf("opus set packet loss: %w", codec.ErrClosed)
-	}
-	if p < 0 || p > 100 {
-		return fmt.Errorf("%w: opus packet loss %d%% (want 0..100)", codec.ErrInvalidConfig, p)
-	}
-	if rc := C.tessera_set_packet_loss(e.st, C.opus_int32(p)); rc != C.OPUS_OK {
-		return opusError("set packet loss", rc)
-	}
-	return nil
-}
 
 // InDTX reports whether the last encoded frame was a DTX frame: either one
 // not worth transmitting or a comfort noise update. It is false when DTX is

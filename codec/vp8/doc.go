@@ -2,8 +2,9 @@
 // real-time use in an MCU: one thread per encoder or decoder, no frame lag,
 // constant bitrate, error-resilient bitstreams, keyframes on demand.
 //
-// Encoder implements codec.VideoEncoder, codec.KeyframeForcer and
-// codec.BitrateSetter; Decoder implements codec.VideoDecoder.
+// Encoder implements codec.VideoEncoder and codec.KeyframeForcer, and its
+// SetBitrate changes the target while it runs; Decoder implements
+// codec.VideoDecoder.
 //
 //	enc, err := vp8.NewEncoder(vp8.EncoderConfig{Width: 640, Height: 360, FPS: 30})
 //	if err != nil {

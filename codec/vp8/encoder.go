@@ -165,7 +165,6 @@ import (
 	"fmt"
 	"math"
 	"sync"
-	"sync/atomic"
 	"unsafe"
 
 	"github.com/tessera-mcu/tessera/codec"
@@ -193,6 +192,13 @@ const (
 	MaxFPS = 240
 )
 
+// limits are the sizes, frame rates and bitrates NewEncoder and SetBitrate
+// accept.
+var limits = codec.VideoLimits{
+	Codec: "vp8", MaxWidth: MaxDimension, MaxHeight: MaxDimension,
+	MaxFPS: MaxFPS, MinBitrate: MinBitrate, MaxBitrate: MaxBitrate,
+}
+
 // EncoderConfig describes an encoder's output. Zero values of every field
 // but Width and Height select the documented default.
 type EncoderConfig struct {
@@ -215,36 +221,26 @@ type EncoderConfig struct {
 	KeyframeInterval int
 }
 
-// DefaultBitrate is a real-time target for a w x h stream at 30 fps: about
-// 700 kbit/s at 640x360 and 1.5 Mbit/s at 1280x720, growing a little faster
-// than the square root of the pixel count, rounded to 10 kbit/s. It returns
-// 0 for an empty size.
+// DefaultBitrate is codec.RealTimeBitrate for a w x h stream, rounded to
+// 10 kbit/s and kept within 50 kbit/s..MaxBitrate: about 700 kbit/s at
+// 640x360 and 1.5 Mbit/s at 1280x720. It returns 0 for an empty size.
 func DefaultBitrate(w, h int) int {
 	if w <= 0 || h <= 0 {
 		return 0
 	}
-	const refPixels, refBitrate = 640 * 360, 700_000
-	bps := refBitrate * math.Pow(float64(w)*float64(h)/refPixels, 0.55)
-	bps = math.Round(bps/10_000) * 10_000
+	bps := math.Round(codec.RealTimeBitrate(w, h)/10_000) * 10_000
 	return int(min(max(bps, 50_000), MaxBitrate))
 }
 
 // withDefaults fills in zero fields and checks every value.
 func (c EncoderConfig) withDefaults() (EncoderConfig, error) {
-	if c.Width < 1 || c.Width > MaxDimension || c.Height < 1 || c.Height > MaxDimension {
-		return c, fmt.Errorf("%w: vp8: size %dx%d outside 1x1..%dx%d", codec.ErrInvalidConfig,
-			c.Width, c.Height, MaxDimension, MaxDimension)
-	}
 	if c.FPS == 0 {
 		c.FPS = DefaultFPS
-	}
-	if c.FPS < 1 || c.FPS > MaxFPS {
-		return c, fmt.Errorf("%w: vp8: frame rate %d outside 1..%d", codec.ErrInvalidConfig, c.FPS, MaxFPS)
 	}
 	if c.Bitrate == 0 {
 		c.Bitrate = DefaultBitrate(c.Width, c.Height)
 	}
-	if err := checkBitrate(c.Bitrate); err != nil {
+	if err := limits.CheckConfig(c.Width, c.Height, c.FPS, c.Bitrate); err != nil {
 		return c, err
 	}
 	if c.CPUUsed == 0 {
@@ -263,14 +259,6 @@ func (c EncoderConfig) withDefaults() (EncoderConfig, error) {
 	return c, nil
 }
 
-func checkBitrate(bps int) error {
-	if bps < MinBitrate || bps > MaxBitrate {
-		return fmt.Errorf("%w: vp8: bitrate %d bit/s outside %d..%d", codec.ErrInvalidConfig,
-			bps, MinBitrate, MaxBitrate)
-	}
-	return nil
-}
-
 func kbps(bps int) C.int { return C.int((bps + 500) / 1000) }
 
 // Encoder is a real-time VP8 encoder for pictures of one size. Encode copies
@@ -283,13 +271,12 @@ type Encoder struct {
 	bitrate int
 	out     []byte
 
-	forceKF atomic.Bool
+	keyframe codec.KeyframeRequest
 }
 
 var (
 	_ codec.VideoEncoder   = (*Encoder)(nil)
 	_ codec.KeyframeForcer = (*Encoder)(nil)
-	_ codec.BitrateSetter  = (*Encoder)(nil)
 )
 
 // NewEncoder returns an encoder for cfg. Its first picture is a keyframe.
@@ -336,20 +323,11 @@ func (e *Encoder) Encode(f *codec.Frame) (codec.VideoPacket, error) {
 	if e.c == nil {
 		return codec.VideoPacket{}, codec.ErrClosed
 	}
-	w, h := e.cfg.Width, e.cfg.Height
-	if f == nil || f.Width != w || f.Height != h {
-		if f == nil {
-			return codec.VideoPacket{}, fmt.Errorf("%w: vp8: nil frame", codec.ErrFrameSize)
-		}
-		return codec.VideoPacket{}, fmt.Errorf("%w: vp8: frame is %dx%d, encoder is %dx%d",
-			codec.ErrFrameSize, f.Width, f.Height, w, h)
-	}
-	cw, ch := (w+1)/2, (h+1)/2
-	if len(f.Y) < w*h || len(f.U) < cw*ch || len(f.V) < cw*ch {
-		return codec.VideoPacket{}, fmt.Errorf("%w: vp8: %dx%d frame has short planes", codec.ErrFrameSize, w, h)
+	if err := limits.CheckFrame(f, e.cfg.Width, e.cfg.Height); err != nil {
+		return codec.VideoPacket{}, err
 	}
 
-	force := e.forceKF.Swap(false)
+	force := e.keyframe.Take()
 	var kf C.int
 	if force {
 		kf = 1
@@ -359,17 +337,13 @@ func (e *Encoder) Encode(f *codec.Frame) (codec.VideoPacket, error) {
 		(*C.uint8_t)(unsafe.Pointer(&f.U[0])),
 		(*C.uint8_t)(unsafe.Pointer(&f.V[0])), kf)
 	if code != C.VPX_CODEC_OK {
-		if force {
-			e.forceKF.Store(true)
-		}
+		e.keyframe.Restore(force)
 		return codec.VideoPacket{}, e.libError("encode", code)
 	}
 	n := int(e.c.out_len)
 	if n == 0 {
 		// Nothing came out; a pending keyframe request still applies.
-		if force {
-			e.forceKF.Store(true)
-		}
+		e.keyframe.Restore(force)
 		return codec.VideoPacket{}, nil
 	}
 	if cap(e.out) < n {
@@ -382,12 +356,12 @@ func (e *Encoder) Encode(f *codec.Frame) (codec.VideoPacket, error) {
 
 // ForceKeyframe makes the next picture Encode produces a keyframe. It may
 // be called from any goroutine.
-func (e *Encoder) ForceKeyframe() { e.forceKF.Store(true) }
+func (e *Encoder) ForceKeyframe() { e.keyframe.Request() }
 
 // SetBitrate changes the target bitrate, in bits per second, from the next
 // picture on.
 func (e *Encoder) SetBitrate(bps int) error {
-	if err := checkBitrate(bps); err != nil {
+	if err := limits.CheckBitrate(bps); err != nil {
 		return err
 	}
 	e.mu.Lock()

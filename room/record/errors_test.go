@@ -17,7 +17,6 @@ type failingFile struct {
 	memFile
 	limit  int
 	writes int
-	closed bool
 }
 
 func (f *failingFile) Name() string { return "/recordings/failing.webm" }

@@ -241,8 +241,9 @@ func (m *matroska) appendTracks(b []byte) []byte {
 	return b
 }
 
-// WriteVideo implements Writer.
-func (m *matroska) WriteVideo(frame []byte, keyframe bool, pts time.Duration) error {
+// WriteVideo implements Writer. Whether a frame is a keyframe is read from
+// the bitstream.
+func (m *matroska) WriteVideo(frame []byte, _ bool, pts time.Duration) error {
 	if err := m.s.check(); err != nil {
 		return err
 	}
@@ -252,7 +253,10 @@ func (m *matroska) WriteVideo(frame []byte, keyframe bool, pts time.Duration) er
 	if len(frame) == 0 {
 		return nil
 	}
-	var avc avcFrame
+	var (
+		avc      avcFrame
+		keyframe bool
+	)
 	if m.h264 {
 		avc = scanAVC(frame)
 		if avc.units == 0 {

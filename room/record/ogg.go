@@ -94,7 +94,6 @@ func appendOggPage(b []byte, flags byte, granule int64, serial, seq uint32, p []
 // as soon as it holds oggPageSamples, the last one marked end-of-stream.
 type oggOpus struct {
 	s       *sink
-	ch      int
 	preSkip int64
 	serial  uint32
 	seq     uint32
@@ -125,7 +124,6 @@ func newOgg(s *sink, opts Options) (*oggOpus, error) {
 	a := opts.Audio
 	o := &oggOpus{
 		s:       s,
-		ch:      a.Channels,
 		preSkip: int64(a.PreSkip),
 		serial:  rand.Uint32(),
 		page:    make([]byte, oggReserve, oggReserve+4096),

@@ -20,9 +20,10 @@ type Writer interface {
 	// WriteVideo writes one encoded video frame (a VP8 frame, or an H.264
 	// Annex-B access unit) at pts from the start of the recording. Frames
 	// before the first keyframe are dropped and counted, and that
-	// keyframe's pts becomes time 0 of the file. keyframe is checked
-	// against the bitstream, which wins when they disagree. An empty frame
-	// (an encoder that skipped a picture) is ignored.
+	// keyframe's pts becomes time 0 of the file. Whether a frame is a
+	// keyframe is read from the bitstream; the keyframe argument is not
+	// consulted. An empty frame (an encoder that skipped a picture) is
+	// ignored.
 	WriteVideo(frame []byte, keyframe bool, pts time.Duration) error
 	// WriteAudio writes one Opus packet at pts; its duration comes from
 	// its table-of-contents byte. With a video track, audio with a pts

@@ -34,8 +34,8 @@ import (
 	"time"
 
 	"github.com/tessera-mcu/tessera/codec"
+	"github.com/tessera-mcu/tessera/internal/testpeer"
 	"github.com/tessera-mcu/tessera/room"
-	"github.com/tessera-mcu/tessera/room/roomtest"
 )
 
 func main() {
@@ -104,10 +104,10 @@ func joinHandler(r *room.Room) http.Handler {
 }
 
 // joinPeers creates peers and joins them through url.
-func joinPeers(url string, opts []roomtest.Options) ([]*roomtest.Peer, error) {
-	var peers []*roomtest.Peer
+func joinPeers(url string, opts []testpeer.Options) ([]*testpeer.Peer, error) {
+	var peers []*testpeer.Peer
 	for i, o := range opts {
-		p, err := roomtest.New(o)
+		p, err := testpeer.New(o)
 		if err != nil {
 			return peers, err
 		}
@@ -137,7 +137,7 @@ func joinPeers(url string, opts []roomtest.Options) ([]*roomtest.Peer, error) {
 	return peers, nil
 }
 
-func closeAll(peers []*roomtest.Peer) {
+func closeAll(peers []*testpeer.Peer) {
 	for _, p := range peers {
 		_ = p.Close()
 	}
@@ -184,7 +184,7 @@ func measureCPU(n, talkers int, video string, dur time.Duration, workers int) (c
 	if err != nil {
 		return 0, 0, 0, fmt.Errorf("server did not start: %w", err)
 	}
-	opts := make([]roomtest.Options, n)
+	opts := make([]testpeer.Options, n)
 	for i := range opts {
 		if i < talkers {
 			opts[i].ToneHz = 300 + 110*float64(i)
@@ -256,7 +256,7 @@ func measureLatency(dur time.Duration, video string) error {
 	}
 	go srv.Serve(ln)
 	defer srv.Close()
-	peers, err := joinPeers("http://"+ln.Addr().String(), []roomtest.Options{
+	peers, err := joinPeers("http://"+ln.Addr().String(), []testpeer.Options{
 		{Video: video, VideoCounter: true, VideoFPS: 30, VideoWidth: 640, VideoHeight: 360, VideoColor: codec.RGB(40, 90, 200)},
 		{Video: video, RecvOnly: true},
 	})

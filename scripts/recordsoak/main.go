@@ -20,8 +20,8 @@ import (
 	"time"
 
 	"github.com/tessera-mcu/tessera/codec"
+	"github.com/tessera-mcu/tessera/internal/testpeer"
 	"github.com/tessera-mcu/tessera/room"
-	"github.com/tessera-mcu/tessera/room/roomtest"
 )
 
 func main() {
@@ -51,7 +51,7 @@ func run(dur time.Duration, videoCodec, dir string) error {
 	if err != nil {
 		return err
 	}
-	p, err := roomtest.New(roomtest.Options{ToneHz: 440, Video: "vp8", VideoColor: codec.RGB(200, 80, 40), VideoColor2: codec.RGB(40, 80, 200)})
+	p, err := testpeer.New(testpeer.Options{ToneHz: 440, Video: "vp8", VideoColor: codec.RGB(200, 80, 40), VideoColor2: codec.RGB(40, 80, 200)})
 	if err != nil {
 		return err
 	}

@@ -48,8 +48,6 @@ func errorf(code int, format string, args ...any) *Error {
 
 // Sentinel errors of the package.
 var (
-	// ErrGatewayClosed is returned once the gateway shuts down.
-	ErrGatewayClosed = errors.New("janus: gateway closed")
 	// ErrNotInRoom: a handle's request needs it to have joined a room.
 	ErrNotInRoom = errors.New("janus: not in a room")
 

@@ -1,12 +1,13 @@
 package janus
 
 import (
-	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
 	"strconv"
 	"strings"
+
+	"github.com/tessera-mcu/tessera/signaling/internal/httpjson"
 )
 
 // DefaultMaxBody is the default bound of one HTTP request body.
@@ -138,6 +139,5 @@ func cors(w http.ResponseWriter, r *http.Request) {
 }
 
 func writeJSON(w http.ResponseWriter, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	_ = json.NewEncoder(w).Encode(v)
+	httpjson.Write(w, http.StatusOK, v)
 }

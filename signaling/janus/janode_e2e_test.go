@@ -14,8 +14,8 @@ import (
 
 	"github.com/tessera-mcu/tessera/codec/codectest"
 	"github.com/tessera-mcu/tessera/codec/opus"
+	"github.com/tessera-mcu/tessera/internal/testpeer"
 	"github.com/tessera-mcu/tessera/room"
-	"github.com/tessera-mcu/tessera/room/roomtest"
 )
 
 // e2eDir holds the npm project with the unmodified Janus clients.
@@ -43,7 +43,7 @@ func needNode(t *testing.T) string {
 
 // joinGoPeer puts a pion peer sending freq into a room through the room
 // API.
-func joinGoPeer(t *testing.T, r *room.Room, freq float64) *roomtest.Peer {
+func joinGoPeer(t *testing.T, r *room.Room, freq float64) *testpeer.Peer {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -51,7 +51,7 @@ func joinGoPeer(t *testing.T, r *room.Room, freq float64) *roomtest.Peer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := roomtest.New(roomtest.Options{ToneHz: freq})
+	p, err := testpeer.New(testpeer.Options{ToneHz: freq})
 	if err != nil {
 		t.Fatal(err)
 	}

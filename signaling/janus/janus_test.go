@@ -15,8 +15,8 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/tessera-mcu/tessera/internal/testpeer"
 	"github.com/tessera-mcu/tessera/room"
-	"github.com/tessera-mcu/tessera/room/roomtest"
 )
 
 func quietLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
@@ -443,7 +443,7 @@ func TestAudioBridgeSessionOverWebSocket(t *testing.T) {
 		sid  uint64
 		hid  uint64
 		id   uint64
-		peer *roomtest.Peer
+		peer *testpeer.Peer
 	}
 	joinRoom := func(name string, tone float64) *member {
 		m := &member{c: dialWS(t, s)}
@@ -458,7 +458,7 @@ func TestAudioBridgeSessionOverWebSocket(t *testing.T) {
 			t.Fatalf("join: %v", joined)
 		}
 		m.id = num(pluginData(joined), "id")
-		peer, err := roomtest.New(roomtest.Options{ToneHz: tone})
+		peer, err := testpeer.New(testpeer.Options{ToneHz: tone})
 		if err != nil {
 			t.Fatal(err)
 		}

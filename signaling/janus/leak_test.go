@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tessera-mcu/tessera/room/roomtest"
+	"github.com/tessera-mcu/tessera/internal/testpeer"
 )
 
 // janusGoroutines lists the goroutines, other than the caller, that run
@@ -92,8 +92,8 @@ func TestCloseLeavesNoGoroutines(t *testing.T) {
 
 	// A participant with media over WebSocket (its forwarder runs), a
 	// video participant, and an idle socket.
-	joinPlugin(t, s, audioBridgePkg, M{"room": 1234, "display": "ws"}, roomtest.Options{ToneHz: 440})
-	joinPlugin(t, s, videoMCUPkg, M{"room": 1234, "display": "video"}, roomtest.Options{ToneHz: 660})
+	joinPlugin(t, s, audioBridgePkg, M{"room": 1234, "display": "ws"}, testpeer.Options{ToneHz: 440})
+	joinPlugin(t, s, videoMCUPkg, M{"room": 1234, "display": "video"}, testpeer.Options{ToneHz: 660})
 	idle := dialWS(t, s)
 	idle.send(M{"janus": "create", "transaction": "c"})
 	idle.tx("c")

@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tessera-mcu/tessera/internal/testpeer"
 	"github.com/tessera-mcu/tessera/room"
-	"github.com/tessera-mcu/tessera/room/roomtest"
 )
 
 // stunWatch is a set of loopback UDP sockets that note whether anything
@@ -78,7 +78,7 @@ func TestTrickleFloodRefused(t *testing.T) {
 	if d := pluginData(c.tx("j")); d["audiobridge"] != "joined" {
 		t.Fatalf("join: %v", d)
 	}
-	peer, err := roomtest.New(roomtest.Options{Silent: true})
+	peer, err := testpeer.New(testpeer.Options{Silent: true})
 	if err != nil {
 		t.Fatal(err)
 	}

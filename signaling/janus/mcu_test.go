@@ -7,8 +7,8 @@ import (
 	"time"
 
 	"github.com/tessera-mcu/tessera/codec"
+	"github.com/tessera-mcu/tessera/internal/testpeer"
 	"github.com/tessera-mcu/tessera/room"
-	"github.com/tessera-mcu/tessera/room/roomtest"
 )
 
 // mcuMember is a participant joined through a plugin over WebSocket.
@@ -16,10 +16,10 @@ type mcuMember struct {
 	c        *wsClient
 	sid, hid uint64
 	id       uint64
-	peer     *roomtest.Peer
+	peer     *testpeer.Peer
 }
 
-func joinPlugin(t *testing.T, s *server, plugin string, body M, opts roomtest.Options) (*mcuMember, M) {
+func joinPlugin(t *testing.T, s *server, plugin string, body M, opts testpeer.Options) (*mcuMember, M) {
 	t.Helper()
 	m := &mcuMember{c: dialWS(t, s)}
 	m.c.send(M{"janus": "create", "transaction": "c"})
@@ -33,7 +33,7 @@ func joinPlugin(t *testing.T, s *server, plugin string, body M, opts roomtest.Op
 	if m.id == 0 {
 		t.Fatalf("join: %v", joined)
 	}
-	peer, err := roomtest.New(opts)
+	peer, err := testpeer.New(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,7 +69,7 @@ func TestVideoMCUPluginWithAudioBridgeNeighbour(t *testing.T) {
 
 	red := codec.RGB(220, 30, 30)
 	cam, joined := joinPlugin(t, s, videoMCUPkg, M{"room": 1234, "display": "camera", "video_codec": "vp8"},
-		roomtest.Options{ToneHz: 440, Video: "vp8", VideoColor: red})
+		testpeer.Options{ToneHz: 440, Video: "vp8", VideoColor: red})
 	if joined["mcu"] != "joined" {
 		t.Fatalf("joined: %v", joined)
 	}
@@ -77,7 +77,7 @@ func TestVideoMCUPluginWithAudioBridgeNeighbour(t *testing.T) {
 		t.Fatalf("joined.video: %v", joined["video"])
 	}
 	// An audio-only AudioBridge participant in the same room.
-	ab, _ := joinPlugin(t, s, audioBridgePkg, M{"room": 1234, "display": "phone"}, roomtest.Options{ToneHz: 660})
+	ab, _ := joinPlugin(t, s, audioBridgePkg, M{"room": 1234, "display": "phone"}, testpeer.Options{ToneHz: 660})
 	cam.c.wait("phone joined", func(e M) bool { return pluginData(e)["mcu"] == "joined" })
 
 	// They hear each other.
@@ -172,8 +172,8 @@ func TestChangeroomKeepsMediaAndJoinWithOffer(t *testing.T) {
 	if _, err := s.rooms.Create(room.Config{ID: 99, Description: "Other"}); err != nil {
 		t.Fatal(err)
 	}
-	mover, _ := joinPlugin(t, s, audioBridgePkg, M{"room": 1234, "display": "mover"}, roomtest.Options{ToneHz: 440})
-	stay, _ := joinPlugin(t, s, audioBridgePkg, M{"room": 1234, "display": "stay"}, roomtest.Options{ToneHz: 660})
+	mover, _ := joinPlugin(t, s, audioBridgePkg, M{"room": 1234, "display": "mover"}, testpeer.Options{ToneHz: 440})
+	stay, _ := joinPlugin(t, s, audioBridgePkg, M{"room": 1234, "display": "stay"}, testpeer.Options{ToneHz: 660})
 
 	// Someone in room 99 joins with the offer in the join request.
 	other := &mcuMember{c: dialWS(t, s)}
@@ -181,7 +181,7 @@ func TestChangeroomKeepsMediaAndJoinWithOffer(t *testing.T) {
 	other.sid = num(other.c.tx("c"), "data", "id")
 	other.c.send(M{"janus": "attach", "session_id": other.sid, "plugin": audioBridgePkg, "transaction": "a"})
 	other.hid = num(other.c.tx("a"), "data", "id")
-	peer, err := roomtest.New(roomtest.Options{ToneHz: 990})
+	peer, err := testpeer.New(testpeer.Options{ToneHz: 990})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -198,7 +198,7 @@ func TestChangeroomKeepsMediaAndJoinWithOffer(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	hearsAt := func(p *roomtest.Peer, f float64) bool {
+	hearsAt := func(p *testpeer.Peer, f float64) bool {
 		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
 			if p.Level(f, 500*time.Millisecond) > 0.15 {
 				return true
@@ -240,7 +240,7 @@ func TestVideoMCUTierAndRecordingControls(t *testing.T) {
 	mcu.SetRecording(room.RecordOptions{Dir: t.TempDir()})
 	s.gw.Register(mcu)
 	v, joined := joinPlugin(t, s, videoMCUPkg, M{"room": 1234, "display": "small screen", "video_codec": "h264", "tier": 1},
-		roomtest.Options{Video: "h264", RecvOnly: true})
+		testpeer.Options{Video: "h264", RecvOnly: true})
 	if joined["recording"] != false {
 		t.Fatalf("joined: %v", joined)
 	}
@@ -267,7 +267,7 @@ func TestVideoMCUTierAndRecordingControls(t *testing.T) {
 		t.Fatalf("record with the secret: %v", d)
 	}
 	v.c.wait("recording event", func(e M) bool { return pluginData(e)["recording"] == true })
-	late, joinedLate := joinPlugin(t, s, videoMCUPkg, M{"room": 1234, "display": "late"}, roomtest.Options{ToneHz: 440})
+	late, joinedLate := joinPlugin(t, s, videoMCUPkg, M{"room": 1234, "display": "late"}, testpeer.Options{ToneHz: 440})
 	if joinedLate["recording"] != true {
 		t.Errorf("a late joiner is not told the room records: %v", joinedLate)
 	}

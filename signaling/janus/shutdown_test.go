@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tessera-mcu/tessera/room/roomtest"
+	"github.com/tessera-mcu/tessera/internal/testpeer"
 )
 
 // On shutdown, as in Janus: a handle with a PeerConnection gets hangup,
@@ -17,7 +17,7 @@ import (
 // participant out of the room), and then closes the WebSocket.
 func TestCloseSendsHangupThenDetached(t *testing.T) {
 	s := newServer(t, Options{})
-	m, _ := joinPlugin(t, s, audioBridgePkg, M{"room": 1234, "display": "caller"}, roomtest.Options{ToneHz: 440})
+	m, _ := joinPlugin(t, s, audioBridgePkg, M{"room": 1234, "display": "caller"}, testpeer.Options{ToneHz: 440})
 	// A second handle on the same session, without a PeerConnection.
 	m.c.send(M{"janus": "attach", "session_id": m.sid, "plugin": audioBridgePkg, "transaction": "a2"})
 	bare := num(m.c.tx("a2"), "data", "id")

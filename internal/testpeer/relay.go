@@ -1,4 +1,4 @@
-package roomtest
+package testpeer
 
 import (
 	"container/heap"
@@ -139,9 +139,6 @@ func (r *Relay) SetServer(a *net.UDPAddr) {
 	c := *a
 	r.server.Store(&c)
 }
-
-// Server is where the client's datagrams go (nil if not set).
-func (r *Relay) Server() *net.UDPAddr { return r.server.Load() }
 
 // Impair sets the impairment of the given directions (a zero Impairment
 // forwards untouched). Datagrams already delayed keep their times.

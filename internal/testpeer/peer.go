@@ -1,8 +1,4 @@
-// Package roomtest provides a real WebRTC client for tests: a pion
-// PeerConnection that sends a synthetic Opus tone (optionally with RFC 6464
-// levels, loss or garbage) and decodes and records what it receives. Tests
-// of the room and signalling packages use it over loopback.
-package roomtest
+package testpeer
 
 import (
 	"errors"
@@ -110,8 +106,6 @@ type Peer struct {
 	mu       sync.Mutex
 	pcm      []int16   // everything decoded, in arrival order
 	arrivals []Arrival // one per received packet
-	received atomic.Uint64
-	sent     atomic.Uint64
 	// Stream continuity of what arrives.
 	ssrcs    map[uint32]int
 	seqJumps int
@@ -245,7 +239,7 @@ func (p *Peer) Offer() (string, error) {
 	select {
 	case <-done:
 	case <-time.After(5 * time.Second):
-		return "", errors.New("roomtest: ICE gathering timed out")
+		return "", errors.New("testpeer: ICE gathering timed out")
 	}
 	desc := p.PC.LocalDescription().SDP
 	if r := p.opts.Relay; r != nil {
@@ -259,7 +253,7 @@ func (p *Peer) Accept(answer string) error {
 	if r := p.opts.Relay; r != nil {
 		var server *net.UDPAddr
 		if answer, server = viaRelay(answer, r.ClientSide()); server == nil {
-			return errors.New("roomtest: the answer has no UDP candidate to relay to")
+			return errors.New("testpeer: the answer has no UDP candidate to relay to")
 		}
 		r.SetServer(server)
 	}
@@ -284,7 +278,7 @@ func (p *Peer) WaitConnected(d time.Duration) error {
 	case <-p.connected:
 		return nil
 	case <-time.After(d):
-		return fmt.Errorf("roomtest: not connected after %v (state %s)", d, p.PC.ConnectionState())
+		return fmt.Errorf("testpeer: not connected after %v (state %s)", d, p.PC.ConnectionState())
 	}
 }
 
@@ -411,9 +405,7 @@ func (p *Peer) send() {
 				if p.opts.LossRate > 0 && rng.Float64() < p.opts.LossRate {
 					continue
 				}
-				if err := p.track.WriteRTP(pkt); err == nil {
-					p.sent.Add(1)
-				}
+				_ = p.track.WriteRTP(pkt)
 			}
 		}
 	}
@@ -435,7 +427,6 @@ func (p *Peer) receive(t *webrtc.TrackRemote) {
 			return
 		}
 		now := time.Now()
-		p.received.Add(1)
 		p.mu.Lock()
 		if p.ssrcs == nil {
 			p.ssrcs = make(map[uint32]int)
@@ -481,12 +472,6 @@ type Arrival struct {
 	Seq uint16
 	TS  uint32
 }
-
-// Received is how many RTP packets arrived.
-func (p *Peer) Received() uint64 { return p.received.Load() }
-
-// Sent is how many RTP packets left.
-func (p *Peer) Sent() uint64 { return p.sent.Load() }
 
 // Mark returns the current length of the recording, to measure from later.
 func (p *Peer) Mark() int {
@@ -566,7 +551,7 @@ func (p *Peer) Continuity() (ssrcs, seqJumps, tsJumps int) {
 // gathering is complete.
 func (p *Peer) OfferTrickle() (string, <-chan webrtc.ICECandidateInit, error) {
 	if p.opts.Relay != nil {
-		return "", nil, errors.New("roomtest: a peer behind a relay offers its candidates in the offer (Offer)")
+		return "", nil, errors.New("testpeer: a peer behind a relay offers its candidates in the offer (Offer)")
 	}
 	cands := make(chan webrtc.ICECandidateInit, 16)
 	p.PC.OnICECandidate(func(c *webrtc.ICECandidate) {

@@ -1,4 +1,4 @@
-package roomtest
+package testpeer
 
 import (
 	"math/rand/v2"
@@ -45,6 +45,11 @@ type decodedCounter struct {
 	at time.Time
 }
 
+// videoCapability is the codec the peer offers for its video, written out
+// here as a browser's offer would carry it rather than taken from package
+// room: the client stays an independent party to the negotiation (the
+// room's own capability differs, announcing goog-remb too), and room's
+// tests, which import this package, could not be imported by it.
 func videoCapability(name string) webrtc.RTPCodecCapability {
 	fb := []webrtc.RTCPFeedback{{Type: "nack"}, {Type: "nack", Parameter: "pli"}, {Type: "ccm", Parameter: "fir"}}
 	if name == "h264" {

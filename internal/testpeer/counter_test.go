@@ -1,4 +1,4 @@
-package roomtest
+package testpeer
 
 import (
 	"testing"
