@@ -84,7 +84,7 @@ func (r *Room) Move(ctx context.Context, id ParticipantID, dst *Room, req JoinRe
 // closing it (room goroutine).
 func (r *Room) takeMedia(p *Participant) carried {
 	c := carried{pc: p.pc.Swap(nil), link: p.link, est: p.est, in: p.in, out: p.out, vin: p.vin, vout: p.vout,
-		vcodec: p.vcodec, watchOnly: p.watchOnly, setup: p.setup, floor: p.tier.floor, loss: p.loss, cands: p.cands}
+		vcodec: p.vcodec, watchOnly: p.watchOnly, setup: p.setup, floor: p.tier.Floor, loss: p.loss, cands: p.cands}
 	if p.vout != nil {
 		r.removeViewer(p)
 	}
@@ -103,7 +103,7 @@ func (r *Room) giveMedia(p *Participant, c carried) {
 	// The listener's decoder follows the old room's stream: the first
 	// frame of this room's mix must be a keyframe.
 	p.mix = noMix
-	p.tier.floor = min(max(p.tier.floor, c.floor), r.tierCount()-1)
+	p.tier.Floor = min(max(p.tier.Floor, c.floor), r.tierCount()-1)
 	if r.video == nil {
 		// An audio-only room: no composite to send, no tile to fill.
 		if c.vout != nil {
@@ -115,7 +115,7 @@ func (r *Room) giveMedia(p *Participant, c carried) {
 	} else {
 		p.vin, p.vout = c.vin, c.vout
 		if p.vout != nil {
-			r.addViewer(p, outputKey{codec: c.vcodec, tier: p.tier.floor})
+			r.addViewer(p, outputKey{codec: c.vcodec, tier: p.tier.Floor})
 		}
 	}
 	if c.setup {

@@ -9,6 +9,7 @@ import (
 	"github.com/pion/webrtc/v4/pkg/media"
 
 	"github.com/tessera-mcu/tessera/mixer"
+	"github.com/tessera-mcu/tessera/room/tier"
 )
 
 // ParticipantInfo is a participant's public state.
@@ -50,7 +51,7 @@ type Participant struct {
 	// put on it (and since its connection came up); until then it is sent
 	// nothing.
 	vready      bool
-	tier        tierState
+	tier        tier.State
 	preferCodec string
 	// watchOnly: the participant's media session sends nothing (a lobby
 	// screen, a wall display); it gets no tile on the composite.

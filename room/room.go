@@ -607,7 +607,7 @@ func (r *Room) Join(ctx context.Context, req JoinRequest) (ParticipantInfo, []Pa
 			others = append(others, q.info())
 		}
 		p := &Participant{id: id, display: req.Display, muted: req.Muted, volume: vol, joined: time.Now(), preferCodec: req.VideoCodec}
-		p.tier.floor = req.VideoTier
+		p.tier.Floor = req.VideoTier
 		r.parts[id] = p
 		r.order = append(r.order, p)
 		r.membersChanged()
@@ -685,7 +685,7 @@ func (r *Room) Update(ctx context.Context, id ParticipantID, u Update) (Particip
 		if u.VideoTier != nil {
 			// Applied by the next tier check (within a second): down at
 			// once, up as the bandwidth estimate allows.
-			p.tier.floor = *u.VideoTier
+			p.tier.Floor = *u.VideoTier
 		}
 		info = p.info()
 		r.publish(Event{Kind: EventUpdated, Participant: id, Info: info, ByModerator: u.ByModerator})
@@ -800,7 +800,7 @@ func (r *Room) Offer(ctx context.Context, id ParticipantID, offer string) (strin
 		p.cands.reset(info.ufrag, info.candidates)
 		p.watchOnly = !info.audio.sends() && !info.video.sends()
 		if p.vout != nil {
-			r.addViewer(p, outputKey{codec: m.vcodec, tier: p.tier.floor})
+			r.addViewer(p, outputKey{codec: m.vcodec, tier: p.tier.Floor})
 		}
 		return nil
 	}); err != nil {

@@ -146,7 +146,7 @@ func TestTierTrialUpgradeBacksOff(t *testing.T) {
 // it, whatever its estimate.
 func TestTierFloor(t *testing.T) {
 	tr := newTierRoom(t)
-	tr.p.tier.floor = 1
+	tr.p.tier.Floor = 1
 	if tier := tr.check(5_000_000); tier != 1 {
 		t.Fatalf("viewer with floor 1 on tier %d", tier)
 	}

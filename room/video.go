@@ -104,10 +104,12 @@ type roomVideo struct {
 	outputs map[outputKey]*videoOutput
 	sources []mixer.VideoSource
 	scaled  []*codec.Frame // per tier > 0, reused
-	ticks   int64
-	skipped uint64
-	gap     int64 // skipped ticks the next frame's duration covers
-	tiles   []mixer.Tile
+	// bitrates are the tiers' target bitrates, best first.
+	bitrates []int
+	ticks    int64
+	skipped  uint64
+	gap      int64 // skipped ticks the next frame's duration covers
+	tiles    []mixer.Tile
 }
 
 func newRoomVideo(cfg VideoConfig) (*roomVideo, error) {
@@ -123,6 +125,9 @@ func newRoomVideo(cfg VideoConfig) (*roomVideo, error) {
 	}
 	for i := 1; i < len(cfg.Tiers); i++ {
 		v.scaled[i] = codec.NewFrame(cfg.Tiers[i].Width, cfg.Tiers[i].Height)
+	}
+	for _, t := range cfg.Tiers {
+		v.bitrates = append(v.bitrates, t.Bitrate)
 	}
 	return v, nil
 }
