@@ -308,6 +308,15 @@ func (in *audioInput) consume(dst []int16) {
 
 func (in *audioInput) close() { in.dec.Close() }
 
+// voiceTarget is the depth, in frames, the input's jitter buffer is asked
+// to hold above its own (0: its own).
+func (in *audioInput) voiceTarget() int { return in.jb.target }
+
+// setVoiceTarget asks the jitter buffer to hold frames of depth (so that
+// the voice waits for late pictures); it grows to it by concealing a frame
+// now and then and shrinks back as packets arrive.
+func (in *audioInput) setVoiceTarget(frames int) { in.jb.target = frames }
+
 // audioLevelExtID finds the negotiated ID of the RFC 6464 header extension
 // on a receiver (0 if the sender did not agree to it).
 func audioLevelExtID(r *webrtc.RTPReceiver) uint8 {

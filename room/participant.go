@@ -9,6 +9,7 @@ import (
 	"github.com/pion/webrtc/v4/pkg/media"
 
 	"github.com/tessera-mcu/tessera/mixer"
+	"github.com/tessera-mcu/tessera/room/avsync"
 	"github.com/tessera-mcu/tessera/room/tier"
 )
 
@@ -37,10 +38,8 @@ type Participant struct {
 	in  *audioInput
 	out *egress
 	mix mixer.MixID // the mix the listener heard last tick (noMix: none of this room's)
-	// voiceWait is how long the participant's voice waits to be mixed
-	// (seconds, a moving average): its pictures are shown that much late.
-	voiceWait float64
-	paceHeld  int // ticks since the voice's buffer target last went down
+	// pace keeps the participant's voice and pictures together.
+	pace avsync.Pace
 
 	// Video.
 	vin    *videoInput

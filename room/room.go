@@ -17,6 +17,7 @@ import (
 
 	"github.com/tessera-mcu/tessera/codec/opus"
 	"github.com/tessera-mcu/tessera/mixer"
+	"github.com/tessera-mcu/tessera/room/avsync"
 )
 
 // Config describes a room.
@@ -442,44 +443,27 @@ func (r *Room) audioTick() {
 	}
 }
 
-// syncPictures keeps a participant's voice and pictures together: the
-// later of the two sets the pace, as a browser's receiver does. A voice
-// waits in the jitter buffer before it is mixed (longer on a jittery
-// network); a picture waits for its packets (retransmissions of lost ones
-// included) and its decode, then for the next composite, half a frame
-// interval on average. When voices wait longer, the composite shows the
-// camera's picture from that much earlier; when pictures do (a lossy
-// link), the voice's jitter buffer holds more. Both waits are moving
-// averages over about a second, so nothing jumps.
+// syncPictures keeps a participant's voice and pictures together (see
+// package avsync): its pictures are shown as late as its voice waits, or
+// its voice waits for late pictures.
 func (r *Room) syncPictures(p *Participant) {
-	if p.in.playing {
-		p.voiceWait += (p.in.wait.Seconds() - p.voiceWait) * 0.05
-	}
-	frames := 0
+	m := avsync.Measure{VoicePlaying: p.in.playing, VoiceWait: p.in.wait}
 	if p.vin != nil && r.video != nil {
 		if last := p.vin.lastDecoded(); !last.IsZero() && time.Since(last) < r.video.cfg.StallTimeout {
-			pictureWait := time.Duration(p.vin.wait.Load()) + r.video.period()/2
-			voiceWait := time.Duration(p.voiceWait * float64(time.Second))
-			p.vin.delay.Store(int64(min(max(voiceWait-pictureWait, 0), maxPictureDelay)))
-			// The buffer depth whose wait matches the pictures' (a voice
-			// waits about half a tick more than what is buffered ahead).
-			frames = int((pictureWait - tick/2 + tick - 1) / tick)
+			m.PictureLive, m.PictureWait, m.FrameInterval = true, time.Duration(p.vin.wait.Load()), r.video.period()
 		}
-		// A camera that stopped sets no pace: the voice goes back to the
-		// buffer's own depth.
 	}
-	frames = min(max(frames, 0), jitterTarget+maxVoiceDelayFrames)
-	// Up at once; down a frame a second, as fast as the buffer sheds a
-	// frame it no longer needs, so that speech is never clipped to catch up.
-	jb := &p.in.jb
-	if frames >= jb.target {
-		jb.target, p.paceHeld = frames, 0
-		return
+	delay, frames := p.pace.Update(avsyncConfig, m, p.in.voiceTarget())
+	if m.PictureLive {
+		p.vin.setPictureDelay(delay)
 	}
-	if p.paceHeld++; p.paceHeld >= shrinkAfter {
-		jb.target, p.paceHeld = jb.target-1, 0
-	}
+	p.in.setVoiceTarget(frames)
 }
+
+// avsyncConfig is the lip-sync policy's bounds: the jitter buffer's and
+// the pictures' (see maxPictureDelay).
+var avsyncConfig = avsync.Config{Tick: tick, BaseFrames: jitterTarget, MaxFrames: maxVoiceDelayFrames,
+	MaxPictureDelay: maxPictureDelay, ShrinkAfter: shrinkAfter}
 
 func isTalker(talkers []mixer.SourceID, id ParticipantID) bool {
 	for _, t := range talkers {

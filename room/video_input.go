@@ -354,6 +354,10 @@ func (in *videoInput) fail(err error) {
 	in.log.Error("video input ended by an internal error", "err", err)
 }
 
+// setPictureDelay makes the input's pictures shown d late (so that they
+// meet the voice, which waits that much longer in its jitter buffer).
+func (in *videoInput) setPictureDelay(d time.Duration) { in.delay.Store(int64(d)) }
+
 // lastDecoded is when the newest picture was decoded (zero: none yet).
 func (in *videoInput) lastDecoded() time.Time {
 	in.mu.Lock()
