@@ -17,7 +17,19 @@ var (
 	ErrInvalidCandidate    = errors.New("room: invalid ICE candidate")
 	ErrTooManyCandidates   = errors.New("room: too many ICE candidates")
 	ErrClosed              = errors.New("room: closed")
-	ErrInvalidConfig       = errors.New("room: invalid configuration")
+	// ErrInvalidConfig: a room's, the manager's or the engine's
+	// configuration is wrong.
+	ErrInvalidConfig = errors.New("room: invalid configuration")
+	// ErrInvalidValue: a request's value is out of range (a volume, a
+	// video tier, a participant ID, a recording's name or codec).
+	ErrInvalidValue = errors.New("room: invalid value")
+	// ErrCannotMove: a participant cannot move to that room (it is
+	// already there, or the room belongs to another manager).
+	ErrCannotMove = errors.New("room: cannot move there")
+	// ErrNoVideo: the room is audio-only (no layout, no tiles).
+	ErrNoVideo = errors.New("room: the room has no video")
+	// ErrAnswer: an offer was accepted but no answer could be made.
+	ErrAnswer = errors.New("room: cannot answer the offer")
 	ErrAlreadyRecording    = errors.New("room: already recording")
 	ErrNotRecording        = errors.New("room: not recording")
 	ErrRecording           = errors.New("room: recording failed")

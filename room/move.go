@@ -34,10 +34,10 @@ type carried struct {
 // a new offer, as its track was never read.
 func (r *Room) Move(ctx context.Context, id ParticipantID, dst *Room, req JoinRequest) (ParticipantInfo, []ParticipantInfo, error) {
 	if dst == r {
-		return ParticipantInfo{}, nil, fmt.Errorf("%w: already in room %d", ErrInvalidConfig, r.id)
+		return ParticipantInfo{}, nil, fmt.Errorf("%w: already in room %d", ErrCannotMove, r.id)
 	}
 	if dst.engine != r.engine {
-		return ParticipantInfo{}, nil, fmt.Errorf("%w: rooms of different managers", ErrInvalidConfig)
+		return ParticipantInfo{}, nil, fmt.Errorf("%w: rooms of different managers", ErrCannotMove)
 	}
 	if _, err := r.Participant(ctx, id); err != nil {
 		return ParticipantInfo{}, nil, err

@@ -556,14 +556,14 @@ func (r *Room) Join(ctx context.Context, req JoinRequest) (ParticipantInfo, []Pa
 		return ParticipantInfo{}, nil, ErrUnauthorized
 	}
 	if uint64(req.ID) > maxID {
-		return ParticipantInfo{}, nil, fmt.Errorf("%w: participant ID %d exceeds 2^53-1", ErrInvalidConfig, req.ID)
+		return ParticipantInfo{}, nil, fmt.Errorf("%w: participant ID %d exceeds 2^53-1", ErrInvalidValue, req.ID)
 	}
 	vol := float32(1)
 	if req.Volume != nil {
 		vol = *req.Volume
 	}
 	if vol < 0 || vol > 4 {
-		return ParticipantInfo{}, nil, fmt.Errorf("%w: volume %.2f (0..4)", ErrInvalidConfig, vol)
+		return ParticipantInfo{}, nil, fmt.Errorf("%w: volume %.2f (0..4)", ErrInvalidValue, vol)
 	}
 	if err := r.checkTier(req.VideoTier); err != nil {
 		return ParticipantInfo{}, nil, err
@@ -640,7 +640,7 @@ type Update struct {
 // checkTier validates a participant's choice of tier.
 func (r *Room) checkTier(t int) error {
 	if n := r.tierCount(); t < 0 || t >= n {
-		return fmt.Errorf("%w: video tier %d (0..%d)", ErrInvalidConfig, t, r.tierCount()-1)
+		return fmt.Errorf("%w: video tier %d (0..%d)", ErrInvalidValue, t, r.tierCount()-1)
 	}
 	return nil
 }
@@ -648,7 +648,7 @@ func (r *Room) checkTier(t int) error {
 // Update applies u to participant id and tells the room.
 func (r *Room) Update(ctx context.Context, id ParticipantID, u Update) (ParticipantInfo, error) {
 	if u.Volume != nil && (*u.Volume < 0 || *u.Volume > 4) {
-		return ParticipantInfo{}, fmt.Errorf("%w: volume %.2f (0..4)", ErrInvalidConfig, *u.Volume)
+		return ParticipantInfo{}, fmt.Errorf("%w: volume %.2f (0..4)", ErrInvalidValue, *u.Volume)
 	}
 	if u.VideoTier != nil {
 		if err := r.checkTier(*u.VideoTier); err != nil {
@@ -1068,7 +1068,7 @@ func answer(ctx context.Context, pc *webrtc.PeerConnection, offer string) (strin
 	}
 	ans, err := pc.CreateAnswer(nil)
 	if err != nil {
-		return "", fmt.Errorf("%w: %w", ErrNoMedia, err)
+		return "", fmt.Errorf("%w: %w", ErrAnswer, err)
 	}
 	gathered := webrtc.GatheringCompletePromise(pc)
 	if err := pc.SetLocalDescription(ans); err != nil {

@@ -216,7 +216,7 @@ func (r *Room) chooseTiers(now time.Time) {
 // large in the presentation layout.
 func (r *Room) SetLayout(ctx context.Context, kind mixer.LayoutKind, pinned ParticipantID) error {
 	if r.video == nil {
-		return ErrNoMedia
+		return ErrNoVideo
 	}
 	return r.exec(ctx, func() {
 		r.video.comp.SetLayout(kind, mixer.SourceID(pinned))
@@ -227,7 +227,7 @@ func (r *Room) SetLayout(ctx context.Context, kind mixer.LayoutKind, pinned Part
 // Layout returns the room's layout and pinned participant.
 func (r *Room) Layout(ctx context.Context) (mixer.LayoutKind, ParticipantID, error) {
 	if r.video == nil {
-		return 0, 0, ErrNoMedia
+		return 0, 0, ErrNoVideo
 	}
 	var (
 		kind   mixer.LayoutKind
@@ -254,7 +254,7 @@ type TileInfo struct {
 // in canvas coordinates.
 func (r *Room) Tiles(ctx context.Context) ([]TileInfo, error) {
 	if r.video == nil {
-		return nil, ErrNoMedia
+		return nil, ErrNoVideo
 	}
 	var out []TileInfo
 	err := r.exec(ctx, func() {

@@ -455,10 +455,12 @@ func roomErr(err error) *pluginError {
 		return perr(abNoSuchRoom, "No such room")
 	case errors.Is(err, room.ErrRoomFull):
 		return perr(abUnauthorized, "Room is full")
-	case errors.Is(err, room.ErrInvalidSDP), errors.Is(err, room.ErrNoMedia):
+	case errors.Is(err, room.ErrInvalidSDP), errors.Is(err, room.ErrNoMedia), errors.Is(err, room.ErrAnswer):
 		return perr(abInvalidSDP, "Error processing SDP: %v", err)
-	case errors.Is(err, room.ErrInvalidConfig):
+	case errors.Is(err, room.ErrInvalidValue), errors.Is(err, room.ErrCannotMove):
 		return perr(abInvalidElement, "%v", err)
+	case errors.Is(err, room.ErrNoVideo):
+		return perr(abInvalidRequest, "%v", err)
 	}
 	return perr(abUnknownError, "%v", err)
 }
@@ -657,7 +659,7 @@ func recordErr(err error) *pluginError {
 		return perr(abInvalidRequest, "Already recording (the room's recording is running)")
 	case errors.Is(err, room.ErrNotRecording):
 		return perr(abInvalidRequest, "Not recording (the room's recording is not running)")
-	case errors.Is(err, room.ErrInvalidConfig):
+	case errors.Is(err, room.ErrInvalidValue):
 		return perr(abInvalidElement, "%v", err)
 	case errors.Is(err, room.ErrRecording):
 		return perr(abUnknownError, "Recording failed: %v", err)
@@ -719,7 +721,7 @@ func (s *abSession) layout(ctx context.Context, b body) (M, *pluginError) {
 		return nil, perr(abMissingElement, "Missing element (pin): presentation needs the participant to show")
 	}
 	if err := r.SetLayout(ctx, kind, room.ParticipantID(pin)); err != nil {
-		if errors.Is(err, room.ErrNoMedia) {
+		if errors.Is(err, room.ErrNoVideo) {
 			return nil, perr(abInvalidRequest, "Room %d has no video", r.ID())
 		}
 		return nil, roomErr(err)
