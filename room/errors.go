@@ -29,10 +29,10 @@ var (
 	// ErrNoVideo: the room is audio-only (no layout, no tiles).
 	ErrNoVideo = errors.New("room: the room has no video")
 	// ErrAnswer: an offer was accepted but no answer could be made.
-	ErrAnswer = errors.New("room: cannot answer the offer")
-	ErrAlreadyRecording    = errors.New("room: already recording")
-	ErrNotRecording        = errors.New("room: not recording")
-	ErrRecording           = errors.New("room: recording failed")
+	ErrAnswer           = errors.New("room: cannot answer the offer")
+	ErrAlreadyRecording = errors.New("room: already recording")
+	ErrNotRecording     = errors.New("room: not recording")
+	ErrRecording        = errors.New("room: recording failed")
 	// ErrInternal: a bug in the room's code (a recovered panic) ended the
 	// room or one of its inputs.
 	ErrInternal = errors.New("room: internal error")
