@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/pion/webrtc/v4/pkg/media"
 	"github.com/tessera-mcu/tessera/codec/opus"
 	"github.com/tessera-mcu/tessera/mixer"
 	"github.com/tessera-mcu/tessera/room/avsync"
@@ -121,7 +120,7 @@ func (r *Room) audioTick() {
 			continue
 		}
 		if data, ok := r.packets[p.mix]; ok { // p.mix: set above
-			p.out.push(media.Sample{Data: data, Duration: dur})
+			p.out.push(Frame{Data: data, Duration: dur})
 		} else {
 			p.out.skip() // its mix failed to encode: a lost packet
 		}

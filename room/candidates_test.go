@@ -16,12 +16,13 @@ import (
 // ICE agent holds.
 func remoteCandidateCount(t *testing.T, r *Room, id ParticipantID) int {
 	t.Helper()
-	var pc *webrtc.PeerConnection
-	if err := r.withParticipant(ctxT(t), id, func(p *Participant) error { pc = p.pc.Load(); return nil }); err != nil || pc == nil {
-		t.Fatalf("participant's connection: %v", err)
+	conn, err := r.Connection(ctxT(t), id)
+	c, ok := conn.(*peerConn)
+	if err != nil || !ok {
+		t.Fatalf("participant's connection: %v %T", err, conn)
 	}
 	n := 0
-	for _, s := range pc.GetStats() {
+	for _, s := range c.pc.GetStats() {
 		if c, ok := s.(webrtc.ICECandidateStats); ok && c.Type == webrtc.StatsTypeRemoteCandidate {
 			n++
 		}

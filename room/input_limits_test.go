@@ -20,8 +20,8 @@ type recordingFeedback struct {
 	bps         atomic.Uint64
 }
 
-func (f *recordingFeedback) requestKeyframe() error { f.plis.Add(1); return nil }
-func (f *recordingFeedback) limitBitrate(bps uint64) error {
+func (f *recordingFeedback) RequestKeyframe() error { f.plis.Add(1); return nil }
+func (f *recordingFeedback) LimitBitrate(bps uint64) error {
 	f.rembs.Add(1)
 	f.bps.Store(bps)
 	return nil
@@ -35,7 +35,7 @@ type syncInput struct {
 	ts  uint32
 }
 
-func newSyncInput(t *testing.T, name string, limits InputLimits, fb senderFeedback) *syncInput {
+func newSyncInput(t *testing.T, name string, limits InputLimits, fb SenderFeedback) *syncInput {
 	t.Helper()
 	if err := limits.setDefaults(); err != nil {
 		t.Fatal(err)

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/pion/webrtc/v4"
 	"github.com/tessera-mcu/tessera/mixer"
 )
 
@@ -210,15 +209,24 @@ func (r *Room) Kick(ctx context.Context, id ParticipantID) error {
 // Hangup closes a participant's media but keeps it in the room; it can
 // send a new offer.
 func (r *Room) Hangup(ctx context.Context, id ParticipantID) error {
-	var pc *webrtc.PeerConnection
+	var conn Connection
 	err := r.withParticipant(ctx, id, func(p *Participant) error {
-		pc = r.detachMedia(p)
+		conn = r.detachMedia(p)
 		return nil
 	})
-	if pc != nil {
-		_ = pc.Close()
-	}
+	r.closeConn(conn)
 	return err
+}
+
+// closeConn closes a connection taken off a participant (not on the
+// room goroutine: closing may wait for the network).
+func (r *Room) closeConn(conn Connection) {
+	if conn == nil {
+		return
+	}
+	if err := conn.Close(); err != nil {
+		r.log.Debug("closing media connection", "err", err)
+	}
 }
 
 func (r *Room) remove(ctx context.Context, id ParticipantID, reason string) error {
@@ -226,10 +234,10 @@ func (r *Room) remove(ctx context.Context, id ParticipantID, reason string) erro
 	// connection closed and its cost returned, so this waits to know. (Only
 	// a room ending meanwhile returns early, its goroutine done: removed is
 	// then safe to read.)
-	var pc *webrtc.PeerConnection
+	var conn Connection
 	removed := false
 	err := r.withParticipant(context.WithoutCancel(ctx), id, func(p *Participant) error {
-		pc = r.detachMedia(p)
+		conn = r.detachMedia(p)
 		r.dropParticipant(p, reason)
 		removed = true
 		return nil
@@ -238,9 +246,7 @@ func (r *Room) remove(ctx context.Context, id ParticipantID, reason string) erro
 		return err
 	}
 	r.addCost(-1)
-	if pc != nil {
-		_ = pc.Close()
-	}
+	r.closeConn(conn)
 	r.log.Info("participant left", "participant", id, "reason", reason)
 	return nil
 }
@@ -277,10 +283,10 @@ func (r *Room) viewerOutput(p *Participant) *videoOutput {
 }
 
 // detachMedia drops a participant's media state (room goroutine) and
-// returns the PeerConnection for the caller to close outside the tick.
-func (r *Room) detachMedia(p *Participant) *webrtc.PeerConnection {
-	pc := p.pc.Swap(nil)
-	p.cands = remoteCandidates{}
+// returns its connection for the caller to close outside the tick.
+func (r *Room) detachMedia(p *Participant) Connection {
+	conn := p.conn
+	p.conn, p.link = nil, nil
 	if p.out != nil {
 		p.out.close()
 		p.out = nil
@@ -300,7 +306,7 @@ func (r *Room) detachMedia(p *Participant) *webrtc.PeerConnection {
 		p.vin = nil
 	}
 	r.forgetSource(p)
-	return pc
+	return conn
 }
 
 // forgetSource takes a participant whose media left out of the mix and

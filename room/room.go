@@ -3,14 +3,11 @@ package room
 import (
 	"context"
 	"crypto/subtle"
-	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/pion/webrtc/v4"
 
 	"github.com/tessera-mcu/tessera/codec/opus"
 	"github.com/tessera-mcu/tessera/mixer"
@@ -162,6 +159,9 @@ func newRoom(cfg Config, e *Engine, decode *decodePool, log *slog.Logger) (*Room
 
 // ID is the room's ID.
 func (r *Room) ID() RoomID { return r.id }
+
+// HasVideo reports whether the room composes video (false: audio-only).
+func (r *Room) HasVideo() bool { return r.video != nil }
 
 // Config is the room's configuration (defaults filled in).
 func (r *Room) Config() Config {
@@ -351,10 +351,10 @@ func (r *Room) destroyWith(reason string) {
 		return
 	}
 	close(r.done)
-	var pcs []*webrtc.PeerConnection
+	var conns []Connection
 	for _, p := range r.order {
-		if pc := r.detachMedia(p); pc != nil {
-			pcs = append(pcs, pc)
+		if conn := r.detachMedia(p); conn != nil {
+			conns = append(conns, conn)
 		}
 		r.publish(Event{Kind: EventLeft, Participant: p.id, Info: p.info(), Reason: "destroyed"})
 	}
@@ -375,10 +375,8 @@ func (r *Room) destroyWith(reason string) {
 	}
 	r.publish(Event{Kind: EventDestroyed, Reason: reason})
 	r.events.closeAll()
-	for _, pc := range pcs {
-		if err := pc.Close(); err != nil && !errors.Is(err, webrtc.ErrConnectionClosed) {
-			r.log.Debug("closing peer connection", "err", err)
-		}
+	for _, conn := range conns {
+		r.closeConn(conn)
 	}
 	r.log.Info("room destroyed")
 }

@@ -2,14 +2,48 @@ package room
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
-	"sync/atomic"
 
+	"github.com/pion/interceptor/pkg/cc"
 	"github.com/pion/rtcp"
+	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
+	"github.com/pion/webrtc/v4/pkg/media"
 )
+
+// The WebRTC connection: a pion PeerConnection on the engine's one UDP
+// port, set up from a participant's SDP offer. It is one kind of
+// Connection; the room reaches it only through the endpoint interfaces
+// (endpoint.go).
+
+// peerConn is a participant's PeerConnection.
+type peerConn struct {
+	pc  *webrtc.PeerConnection
+	est cc.BandwidthEstimator
+
+	mu sync.Mutex
+	// cands: the client's ICE candidates pc has taken.
+	cands remoteCandidates
+}
+
+var _ Connection = (*peerConn)(nil)
+
+func (c *peerConn) TargetBitrate() int {
+	if c.est == nil {
+		return 0
+	}
+	return c.est.GetTargetBitrate()
+}
+
+func (c *peerConn) Close() error {
+	if err := c.pc.Close(); err != nil && !errors.Is(err, webrtc.ErrConnectionClosed) {
+		return err
+	}
+	return nil
+}
 
 // Offer takes a participant's SDP offer and returns Tessera's answer, with
 // Tessera's ICE candidates in it (the client may still trickle its own).
@@ -22,43 +56,28 @@ func (r *Room) Offer(ctx context.Context, id ParticipantID, offer string) (strin
 	if err != nil {
 		return "", err
 	}
-	var (
-		existing *webrtc.PeerConnection
-		prefer   string
-	)
-	if err := r.withParticipant(ctx, id, func(p *Participant) error {
-		existing, prefer = p.pc.Load(), p.preferCodec
-		if existing != nil {
-			if n := p.cands.afterOffer(info.ufrag, info.candidates); n > MaxRemoteCandidates {
-				return fmt.Errorf("%w: %w: the media session would hold %d ICE candidates (at most %d)",
-					ErrInvalidSDP, ErrTooManyCandidates, n, MaxRemoteCandidates)
-			}
-		}
-		return nil
-	}); err != nil {
+	conn, err := r.Connection(ctx, id)
+	if err != nil {
 		return "", err
 	}
-	if existing != nil {
-		sdpAnswer, err := answer(ctx, existing, offer)
-		if err != nil {
-			return "", err
+	if conn != nil {
+		existing, ok := conn.(*peerConn)
+		if !ok {
+			return "", fmt.Errorf("%w: the participant's media connection is not WebRTC", ErrAlreadyNegotiated)
 		}
-		// Counted once applied: an offer that failed may have left the
-		// agent's candidates (and credentials) as they were.
-		err = r.withParticipant(context.WithoutCancel(ctx), id, func(p *Participant) error {
-			if p.pc.Load() == existing {
-				p.cands.applyOffer(info.ufrag, info.candidates)
-			}
-			return nil
-		})
-		return sdpAnswer, err
+		return existing.renegotiate(ctx, offer, info)
 	}
-
+	prefer, _, err := r.VideoCodecPreference(ctx, id)
+	if err != nil {
+		return "", err
+	}
 	pc, est, err := r.engine.newPeerConnection()
 	if err != nil {
 		return "", fmt.Errorf("create peer connection: %w", err)
 	}
-	m, err := r.setupPeer(id, pc, info, prefer)
+	c := &peerConn{pc: pc, est: est}
+	link := r.NewLink(id)
+	m, err := c.setup(link, info, prefer, fmt.Sprintf("tessera-%d", r.id))
 	if err != nil {
 		_ = pc.Close()
 		return "", err
@@ -69,22 +88,34 @@ func (r *Room) Offer(ctx context.Context, id ParticipantID, offer string) (strin
 		_ = pc.Close()
 		return "", err
 	}
-	if err := r.withParticipant(ctx, id, func(p *Participant) error {
-		if !p.pc.CompareAndSwap(nil, pc) {
-			return ErrAlreadyNegotiated
-		}
-		p.out, p.vout, p.vcodec, p.est, p.link = m.audio, m.video, m.vcodec, est, m.link
-		p.cands.reset(info.ufrag, info.candidates)
-		p.watchOnly = !info.audio.sends() && !info.video.sends()
-		if p.vout != nil {
-			r.addViewer(p, outputKey{codec: m.vcodec, tier: p.tier.Floor})
-		}
-		return nil
-	}); err != nil {
+	c.cands.reset(info.ufrag, info.candidates)
+	if err := r.Attach(ctx, id, c, Media{Audio: m.audio, Video: m.video, VideoCodec: m.vcodec,
+		Sends: info.audio.sends() || info.video.sends(), Link: link}); err != nil {
 		m.close()
 		_ = pc.Close()
 		return "", err
 	}
+	return sdpAnswer, nil
+}
+
+// renegotiate answers a new offer on an established PeerConnection.
+func (c *peerConn) renegotiate(ctx context.Context, offer string, info offerInfo) (string, error) {
+	c.mu.Lock()
+	n := c.cands.afterOffer(info.ufrag, info.candidates)
+	c.mu.Unlock()
+	if n > MaxRemoteCandidates {
+		return "", fmt.Errorf("%w: %w: the media session would hold %d ICE candidates (at most %d)",
+			ErrInvalidSDP, ErrTooManyCandidates, n, MaxRemoteCandidates)
+	}
+	sdpAnswer, err := answer(ctx, c.pc, offer)
+	if err != nil {
+		return "", err
+	}
+	// Counted once applied: an offer that failed may have left the
+	// agent's candidates (and credentials) as they were.
+	c.mu.Lock()
+	c.cands.applyOffer(info.ufrag, info.candidates)
+	c.mu.Unlock()
 	return sdpAnswer, nil
 }
 
@@ -101,7 +132,7 @@ func (r *Room) checkOffer(offer string) (offerInfo, error) {
 	if err != nil {
 		return info, err
 	}
-	if r.video == nil {
+	if !r.HasVideo() {
 		info.video = nil
 		if info.audio == nil {
 			return info, fmt.Errorf("%w: the room is audio-only and the offer has no audio", ErrNoMedia)
@@ -110,11 +141,10 @@ func (r *Room) checkOffer(offer string) (offerInfo, error) {
 	return info, nil
 }
 
-// peerMedia is what setupPeer attached to a PeerConnection.
+// peerMedia is what setup attached to a PeerConnection.
 type peerMedia struct {
-	audio, video *egress
+	audio, video *Output
 	vcodec       string
-	link         *peerLink
 }
 
 func (m peerMedia) close() {
@@ -126,13 +156,12 @@ func (m peerMedia) close() {
 	}
 }
 
-// setupPeer adds the outgoing tracks and the callbacks to a fresh
+// setup adds the outgoing tracks and the callbacks to a fresh
 // PeerConnection, before the offer is applied, so that the answer reuses
 // the offer's m-lines.
-func (r *Room) setupPeer(id ParticipantID, pc *webrtc.PeerConnection, info offerInfo, prefer string) (peerMedia, error) {
-	m := peerMedia{link: &peerLink{r: r, id: id}}
-	link := m.link
-	stream := fmt.Sprintf("tessera-%d", r.id)
+func (c *peerConn) setup(link *Link, info offerInfo, prefer, stream string) (peerMedia, error) {
+	var m peerMedia
+	pc := c.pc
 	if a := info.audio; a != nil {
 		if a.receives() {
 			track, err := webrtc.NewTrackLocalStaticSample(
@@ -140,7 +169,7 @@ func (r *Room) setupPeer(id ParticipantID, pc *webrtc.PeerConnection, info offer
 			if err != nil {
 				return m, err
 			}
-			if m.audio, err = r.addTrack(pc, track, a.answerDirection(), egressQueueLen, nil); err != nil {
+			if m.audio, err = addTrack(pc, track, a.answerDirection(), NewAudioOutput, nil); err != nil {
 				return m, err
 			}
 		} else if _, err := pc.AddTransceiverFromKind(webrtc.RTPCodecTypeAudio, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly}); err != nil {
@@ -155,8 +184,7 @@ func (r *Room) setupPeer(id ParticipantID, pc *webrtc.PeerConnection, info offer
 				m.close()
 				return m, err
 			}
-			onPLI := link.keyframeRequests()
-			if m.video, err = r.addTrack(pc, track, v.answerDirection(), videoQueueLen, onPLI); err != nil {
+			if m.video, err = addTrack(pc, track, v.answerDirection(), NewVideoOutput, link.RequestKeyframe); err != nil {
 				m.close()
 				return m, err
 			}
@@ -166,142 +194,80 @@ func (r *Room) setupPeer(id ParticipantID, pc *webrtc.PeerConnection, info offer
 		}
 	}
 	pc.OnTrack(func(remote *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
-		r, id := link.get()
+		src := trackReader{remote}
 		switch remote.Kind() {
 		case webrtc.RTPCodecTypeAudio:
-			r.readAudio(id, pc, remote, recv)
+			link.ReadAudio(c, src, audioLevelExtID(recv))
 		case webrtc.RTPCodecTypeVideo:
-			r.readVideo(id, pc, remote)
+			name := CodecVP8
+			if strings.EqualFold(remote.Codec().MimeType, webrtc.MimeTypeH264) {
+				name = CodecH264
+			}
+			link.ReadVideo(c, src, name, rtcpFeedback{pc: pc, ssrc: uint32(remote.SSRC())})
 		}
 	})
 	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
-		r, id := link.get()
-		r.post(func() { r.peerState(id, pc, s) })
+		switch s {
+		case webrtc.PeerConnectionStateConnected:
+			link.State(c, ConnUp)
+		case webrtc.PeerConnectionStateFailed:
+			link.State(c, ConnFailed)
+		case webrtc.PeerConnectionStateClosed:
+			link.State(c, ConnClosed)
+		}
 	})
 	return m, nil
 }
 
-// peerLink tells a PeerConnection's callbacks which room and participant
-// it serves now: a participant that changes rooms takes its connection
-// along (see Move).
-type peerLink struct {
-	mu sync.Mutex
-	r  *Room
-	id ParticipantID
+// trackReader reads an incoming track's RTP.
+type trackReader struct{ t *webrtc.TrackRemote }
+
+func (r trackReader) ReadRTP() (*rtp.Packet, error) {
+	p, _, err := r.t.ReadRTP()
+	return p, err
 }
 
-func (l *peerLink) get() (*Room, ParticipantID) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.r, l.id
+// trackWriter sends frames on an outgoing track; pion packetizes them.
+type trackWriter struct {
+	t *webrtc.TrackLocalStaticSample
 }
 
-func (l *peerLink) set(r *Room, id ParticipantID) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.r, l.id = r, id
-}
-
-// keyframeRequests returns the handler of one viewer's PLIs and FIRs. A
-// flood of them (a hostile or broken client) costs one queued command at a
-// time: requests arriving while one waits for the tick are folded into it.
-func (l *peerLink) keyframeRequests() func() {
-	var pending atomic.Uint64
-	return func() {
-		if pending.Add(1) == 1 {
-			r, id := l.get()
-			r.post(func() { r.viewerWantsKeyframe(id, pending.Swap(0)) })
-		}
-	}
-}
-
-func (r *Room) readAudio(id ParticipantID, pc *webrtc.PeerConnection, remote *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
-	in, err := newAudioInput()
-	if err != nil {
-		r.log.Error("cannot create audio input", "participant", id, "err", err)
-		return
-	}
-	r.post(func() {
-		p := r.parts[id]
-		if p == nil || p.pc.Load() != pc {
-			in.close() // left, or hung up, meanwhile
-			return
-		}
-		// A renegotiation that brings a new track replaces the old one,
-		// whose reader ends with its track.
-		if p.in != nil {
-			p.in.close()
-		}
-		p.in = in
-	})
-	defer r.readerPanic(id, "audio")
-	in.read(remote, audioLevelExtID(recv))
-}
-
-// readerPanic, deferred by a track's reader, recovers a panic in it: the
-// track is no longer read (the input goes quiet), and the room and the
-// process go on.
-func (r *Room) readerPanic(id ParticipantID, media string) {
-	if v := recover(); v != nil {
-		recovered(v, &panics.reader, r.log, "track reader panicked; its input stops", "participant", id, "media", media)
-	}
-}
-
-func (r *Room) readVideo(id ParticipantID, pc *webrtc.PeerConnection, remote *webrtc.TrackRemote) {
-	if r.video == nil || r.decode == nil {
-		return
-	}
-	name := CodecVP8
-	if strings.EqualFold(remote.Codec().MimeType, webrtc.MimeTypeH264) {
-		name = CodecH264
-	}
-	w := r.decode.bind()
-	defer r.decode.unbind(w)
-	in := newVideoInput(name, w, rtcpFeedback{pc: pc, ssrc: uint32(remote.SSRC())}, r.log.With("participant", id))
-	registered := make(chan bool, 1)
-	r.post(func() {
-		p := r.parts[id]
-		if p == nil || p.pc.Load() != pc {
-			registered <- false
-			return
-		}
-		if old := p.vin; old != nil {
-			go old.close() // waits for a decode in flight: not on the tick
-		}
-		p.vin = in
-		registered <- true
-	})
-	select {
-	case ok := <-registered:
-		if !ok {
-			in.close()
-			return
-		}
-	case <-r.done:
-		in.close()
-		return
-	}
-	defer r.readerPanic(id, "video")
-	in.read(remote)
+func (w trackWriter) WriteFrame(f Frame) error {
+	return w.t.WriteSample(media.Sample{Data: f.Data, Duration: f.Duration, PrevDroppedPackets: f.Skipped})
 }
 
 // addTrack attaches an outgoing track on a transceiver of the offer's
-// direction and starts its sender's RTCP reader.
-func (r *Room) addTrack(pc *webrtc.PeerConnection, track *webrtc.TrackLocalStaticSample, dir webrtc.RTPTransceiverDirection, queue int, onPLI func()) (*egress, error) {
+// direction, starts its output and its sender's RTCP reader.
+func addTrack(pc *webrtc.PeerConnection, track *webrtc.TrackLocalStaticSample, dir webrtc.RTPTransceiverDirection,
+	newOut func(FrameWriter) *Output, onPLI func()) (*Output, error) {
 	tr, err := pc.AddTransceiverFromTrack(track, webrtc.RTPTransceiverInit{Direction: dir})
 	if err != nil {
 		return nil, err
 	}
-	e := newEgress(track, queue)
-	go readRTCP(tr.Sender(), onPLI, e)
-	return e, nil
+	out := newOut(trackWriter{track})
+	go readRTCP(tr.Sender(), onPLI, out)
+	return out, nil
 }
 
 // readRTCP reads a sender's RTCP so the interceptors (NACK responder,
 // reports, congestion control) see it, reports keyframe requests (PLI,
-// FIR) to onPLI, and keeps the receiver's count of lost packets (RFC 3550
-// receiver reports) on e.
-func readRTCP(s *webrtc.RTPSender, onPLI func(), e *egress) {
+// FIR) to onPLI, and passes the receiver's count of lost packets (RFC 3550
+// receiver reports) to out. It ends with the PeerConnection.
+func readRTCP(s *webrtc.RTPSender, onPLI func(), out *Output) {
+	var ssrc uint32
+	report := func(blocks []rtcp.ReceptionReport) {
+		if ssrc == 0 {
+			if enc := s.GetParameters().Encodings; len(enc) > 0 {
+				ssrc = uint32(enc[0].SSRC)
+			}
+		}
+		// A compound packet's blocks about other streams are left.
+		for _, b := range blocks {
+			if b.SSRC == ssrc {
+				out.ReportLost(b.TotalLost)
+			}
+		}
+	}
 	for {
 		pkts, _, err := s.ReadRTCP()
 		if err != nil {
@@ -314,42 +280,12 @@ func readRTCP(s *webrtc.RTPSender, onPLI func(), e *egress) {
 					onPLI()
 				}
 			case *rtcp.ReceiverReport:
-				e.report(p.Reports, s)
+				report(p.Reports)
 			case *rtcp.SenderReport:
 				// A participant that also sends reports its reception here.
-				e.report(p.Reports, s)
+				report(p.Reports)
 			}
 		}
-	}
-}
-
-func (r *Room) peerState(id ParticipantID, pc *webrtc.PeerConnection, s webrtc.PeerConnectionState) {
-	p := r.parts[id]
-	if p == nil || p.pc.Load() != pc {
-		return
-	}
-	switch s {
-	case webrtc.PeerConnectionStateConnected:
-		if !p.setup {
-			p.setup = true
-			if o := r.viewerOutput(p); o != nil {
-				// Whatever was sent before the connection was up never
-				// left: the viewer starts on a fresh keyframe.
-				p.vready = false
-				o.requestKeyframe(keyframeNewViewer)
-			}
-			r.log.Info("media connected", "participant", id)
-			r.publish(Event{Kind: EventMediaUp, Participant: id, Info: p.info()})
-			r.publish(Event{Kind: EventUpdated, Participant: id, Info: p.info()})
-		}
-	case webrtc.PeerConnectionStateFailed, webrtc.PeerConnectionStateClosed:
-		reason := "closed"
-		if s == webrtc.PeerConnectionStateFailed {
-			reason = "ice-failed"
-		}
-		p.setup = false
-		r.log.Info("media ended", "participant", id, "reason", reason)
-		r.publish(Event{Kind: EventHangup, Participant: id, Info: p.info(), Reason: reason})
 	}
 }
 
@@ -375,19 +311,29 @@ func answer(ctx context.Context, pc *webrtc.PeerConnection, offer string) (strin
 	return pc.LocalDescription().SDP, nil
 }
 
-// report keeps the receiver's loss count for this egress's stream from a
-// compound packet's report blocks (blocks about other streams are left).
-func (e *egress) report(blocks []rtcp.ReceptionReport, s *webrtc.RTPSender) {
-	ssrc := e.ssrc.Load()
-	if ssrc == 0 {
-		if enc := s.GetParameters().Encodings; len(enc) > 0 {
-			ssrc = uint32(enc[0].SSRC)
-			e.ssrc.Store(ssrc)
+// audioLevelExtID finds the negotiated ID of the RFC 6464 header extension
+// on a receiver (0 if the sender did not agree to it).
+func audioLevelExtID(r *webrtc.RTPReceiver) uint8 {
+	for _, ext := range r.GetParameters().HeaderExtensions {
+		if ext.URI == audioLevelURI {
+			return uint8(ext.ID)
 		}
 	}
-	for _, b := range blocks {
-		if b.SSRC == ssrc {
-			e.reportedLost.Store(b.TotalLost)
-		}
-	}
+	return 0
+}
+
+// rtcpFeedback talks back to the sender of a track over RTCP.
+type rtcpFeedback struct {
+	pc   *webrtc.PeerConnection
+	ssrc uint32
+}
+
+var _ SenderFeedback = rtcpFeedback{}
+
+func (f rtcpFeedback) RequestKeyframe() error {
+	return f.pc.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: f.ssrc}})
+}
+
+func (f rtcpFeedback) LimitBitrate(bps uint64) error {
+	return f.pc.WriteRTCP([]rtcp.Packet{&rtcp.ReceiverEstimatedMaximumBitrate{Bitrate: float32(bps), SSRCs: []uint32{f.ssrc}}})
 }

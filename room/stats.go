@@ -81,8 +81,8 @@ func (r *Room) collectStats() RoomStats {
 		if out := p.out; out != nil {
 			is.Sent, is.SendDropped = out.sent.Load(), out.dropped.Load()
 		}
-		if p.est != nil {
-			is.BitrateBps = p.est.GetTargetBitrate()
+		if p.conn != nil {
+			is.BitrateBps = p.conn.TargetBitrate()
 		}
 		s.Inputs = append(s.Inputs, is)
 	}
@@ -131,7 +131,7 @@ func (r *Room) checkLinks(now time.Time) {
 // last look, beyond those left out on purpose (room goroutine). Reports
 // trail the skips they count, so only a rise above the most seen so far is
 // loss.
-func egressLost(e *egress) int {
+func egressLost(e *Output) int {
 	if e == nil {
 		return 0
 	}

@@ -4,8 +4,6 @@ import (
 	"context"
 	"time"
 
-	"github.com/pion/webrtc/v4/pkg/media"
-
 	"github.com/tessera-mcu/tessera/codec"
 	"github.com/tessera-mcu/tessera/codec/yuv"
 	"github.com/tessera-mcu/tessera/mixer"
@@ -108,7 +106,7 @@ func (r *Room) videoTick(now time.Time) {
 			o.keyframes++
 			o.lastKey = now
 		}
-		sample := media.Sample{Data: append([]byte(nil), pkt.Data...), Duration: o.carry}
+		sample := Frame{Data: append([]byte(nil), pkt.Data...), Duration: o.carry}
 		o.carry = 0
 		r.recordVideo(o.key, sample.Data, pkt.Keyframe, now)
 		for _, p := range r.order {
@@ -193,10 +191,10 @@ func (r *Room) viewerWantsKeyframe(id ParticipantID, requests uint64) {
 // (see package tier for the policy).
 func (r *Room) chooseTiers(now time.Time) {
 	for _, p := range r.order {
-		if p.vout == nil || p.est == nil {
+		if p.vout == nil || p.conn == nil {
 			continue
 		}
-		bps := p.est.GetTargetBitrate()
+		bps := p.conn.TargetBitrate()
 		from := p.vkey.tier
 		to := p.tier.Next(from, bps, r.video.bitrates, now)
 		if to == from {
