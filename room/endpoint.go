@@ -2,60 +2,35 @@ package room
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"sync/atomic"
-	"time"
 
-	"github.com/pion/rtp"
+	"github.com/tessera-mcu/tessera/room/endpoint"
 )
 
-// A participant's media reaches the room through a connection: the WebRTC
-// peer (rtc_peer.go) is one kind, and any other transport plugs in the
-// same way. The room knows a connection only through the small interfaces
-// below: it reads the connection's incoming tracks as RTP, hands it
-// encoded frames through bounded outputs, and hears from it through a
-// Link (keyframe requests, connection state).
+// A participant's media reaches the room through a connection (see
+// package endpoint for the contract; package rtc is the WebRTC one). The
+// room reads the connection's incoming tracks as RTP, hands it encoded
+// frames through bounded Outputs, and hears from it through a Link.
 
-// Connection is a participant's media connection as the room sees it.
-type Connection interface {
-	// TargetBitrate is the bandwidth estimate towards the participant,
-	// in bits per second (0: none), which picks its composite tier.
-	TargetBitrate() int
-	// Close ends the connection. The room calls it once, off its own
-	// goroutine.
-	Close() error
-}
+// The endpoint contract's types, as the room's code names them.
+type (
+	Connection     = endpoint.Connection
+	RTPReader      = endpoint.RTPReader
+	SenderFeedback = endpoint.SenderFeedback
+	Frame          = endpoint.Frame
+	FrameWriter    = endpoint.FrameWriter
+	ConnState      = endpoint.ConnState
+	Media          = endpoint.Media
+)
 
-// RTPReader is one incoming track of a connection. ReadRTP blocks for
-// the next packet; an error ends the track.
-type RTPReader interface {
-	ReadRTP() (*rtp.Packet, error)
-}
-
-// SenderFeedback is how the room talks back to the sender of a camera.
-type SenderFeedback interface {
-	// RequestKeyframe asks for a keyframe (RTCP PLI).
-	RequestKeyframe() error
-	// LimitBitrate asks the sender to stay under bps (RTCP REMB), which
-	// makes a browser lower its resolution.
-	LimitBitrate(bps uint64) error
-}
-
-// Frame is one encoded frame on its way to a participant: 20 ms of its
-// mix, or a picture of the composite.
-type Frame struct {
-	Data     []byte
-	Duration time.Duration
-	// Skipped is how many frames right before this one were not sent
-	// (dropped for a full queue, or withheld): the connection keeps its
-	// RTP time and sequence in step with the room's clock.
-	Skipped uint16
-}
-
-// FrameWriter sends a participant's outgoing audio or video.
-type FrameWriter interface {
-	WriteFrame(Frame) error
-}
+// Connection states (see endpoint).
+const (
+	ConnUp     = endpoint.ConnUp
+	ConnFailed = endpoint.ConnFailed
+	ConnClosed = endpoint.ConnClosed
+)
 
 // Output carries one participant's outgoing audio or video from the room
 // tick to its connection's FrameWriter: a bounded queue, drained by its
@@ -86,12 +61,6 @@ const (
 	videoQueueLen  = 30
 )
 
-// NewAudioOutput starts an output for a participant's mix.
-func NewAudioOutput(w FrameWriter) *Output { return newOutput(w, egressQueueLen) }
-
-// NewVideoOutput starts an output for a participant's composite.
-func NewVideoOutput(w FrameWriter) *Output { return newOutput(w, videoQueueLen) }
-
 func newOutput(w FrameWriter, queue int) *Output {
 	o := &Output{ch: make(chan Frame, queue), done: make(chan struct{})}
 	go func() {
@@ -104,10 +73,6 @@ func newOutput(w FrameWriter, queue int) *Output {
 	}()
 	return o
 }
-
-// ReportLost gives the receiver's cumulative count of packets of this
-// output lost on the way (from its RTCP receiver reports).
-func (o *Output) ReportLost(cumulative uint32) { o.reportedLost.Store(cumulative) }
 
 // push queues a frame; false means the queue was full and it was dropped.
 // Frames not sent still take their place on the timeline: the next frame
@@ -137,29 +102,6 @@ func (o *Output) skip() {
 // close ends the output; its goroutine ends once the queue is drained.
 func (o *Output) close() { close(o.ch) }
 
-// Media is what a connection brings to a participant: where its mix and
-// composite go (nil: not wanted), the codec of the composite, whether it
-// sends anything (a watch-only screen gets no tile), and its Link.
-type Media struct {
-	Audio, Video *Output
-	VideoCodec   string
-	Sends        bool
-	Link         *Link
-}
-
-// ConnState is what a connection reports of itself.
-type ConnState int
-
-// Connection states.
-const (
-	// ConnUp: media flows (for WebRTC, ICE and DTLS are up).
-	ConnUp ConnState = iota + 1
-	// ConnFailed: the connection failed (ICE failed, a timeout).
-	ConnFailed
-	// ConnClosed: the connection was closed.
-	ConnClosed
-)
-
 // Link is how a connection reaches the room and participant it serves
 // now: a participant that changes rooms takes its connection, and so its
 // Link, along (see Move). Its methods may be called from any goroutine.
@@ -170,6 +112,8 @@ type Link struct {
 	// pending folds a flood of keyframe requests into one queued command.
 	pending atomic.Uint64
 }
+
+var _ endpoint.Link = (*Link)(nil)
 
 // NewLink makes a Link to participant id of r, for a connection about to
 // be attached with Attach.
@@ -204,6 +148,19 @@ func (l *Link) State(conn Connection, s ConnState) {
 	r.post(func() { r.connState(id, conn, s) })
 }
 
+// ReportLost gives the receiver's cumulative count of packets lost of the
+// audio (video false) or video the room sends it.
+func (l *Link) ReportLost(video bool, cumulative uint32) {
+	r, id := l.get()
+	r.post(func() {
+		if p := r.parts[id]; p != nil {
+			if o := map[bool]*Output{false: p.out, true: p.vout}[video]; o != nil {
+				o.reportedLost.Store(cumulative)
+			}
+		}
+	})
+}
+
 // ReadAudio reads the participant's microphone from src into the room
 // until the track ends (it blocks: call it on the track's own goroutine).
 // levelExt is the negotiated ID of the RFC 6464 audio level header
@@ -221,16 +178,27 @@ func (l *Link) ReadVideo(conn Connection, src RTPReader, codec string, fb Sender
 	r.readVideo(id, conn, src, codec, fb)
 }
 
-// Attach gives participant id its media connection. It fails with
+// Attach gives participant id its media connection: its mix and
+// composite start flowing to m's writers. It fails with
 // ErrAlreadyNegotiated if the participant has one; the caller then closes
-// conn and the outputs' writers stay idle.
+// conn. m.Link must be one of r's (NewLink).
 func (r *Room) Attach(ctx context.Context, id ParticipantID, conn Connection, m Media) error {
+	link, ok := m.Link.(*Link)
+	if !ok {
+		return fmt.Errorf("%w: a link the room did not make", ErrInvalidValue)
+	}
 	return r.withParticipant(ctx, id, func(p *Participant) error {
 		if p.conn != nil {
 			return ErrAlreadyNegotiated
 		}
-		p.conn, p.link = conn, m.Link
-		p.out, p.vout, p.vcodec = m.Audio, m.Video, m.VideoCodec
+		p.conn, p.link = conn, link
+		if m.Audio != nil {
+			p.out = newOutput(m.Audio, egressQueueLen)
+		}
+		if m.Video != nil {
+			p.vout = newOutput(m.Video, videoQueueLen)
+		}
+		p.vcodec = m.VideoCodec
 		p.watchOnly = !m.Sends
 		if p.vout != nil {
 			r.addViewer(p, outputKey{codec: m.VideoCodec, tier: p.tier.Floor})
@@ -249,12 +217,38 @@ func (r *Room) Connection(ctx context.Context, id ParticipantID) (Connection, er
 	return conn, err
 }
 
-// VideoCodecPreference is the composite codec participant id asked for
-// when it joined ("" : none), and whether the room has video at all.
-func (r *Room) VideoCodecPreference(ctx context.Context, id ParticipantID) (codec string, hasVideo bool, err error) {
-	err = r.withParticipant(ctx, id, func(p *Participant) error {
+// Member is participant id of r as a connection being set up sees it
+// (package rtc's Member, and the like for other kinds of connection).
+func (r *Room) Member(id ParticipantID) *Member { return &Member{r: r, id: id} }
+
+// Member is one participant of a room, for a connection being set up.
+type Member struct {
+	r  *Room
+	id ParticipantID
+}
+
+// Connection is the participant's media connection (nil: none yet).
+func (m *Member) Connection(ctx context.Context) (Connection, error) {
+	return m.r.Connection(ctx, m.id)
+}
+
+// VideoPreference is the composite codec the participant asked for when
+// it joined ("": none), and whether the room has video at all.
+func (m *Member) VideoPreference(ctx context.Context) (codec string, hasVideo bool, err error) {
+	err = m.r.withParticipant(ctx, m.id, func(p *Participant) error {
 		codec = p.preferCodec
 		return nil
 	})
-	return codec, r.video != nil, err
+	return codec, m.r.HasVideo(), err
 }
+
+// NewLink makes the Link the connection reports through.
+func (m *Member) NewLink() endpoint.Link { return m.r.NewLink(m.id) }
+
+// Attach gives the participant its connection (see Room.Attach).
+func (m *Member) Attach(ctx context.Context, conn Connection, media Media) error {
+	return m.r.Attach(ctx, m.id, conn, media)
+}
+
+// Stream names the media streams the room sends.
+func (m *Member) Stream() string { return fmt.Sprintf("tessera-%d", m.r.id) }

@@ -31,7 +31,7 @@ func (r *Room) Move(ctx context.Context, id ParticipantID, dst *Room, req JoinRe
 	if dst == r {
 		return ParticipantInfo{}, nil, fmt.Errorf("%w: already in room %d", ErrCannotMove, r.id)
 	}
-	if dst.engine != r.engine {
+	if dst.mgr != r.mgr {
 		return ParticipantInfo{}, nil, fmt.Errorf("%w: rooms of different managers", ErrCannotMove)
 	}
 	if _, err := r.Participant(ctx, id); err != nil {

@@ -53,7 +53,7 @@ type Room struct {
 	id     RoomID
 	cfg    Config
 	metaMu sync.Mutex // guards cfg.Description, cfg.Secret, cfg.Pin
-	engine *Engine
+	mgr    *Manager   // nil for a room made alone (tests)
 	log    *slog.Logger
 	events hub
 	cmds   chan func()
@@ -107,7 +107,7 @@ type roomCounters struct {
 	encodersCreated                   atomic.Uint64
 }
 
-func newRoom(cfg Config, e *Engine, decode *decodePool, log *slog.Logger) (*Room, error) {
+func newRoom(cfg Config, mgr *Manager, decode *decodePool, log *slog.Logger) (*Room, error) {
 	if cfg.ID == 0 {
 		cfg.ID = RoomID(randomID())
 	}
@@ -142,7 +142,7 @@ func newRoom(cfg Config, e *Engine, decode *decodePool, log *slog.Logger) (*Room
 		decode:    decode,
 		id:        cfg.ID,
 		cfg:       cfg,
-		engine:    e,
+		mgr:       mgr,
 		log:       log.With("room", cfg.ID),
 		cmds:      make(chan func(), 256),
 		done:      make(chan struct{}),

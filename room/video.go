@@ -9,6 +9,13 @@ import (
 	"github.com/tessera-mcu/tessera/codec/vp8"
 	"github.com/tessera-mcu/tessera/codec/yuv"
 	"github.com/tessera-mcu/tessera/mixer"
+	"github.com/tessera-mcu/tessera/room/endpoint"
+)
+
+// Codec names of the composite and of cameras.
+const (
+	CodecVP8  = endpoint.CodecVP8
+	CodecH264 = endpoint.CodecH264
 )
 
 // Tier is one quality of the composite: its size and target bitrate.

@@ -16,8 +16,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/pion/sdp/v3"
-
-	"github.com/tessera-mcu/tessera/room"
+	"github.com/tessera-mcu/tessera/room/rtc"
 )
 
 // M is an outgoing JSON message.
@@ -232,7 +231,7 @@ const handleQueueLen = 256
 // maxTrickled bounds the candidates a handle may trickle after each offer:
 // what a media session takes (the room refuses more for one ICE session,
 // however many offers renegotiate it).
-const maxTrickled = room.MaxRemoteCandidates
+const maxTrickled = rtc.MaxRemoteCandidates
 
 func (h *Handle) run() {
 	for {

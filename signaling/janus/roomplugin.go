@@ -12,10 +12,10 @@ import (
 	"time"
 
 	"github.com/pion/sdp/v3"
-	"github.com/pion/webrtc/v4"
 
 	"github.com/tessera-mcu/tessera/mixer"
 	"github.com/tessera-mcu/tessera/room"
+	"github.com/tessera-mcu/tessera/room/rtc"
 	"github.com/tessera-mcu/tessera/signaling/lockout"
 )
 
@@ -60,10 +60,13 @@ type Rooms interface {
 // hear each other, and the audio-only ones appear as placeholders.
 type RoomPlugin struct {
 	rooms Rooms
-	log   *slog.Logger
-	pkg   string
-	key   string // "audiobridge" or "mcu": the plugin data's first key
-	video bool
+	// webrtc answers participants' SDP offers: their connections go to
+	// the rooms.
+	webrtc *rtc.Engine
+	log    *slog.Logger
+	pkg    string
+	key    string // "audiobridge" or "mcu": the plugin data's first key
+	video  bool
 
 	// private is shared by both plugins of a process (is_private rooms).
 	private *privateRooms
@@ -104,29 +107,29 @@ func (p *privateRooms) put(id room.RoomID, private bool) {
 }
 
 // NewAudioBridge creates janus.plugin.audiobridge.
-func NewAudioBridge(rooms Rooms, log *slog.Logger) *RoomPlugin {
-	return newRoomPlugin(rooms, log, audioBridgePkg, "audiobridge", false, nil)
+func NewAudioBridge(rooms Rooms, webrtc *rtc.Engine, log *slog.Logger) *RoomPlugin {
+	return newRoomPlugin(rooms, webrtc, log, audioBridgePkg, "audiobridge", false, nil)
 }
 
 // NewVideoMCU creates janus.plugin.mcu, sharing the private-room list and
 // the guess limiter of the AudioBridge plugin on the same rooms (nil: its
 // own).
-func NewVideoMCU(rooms Rooms, log *slog.Logger, audioBridge *RoomPlugin) *RoomPlugin {
-	mcu := newRoomPlugin(rooms, log, videoMCUPkg, "mcu", true, nil)
+func NewVideoMCU(rooms Rooms, webrtc *rtc.Engine, log *slog.Logger, audioBridge *RoomPlugin) *RoomPlugin {
+	mcu := newRoomPlugin(rooms, webrtc, log, videoMCUPkg, "mcu", true, nil)
 	if audioBridge != nil {
 		mcu.private, mcu.guesses = audioBridge.private, audioBridge.guesses
 	}
 	return mcu
 }
 
-func newRoomPlugin(rooms Rooms, log *slog.Logger, pkg, key string, video bool, private *privateRooms) *RoomPlugin {
+func newRoomPlugin(rooms Rooms, webrtc *rtc.Engine, log *slog.Logger, pkg, key string, video bool, private *privateRooms) *RoomPlugin {
 	if log == nil {
 		log = slog.Default()
 	}
 	if private == nil {
 		private = &privateRooms{set: make(map[room.RoomID]bool)}
 	}
-	return &RoomPlugin{rooms: rooms, log: log.With("plugin", pkg), pkg: pkg, key: key, video: video, private: private,
+	return &RoomPlugin{rooms: rooms, webrtc: webrtc, log: log.With("plugin", pkg), pkg: pkg, key: key, video: video, private: private,
 		guesses: lockout.New(lockout.Options{Logger: log.With("plugin", pkg)})}
 }
 
@@ -514,7 +517,7 @@ func (s *abSession) join(ctx context.Context, b body, jsep *JSEP, change bool) (
 	}
 	if jsep != nil {
 		// A bad offer fails the request before anything moves.
-		if err := r.CheckOffer(jsep.SDP); err != nil {
+		if _, err := rtc.CheckOffer(jsep.SDP, r.HasVideo()); err != nil {
 			return nil, nil, roomErr(err)
 		}
 	}
@@ -576,7 +579,7 @@ func (s *abSession) join(ctx context.Context, b body, jsep *JSEP, change bool) (
 // offer applies a client's offer to its participant and returns the
 // answer.
 func (s *abSession) offer(ctx context.Context, r *room.Room, pid room.ParticipantID, jsep *JSEP) (*JSEP, *pluginError) {
-	sdpAnswer, err := r.Offer(ctx, pid, jsep.SDP)
+	sdpAnswer, err := s.ab.webrtc.Offer(ctx, r.Member(pid), jsep.SDP)
 	if err != nil {
 		return nil, roomErr(err)
 	}
@@ -961,10 +964,10 @@ func (s *abSession) Trickle(ctx context.Context, cs []Candidate) error {
 	if e != nil {
 		return fmt.Errorf("%w: trickle before join", ErrNotInRoom)
 	}
-	inits := make([]webrtc.ICECandidateInit, 0, len(cs))
+	inits := make([]rtc.Candidate, 0, len(cs))
 	for _, c := range cs {
 		if !c.Completed {
-			inits = append(inits, webrtc.ICECandidateInit{Candidate: c.Candidate, SDPMid: c.SDPMid, SDPMLineIndex: c.SDPMLineIndex})
+			inits = append(inits, rtc.Candidate{Candidate: c.Candidate, SDPMid: c.SDPMid, SDPMLineIndex: c.SDPMLineIndex})
 		}
 	}
 	if len(inits) == 0 {
@@ -973,7 +976,7 @@ func (s *abSession) Trickle(ctx context.Context, cs []Candidate) error {
 	s.mu.Lock()
 	pid := s.pid
 	s.mu.Unlock()
-	_, err := r.AddCandidates(ctx, pid, inits)
+	_, err := rtc.AddCandidates(ctx, r.Member(pid), inits)
 	return err
 }
 

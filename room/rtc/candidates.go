@@ -1,4 +1,4 @@
-package room
+package rtc
 
 import (
 	"context"
@@ -74,7 +74,7 @@ func (rc *remoteCandidates) applyOffer(ufrag string, offered []string) {
 // admit returns those of cs that are new and fit under the bound, and how
 // many new ones did not fit. A candidate seen before is neither: the agent
 // has it already. End-of-candidates markers (empty) always pass.
-func (rc *remoteCandidates) admit(cs []webrtc.ICECandidateInit) (take []webrtc.ICECandidateInit, refused int) {
+func (rc *remoteCandidates) admit(cs []Candidate) (take []Candidate, refused int) {
 	if rc.seen == nil {
 		rc.seen = make(map[string]struct{})
 	}
@@ -103,8 +103,8 @@ func (rc *remoteCandidates) admit(cs []webrtc.ICECandidateInit) (take []webrtc.I
 // for the participant's media session are refused (ErrTooManyCandidates);
 // the others are still added. It returns how many were handed to the ICE
 // agent.
-func (r *Room) AddCandidates(ctx context.Context, id ParticipantID, cs []webrtc.ICECandidateInit) (int, error) {
-	conn, err := r.Connection(ctx, id)
+func AddCandidates(ctx context.Context, m Member, cs []Candidate) (int, error) {
+	conn, err := m.Connection(ctx)
 	if err != nil {
 		return 0, err
 	}
@@ -118,7 +118,7 @@ func (r *Room) AddCandidates(ctx context.Context, id ParticipantID, cs []webrtc.
 	var errs []error
 	added := 0
 	for _, cand := range take {
-		if err := c.pc.AddICECandidate(cand); err != nil {
+		if err := c.pc.AddICECandidate(cand.init()); err != nil {
 			errs = append(errs, fmt.Errorf("%w: %w", ErrInvalidCandidate, err))
 			continue
 		}
@@ -132,7 +132,21 @@ func (r *Room) AddCandidates(ctx context.Context, id ParticipantID, cs []webrtc.
 
 // AddCandidate adds one remote ICE candidate trickled by the client (see
 // AddCandidates).
-func (r *Room) AddCandidate(ctx context.Context, id ParticipantID, c webrtc.ICECandidateInit) error {
-	_, err := r.AddCandidates(ctx, id, []webrtc.ICECandidateInit{c})
+func AddCandidate(ctx context.Context, m Member, c Candidate) error {
+	_, err := AddCandidates(ctx, m, []Candidate{c})
 	return err
+}
+
+// Candidate is a remote ICE candidate as a client trickles it (the fields
+// of a browser's RTCIceCandidateInit). An empty Candidate line marks the
+// end of the client's candidates.
+type Candidate struct {
+	Candidate        string
+	SDPMid           *string
+	SDPMLineIndex    *uint16
+	UsernameFragment *string
+}
+
+func (c Candidate) init() webrtc.ICECandidateInit {
+	return webrtc.ICECandidateInit{Candidate: c.Candidate, SDPMid: c.SDPMid, SDPMLineIndex: c.SDPMLineIndex, UsernameFragment: c.UsernameFragment}
 }

@@ -1,4 +1,4 @@
-package room
+package rtc
 
 import (
 	"context"
@@ -12,12 +12,24 @@ import (
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
 	"github.com/pion/webrtc/v4/pkg/media"
+	"github.com/tessera-mcu/tessera/room/endpoint"
 )
 
-// The WebRTC connection: a pion PeerConnection on the engine's one UDP
-// port, set up from a participant's SDP offer. It is one kind of
-// Connection; the room reaches it only through the endpoint interfaces
-// (endpoint.go).
+// Member is the room participant a WebRTC connection is set up for: what
+// the connection needs of the room (a room's Member method gives one).
+type Member interface {
+	// Connection is the participant's media connection (nil: none yet).
+	Connection(ctx context.Context) (endpoint.Connection, error)
+	// VideoPreference is the composite codec the participant asked for
+	// ("": none) and whether the room has video at all.
+	VideoPreference(ctx context.Context) (codec string, hasVideo bool, err error)
+	// NewLink makes the Link the connection reports through.
+	NewLink() endpoint.Link
+	// Attach gives the participant its connection.
+	Attach(ctx context.Context, conn endpoint.Connection, m endpoint.Media) error
+	// Stream names the media streams the room sends (the SDP msid).
+	Stream() string
+}
 
 // peerConn is a participant's PeerConnection.
 type peerConn struct {
@@ -29,7 +41,7 @@ type peerConn struct {
 	cands remoteCandidates
 }
 
-var _ Connection = (*peerConn)(nil)
+var _ endpoint.Connection = (*peerConn)(nil)
 
 func (c *peerConn) TargetBitrate() int {
 	if c.est == nil {
@@ -51,47 +63,45 @@ func (c *peerConn) Close() error {
 // sends the participant's voice and camera and receives the mix and the
 // composite; a recvonly one only receives (a viewer). A second offer
 // renegotiates the same PeerConnection.
-func (r *Room) Offer(ctx context.Context, id ParticipantID, offer string) (string, error) {
-	info, err := r.checkOffer(offer)
+func (e *Engine) Offer(ctx context.Context, m Member, offer string) (string, error) {
+	prefer, hasVideo, err := m.VideoPreference(ctx)
 	if err != nil {
 		return "", err
 	}
-	conn, err := r.Connection(ctx, id)
+	info, err := CheckOffer(offer, hasVideo)
+	if err != nil {
+		return "", err
+	}
+	conn, err := m.Connection(ctx)
 	if err != nil {
 		return "", err
 	}
 	if conn != nil {
 		existing, ok := conn.(*peerConn)
 		if !ok {
-			return "", fmt.Errorf("%w: the participant's media connection is not WebRTC", ErrAlreadyNegotiated)
+			return "", ErrNotWebRTC
 		}
 		return existing.renegotiate(ctx, offer, info)
 	}
-	prefer, _, err := r.VideoCodecPreference(ctx, id)
-	if err != nil {
-		return "", err
-	}
-	pc, est, err := r.engine.newPeerConnection()
+	pc, est, err := e.newPeerConnection()
 	if err != nil {
 		return "", fmt.Errorf("create peer connection: %w", err)
 	}
 	c := &peerConn{pc: pc, est: est}
-	link := r.NewLink(id)
-	m, err := c.setup(link, info, prefer, fmt.Sprintf("tessera-%d", r.id))
+	link := m.NewLink()
+	pm, err := c.setup(link, info, prefer, m.Stream())
 	if err != nil {
 		_ = pc.Close()
 		return "", err
 	}
 	sdpAnswer, err := answer(ctx, pc, offer)
 	if err != nil {
-		m.close()
 		_ = pc.Close()
 		return "", err
 	}
 	c.cands.reset(info.ufrag, info.candidates)
-	if err := r.Attach(ctx, id, c, Media{Audio: m.audio, Video: m.video, VideoCodec: m.vcodec,
+	if err := m.Attach(ctx, c, endpoint.Media{Audio: pm.audio, Video: pm.video, VideoCodec: pm.vcodec,
 		Sends: info.audio.sends() || info.video.sends(), Link: link}); err != nil {
-		m.close()
 		_ = pc.Close()
 		return "", err
 	}
@@ -119,20 +129,15 @@ func (c *peerConn) renegotiate(ctx context.Context, offer string, info offerInfo
 	return sdpAnswer, nil
 }
 
-// CheckOffer tells whether Offer could take this SDP offer in this room
-// (it parses, and has media the room carries), without applying it: a
+// CheckOffer tells whether an SDP offer could be taken by a room (with
+// video or audio-only): it parses, and has media the room carries. A
 // client that joins with an offer learns of a bad one before it joins.
-func (r *Room) CheckOffer(offer string) error {
-	_, err := r.checkOffer(offer)
-	return err
-}
-
-func (r *Room) checkOffer(offer string) (offerInfo, error) {
+func CheckOffer(offer string, hasVideo bool) (offerInfo, error) {
 	info, err := parseOffer(offer)
 	if err != nil {
 		return info, err
 	}
-	if !r.HasVideo() {
+	if !hasVideo {
 		info.video = nil
 		if info.audio == nil {
 			return info, fmt.Errorf("%w: the room is audio-only and the offer has no audio", ErrNoMedia)
@@ -141,25 +146,17 @@ func (r *Room) checkOffer(offer string) (offerInfo, error) {
 	return info, nil
 }
 
-// peerMedia is what setup attached to a PeerConnection.
+// peerMedia is what setup attached to a PeerConnection: where the mix
+// and the composite go (nil: not sent), and the composite's codec.
 type peerMedia struct {
-	audio, video *Output
+	audio, video endpoint.FrameWriter
 	vcodec       string
-}
-
-func (m peerMedia) close() {
-	if m.audio != nil {
-		m.audio.close()
-	}
-	if m.video != nil {
-		m.video.close()
-	}
 }
 
 // setup adds the outgoing tracks and the callbacks to a fresh
 // PeerConnection, before the offer is applied, so that the answer reuses
 // the offer's m-lines.
-func (c *peerConn) setup(link *Link, info offerInfo, prefer, stream string) (peerMedia, error) {
+func (c *peerConn) setup(link endpoint.Link, info offerInfo, prefer, stream string) (peerMedia, error) {
 	var m peerMedia
 	pc := c.pc
 	if a := info.audio; a != nil {
@@ -169,9 +166,10 @@ func (c *peerConn) setup(link *Link, info offerInfo, prefer, stream string) (pee
 			if err != nil {
 				return m, err
 			}
-			if m.audio, err = addTrack(pc, track, a.answerDirection(), NewAudioOutput, nil); err != nil {
+			if err = addTrack(pc, track, a.answerDirection(), nil, func(n uint32) { link.ReportLost(false, n) }); err != nil {
 				return m, err
 			}
+			m.audio = trackWriter{track}
 		} else if _, err := pc.AddTransceiverFromKind(webrtc.RTPCodecTypeAudio, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly}); err != nil {
 			return m, err
 		}
@@ -181,15 +179,13 @@ func (c *peerConn) setup(link *Link, info offerInfo, prefer, stream string) (pee
 		if v.receives() {
 			track, err := webrtc.NewTrackLocalStaticSample(videoCapability(m.vcodec), "video", stream)
 			if err != nil {
-				m.close()
 				return m, err
 			}
-			if m.video, err = addTrack(pc, track, v.answerDirection(), NewVideoOutput, link.RequestKeyframe); err != nil {
-				m.close()
+			if err = addTrack(pc, track, v.answerDirection(), link.RequestKeyframe, func(n uint32) { link.ReportLost(true, n) }); err != nil {
 				return m, err
 			}
+			m.video = trackWriter{track}
 		} else if _, err := pc.AddTransceiverFromKind(webrtc.RTPCodecTypeVideo, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly}); err != nil {
-			m.close()
 			return m, err
 		}
 	}
@@ -199,9 +195,9 @@ func (c *peerConn) setup(link *Link, info offerInfo, prefer, stream string) (pee
 		case webrtc.RTPCodecTypeAudio:
 			link.ReadAudio(c, src, audioLevelExtID(recv))
 		case webrtc.RTPCodecTypeVideo:
-			name := CodecVP8
+			name := endpoint.CodecVP8
 			if strings.EqualFold(remote.Codec().MimeType, webrtc.MimeTypeH264) {
-				name = CodecH264
+				name = endpoint.CodecH264
 			}
 			link.ReadVideo(c, src, name, rtcpFeedback{pc: pc, ssrc: uint32(remote.SSRC())})
 		}
@@ -209,11 +205,11 @@ func (c *peerConn) setup(link *Link, info offerInfo, prefer, stream string) (pee
 	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
 		switch s {
 		case webrtc.PeerConnectionStateConnected:
-			link.State(c, ConnUp)
+			link.State(c, endpoint.ConnUp)
 		case webrtc.PeerConnectionStateFailed:
-			link.State(c, ConnFailed)
+			link.State(c, endpoint.ConnFailed)
 		case webrtc.PeerConnectionStateClosed:
-			link.State(c, ConnClosed)
+			link.State(c, endpoint.ConnClosed)
 		}
 	})
 	return m, nil
@@ -232,28 +228,27 @@ type trackWriter struct {
 	t *webrtc.TrackLocalStaticSample
 }
 
-func (w trackWriter) WriteFrame(f Frame) error {
+func (w trackWriter) WriteFrame(f endpoint.Frame) error {
 	return w.t.WriteSample(media.Sample{Data: f.Data, Duration: f.Duration, PrevDroppedPackets: f.Skipped})
 }
 
 // addTrack attaches an outgoing track on a transceiver of the offer's
-// direction, starts its output and its sender's RTCP reader.
+// direction and starts its sender's RTCP reader.
 func addTrack(pc *webrtc.PeerConnection, track *webrtc.TrackLocalStaticSample, dir webrtc.RTPTransceiverDirection,
-	newOut func(FrameWriter) *Output, onPLI func()) (*Output, error) {
+	onPLI func(), onLost func(uint32)) error {
 	tr, err := pc.AddTransceiverFromTrack(track, webrtc.RTPTransceiverInit{Direction: dir})
 	if err != nil {
-		return nil, err
+		return err
 	}
-	out := newOut(trackWriter{track})
-	go readRTCP(tr.Sender(), onPLI, out)
-	return out, nil
+	go readRTCP(tr.Sender(), onPLI, onLost)
+	return nil
 }
 
 // readRTCP reads a sender's RTCP so the interceptors (NACK responder,
 // reports, congestion control) see it, reports keyframe requests (PLI,
 // FIR) to onPLI, and passes the receiver's count of lost packets (RFC 3550
-// receiver reports) to out. It ends with the PeerConnection.
-func readRTCP(s *webrtc.RTPSender, onPLI func(), out *Output) {
+// receiver reports) to onLost. It ends with the PeerConnection.
+func readRTCP(s *webrtc.RTPSender, onPLI func(), onLost func(uint32)) {
 	var ssrc uint32
 	report := func(blocks []rtcp.ReceptionReport) {
 		if ssrc == 0 {
@@ -264,7 +259,7 @@ func readRTCP(s *webrtc.RTPSender, onPLI func(), out *Output) {
 		// A compound packet's blocks about other streams are left.
 		for _, b := range blocks {
 			if b.SSRC == ssrc {
-				out.ReportLost(b.TotalLost)
+				onLost(b.TotalLost)
 			}
 		}
 	}
@@ -328,7 +323,7 @@ type rtcpFeedback struct {
 	ssrc uint32
 }
 
-var _ SenderFeedback = rtcpFeedback{}
+var _ endpoint.SenderFeedback = rtcpFeedback{}
 
 func (f rtcpFeedback) RequestKeyframe() error {
 	return f.pc.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: f.ssrc}})
