@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/pion/rtp"
-	"github.com/pion/webrtc/v4"
 
 	"github.com/tessera-mcu/tessera/codec/opus"
 	"github.com/tessera-mcu/tessera/mixer"
@@ -92,9 +91,9 @@ func newAudioInput() (*audioInput, error) {
 
 // read pulls RTP from the participant's audio track until it ends. It runs
 // on its own goroutine and never blocks on the room: a full queue drops.
-func (in *audioInput) read(track *webrtc.TrackRemote, levelExt uint8) {
+func (in *audioInput) read(src RTPReader, levelExt uint8) {
 	for {
-		pkt, _, err := track.ReadRTP()
+		pkt, err := src.ReadRTP()
 		if err != nil {
 			return
 		}
@@ -308,13 +307,11 @@ func (in *audioInput) consume(dst []int16) {
 
 func (in *audioInput) close() { in.dec.Close() }
 
-// audioLevelExtID finds the negotiated ID of the RFC 6464 header extension
-// on a receiver (0 if the sender did not agree to it).
-func audioLevelExtID(r *webrtc.RTPReceiver) uint8 {
-	for _, ext := range r.GetParameters().HeaderExtensions {
-		if ext.URI == audioLevelURI {
-			return uint8(ext.ID)
-		}
-	}
-	return 0
-}
+// voiceTarget is the depth, in frames, the input's jitter buffer is asked
+// to hold above its own (0: its own).
+func (in *audioInput) voiceTarget() int { return in.jb.target }
+
+// setVoiceTarget asks the jitter buffer to hold frames of depth (so that
+// the voice waits for late pictures); it grows to it by concealing a frame
+// now and then and shrinks back as packets arrive.
+func (in *audioInput) setVoiceTarget(frames int) { in.jb.target = frames }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/tessera-mcu/tessera/codec/codectest"
 	"github.com/tessera-mcu/tessera/internal/testpeer"
+	"github.com/tessera-mcu/tessera/room/rtc"
 )
 
 func testLogger(t testing.TB) *slog.Logger {
@@ -25,16 +26,7 @@ func (w testWriter) Write(p []byte) (int, error) { w.t.Log(string(p)); return le
 
 func newManager(t testing.TB) *Manager {
 	t.Helper()
-	m, err := NewManager(ManagerConfig{
-		Engine:  EngineConfig{BindIP: "127.0.0.1", DisableTCP: true},
-		Workers: 2,
-		Logger:  testLogger(t),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = m.Close(context.Background()) })
-	return m
+	return newManagerWith(t, rtc.EngineConfig{BindIP: "127.0.0.1", DisableTCP: true}, ManagerConfig{Workers: 2})
 }
 
 // member is a test participant: its room identity and its client.
@@ -69,7 +61,7 @@ func connect(t testing.TB, r *Room, id ParticipantID, opts testpeer.Options) *te
 	if err != nil {
 		t.Fatal(err)
 	}
-	answer, err := r.Offer(ctx, id, offer)
+	answer, err := offerTo(ctx, r, id, offer)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,8 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pion/webrtc/v4/pkg/media"
-
 	"github.com/tessera-mcu/tessera/codec"
 	"github.com/tessera-mcu/tessera/codec/codectest"
 	"github.com/tessera-mcu/tessera/codec/opus"
@@ -52,7 +50,7 @@ func BenchmarkAudioTick(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			sink := make(chan media.Sample, 1024)
+			sink := make(chan Frame, 1024)
 			go func() {
 				for range sink {
 				}
@@ -69,7 +67,7 @@ func BenchmarkAudioTick(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				p := &Participant{id: ParticipantID(i + 1), volume: 1, in: in, out: &egress{ch: sink}}
+				p := &Participant{id: ParticipantID(i + 1), volume: 1, in: in, out: &Output{ch: sink}}
 				r.parts[p.id] = p
 				r.order = append(r.order, p)
 				srcs[i] = src{in: in, pkts: quiet, lvl: 127}
@@ -126,7 +124,7 @@ func BenchmarkVideoTick(b *testing.B) {
 				b.Fatal(err)
 			}
 			defer r.video.close()
-			sink := make(chan media.Sample, 4096)
+			sink := make(chan Frame, 4096)
 			go func() {
 				for range sink {
 				}
@@ -150,7 +148,7 @@ func BenchmarkVideoTick(b *testing.B) {
 				r.order = append(r.order, p)
 			}
 			for i, key := range tc.outputs {
-				p := &Participant{id: ParticipantID(100 + i), vout: &egress{ch: sink}}
+				p := &Participant{id: ParticipantID(100 + i), vout: &Output{ch: sink}}
 				r.parts[p.id], r.order = p, append(r.order, p)
 				r.addViewer(p, key)
 			}

@@ -1,26 +1,42 @@
 package room
 
-import "errors"
+import (
+	"errors"
+
+	"github.com/tessera-mcu/tessera/room/endpoint"
+)
 
 // Sentinel errors of the room package. Callers (the signalling plugins) map
 // them to protocol error codes with errors.Is.
 var (
+	// Errors of setting up a media connection (see package endpoint).
+	ErrInvalidSDP          = endpoint.ErrInvalidSDP
+	ErrNoMedia             = endpoint.ErrNoMedia
+	ErrAnswer              = endpoint.ErrAnswer
+	ErrInvalidCandidate    = endpoint.ErrInvalidCandidate
+	ErrTooManyCandidates   = endpoint.ErrTooManyCandidates
 	ErrRoomNotFound        = errors.New("room: no such room")
 	ErrRoomExists          = errors.New("room: room already exists")
 	ErrParticipantNotFound = errors.New("room: no such participant")
 	ErrParticipantExists   = errors.New("room: participant ID already in use")
 	ErrUnauthorized        = errors.New("room: wrong pin or secret")
 	ErrRoomFull            = errors.New("room: room is full")
-	ErrInvalidSDP          = errors.New("room: invalid session description")
-	ErrNoMedia             = errors.New("room: offer has no media the room can use")
 	ErrAlreadyNegotiated   = errors.New("room: participant already has a media session")
-	ErrInvalidCandidate    = errors.New("room: invalid ICE candidate")
-	ErrTooManyCandidates   = errors.New("room: too many ICE candidates")
 	ErrClosed              = errors.New("room: closed")
-	ErrInvalidConfig       = errors.New("room: invalid configuration")
-	ErrAlreadyRecording    = errors.New("room: already recording")
-	ErrNotRecording        = errors.New("room: not recording")
-	ErrRecording           = errors.New("room: recording failed")
+	// ErrInvalidConfig: a room's or the manager's configuration is
+	// wrong.
+	ErrInvalidConfig = errors.New("room: invalid configuration")
+	// ErrInvalidValue: a request's value is out of range (a volume, a
+	// video tier, a participant ID, a recording's name or codec).
+	ErrInvalidValue = errors.New("room: invalid value")
+	// ErrCannotMove: a participant cannot move to that room (it is
+	// already there, or the room belongs to another manager).
+	ErrCannotMove = errors.New("room: cannot move there")
+	// ErrNoVideo: the room is audio-only (no layout, no tiles).
+	ErrNoVideo          = errors.New("room: the room has no video")
+	ErrAlreadyRecording = errors.New("room: already recording")
+	ErrNotRecording     = errors.New("room: not recording")
+	ErrRecording        = errors.New("room: recording failed")
 	// ErrInternal: a bug in the room's code (a recovered panic) ended the
 	// room or one of its inputs.
 	ErrInternal = errors.New("room: internal error")

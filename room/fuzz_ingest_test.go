@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	"github.com/pion/rtp"
-	"github.com/pion/webrtc/v4/pkg/media"
 
 	"github.com/tessera-mcu/tessera/codec/codectest"
 	"github.com/tessera-mcu/tessera/codec/opus"
@@ -128,7 +127,7 @@ func runAudioFuzz(t *testing.T, fp fuzzPool, ops []byte) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sink := make(chan media.Sample, 16)
+	sink := make(chan Frame, 16)
 	var parts []*Participant
 	for i := range 3 {
 		in, err := newAudioInput()
@@ -136,7 +135,7 @@ func runAudioFuzz(t *testing.T, fp fuzzPool, ops []byte) {
 			t.Fatal(err)
 		}
 		defer in.close()
-		p := &Participant{id: ParticipantID(i + 1), volume: 1, in: in, out: &egress{ch: sink}}
+		p := &Participant{id: ParticipantID(i + 1), volume: 1, in: in, out: &Output{ch: sink}}
 		r.parts[p.id] = p
 		r.order = append(r.order, p)
 		parts = append(parts, p)

@@ -87,8 +87,8 @@ func FuzzVideoIngest(f *testing.F) {
 // nopFeedback is a sender that ignores what it is told.
 type nopFeedback struct{}
 
-func (nopFeedback) requestKeyframe() error    { return nil }
-func (nopFeedback) limitBitrate(uint64) error { return nil }
+func (nopFeedback) RequestKeyframe() error    { return nil }
+func (nopFeedback) LimitBitrate(uint64) error { return nil }
 
 // videoFuzzOp is the size of one frame operation: op, picture, MTU step,
 // flags, and an argument for the flags.

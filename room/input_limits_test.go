@@ -12,6 +12,7 @@ import (
 	"github.com/tessera-mcu/tessera/codec/h264"
 	"github.com/tessera-mcu/tessera/codec/vp8"
 	"github.com/tessera-mcu/tessera/internal/testpeer"
+	"github.com/tessera-mcu/tessera/room/rtc"
 )
 
 // recordingFeedback counts what an input tells its sender.
@@ -20,8 +21,8 @@ type recordingFeedback struct {
 	bps         atomic.Uint64
 }
 
-func (f *recordingFeedback) requestKeyframe() error { f.plis.Add(1); return nil }
-func (f *recordingFeedback) limitBitrate(bps uint64) error {
+func (f *recordingFeedback) RequestKeyframe() error { f.plis.Add(1); return nil }
+func (f *recordingFeedback) LimitBitrate(bps uint64) error {
 	f.rembs.Add(1)
 	f.bps.Store(bps)
 	return nil
@@ -35,7 +36,7 @@ type syncInput struct {
 	ts  uint32
 }
 
-func newSyncInput(t *testing.T, name string, limits InputLimits, fb senderFeedback) *syncInput {
+func newSyncInput(t *testing.T, name string, limits InputLimits, fb SenderFeedback) *syncInput {
 	t.Helper()
 	if err := limits.setDefaults(); err != nil {
 		t.Fatal(err)
@@ -180,15 +181,8 @@ func TestDecodeBudget(t *testing.T) {
 // picture into the composite, is counted and told; a camera within it
 // shows, and the room goes on.
 func TestOversizedCameraOverWebRTC(t *testing.T) {
-	m, err := NewManager(ManagerConfig{
-		Engine:  EngineConfig{BindIP: "127.0.0.1", DisableTCP: true},
-		Workers: 2, Logger: testLogger(t),
-		Inputs: InputLimits{MaxWidth: 400, MaxHeight: 240},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = m.Close(ctxT(t)) })
+	m := newManagerWith(t, rtc.EngineConfig{BindIP: "127.0.0.1", DisableTCP: true},
+		ManagerConfig{Workers: 2, Inputs: InputLimits{MaxWidth: 400, MaxHeight: 240}})
 	r, err := m.Create(Config{Video: VideoConfig{Tiers: []Tier{{1280, 720, 1_500_000}}}})
 	if err != nil {
 		t.Fatal(err)

@@ -11,7 +11,6 @@ import (
 
 // ManagerConfig configures the room manager.
 type ManagerConfig struct {
-	Engine EngineConfig
 	// Workers is the number of room worker threads (0: one per core).
 	Workers int
 	// DecodeWorkers is the number of video decode threads (0: one per
@@ -27,9 +26,9 @@ type ManagerConfig struct {
 	Logger *slog.Logger
 }
 
-// Manager owns the WebRTC engine, the worker pool and every room.
+// Manager owns the worker pools and every room. Media connections are
+// made elsewhere (package rtc for WebRTC) and attached to rooms.
 type Manager struct {
-	engine     *Engine
 	workers    *workerPool
 	decode     *decodePool
 	log        *slog.Logger
@@ -42,7 +41,7 @@ type Manager struct {
 	failing sync.WaitGroup
 }
 
-// NewManager starts the engine and the workers.
+// NewManager starts the workers.
 func NewManager(cfg ManagerConfig) (*Manager, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
@@ -50,18 +49,10 @@ func NewManager(cfg ManagerConfig) (*Manager, error) {
 	if cfg.Workers < 0 {
 		return nil, fmt.Errorf("%w: workers %d", ErrInvalidConfig, cfg.Workers)
 	}
-	if cfg.Engine.Logger == nil {
-		cfg.Engine.Logger = cfg.Logger
-	}
 	if err := cfg.Inputs.setDefaults(); err != nil {
 		return nil, err
 	}
-	e, err := NewEngine(cfg.Engine)
-	if err != nil {
-		return nil, err
-	}
 	return &Manager{
-		engine:     e,
 		workers:    newWorkerPool(cfg.Workers, !cfg.DisablePinning, cfg.Logger),
 		decode:     newDecodePool(cfg.DecodeWorkers, !cfg.DisablePinning, cfg.Inputs, cfg.Logger),
 		log:        cfg.Logger,
@@ -70,15 +61,12 @@ func NewManager(cfg ManagerConfig) (*Manager, error) {
 	}, nil
 }
 
-// Engine is the WebRTC engine (for its port).
-func (m *Manager) Engine() *Engine { return m.engine }
-
 // Create makes a room and starts its clock.
 func (m *Manager) Create(cfg Config) (*Room, error) {
 	if cfg.Audio.MaxTalkers == 0 {
 		cfg.Audio.MaxTalkers = m.maxTalkers
 	}
-	r, err := newRoom(cfg, m.engine, m.decode, m.log)
+	r, err := newRoom(cfg, m, m.decode, m.log)
 	if err != nil {
 		return nil, err
 	}
@@ -183,6 +171,5 @@ func (m *Manager) Close(ctx context.Context) error {
 	m.failing.Wait()
 	m.workers.close()
 	m.decode.close()
-	errs = append(errs, m.engine.Close())
 	return errors.Join(errs...)
 }

@@ -3,26 +3,21 @@ package room
 import (
 	"context"
 	"fmt"
-
-	"github.com/pion/interceptor/pkg/cc"
-	"github.com/pion/webrtc/v4"
 )
 
 // carried is a participant's media session on its way between rooms.
 type carried struct {
-	pc        *webrtc.PeerConnection
-	link      *peerLink
-	est       cc.BandwidthEstimator
+	conn      Connection
+	link      *Link
 	in        *audioInput
-	out       *egress
+	out       *Output
 	vin       *videoInput
-	vout      *egress
+	vout      *Output
 	vcodec    string
 	watchOnly bool
 	setup     bool
 	floor     int
 	loss      lossState
-	cands     remoteCandidates
 }
 
 // Move takes participant id out of r into dst, as a new participant of
@@ -34,10 +29,10 @@ type carried struct {
 // a new offer, as its track was never read.
 func (r *Room) Move(ctx context.Context, id ParticipantID, dst *Room, req JoinRequest) (ParticipantInfo, []ParticipantInfo, error) {
 	if dst == r {
-		return ParticipantInfo{}, nil, fmt.Errorf("%w: already in room %d", ErrInvalidConfig, r.id)
+		return ParticipantInfo{}, nil, fmt.Errorf("%w: already in room %d", ErrCannotMove, r.id)
 	}
-	if dst.engine != r.engine {
-		return ParticipantInfo{}, nil, fmt.Errorf("%w: rooms of different managers", ErrInvalidConfig)
+	if dst.mgr != r.mgr {
+		return ParticipantInfo{}, nil, fmt.Errorf("%w: rooms of different managers", ErrCannotMove)
 	}
 	if _, err := r.Participant(ctx, id); err != nil {
 		return ParticipantInfo{}, nil, err
@@ -63,7 +58,7 @@ func (r *Room) Move(ctx context.Context, id ParticipantID, dst *Room, req JoinRe
 	}
 	r.addCost(-1)
 	r.log.Info("participant moved", "participant", id, "to_room", dst.id, "as", me.ID)
-	if c.pc == nil {
+	if c.conn == nil {
 		return me, others, nil
 	}
 	c.link.set(dst, me.ID)
@@ -83,13 +78,12 @@ func (r *Room) Move(ctx context.Context, id ParticipantID, dst *Room, req JoinRe
 // takeMedia detaches a participant's media session from the room without
 // closing it (room goroutine).
 func (r *Room) takeMedia(p *Participant) carried {
-	c := carried{pc: p.pc.Swap(nil), link: p.link, est: p.est, in: p.in, out: p.out, vin: p.vin, vout: p.vout,
-		vcodec: p.vcodec, watchOnly: p.watchOnly, setup: p.setup, floor: p.tier.floor, loss: p.loss, cands: p.cands}
+	c := carried{conn: p.conn, link: p.link, in: p.in, out: p.out, vin: p.vin, vout: p.vout,
+		vcodec: p.vcodec, watchOnly: p.watchOnly, setup: p.setup, floor: p.tier.Floor, loss: p.loss}
 	if p.vout != nil {
 		r.removeViewer(p)
 	}
-	p.in, p.out, p.vin, p.vout, p.link, p.est = nil, nil, nil, nil, nil, nil
-	p.cands = remoteCandidates{}
+	p.conn, p.in, p.out, p.vin, p.vout, p.link = nil, nil, nil, nil, nil, nil
 	r.forgetSource(p)
 	return c
 }
@@ -97,13 +91,12 @@ func (r *Room) takeMedia(p *Participant) carried {
 // giveMedia attaches a media session taken from another room (room
 // goroutine).
 func (r *Room) giveMedia(p *Participant, c carried) {
-	p.pc.Store(c.pc)
-	p.link, p.est, p.in, p.out, p.vcodec, p.watchOnly = c.link, c.est, c.in, c.out, c.vcodec, c.watchOnly
-	p.loss, p.cands = c.loss, c.cands
+	p.conn, p.link, p.in, p.out, p.vcodec, p.watchOnly = c.conn, c.link, c.in, c.out, c.vcodec, c.watchOnly
+	p.loss = c.loss
 	// The listener's decoder follows the old room's stream: the first
 	// frame of this room's mix must be a keyframe.
 	p.mix = noMix
-	p.tier.floor = min(max(p.tier.floor, c.floor), r.tierCount()-1)
+	p.tier.Floor = min(max(p.tier.Floor, c.floor), r.tierCount()-1)
 	if r.video == nil {
 		// An audio-only room: no composite to send, no tile to fill.
 		if c.vout != nil {
@@ -115,7 +108,7 @@ func (r *Room) giveMedia(p *Participant, c carried) {
 	} else {
 		p.vin, p.vout = c.vin, c.vout
 		if p.vout != nil {
-			r.addViewer(p, outputKey{codec: c.vcodec, tier: p.tier.floor})
+			r.addViewer(p, outputKey{codec: c.vcodec, tier: p.tier.Floor})
 		}
 	}
 	if c.setup {
@@ -129,7 +122,7 @@ func (r *Room) giveMedia(p *Participant, c carried) {
 
 // close ends a media session that has no room to go to.
 func (c carried) close() {
-	for _, e := range []*egress{c.out, c.vout} {
+	for _, e := range []*Output{c.out, c.vout} {
 		if e != nil {
 			e.close()
 		}
@@ -140,7 +133,7 @@ func (c carried) close() {
 	if c.vin != nil {
 		go c.vin.close()
 	}
-	if c.pc != nil {
-		_ = c.pc.Close()
+	if c.conn != nil {
+		_ = c.conn.Close()
 	}
 }

@@ -87,7 +87,7 @@ func expandTemplate(tmpl string, id RoomID, now time.Time) string {
 // "..", a hidden file).
 func checkRecordName(name string) error {
 	if name == "" || name != filepath.Base(name) || strings.HasPrefix(name, ".") {
-		return fmt.Errorf("%w: file name %q (a plain name without folders, not starting with a dot)", ErrInvalidConfig, name)
+		return fmt.Errorf("%w: file name %q (a plain name without folders, not starting with a dot)", ErrInvalidValue, name)
 	}
 	return nil
 }
@@ -108,7 +108,7 @@ func (r *Room) StartRecording(ctx context.Context, o RecordOptions) (RecordingIn
 		o.VideoCodec = CodecVP8
 	}
 	if o.VideoCodec != CodecVP8 && o.VideoCodec != CodecH264 {
-		return RecordingInfo{}, fmt.Errorf("%w: recording codec %q", ErrInvalidConfig, o.VideoCodec)
+		return RecordingInfo{}, fmt.Errorf("%w: recording codec %q", ErrInvalidValue, o.VideoCodec)
 	}
 	name := o.Name
 	if name == "" {

@@ -3,23 +3,13 @@ package room
 import (
 	"testing"
 	"time"
-
-	"github.com/pion/interceptor"
-	"github.com/pion/rtcp"
-	"github.com/pion/webrtc/v4/pkg/media"
 )
 
-// fakeEstimate is a bandwidth estimator whose estimate the test sets.
+// fakeEstimate is a connection whose bandwidth estimate the test sets.
 type fakeEstimate struct{ bps int }
 
-func (f *fakeEstimate) AddStream(_ *interceptor.StreamInfo, w interceptor.RTPWriter) interceptor.RTPWriter {
-	return w
-}
-func (f *fakeEstimate) WriteRTCP([]rtcp.Packet, interceptor.Attributes) error { return nil }
-func (f *fakeEstimate) GetTargetBitrate() int                                 { return f.bps }
-func (f *fakeEstimate) OnTargetBitrateChange(func(int))                       {}
-func (f *fakeEstimate) GetStats() map[string]any                              { return nil }
-func (f *fakeEstimate) Close() error                                          { return nil }
+func (f *fakeEstimate) TargetBitrate() int { return f.bps }
+func (f *fakeEstimate) Close() error       { return nil }
 
 // tierRoom is a room with one H.264 viewer whose estimate the test sets,
 // and a clock the test advances one tier check (a second) at a time.
@@ -37,14 +27,14 @@ func newTierRoom(t *testing.T) *tierRoom {
 		t.Fatal(err)
 	}
 	t.Cleanup(r.video.close)
-	sink := make(chan media.Sample, 1024)
+	sink := make(chan Frame, 1024)
 	t.Cleanup(func() { close(sink) })
 	go func() {
 		for range sink {
 		}
 	}()
 	est := &fakeEstimate{bps: 3_000_000}
-	p := &Participant{id: 1, vout: &egress{ch: sink}, est: est}
+	p := &Participant{id: 1, vout: &Output{ch: sink}, conn: est}
 	r.parts[1], r.order = p, []*Participant{p}
 	r.addViewer(p, outputKey{CodecH264, 0})
 	return &tierRoom{t: t, r: r, p: p, est: est, now: time.Now()}
@@ -146,7 +136,7 @@ func TestTierTrialUpgradeBacksOff(t *testing.T) {
 // it, whatever its estimate.
 func TestTierFloor(t *testing.T) {
 	tr := newTierRoom(t)
-	tr.p.tier.floor = 1
+	tr.p.tier.Floor = 1
 	if tier := tr.check(5_000_000); tier != 1 {
 		t.Fatalf("viewer with floor 1 on tier %d", tier)
 	}

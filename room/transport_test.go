@@ -2,7 +2,6 @@ package room
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"io"
 	"log/slog"
@@ -17,14 +16,11 @@ import (
 
 	"github.com/tessera-mcu/tessera/codec/codectest"
 	"github.com/tessera-mcu/tessera/internal/testpeer"
+	"github.com/tessera-mcu/tessera/room/rtc"
 )
 
 func TestICETCPFallback(t *testing.T) {
-	m, err := NewManager(ManagerConfig{Engine: EngineConfig{BindIP: "127.0.0.1"}, Workers: 1, Logger: testLogger(t)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close(context.Background())
+	m := newManagerWith(t, rtc.EngineConfig{BindIP: "127.0.0.1"}, ManagerConfig{Workers: 1})
 	r, _ := m.Create(Config{})
 	a := join(t, r, "udp", testpeer.Options{ToneHz: 440})
 	b := join(t, r, "tcp", testpeer.Options{ToneHz: 660, TCP: true})
@@ -43,14 +39,7 @@ func TestICETCPFallback(t *testing.T) {
 }
 
 func TestPublicIPReplacesHostCandidates(t *testing.T) {
-	m, err := NewManager(ManagerConfig{
-		Engine:  EngineConfig{BindIP: "127.0.0.1", DisableTCP: true, PublicIPs: []string{"203.0.113.7"}},
-		Workers: 1, Logger: testLogger(t),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close(context.Background())
+	m := newManagerWith(t, rtc.EngineConfig{BindIP: "127.0.0.1", DisableTCP: true, PublicIPs: []string{"203.0.113.7"}}, ManagerConfig{Workers: 1})
 	r, _ := m.Create(Config{})
 	me, _, err := r.Join(ctxT(t), JoinRequest{})
 	if err != nil {
@@ -62,7 +51,7 @@ func TestPublicIPReplacesHostCandidates(t *testing.T) {
 	}
 	defer peer.Close()
 	offer, _ := peer.Offer()
-	answer, err := r.Offer(ctxT(t), me.ID, offer)
+	answer, err := offerTo(ctxT(t), r, me.ID, offer)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,7 +80,7 @@ func TestTrickledCandidates(t *testing.T) {
 	if strings.Contains(offer, "a=candidate") {
 		t.Fatal("trickle offer already carries candidates")
 	}
-	answer, err := r.Offer(ctxT(t), me.ID, offer)
+	answer, err := offerTo(ctxT(t), r, me.ID, offer)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,7 +89,7 @@ func TestTrickledCandidates(t *testing.T) {
 	}
 	n := 0
 	for c := range cands {
-		if err := r.AddCandidate(ctxT(t), me.ID, c); err != nil {
+		if err := addCandidate(ctxT(t), r, me.ID, c); err != nil {
 			t.Fatal(err)
 		}
 		n++
@@ -115,7 +104,7 @@ func TestTrickledCandidates(t *testing.T) {
 	if lvl := a.peer.Level(660, time.Second); lvl < 0.15 {
 		t.Errorf("a hears the trickling peer at %.3f", lvl)
 	}
-	if err := r.AddCandidate(ctxT(t), me.ID, webrtcCandidate("garbage")); !errors.Is(err, ErrInvalidCandidate) {
+	if err := addCandidate(ctxT(t), r, me.ID, webrtcCandidate("garbage")); !errors.Is(err, ErrInvalidCandidate) {
 		t.Errorf("garbage candidate: %v", err)
 	}
 }
@@ -295,12 +284,12 @@ func TestRoomErrors(t *testing.T) {
 		"video only": "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n" +
 			"m=video 9 UDP/TLS/RTP/SAVPF 96\r\nc=IN IP4 0.0.0.0\r\na=rtpmap:96 VP8/90000\r\n",
 	} {
-		_, err := r.Offer(ctxT(t), me.ID, sdp)
+		_, err := offerTo(ctxT(t), r, me.ID, sdp)
 		if !errors.Is(err, ErrInvalidSDP) && !errors.Is(err, ErrNoMedia) {
 			t.Errorf("%s offer: %v", name, err)
 		}
 	}
-	if _, err := r.Offer(ctxT(t), 999, "v=0"); err == nil {
+	if _, err := offerTo(ctxT(t), r, 999, "v=0"); err == nil {
 		t.Error("offer for unknown participant accepted")
 	}
 	if err := r.Leave(ctxT(t), 999); !errors.Is(err, ErrParticipantNotFound) {

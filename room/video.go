@@ -9,6 +9,13 @@ import (
 	"github.com/tessera-mcu/tessera/codec/vp8"
 	"github.com/tessera-mcu/tessera/codec/yuv"
 	"github.com/tessera-mcu/tessera/mixer"
+	"github.com/tessera-mcu/tessera/room/endpoint"
+)
+
+// Codec names of the composite and of cameras.
+const (
+	CodecVP8  = endpoint.CodecVP8
+	CodecH264 = endpoint.CodecH264
 )
 
 // Tier is one quality of the composite: its size and target bitrate.
@@ -107,10 +114,12 @@ type roomVideo struct {
 	outputs map[outputKey]*videoOutput
 	sources []mixer.VideoSource
 	scaled  []*codec.Frame // per tier > 0, reused
-	ticks   int64
-	skipped uint64
-	gap     int64 // skipped ticks the next frame's duration covers
-	tiles   []mixer.Tile
+	// bitrates are the tiers' target bitrates, best first.
+	bitrates []int
+	ticks    int64
+	skipped  uint64
+	gap      int64 // skipped ticks the next frame's duration covers
+	tiles    []mixer.Tile
 }
 
 func newRoomVideo(cfg VideoConfig) (*roomVideo, error) {
@@ -126,6 +135,9 @@ func newRoomVideo(cfg VideoConfig) (*roomVideo, error) {
 	}
 	for i := 1; i < len(cfg.Tiers); i++ {
 		v.scaled[i] = codec.NewFrame(cfg.Tiers[i].Width, cfg.Tiers[i].Height)
+	}
+	for _, t := range cfg.Tiers {
+		v.bitrates = append(v.bitrates, t.Bitrate)
 	}
 	return v, nil
 }

@@ -6,10 +6,8 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
 	"github.com/pion/rtp/codecs"
-	"github.com/pion/webrtc/v4"
 
 	"github.com/tessera-mcu/tessera/codec"
 	"github.com/tessera-mcu/tessera/codec/h264"
@@ -30,7 +28,7 @@ type videoInput struct {
 	codec  string
 	worker *decodeWorker
 	log    *slog.Logger
-	sender senderFeedback
+	sender SenderFeedback
 
 	// Reader goroutine only.
 	asm     *frames.Assembler
@@ -78,15 +76,6 @@ type videoInput struct {
 	oversized, budgetDrops atomic.Uint64
 }
 
-// senderFeedback is how an input talks back to its sender.
-type senderFeedback interface {
-	// requestKeyframe asks for a keyframe (RTCP PLI).
-	requestKeyframe() error
-	// limitBitrate asks the sender to stay under bps (RTCP REMB), which
-	// makes a browser lower its resolution.
-	limitBitrate(bps uint64) error
-}
-
 // oversizeBitrate is the bitrate a sender of pictures larger than the
 // limits is told to stay under: enough for a 720p camera.
 const oversizeBitrate = 1_500_000
@@ -114,7 +103,7 @@ func newDepacketizer(codecName string) func() frames.Depacketizer {
 	return func() frames.Depacketizer { return &codecs.VP8Packet{} }
 }
 
-func newVideoInput(codecName string, w *decodeWorker, sender senderFeedback, log *slog.Logger) *videoInput {
+func newVideoInput(codecName string, w *decodeWorker, sender SenderFeedback, log *slog.Logger) *videoInput {
 	return &videoInput{
 		codec: codecName, worker: w, sender: sender, log: log,
 		asm:     frames.New(newDepacketizer(codecName), retransmitWait),
@@ -123,10 +112,10 @@ func newVideoInput(codecName string, w *decodeWorker, sender senderFeedback, log
 }
 
 // read assembles frames from the track until it ends.
-func (in *videoInput) read(track *webrtc.TrackRemote) {
+func (in *videoInput) read(src RTPReader) {
 	in.requestKeyframe(time.Now())
 	for {
-		pkt, _, err := track.ReadRTP()
+		pkt, err := src.ReadRTP()
 		if err != nil {
 			return
 		}
@@ -219,7 +208,7 @@ func (in *videoInput) requestKeyframe(now time.Time) {
 		return
 	}
 	in.lastPLI = now
-	if err := in.sender.requestKeyframe(); err == nil {
+	if err := in.sender.RequestKeyframe(); err == nil {
 		in.plis.Add(1)
 	}
 }
@@ -232,7 +221,7 @@ func (in *videoInput) askToShrink(now time.Time) {
 		return
 	}
 	in.lastLimit = now
-	_ = in.sender.limitBitrate(oversizeBitrate)
+	_ = in.sender.LimitBitrate(oversizeBitrate)
 	in.requestKeyframe(now)
 }
 
@@ -354,6 +343,10 @@ func (in *videoInput) fail(err error) {
 	in.log.Error("video input ended by an internal error", "err", err)
 }
 
+// setPictureDelay makes the input's pictures shown d late (so that they
+// meet the voice, which waits that much longer in its jitter buffer).
+func (in *videoInput) setPictureDelay(d time.Duration) { in.delay.Store(int64(d)) }
+
 // lastDecoded is when the newest picture was decoded (zero: none yet).
 func (in *videoInput) lastDecoded() time.Time {
 	in.mu.Lock()
@@ -402,20 +395,4 @@ func (in *videoInput) close() {
 	}
 	in.recent = nil
 	in.mu.Unlock()
-}
-
-// rtcpFeedback talks back to the sender of a track over RTCP.
-type rtcpFeedback struct {
-	pc   *webrtc.PeerConnection
-	ssrc uint32
-}
-
-var _ senderFeedback = rtcpFeedback{}
-
-func (f rtcpFeedback) requestKeyframe() error {
-	return f.pc.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: f.ssrc}})
-}
-
-func (f rtcpFeedback) limitBitrate(bps uint64) error {
-	return f.pc.WriteRTCP([]rtcp.Packet{&rtcp.ReceiverEstimatedMaximumBitrate{Bitrate: float32(bps), SSRCs: []uint32{f.ssrc}}})
 }

@@ -4,8 +4,6 @@ import (
 	"context"
 	"time"
 
-	"github.com/pion/webrtc/v4/pkg/media"
-
 	"github.com/tessera-mcu/tessera/codec"
 	"github.com/tessera-mcu/tessera/codec/yuv"
 	"github.com/tessera-mcu/tessera/mixer"
@@ -108,7 +106,7 @@ func (r *Room) videoTick(now time.Time) {
 			o.keyframes++
 			o.lastKey = now
 		}
-		sample := media.Sample{Data: append([]byte(nil), pkt.Data...), Duration: o.carry}
+		sample := Frame{Data: append([]byte(nil), pkt.Data...), Duration: o.carry}
 		o.carry = 0
 		r.recordVideo(o.key, sample.Data, pkt.Keyframe, now)
 		for _, p := range r.order {
@@ -189,95 +187,34 @@ func (r *Room) viewerWantsKeyframe(id ParticipantID, requests uint64) {
 	o.requestKeyframe(keyframeInterval)
 }
 
-// Tier policy. Checks run once a second. An estimate below 85% of the
-// current tier's bitrate for two checks in a row moves a viewer down. Going
-// up needs five checks in a row with room to spare: an estimate above 120%
-// of the next tier's bitrate, or one at least 130% of what the viewer gets
-// now. The second case matters because a send-side estimate never climbs
-// far above the rate actually sent (GCC caps its growth at 1.5 times the
-// received rate), so a viewer on a low tier can only show that its link is
-// not the limit, not how much more it carries: it is moved up on trial. A
-// trial that ends in a move back down within tierTrial doubles the wait
-// before the next one (tierBackoffMin up to tierBackoffMax), so a link that
-// cannot carry the upper tier is not flooded every few seconds.
-const (
-	tierDownVotes  = 2
-	tierUpVotes    = 5
-	tierTrial      = 15 * time.Second
-	tierBackoffMin = 10 * time.Second
-	tierBackoffMax = 160 * time.Second
-)
-
-// tierState is one viewer's place in the tier policy.
-type tierState struct {
-	votes   int           // consecutive checks for a move: > 0 up, < 0 down
-	upAt    time.Time     // last move up
-	retry   time.Time     // no move up before this
-	backoff time.Duration // wait after the next failed trial
-	// floor is the best tier the viewer accepts (its own choice: a small
-	// screen or a slow decoder).
-	floor int
-}
-
-// chooseTiers moves viewers between tiers by their bandwidth estimate.
+// chooseTiers moves viewers between tiers by their bandwidth estimate
+// (see package tier for the policy).
 func (r *Room) chooseTiers(now time.Time) {
-	tiers := r.video.cfg.Tiers
 	for _, p := range r.order {
-		if p.vout == nil || p.est == nil {
+		if p.vout == nil || p.conn == nil {
 			continue
 		}
-		bps := p.est.GetTargetBitrate()
-		ts := &p.tier
-		cur := p.vkey.tier
-		switch {
-		case cur < ts.floor:
-			r.moveViewer(p, ts.floor, bps, now)
-		case cur+1 < len(tiers) && bps < tiers[cur].Bitrate*85/100:
-			ts.votes = min(ts.votes, 0) - 1
-			if ts.votes <= -tierDownVotes {
-				r.moveViewer(p, cur+1, bps, now)
-			}
-		case cur > ts.floor && !now.Before(ts.retry) &&
-			(bps > tiers[cur-1].Bitrate*120/100 || bps >= tiers[cur].Bitrate*130/100):
-			ts.votes = max(ts.votes, 0) + 1
-			if ts.votes >= tierUpVotes {
-				r.moveViewer(p, cur-1, bps, now)
-			}
-		default:
-			ts.votes = 0
+		bps := p.conn.TargetBitrate()
+		from := p.vkey.tier
+		to := p.tier.Next(from, bps, r.video.bitrates, now)
+		if to == from {
+			continue
 		}
-	}
-}
-
-func (r *Room) moveViewer(p *Participant, tier, bps int, now time.Time) {
-	ts := &p.tier
-	from := p.vkey.tier
-	if tier > from { // down
-		if !ts.upAt.IsZero() && now.Sub(ts.upAt) < tierTrial {
-			ts.backoff = min(max(2*ts.backoff, tierBackoffMin), tierBackoffMax)
-		} else {
-			ts.backoff = tierBackoffMin
+		args := []any{"participant", p.id, "from", from, "to", to, "estimate_bps", bps}
+		if to > from {
+			args = append(args, "retry_up_in", p.tier.Backoff())
 		}
-		ts.retry = now.Add(ts.backoff)
-		ts.upAt = time.Time{}
-	} else {
-		ts.upAt = now
+		r.log.Info("viewer changes tier", args...)
+		r.removeViewer(p)
+		r.addViewer(p, outputKey{codec: p.vkey.codec, tier: to})
 	}
-	args := []any{"participant", p.id, "from", from, "to", tier, "estimate_bps", bps}
-	if tier > from {
-		args = append(args, "retry_up_in", ts.backoff)
-	}
-	r.log.Info("viewer changes tier", args...)
-	r.removeViewer(p)
-	r.addViewer(p, outputKey{codec: p.vkey.codec, tier: tier})
-	ts.votes = 0
 }
 
 // SetLayout changes the room's layout; pinned is the participant shown
 // large in the presentation layout.
 func (r *Room) SetLayout(ctx context.Context, kind mixer.LayoutKind, pinned ParticipantID) error {
 	if r.video == nil {
-		return ErrNoMedia
+		return ErrNoVideo
 	}
 	return r.exec(ctx, func() {
 		r.video.comp.SetLayout(kind, mixer.SourceID(pinned))
@@ -288,7 +225,7 @@ func (r *Room) SetLayout(ctx context.Context, kind mixer.LayoutKind, pinned Part
 // Layout returns the room's layout and pinned participant.
 func (r *Room) Layout(ctx context.Context) (mixer.LayoutKind, ParticipantID, error) {
 	if r.video == nil {
-		return 0, 0, ErrNoMedia
+		return 0, 0, ErrNoVideo
 	}
 	var (
 		kind   mixer.LayoutKind
@@ -315,7 +252,7 @@ type TileInfo struct {
 // in canvas coordinates.
 func (r *Room) Tiles(ctx context.Context) ([]TileInfo, error) {
 	if r.video == nil {
-		return nil, ErrNoMedia
+		return nil, ErrNoVideo
 	}
 	var out []TileInfo
 	err := r.exec(ctx, func() {

@@ -219,7 +219,7 @@ func (a *Admin) recording(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case errors.Is(err, room.ErrAlreadyRecording), errors.Is(err, room.ErrNotRecording):
 		adminError(w, http.StatusConflict, err.Error())
-	case errors.Is(err, room.ErrInvalidConfig):
+	case errors.Is(err, room.ErrInvalidValue):
 		adminError(w, http.StatusBadRequest, err.Error())
 	case err != nil:
 		adminError(w, http.StatusInternalServerError, err.Error())

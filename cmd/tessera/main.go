@@ -24,6 +24,7 @@ import (
 	"syscall"
 
 	"github.com/tessera-mcu/tessera/room"
+	"github.com/tessera-mcu/tessera/room/rtc"
 	"github.com/tessera-mcu/tessera/signaling"
 	"github.com/tessera-mcu/tessera/signaling/janus"
 	"github.com/tessera-mcu/tessera/signaling/lockout"
@@ -59,11 +60,21 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 	if err != nil {
 		return err
 	}
+	// The WebRTC engine outlives the rooms (closed after them: deferred
+	// first), whose connections it made.
+	webrtc, err := rtc.NewEngine(rtc.EngineConfig{
+		BindIP: cfg.MediaBind, UDPPort: cfg.MediaPort, DisableTCP: !cfg.ICETCP,
+		PublicIPs: cfg.publicIPs(), ExcludeLoopback: !cfg.ICELoopback, Logger: log,
+	})
+	if err != nil {
+		return fmt.Errorf("media: %w", err)
+	}
+	defer func() {
+		if err := webrtc.Close(); err != nil {
+			log.Warn("closing the media port", "err", err)
+		}
+	}()
 	rooms, err := room.NewManager(room.ManagerConfig{
-		Engine: room.EngineConfig{
-			BindIP: cfg.MediaBind, UDPPort: cfg.MediaPort, DisableTCP: !cfg.ICETCP,
-			PublicIPs: cfg.publicIPs(), ExcludeLoopback: !cfg.ICELoopback, Logger: log,
-		},
 		Workers:        cfg.Workers,
 		DisablePinning: !cfg.PinWorkers,
 		MaxTalkers:     cfg.MaxTalkers,
@@ -90,8 +101,8 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 	})
 	defer gw.Close()
 	recording := room.RecordOptions{Dir: cfg.RecordDir, Template: cfg.RecordTemplate, VideoCodec: cfg.RecordCodec}
-	ab := janus.NewAudioBridge(rooms, log)
-	mcu := janus.NewVideoMCU(rooms, log, ab)
+	ab := janus.NewAudioBridge(rooms, webrtc, log)
+	mcu := janus.NewVideoMCU(rooms, webrtc, log, ab)
 	ab.SetRecording(recording)
 	mcu.SetRecording(recording)
 	// One count of wrong secrets, PINs and admin keys per client address.
@@ -134,7 +145,7 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 		go func() { serveErr <- srv.Serve(ln) }()
 		bound = append(bound, ln.Addr().String())
 	}
-	log.Info("tessera listening", "http", bound[0], "janus_ws", bound[1:], "media_port", rooms.Engine().Port(), "version", version)
+	log.Info("tessera listening", "http", bound[0], "janus_ws", bound[1:], "media_port", webrtc.Port(), "version", version)
 	if ready != nil {
 		ready <- bound[0]
 	}

@@ -36,6 +36,7 @@ import (
 	"github.com/tessera-mcu/tessera/codec"
 	"github.com/tessera-mcu/tessera/internal/testpeer"
 	"github.com/tessera-mcu/tessera/room"
+	"github.com/tessera-mcu/tessera/room/rtc"
 )
 
 func main() {
@@ -67,10 +68,12 @@ func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)
 // runServer is the child: a manager with one room and a private HTTP hook
 // that joins a participant with an offer and returns the answer.
 func runServer(workers int, video bool) error {
-	m, err := room.NewManager(room.ManagerConfig{
-		Engine:  room.EngineConfig{BindIP: "127.0.0.1", DisableTCP: true},
-		Workers: workers, DecodeWorkers: 1, Logger: quiet(),
-	})
+	e, err := rtc.NewEngine(rtc.EngineConfig{BindIP: "127.0.0.1", DisableTCP: true, Logger: quiet()})
+	if err != nil {
+		return err
+	}
+	defer e.Close()
+	m, err := room.NewManager(room.ManagerConfig{Workers: workers, DecodeWorkers: 1, Logger: quiet()})
 	if err != nil {
 		return err
 	}
@@ -83,10 +86,10 @@ func runServer(workers int, video bool) error {
 		return err
 	}
 	fmt.Println(ln.Addr().String())
-	return http.Serve(ln, joinHandler(r))
+	return http.Serve(ln, joinHandler(e, r))
 }
 
-func joinHandler(r *room.Room) http.Handler {
+func joinHandler(e *rtc.Engine, r *room.Room) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		offer, _ := io.ReadAll(req.Body)
 		ctx, cancel := context.WithTimeout(req.Context(), 10*time.Second)
@@ -94,7 +97,7 @@ func joinHandler(r *room.Room) http.Handler {
 		me, _, err := r.Join(ctx, room.JoinRequest{Display: req.URL.Query().Get("name")})
 		if err == nil {
 			var answer string
-			if answer, err = r.Offer(ctx, me.ID, string(offer)); err == nil {
+			if answer, err = e.Offer(ctx, r.Member(me.ID), string(offer)); err == nil {
 				_, _ = io.WriteString(w, answer)
 				return
 			}
@@ -240,7 +243,12 @@ func measureLatency(dur time.Duration, video string) error {
 	if video == "" {
 		video = room.CodecH264
 	}
-	m, err := room.NewManager(room.ManagerConfig{Engine: room.EngineConfig{BindIP: "127.0.0.1", DisableTCP: true}, Workers: 1, Logger: quiet()})
+	e, err := rtc.NewEngine(rtc.EngineConfig{BindIP: "127.0.0.1", DisableTCP: true, Logger: quiet()})
+	if err != nil {
+		return err
+	}
+	defer e.Close()
+	m, err := room.NewManager(room.ManagerConfig{Workers: 1, Logger: quiet()})
 	if err != nil {
 		return err
 	}
@@ -249,7 +257,7 @@ func measureLatency(dur time.Duration, video string) error {
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: joinHandler(r)}
+	srv := &http.Server{Handler: joinHandler(e, r)}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return err

@@ -22,6 +22,7 @@ import (
 	"github.com/tessera-mcu/tessera/codec"
 	"github.com/tessera-mcu/tessera/internal/testpeer"
 	"github.com/tessera-mcu/tessera/room"
+	"github.com/tessera-mcu/tessera/room/rtc"
 )
 
 func main() {
@@ -37,7 +38,12 @@ func main() {
 
 func run(dur time.Duration, videoCodec, dir string) error {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	m, err := room.NewManager(room.ManagerConfig{Engine: room.EngineConfig{BindIP: "127.0.0.1", DisableTCP: true}, Workers: 1, Logger: log})
+	e, err := rtc.NewEngine(rtc.EngineConfig{BindIP: "127.0.0.1", DisableTCP: true, Logger: log})
+	if err != nil {
+		return err
+	}
+	defer e.Close()
+	m, err := room.NewManager(room.ManagerConfig{Workers: 1, Logger: log})
 	if err != nil {
 		return err
 	}
@@ -60,7 +66,7 @@ func run(dur time.Duration, videoCodec, dir string) error {
 	if err != nil {
 		return err
 	}
-	answer, err := r.Offer(ctx, me.ID, offer)
+	answer, err := e.Offer(ctx, r.Member(me.ID), offer)
 	if err != nil {
 		return err
 	}

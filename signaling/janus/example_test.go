@@ -7,6 +7,7 @@ import (
 	"net/http"
 
 	"github.com/tessera-mcu/tessera/room"
+	"github.com/tessera-mcu/tessera/room/rtc"
 	"github.com/tessera-mcu/tessera/signaling/janus"
 )
 
@@ -14,6 +15,11 @@ import (
 // under /janus and WebSocket on /ws. Close ends every session before the
 // rooms close.
 func Example() {
+	webrtc, err := rtc.NewEngine(rtc.EngineConfig{UDPPort: 8189})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer webrtc.Close()
 	rooms, err := room.NewManager(room.ManagerConfig{})
 	if err != nil {
 		log.Fatal(err)
@@ -21,9 +27,9 @@ func Example() {
 	defer rooms.Close(context.Background())
 	gw := janus.NewGateway(janus.Options{})
 	defer gw.Close()
-	ab := janus.NewAudioBridge(rooms, slog.Default())
+	ab := janus.NewAudioBridge(rooms, webrtc, slog.Default())
 	gw.Register(ab)
-	gw.Register(janus.NewVideoMCU(rooms, slog.Default(), ab))
+	gw.Register(janus.NewVideoMCU(rooms, webrtc, slog.Default(), ab))
 
 	mux := http.NewServeMux()
 	mux.Handle("/janus", gw.HTTPHandler("/janus"))

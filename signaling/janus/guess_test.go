@@ -39,7 +39,7 @@ func (s *syncBuffer) String() string {
 func TestSecretGuessesLockTheClientOut(t *testing.T) {
 	s := newServer(t, Options{})
 	var logs syncBuffer
-	s.gw.Register(NewAudioBridge(s.rooms, slog.New(slog.NewTextHandler(&logs, nil))))
+	s.gw.Register(NewAudioBridge(s.rooms, s.webrtc, slog.New(slog.NewTextHandler(&logs, nil))))
 	if _, err := s.rooms.Create(room.Config{ID: 42, Pin: "4321"}); err != nil {
 		t.Fatal(err)
 	}

@@ -8,7 +8,7 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"github.com/tessera-mcu/tessera/room"
+	"github.com/tessera-mcu/tessera/room/rtc"
 )
 
 // handleQueueLen bounds a handle's pending asynchronous requests and
@@ -18,7 +18,7 @@ const handleQueueLen = 256
 // maxTrickled bounds the candidates a handle may trickle after each offer:
 // what a media session takes (the room refuses more for one ICE session,
 // however many offers renegotiate it).
-const maxTrickled = room.MaxRemoteCandidates
+const maxTrickled = rtc.MaxRemoteCandidates
 
 // Handle is a session's attachment to a plugin. Its requests run one at a
 // time, in order, on the handle's own goroutine, which the gateway starts

@@ -16,6 +16,7 @@ import (
 	"github.com/tessera-mcu/tessera/codec/opus"
 	"github.com/tessera-mcu/tessera/internal/testpeer"
 	"github.com/tessera-mcu/tessera/room"
+	"github.com/tessera-mcu/tessera/room/rtc"
 )
 
 // e2eDir holds the npm project with the unmodified Janus clients.
@@ -43,7 +44,7 @@ func needNode(t *testing.T) string {
 
 // joinGoPeer puts a pion peer sending freq into a room through the room
 // API.
-func joinGoPeer(t *testing.T, r *room.Room, freq float64) *testpeer.Peer {
+func joinGoPeer(t *testing.T, e *rtc.Engine, r *room.Room, freq float64) *testpeer.Peer {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -60,7 +61,7 @@ func joinGoPeer(t *testing.T, r *room.Room, freq float64) *testpeer.Peer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	answer, err := r.Offer(ctx, me.ID, offer)
+	answer, err := e.Offer(ctx, r.Member(me.ID), offer)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -135,7 +136,7 @@ func TestJanodeAudioBridge(t *testing.T) {
 	node := needNode(t)
 	s := newServer(t, Options{})
 	r, _ := s.rooms.Get(1234)
-	goPeer := joinGoPeer(t, r, 660)
+	goPeer := joinGoPeer(t, s.webrtc, r, 660)
 
 	dir := t.TempDir()
 	in, out := filepath.Join(dir, "in.opus"), filepath.Join(dir, "out.opus")

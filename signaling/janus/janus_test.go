@@ -17,6 +17,7 @@ import (
 
 	"github.com/tessera-mcu/tessera/internal/testpeer"
 	"github.com/tessera-mcu/tessera/room"
+	"github.com/tessera-mcu/tessera/room/rtc"
 )
 
 func quietLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
@@ -24,16 +25,19 @@ func quietLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, n
 // server is a gateway with the AudioBridge plugin on a real room manager,
 // served over HTTP and WebSocket.
 type server struct {
-	gw    *Gateway
-	rooms *room.Manager
-	http  *httptest.Server
+	gw     *Gateway
+	rooms  *room.Manager
+	webrtc *rtc.Engine
+	http   *httptest.Server
 }
 
 func newServer(t *testing.T, opts Options) *server {
 	t.Helper()
-	rooms, err := room.NewManager(room.ManagerConfig{
-		Engine: room.EngineConfig{BindIP: "127.0.0.1", DisableTCP: true}, Workers: 1, Logger: quietLog(),
-	})
+	webrtc, err := rtc.NewEngine(rtc.EngineConfig{BindIP: "127.0.0.1", DisableTCP: true, Logger: quietLog()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rooms, err := room.NewManager(room.ManagerConfig{Workers: 1, Logger: quietLog()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -42,7 +46,7 @@ func newServer(t *testing.T, opts Options) *server {
 	}
 	opts.Logger = quietLog()
 	gw := NewGateway(opts)
-	gw.Register(NewAudioBridge(rooms, quietLog()))
+	gw.Register(NewAudioBridge(rooms, webrtc, quietLog()))
 	mux := http.NewServeMux()
 	rest, ws := gw.HTTPHandler("/janus"), gw.WSHandler()
 	api := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -54,11 +58,12 @@ func newServer(t *testing.T, opts Options) *server {
 	})
 	mux.Handle("/janus", api)
 	mux.Handle("/janus/", api)
-	s := &server{gw: gw, rooms: rooms, http: httptest.NewServer(mux)}
+	s := &server{gw: gw, rooms: rooms, webrtc: webrtc, http: httptest.NewServer(mux)}
 	t.Cleanup(func() {
 		s.http.Close()
 		gw.Close()
 		_ = rooms.Close(context.Background())
+		_ = webrtc.Close()
 	})
 	return s
 }
@@ -644,7 +649,7 @@ func FuzzRequest(f *testing.F) {
 	}
 	gw := NewGateway(Options{Logger: quietLog()})
 	defer gw.Close()
-	gw.Register(NewAudioBridge(emptyRooms{}, quietLog()))
+	gw.Register(NewAudioBridge(emptyRooms{}, nil, quietLog()))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		reply := gw.process(context.Background(), body, route{}, nil).msg
 		if reply["janus"] == nil {

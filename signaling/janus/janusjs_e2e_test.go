@@ -41,7 +41,7 @@ func TestJanusJSInChromium(t *testing.T) {
 	chromium := needChromium(t)
 	s := newServer(t, Options{})
 	r, _ := s.rooms.Get(1234)
-	goPeer := joinGoPeer(t, r, 660)
+	goPeer := joinGoPeer(t, s.webrtc, r, 660)
 
 	// Serve the test page and the npm janus.js files next to the API.
 	files := map[string]string{

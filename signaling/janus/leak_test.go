@@ -86,7 +86,7 @@ func TestCloseLeavesNoGoroutines(t *testing.T) {
 		t.Fatalf("goroutines of the package before the test:\n%s", strings.Join(left, "\n\n"))
 	}
 	s := newServer(t, Options{})
-	s.gw.Register(NewVideoMCU(s.rooms, quietLog(), nil))
+	s.gw.Register(NewVideoMCU(s.rooms, s.webrtc, quietLog(), nil))
 	slow := &slowDetachPlugin{}
 	s.gw.Register(slow)
 

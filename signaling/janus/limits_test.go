@@ -11,6 +11,7 @@ import (
 
 	"github.com/tessera-mcu/tessera/internal/testpeer"
 	"github.com/tessera-mcu/tessera/room"
+	"github.com/tessera-mcu/tessera/room/rtc"
 )
 
 // stunWatch is a set of loopback UDP sockets that note whether anything
@@ -61,7 +62,7 @@ func hostCandidate(n int, ip string, port int) M {
 
 // A hostile client's trickle of 5,000 candidates is refused at once with
 // Janus's 467 (nothing of it reaches the ICE agent), later candidates are
-// taken only up to room.MaxRemoteCandidates (the server's connectivity
+// taken only up to rtc.MaxRemoteCandidates (the server's connectivity
 // checks reach those and no others), and the handle is not held up: when
 // the socket closes, the participant is gone well within a second.
 func TestTrickleFloodRefused(t *testing.T) {
@@ -98,7 +99,7 @@ func TestTrickleFloodRefused(t *testing.T) {
 	}
 
 	extra := 10
-	watch := newSTUNWatch(t, room.MaxRemoteCandidates+extra)
+	watch := newSTUNWatch(t, rtc.MaxRemoteCandidates+extra)
 	flood := make([]M, 5000)
 	for i := range flood {
 		if i < len(watch.conns) {
@@ -121,18 +122,18 @@ func TestTrickleFloodRefused(t *testing.T) {
 		tx := fmt.Sprintf("t%d", i)
 		c.send(M{"janus": "trickle", "session_id": sid, "handle_id": hid, "transaction": tx, "candidate": hostCandidate(i, "127.0.0.1", watch.port(i))})
 		reply := c.wait("reply to "+tx, func(m M) bool { return m["transaction"] == tx })
-		if want := i < room.MaxRemoteCandidates; (reply["janus"] == "ack") != want || (!want && errCode(reply) != CodeInvalidElementType) {
+		if want := i < rtc.MaxRemoteCandidates; (reply["janus"] == "ack") != want || (!want && errCode(reply) != CodeInvalidElementType) {
 			t.Fatalf("trickle %d: %v", i, reply)
 		}
 	}
 	deadline := time.Now().Add(10 * time.Second)
-	for watch.hits(0, room.MaxRemoteCandidates) < room.MaxRemoteCandidates && time.Now().Before(deadline) {
+	for watch.hits(0, rtc.MaxRemoteCandidates) < rtc.MaxRemoteCandidates && time.Now().Before(deadline) {
 		time.Sleep(50 * time.Millisecond)
 	}
-	if n := watch.hits(0, room.MaxRemoteCandidates); n < room.MaxRemoteCandidates {
-		t.Fatalf("connectivity checks reached %d of the %d candidates taken", n, room.MaxRemoteCandidates)
+	if n := watch.hits(0, rtc.MaxRemoteCandidates); n < rtc.MaxRemoteCandidates {
+		t.Fatalf("connectivity checks reached %d of the %d candidates taken", n, rtc.MaxRemoteCandidates)
 	}
-	if n := watch.hits(room.MaxRemoteCandidates, len(watch.conns)); n > 0 {
+	if n := watch.hits(rtc.MaxRemoteCandidates, len(watch.conns)); n > 0 {
 		t.Fatalf("connectivity checks reached %d refused candidates", n)
 	}
 
@@ -218,7 +219,7 @@ func TestListThousandRooms(t *testing.T) {
 	t.Logf("list of %d rooms in %v", len(list), took)
 
 	// The video MCU plugin lists the same rooms.
-	mcu := NewVideoMCU(s.rooms, quietLog(), s.gw.plugins[audioBridgePkg].(*RoomPlugin))
+	mcu := NewVideoMCU(s.rooms, s.webrtc, quietLog(), s.gw.plugins[audioBridgePkg].(*RoomPlugin))
 	if l, _ := mcu.list()["list"].([]M); len(l) != n+1 {
 		t.Fatalf("video MCU list: %d rooms, want %d", len(l), n+1)
 	}
@@ -227,15 +228,13 @@ func TestListThousandRooms(t *testing.T) {
 // BenchmarkList1000 is AudioBridge's list of a thousand rooms, encoded as
 // it goes to the client.
 func BenchmarkList1000(b *testing.B) {
-	rooms, err := room.NewManager(room.ManagerConfig{
-		Engine: room.EngineConfig{BindIP: "127.0.0.1", DisableTCP: true}, Workers: 1, Logger: quietLog(),
-	})
+	rooms, err := room.NewManager(room.ManagerConfig{Workers: 1, Logger: quietLog()})
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer rooms.Close(context.Background())
 	addRooms(b, rooms, 1, 1000)
-	ab := NewAudioBridge(rooms, quietLog())
+	ab := NewAudioBridge(rooms, nil, quietLog())
 	for b.Loop() {
 		if _, err := json.Marshal(ab.list()); err != nil {
 			b.Fatal(err)

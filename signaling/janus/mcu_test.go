@@ -65,7 +65,7 @@ func (m *mcuMember) sync(t *testing.T, body M) M {
 
 func TestVideoMCUPluginWithAudioBridgeNeighbour(t *testing.T) {
 	s := newServer(t, Options{})
-	s.gw.Register(NewVideoMCU(s.rooms, quietLog(), nil))
+	s.gw.Register(NewVideoMCU(s.rooms, s.webrtc, quietLog(), nil))
 
 	red := codec.RGB(220, 30, 30)
 	cam, joined := joinPlugin(t, s, videoMCUPkg, M{"room": 1234, "display": "camera", "video_codec": "vp8"},
@@ -236,7 +236,7 @@ func TestChangeroomKeepsMediaAndJoinWithOffer(t *testing.T) {
 // needs its secret, even from inside; joined says whether it records.
 func TestVideoMCUTierAndRecordingControls(t *testing.T) {
 	s := newServer(t, Options{})
-	mcu := NewVideoMCU(s.rooms, quietLog(), nil)
+	mcu := NewVideoMCU(s.rooms, s.webrtc, quietLog(), nil)
 	mcu.SetRecording(room.RecordOptions{Dir: t.TempDir()})
 	s.gw.Register(mcu)
 	v, joined := joinPlugin(t, s, videoMCUPkg, M{"room": 1234, "display": "small screen", "video_codec": "h264", "tier": 1},
@@ -318,7 +318,7 @@ func TestSlowClientGetsTheWholeList(t *testing.T) {
 		t.Fatal("the subscription did not overflow")
 	}
 	h := &fakeHandle{}
-	ab := NewAudioBridge(s.rooms, quietLog())
+	ab := NewAudioBridge(s.rooms, s.webrtc, quietLog())
 	sess := &roomSession{plugin: ab, h: h}
 	done := make(chan struct{})
 	go func() { sess.forward(r, self, sub); close(done) }()

@@ -336,7 +336,7 @@ func (s *roomSession) layout(ctx context.Context, q roomCall) (M, error) {
 		return nil, perr(abMissingElement, "Missing element (pin): presentation needs the participant to show")
 	}
 	if err := r.SetLayout(ctx, kind, room.ParticipantID(pin)); err != nil {
-		if errors.Is(err, room.ErrNoMedia) {
+		if errors.Is(err, room.ErrNoVideo) {
 			return nil, perr(abInvalidRequest, "Room %d has no video", r.ID())
 		}
 		return nil, err

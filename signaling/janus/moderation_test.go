@@ -17,8 +17,8 @@ func TestModeratorRequestsShareOnePath(t *testing.T) {
 	if _, err := s.rooms.Create(room.Config{ID: 42, Secret: "s3"}); err != nil {
 		t.Fatal(err)
 	}
-	ab := NewAudioBridge(s.rooms, quietLog())
-	mcu := NewVideoMCU(s.rooms, quietLog(), ab)
+	ab := NewAudioBridge(s.rooms, s.webrtc, quietLog())
+	mcu := NewVideoMCU(s.rooms, s.webrtc, quietLog(), ab)
 	ask := func(p *RoomPlugin, body M) M {
 		t.Helper()
 		raw, _ := json.Marshal(body)

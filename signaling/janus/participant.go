@@ -9,6 +9,7 @@ import (
 	"github.com/pion/sdp/v3"
 
 	"github.com/tessera-mcu/tessera/room"
+	"github.com/tessera-mcu/tessera/room/rtc"
 )
 
 // participantRequest is a request a handle makes about its own
@@ -98,7 +99,7 @@ func (s *roomSession) join(ctx context.Context, b fields, jsep *JSEP, change boo
 	}
 	if jsep != nil {
 		// A bad offer fails the request before anything moves.
-		if err := r.CheckOffer(jsep.SDP); err != nil {
+		if _, err := rtc.CheckOffer(jsep.SDP, r.HasVideo()); err != nil {
 			return nil, nil, err
 		}
 	}
@@ -160,7 +161,7 @@ func (s *roomSession) join(ctx context.Context, b fields, jsep *JSEP, change boo
 // offer applies a client's offer to its participant and returns the
 // answer.
 func (s *roomSession) offer(ctx context.Context, r *room.Room, pid room.ParticipantID, jsep *JSEP) (*JSEP, error) {
-	sdpAnswer, err := r.Offer(ctx, pid, jsep.SDP)
+	sdpAnswer, err := s.plugin.webrtc.Offer(ctx, r.Member(pid), jsep.SDP)
 	if err != nil {
 		return nil, err
 	}

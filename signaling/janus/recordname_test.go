@@ -15,8 +15,8 @@ func TestRecordingNameMayNotStartWithADot(t *testing.T) {
 	s := newServer(t, Options{})
 	dir := t.TempDir()
 	o := room.RecordOptions{Dir: dir}
-	ab := NewAudioBridge(s.rooms, quietLog())
-	mcu := NewVideoMCU(s.rooms, quietLog(), ab)
+	ab := NewAudioBridge(s.rooms, s.webrtc, quietLog())
+	mcu := NewVideoMCU(s.rooms, s.webrtc, quietLog(), ab)
 	ab.SetRecording(o)
 	mcu.SetRecording(o)
 	s.gw.Register(ab)

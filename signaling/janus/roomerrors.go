@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/tessera-mcu/tessera/room"
+	"github.com/tessera-mcu/tessera/room/rtc"
 )
 
 // AudioBridge plugin error codes (Janus's janus_audiobridge.c); the video
@@ -77,10 +78,12 @@ func roomErr(err error) *pluginError {
 		return perr(abNoSuchRoom, "No such room")
 	case errors.Is(err, room.ErrRoomFull):
 		return perr(abUnauthorized, "Room is full")
-	case errors.Is(err, room.ErrInvalidSDP), errors.Is(err, room.ErrNoMedia):
+	case errors.Is(err, rtc.ErrInvalidSDP), errors.Is(err, rtc.ErrNoMedia), errors.Is(err, rtc.ErrAnswer):
 		return perr(abInvalidSDP, "Error processing SDP: %v", err)
-	case errors.Is(err, room.ErrInvalidConfig):
+	case errors.Is(err, room.ErrInvalidValue), errors.Is(err, room.ErrCannotMove):
 		return perr(abInvalidElement, "%v", err)
+	case errors.Is(err, room.ErrNoVideo):
+		return perr(abInvalidRequest, "%v", err)
 	}
 	return perr(abUnknownError, "%v", err)
 }
@@ -91,7 +94,7 @@ func recordErr(err error) *pluginError {
 		return perr(abInvalidRequest, "Already recording (the room's recording is running)")
 	case errors.Is(err, room.ErrNotRecording):
 		return perr(abInvalidRequest, "Not recording (the room's recording is not running)")
-	case errors.Is(err, room.ErrInvalidConfig):
+	case errors.Is(err, room.ErrInvalidValue):
 		return perr(abInvalidElement, "%v", err)
 	case errors.Is(err, room.ErrRecording):
 		return perr(abUnknownError, "Recording failed: %v", err)

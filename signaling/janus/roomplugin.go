@@ -6,6 +6,7 @@ import (
 	"sync"
 
 	"github.com/tessera-mcu/tessera/room"
+	"github.com/tessera-mcu/tessera/room/rtc"
 	"github.com/tessera-mcu/tessera/signaling/lockout"
 )
 
@@ -68,7 +69,10 @@ var (
 type RoomPlugin struct {
 	flavour
 	rooms Rooms
-	log   *slog.Logger
+	// webrtc answers participants' SDP offers: their connections go to
+	// the rooms.
+	webrtc *rtc.Engine
+	log    *slog.Logger
 
 	// private is shared by both plugins of a process (is_private rooms).
 	private *privateRooms
@@ -82,26 +86,26 @@ type RoomPlugin struct {
 }
 
 // NewAudioBridge creates janus.plugin.audiobridge.
-func NewAudioBridge(rooms Rooms, log *slog.Logger) *RoomPlugin {
-	return newRoomPlugin(rooms, log, audioBridgeFlavour)
+func NewAudioBridge(rooms Rooms, webrtc *rtc.Engine, log *slog.Logger) *RoomPlugin {
+	return newRoomPlugin(rooms, webrtc, log, audioBridgeFlavour)
 }
 
 // NewVideoMCU creates janus.plugin.mcu, sharing the private-room list and
 // the guess limiter of the AudioBridge plugin on the same rooms (nil: its
 // own).
-func NewVideoMCU(rooms Rooms, log *slog.Logger, audioBridge *RoomPlugin) *RoomPlugin {
-	mcu := newRoomPlugin(rooms, log, videoMCUFlavour)
+func NewVideoMCU(rooms Rooms, webrtc *rtc.Engine, log *slog.Logger, audioBridge *RoomPlugin) *RoomPlugin {
+	mcu := newRoomPlugin(rooms, webrtc, log, videoMCUFlavour)
 	if audioBridge != nil {
 		mcu.private, mcu.guesses = audioBridge.private, audioBridge.guesses
 	}
 	return mcu
 }
 
-func newRoomPlugin(rooms Rooms, log *slog.Logger, f flavour) *RoomPlugin {
+func newRoomPlugin(rooms Rooms, webrtc *rtc.Engine, log *slog.Logger, f flavour) *RoomPlugin {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &RoomPlugin{flavour: f, rooms: rooms, log: log.With("plugin", f.pkg),
+	return &RoomPlugin{flavour: f, rooms: rooms, webrtc: webrtc, log: log.With("plugin", f.pkg),
 		private: &privateRooms{set: make(map[room.RoomID]bool)},
 		guesses: lockout.New(lockout.Options{Logger: log.With("plugin", f.pkg)})}
 }

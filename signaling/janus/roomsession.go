@@ -7,9 +7,8 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/pion/webrtc/v4"
-
 	"github.com/tessera-mcu/tessera/room"
+	"github.com/tessera-mcu/tessera/room/rtc"
 )
 
 // roomSession is one handle attached to a room plugin (either flavour):
@@ -144,10 +143,10 @@ func (s *roomSession) Trickle(ctx context.Context, cs []Candidate) error {
 	if err != nil {
 		return fmt.Errorf("%w: trickle before join", ErrNotInRoom)
 	}
-	inits := make([]webrtc.ICECandidateInit, 0, len(cs))
+	inits := make([]rtc.Candidate, 0, len(cs))
 	for _, c := range cs {
 		if !c.Completed {
-			inits = append(inits, webrtc.ICECandidateInit{Candidate: c.Candidate, SDPMid: c.SDPMid, SDPMLineIndex: c.SDPMLineIndex})
+			inits = append(inits, rtc.Candidate{Candidate: c.Candidate, SDPMid: c.SDPMid, SDPMLineIndex: c.SDPMLineIndex})
 		}
 	}
 	if len(inits) == 0 {
@@ -156,7 +155,7 @@ func (s *roomSession) Trickle(ctx context.Context, cs []Candidate) error {
 	s.mu.Lock()
 	pid := s.pid
 	s.mu.Unlock()
-	_, err = r.AddCandidates(ctx, pid, inits)
+	_, err = rtc.AddCandidates(ctx, r.Member(pid), inits)
 	return err
 }
 

@@ -1,4 +1,4 @@
-package room
+package rtc
 
 import (
 	"context"
@@ -19,7 +19,8 @@ import (
 const MaxRemoteCandidates = 50
 
 // remoteCandidates is what one media session has taken of its client's
-// candidates (room goroutine; it travels with the PeerConnection).
+// candidates (under its peerConn's lock; it travels with the
+// PeerConnection).
 type remoteCandidates struct {
 	ufrag string // the client's ICE username fragment they belong to
 	seen  map[string]struct{}
@@ -73,7 +74,7 @@ func (rc *remoteCandidates) applyOffer(ufrag string, offered []string) {
 // admit returns those of cs that are new and fit under the bound, and how
 // many new ones did not fit. A candidate seen before is neither: the agent
 // has it already. End-of-candidates markers (empty) always pass.
-func (rc *remoteCandidates) admit(cs []webrtc.ICECandidateInit) (take []webrtc.ICECandidateInit, refused int) {
+func (rc *remoteCandidates) admit(cs []Candidate) (take []Candidate, refused int) {
 	if rc.seen == nil {
 		rc.seen = make(map[string]struct{})
 	}
@@ -97,32 +98,27 @@ func (rc *remoteCandidates) admit(cs []webrtc.ICECandidateInit) (take []webrtc.I
 }
 
 // AddCandidates adds remote ICE candidates trickled by the client, a whole
-// batch in one trip to the room goroutine. An empty candidate marks the
+// batch after one trip to the room goroutine. An empty candidate marks the
 // end of the client's candidates. Candidates beyond MaxRemoteCandidates
 // for the participant's media session are refused (ErrTooManyCandidates);
 // the others are still added. It returns how many were handed to the ICE
 // agent.
-func (r *Room) AddCandidates(ctx context.Context, id ParticipantID, cs []webrtc.ICECandidateInit) (int, error) {
-	var (
-		pc      *webrtc.PeerConnection
-		take    []webrtc.ICECandidateInit
-		refused int
-	)
-	if err := r.withParticipant(ctx, id, func(p *Participant) error {
-		if pc = p.pc.Load(); pc != nil {
-			take, refused = p.cands.admit(cs)
-		}
-		return nil
-	}); err != nil {
+func AddCandidates(ctx context.Context, m Member, cs []Candidate) (int, error) {
+	conn, err := m.Connection(ctx)
+	if err != nil {
 		return 0, err
 	}
-	if pc == nil {
-		return 0, fmt.Errorf("%w: no media session yet", ErrInvalidCandidate)
+	c, ok := conn.(*peerConn)
+	if !ok {
+		return 0, fmt.Errorf("%w: no WebRTC media session yet", ErrInvalidCandidate)
 	}
+	c.mu.Lock()
+	take, refused := c.cands.admit(cs)
+	c.mu.Unlock()
 	var errs []error
 	added := 0
-	for _, c := range take {
-		if err := pc.AddICECandidate(c); err != nil {
+	for _, cand := range take {
+		if err := c.pc.AddICECandidate(cand.init()); err != nil {
 			errs = append(errs, fmt.Errorf("%w: %w", ErrInvalidCandidate, err))
 			continue
 		}
@@ -136,7 +132,21 @@ func (r *Room) AddCandidates(ctx context.Context, id ParticipantID, cs []webrtc.
 
 // AddCandidate adds one remote ICE candidate trickled by the client (see
 // AddCandidates).
-func (r *Room) AddCandidate(ctx context.Context, id ParticipantID, c webrtc.ICECandidateInit) error {
-	_, err := r.AddCandidates(ctx, id, []webrtc.ICECandidateInit{c})
+func AddCandidate(ctx context.Context, m Member, c Candidate) error {
+	_, err := AddCandidates(ctx, m, []Candidate{c})
 	return err
+}
+
+// Candidate is a remote ICE candidate as a client trickles it (the fields
+// of a browser's RTCIceCandidateInit). An empty Candidate line marks the
+// end of the client's candidates.
+type Candidate struct {
+	Candidate        string
+	SDPMid           *string
+	SDPMLineIndex    *uint16
+	UsernameFragment *string
+}
+
+func (c Candidate) init() webrtc.ICECandidateInit {
+	return webrtc.ICECandidateInit{Candidate: c.Candidate, SDPMid: c.SDPMid, SDPMLineIndex: c.SDPMLineIndex, UsernameFragment: c.UsernameFragment}
 }

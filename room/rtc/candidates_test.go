@@ -1,8 +1,11 @@
-package room
+package rtc
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -10,18 +13,62 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"github.com/tessera-mcu/tessera/internal/testpeer"
+	"github.com/tessera-mcu/tessera/room"
 )
+
+func ctxT(t testing.TB) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// eventually polls cond every 20 ms until it holds or d passes.
+func eventually(d time.Duration, cond func() bool) bool {
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return true
+}
+
+// newRoom starts an engine, a manager and an audio-only room, all closed
+// when the test ends.
+func newRoom(t *testing.T) (*Engine, *room.Room) {
+	t.Helper()
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	e, err := NewEngine(EngineConfig{BindIP: "127.0.0.1", DisableTCP: true, Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := room.NewManager(room.ManagerConfig{Workers: 1, Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = m.Close(context.Background())
+		_ = e.Close()
+	})
+	r, err := m.Create(room.Config{Video: room.VideoConfig{Disabled: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e, r
+}
 
 // remoteCandidateCount is how many remote candidates the participant's
 // ICE agent holds.
-func remoteCandidateCount(t *testing.T, r *Room, id ParticipantID) int {
+func remoteCandidateCount(t *testing.T, r *room.Room, id room.ParticipantID) int {
 	t.Helper()
-	var pc *webrtc.PeerConnection
-	if err := r.withParticipant(ctxT(t), id, func(p *Participant) error { pc = p.pc.Load(); return nil }); err != nil || pc == nil {
-		t.Fatalf("participant's connection: %v", err)
+	conn, err := r.Connection(ctxT(t), id)
+	c, ok := conn.(*peerConn)
+	if err != nil || !ok {
+		t.Fatalf("participant's connection: %v %T", err, conn)
 	}
 	n := 0
-	for _, s := range pc.GetStats() {
+	for _, s := range c.pc.GetStats() {
 		if c, ok := s.(webrtc.ICECandidateStats); ok && c.Type == webrtc.StatsTypeRemoteCandidate {
 			n++
 		}
@@ -29,13 +76,13 @@ func remoteCandidateCount(t *testing.T, r *Room, id ParticipantID) int {
 	return n
 }
 
-func testCandidates(n, from int) []webrtc.ICECandidateInit {
-	cs := make([]webrtc.ICECandidateInit, n)
+func testCandidates(n, from int) []Candidate {
+	cs := make([]Candidate, n)
 	for i := range cs {
 		// TEST-NET-1 (RFC 5737); the engine's port is on loopback, so
 		// no check leaves the machine.
 		k := from + i
-		cs[i] = webrtc.ICECandidateInit{Candidate: fmt.Sprintf("candidate:%d 1 udp 2130706431 192.0.2.%d %d typ host", k, 1+k%250, 20000+k/250)}
+		cs[i] = Candidate{Candidate: fmt.Sprintf("candidate:%d 1 udp 2130706431 192.0.2.%d %d typ host", k, 1+k%250, 20000+k/250)}
 	}
 	return cs
 }
@@ -61,13 +108,12 @@ func withCandidates(sdp string, n int) string {
 // repeats cost nothing; an offer that would go beyond the bound is
 // refused; an ICE restart starts the count again.
 func TestRemoteCandidatesBounded(t *testing.T) {
-	m := newManager(t)
-	r, _ := m.Create(Config{Video: VideoConfig{Disabled: true}})
-	me, _, err := r.Join(ctxT(t), JoinRequest{Display: "flood"})
+	e, r := newRoom(t)
+	me, _, err := r.Join(ctxT(t), room.JoinRequest{Display: "flood"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := r.AddCandidates(ctxT(t), me.ID, testCandidates(1, 0)); !errors.Is(err, ErrInvalidCandidate) {
+	if _, err := AddCandidates(ctxT(t), r.Member(me.ID), testCandidates(1, 0)); !errors.Is(err, ErrInvalidCandidate) {
 		t.Fatalf("candidate before any offer: %v", err)
 	}
 	peer, err := testpeer.New(testpeer.Options{Silent: true})
@@ -83,16 +129,16 @@ func TestRemoteCandidatesBounded(t *testing.T) {
 		for range own {
 		}
 	}()
-	if err := r.CheckOffer(withCandidates(offer, MaxRemoteCandidates+1)); !errors.Is(err, ErrTooManyCandidates) || !errors.Is(err, ErrInvalidSDP) {
+	if err := checkOffer(withCandidates(offer, MaxRemoteCandidates+1)); !errors.Is(err, ErrTooManyCandidates) || !errors.Is(err, ErrInvalidSDP) {
 		t.Fatalf("offer with %d candidates: %v", MaxRemoteCandidates+1, err)
 	}
-	answer, err := r.Offer(ctxT(t), me.ID, withCandidates(offer, 5))
+	answer, err := e.Offer(ctxT(t), r.Member(me.ID), withCandidates(offer, 5))
 	if err != nil {
 		t.Fatal(err)
 	}
 
 	start := time.Now()
-	added, err := r.AddCandidates(ctxT(t), me.ID, testCandidates(5000, 0))
+	added, err := AddCandidates(ctxT(t), r.Member(me.ID), testCandidates(5000, 0))
 	took := time.Since(start)
 	if !errors.Is(err, ErrTooManyCandidates) || added != MaxRemoteCandidates-5 {
 		t.Fatalf("5000 candidates: %d added, %v; want %d and ErrTooManyCandidates", added, err, MaxRemoteCandidates-5)
@@ -103,13 +149,13 @@ func TestRemoteCandidatesBounded(t *testing.T) {
 	if !eventually(2*time.Second, func() bool { return remoteCandidateCount(t, r, me.ID) == MaxRemoteCandidates }) {
 		t.Fatalf("the agent holds %d remote candidates, want %d", remoteCandidateCount(t, r, me.ID), MaxRemoteCandidates)
 	}
-	if added, err := r.AddCandidates(ctxT(t), me.ID, testCandidates(10, 0)); err != nil || added != 0 {
+	if added, err := AddCandidates(ctxT(t), r.Member(me.ID), testCandidates(10, 0)); err != nil || added != 0 {
 		t.Fatalf("repeated candidates: %d added, %v", added, err)
 	}
-	if err := r.AddCandidate(ctxT(t), me.ID, testCandidates(1, 6000)[0]); !errors.Is(err, ErrTooManyCandidates) {
+	if err := AddCandidate(ctxT(t), r.Member(me.ID), testCandidates(1, 6000)[0]); !errors.Is(err, ErrTooManyCandidates) {
 		t.Fatalf("one more candidate: %v", err)
 	}
-	if err := r.AddCandidate(ctxT(t), me.ID, webrtc.ICECandidateInit{}); err != nil {
+	if err := AddCandidate(ctxT(t), r.Member(me.ID), Candidate{}); err != nil {
 		t.Fatalf("end of candidates: %v", err)
 	}
 
@@ -118,7 +164,7 @@ func TestRemoteCandidatesBounded(t *testing.T) {
 	if err := peer.Accept(answer); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := r.Offer(ctxT(t), me.ID, withCandidates(offer, 6)); !errors.Is(err, ErrTooManyCandidates) {
+	if _, err := e.Offer(ctxT(t), r.Member(me.ID), withCandidates(offer, 6)); !errors.Is(err, ErrTooManyCandidates) {
 		t.Fatalf("renegotiation adding a candidate: %v", err)
 	}
 
@@ -131,7 +177,7 @@ func TestRemoteCandidatesBounded(t *testing.T) {
 	if err := peer.PC.SetLocalDescription(restart); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := r.Offer(ctxT(t), me.ID, restart.SDP); err != nil {
+	if _, err := e.Offer(ctxT(t), r.Member(me.ID), restart.SDP); err != nil {
 		t.Fatalf("ICE restart: %v", err)
 	}
 	// The restart offer may already carry the peer's first new candidates
@@ -143,7 +189,7 @@ func TestRemoteCandidatesBounded(t *testing.T) {
 		}
 	}
 	want := MaxRemoteCandidates - len(inOffer)
-	if added, err := r.AddCandidates(ctxT(t), me.ID, testCandidates(want, 7000)); err != nil || added != want {
+	if added, err := AddCandidates(ctxT(t), r.Member(me.ID), testCandidates(want, 7000)); err != nil || added != want {
 		t.Fatalf("candidates after an ICE restart (%d in the offer): %d added, %v", len(inOffer), added, err)
 	}
 	// The agent holds the trickled ones and, by the time it has parsed
@@ -152,4 +198,9 @@ func TestRemoteCandidatesBounded(t *testing.T) {
 	if !eventually(2*time.Second, func() bool { return held() >= want }) || held() > MaxRemoteCandidates {
 		t.Fatalf("after the ICE restart the agent holds %d remote candidates, want %d..%d", held(), want, MaxRemoteCandidates)
 	}
+}
+
+func checkOffer(sdp string) error {
+	_, err := CheckOffer(sdp, false)
+	return err
 }

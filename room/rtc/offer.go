@@ -1,4 +1,4 @@
-package room
+package rtc
 
 import (
 	"fmt"
@@ -6,6 +6,7 @@ import (
 
 	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
+	"github.com/tessera-mcu/tessera/room/endpoint"
 )
 
 // mediaOffer is what an offer asks for one kind of media.
@@ -132,8 +133,8 @@ func offerICE(sd *sdp.SessionDescription) (string, []string) {
 
 // Video codec names.
 const (
-	CodecVP8  = "vp8"
-	CodecH264 = "h264"
+	CodecVP8  = endpoint.CodecVP8
+	CodecH264 = endpoint.CodecH264
 )
 
 // chooseVideoCodec picks the codec a participant's video uses in both

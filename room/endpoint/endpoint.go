@@ -1,0 +1,125 @@
+// Package endpoint is the contract between a room and the connections
+// that carry its participants' media: a WebRTC peer (package rtc) is one
+// kind; any other transport (plain RTP, an ingest protocol, a test
+// endpoint) plugs in the same way. A connection hands the room its
+// incoming tracks as RTP (RTPReader), receives the participant's mix and
+// composite as encoded frames (FrameWriter), and reports through a Link:
+// keyframe requests, its state, the receiver's losses. The room reaches
+// the connection only through Connection and SenderFeedback.
+//
+// The package has no dependencies beyond pion's RTP packet type, so both
+// the room and every kind of connection import it, and neither imports
+// the other.
+package endpoint
+
+import (
+	"errors"
+	"time"
+
+	"github.com/pion/rtp"
+)
+
+// Codec names of the composite and of cameras.
+const (
+	CodecVP8  = "vp8"
+	CodecH264 = "h264"
+)
+
+// Connection is a participant's media connection as the room sees it.
+type Connection interface {
+	// TargetBitrate is the bandwidth estimate towards the participant,
+	// in bits per second (0: none), which picks its composite tier.
+	TargetBitrate() int
+	// Close ends the connection. The room calls it once, off its own
+	// goroutine.
+	Close() error
+}
+
+// RTPReader is one incoming track of a connection. ReadRTP blocks for
+// the next packet; an error ends the track.
+type RTPReader interface {
+	ReadRTP() (*rtp.Packet, error)
+}
+
+// SenderFeedback is how the room talks back to the sender of a camera.
+type SenderFeedback interface {
+	// RequestKeyframe asks for a keyframe (RTCP PLI).
+	RequestKeyframe() error
+	// LimitBitrate asks the sender to stay under bps (RTCP REMB), which
+	// makes a browser lower its resolution.
+	LimitBitrate(bps uint64) error
+}
+
+// Frame is one encoded frame on its way to a participant: 20 ms of its
+// mix, or a picture of the composite.
+type Frame struct {
+	Data     []byte
+	Duration time.Duration
+	// Skipped is how many frames right before this one were not sent
+	// (dropped for a full queue, or withheld): the connection keeps its
+	// RTP time and sequence in step with the room's clock.
+	Skipped uint16
+}
+
+// FrameWriter sends a participant's outgoing audio or video. The room
+// calls it from one goroutine per stream, through a bounded queue.
+type FrameWriter interface {
+	WriteFrame(Frame) error
+}
+
+// ConnState is what a connection reports of itself.
+type ConnState int
+
+// Connection states.
+const (
+	// ConnUp: media flows (for WebRTC, ICE and DTLS are up).
+	ConnUp ConnState = iota + 1
+	// ConnFailed: the connection failed (ICE failed, a timeout).
+	ConnFailed
+	// ConnClosed: the connection was closed.
+	ConnClosed
+)
+
+// Link is how a connection reaches the room and participant it serves
+// now: a participant that changes rooms takes its connection, and so its
+// Link, along. Its methods may be called from any goroutine.
+type Link interface {
+	// RequestKeyframe passes on the participant's request for a keyframe
+	// of its composite (RTCP PLI or FIR).
+	RequestKeyframe()
+	// State reports the connection's state.
+	State(conn Connection, s ConnState)
+	// ReadAudio reads the participant's microphone (Opus) from src into
+	// the room until the track ends; it blocks, so call it on the track's
+	// own goroutine. levelExt is the RFC 6464 audio level header
+	// extension's ID (0: none).
+	ReadAudio(conn Connection, src RTPReader, levelExt uint8)
+	// ReadVideo reads the participant's camera (codec CodecVP8 or
+	// CodecH264) from src into the room until the track ends; it blocks.
+	ReadVideo(conn Connection, src RTPReader, codec string, fb SenderFeedback)
+	// ReportLost gives the receiver's cumulative count of packets lost
+	// of the audio (video false) or video the room sends it (from its
+	// RTCP receiver reports).
+	ReportLost(video bool, cumulative uint32)
+}
+
+// Media is what a connection brings to a participant: where its mix and
+// composite go (nil: not wanted), the codec of the composite, whether it
+// sends anything (a watch-only screen gets no tile), and its Link (made
+// by the room before the connection is set up).
+type Media struct {
+	Audio, Video FrameWriter
+	VideoCodec   string
+	Sends        bool
+	Link         Link
+}
+
+// Errors of setting up a connection, shared by the room and every kind
+// of connection (the signalling maps them to protocol errors).
+var (
+	ErrInvalidSDP        = errors.New("invalid session description")
+	ErrNoMedia           = errors.New("offer has no media the room can use")
+	ErrAnswer            = errors.New("cannot answer the offer")
+	ErrInvalidCandidate  = errors.New("invalid ICE candidate")
+	ErrTooManyCandidates = errors.New("too many ICE candidates")
+)

@@ -1,0 +1,321 @@
+package room
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/tessera-mcu/tessera/mixer"
+)
+
+// JoinRequest asks for a place in the room.
+type JoinRequest struct {
+	// ID of the participant; 0 picks a random one.
+	ID      ParticipantID
+	Display string
+	Pin     string
+	Muted   bool
+	// Volume is the gain applied to the participant's voice (nil: unity;
+	// 0 silences it; up to 4).
+	Volume *float32
+	// VideoCodec is the preferred video codec ("vp8" or "h264"; empty:
+	// H.264 when offered, else VP8).
+	VideoCodec string
+	// VideoTier is the best tier of the composite the participant wants
+	// (0, the default: the top one). A viewer never goes above it, whatever
+	// its bandwidth.
+	VideoTier int
+}
+
+// Join adds a participant (without media: see Offer). It returns the
+// newcomer and everyone already there.
+func (r *Room) Join(ctx context.Context, req JoinRequest) (ParticipantInfo, []ParticipantInfo, error) {
+	if !r.CheckPin(req.Pin) {
+		return ParticipantInfo{}, nil, ErrUnauthorized
+	}
+	if uint64(req.ID) > maxID {
+		return ParticipantInfo{}, nil, fmt.Errorf("%w: participant ID %d exceeds 2^53-1", ErrInvalidValue, req.ID)
+	}
+	vol := float32(1)
+	if req.Volume != nil {
+		vol = *req.Volume
+	}
+	if vol < 0 || vol > 4 {
+		return ParticipantInfo{}, nil, fmt.Errorf("%w: volume %.2f (0..4)", ErrInvalidValue, vol)
+	}
+	if err := r.checkTier(req.VideoTier); err != nil {
+		return ParticipantInfo{}, nil, err
+	}
+	var (
+		me     ParticipantInfo
+		others []ParticipantInfo
+		err    error
+	)
+	xerr := r.exec(ctx, func() {
+		if r.cfg.MaxParticipants > 0 && len(r.parts) >= r.cfg.MaxParticipants {
+			err = ErrRoomFull
+			return
+		}
+		id := req.ID
+		if id == 0 {
+			for id == 0 || r.parts[id] != nil {
+				id = ParticipantID(randomID())
+			}
+		} else if r.parts[id] != nil {
+			err = ErrParticipantExists
+			return
+		}
+		for _, q := range r.order {
+			others = append(others, q.info())
+		}
+		p := &Participant{id: id, display: req.Display, muted: req.Muted, volume: vol, joined: time.Now(), preferCodec: req.VideoCodec}
+		p.tier.Floor = req.VideoTier
+		r.parts[id] = p
+		r.order = append(r.order, p)
+		r.membersChanged()
+		me = p.info()
+		r.publish(Event{Kind: EventJoined, Participant: id, Info: me})
+	})
+	if xerr != nil {
+		return ParticipantInfo{}, nil, xerr
+	}
+	if err != nil {
+		return ParticipantInfo{}, nil, err
+	}
+	r.addCost(1)
+	r.log.Info("participant joined", "participant", me.ID, "display", me.Display)
+	return me, others, nil
+}
+
+// withParticipant runs fn on the room goroutine with participant id.
+func (r *Room) withParticipant(ctx context.Context, id ParticipantID, fn func(p *Participant) error) error {
+	var err error
+	if xerr := r.exec(ctx, func() {
+		p := r.parts[id]
+		if p == nil {
+			err = ErrParticipantNotFound
+			return
+		}
+		err = fn(p)
+	}); xerr != nil {
+		return xerr
+	}
+	return err
+}
+
+// Update changes a participant's settings. Nil fields stay as they are.
+type Update struct {
+	Muted   *bool
+	Display *string
+	Volume  *float32
+	// ByModerator marks a change made by someone else (a moderator's
+	// mute): the participant is told too.
+	ByModerator bool
+	// VideoTier: see JoinRequest.
+	VideoTier *int
+}
+
+// checkTier validates a participant's choice of tier.
+func (r *Room) checkTier(t int) error {
+	if n := r.tierCount(); t < 0 || t >= n {
+		return fmt.Errorf("%w: video tier %d (0..%d)", ErrInvalidValue, t, r.tierCount()-1)
+	}
+	return nil
+}
+
+// Update applies u to participant id and tells the room.
+func (r *Room) Update(ctx context.Context, id ParticipantID, u Update) (ParticipantInfo, error) {
+	if u.Volume != nil && (*u.Volume < 0 || *u.Volume > 4) {
+		return ParticipantInfo{}, fmt.Errorf("%w: volume %.2f (0..4)", ErrInvalidValue, *u.Volume)
+	}
+	if u.VideoTier != nil {
+		if err := r.checkTier(*u.VideoTier); err != nil {
+			return ParticipantInfo{}, err
+		}
+	}
+	var info ParticipantInfo
+	err := r.withParticipant(ctx, id, func(p *Participant) error {
+		if u.Muted != nil {
+			p.muted = *u.Muted
+		}
+		if u.Display != nil {
+			p.display = *u.Display
+		}
+		if u.Volume != nil {
+			p.volume = *u.Volume
+		}
+		if u.VideoTier != nil {
+			// Applied by the next tier check (within a second): down at
+			// once, up as the bandwidth estimate allows.
+			p.tier.Floor = *u.VideoTier
+		}
+		info = p.info()
+		r.publish(Event{Kind: EventUpdated, Participant: id, Info: info, ByModerator: u.ByModerator})
+		return nil
+	})
+	return info, err
+}
+
+// SetRoomMuted mutes or unmutes everyone at once.
+func (r *Room) SetRoomMuted(ctx context.Context, muted bool) error {
+	return r.exec(ctx, func() {
+		if r.roomMute != muted {
+			r.roomMute = muted
+			r.allMuted.Store(muted)
+			r.publish(Event{Kind: EventRoomMuted, Muted: muted})
+		}
+	})
+}
+
+// RoomMuted reports whether the whole room is muted.
+func (r *Room) RoomMuted(ctx context.Context) (bool, error) {
+	var m bool
+	err := r.exec(ctx, func() { m = r.roomMute })
+	return m, err
+}
+
+// Participants lists the room's members in joining order.
+func (r *Room) Participants(ctx context.Context) ([]ParticipantInfo, error) {
+	var out []ParticipantInfo
+	err := r.exec(ctx, func() {
+		out = make([]ParticipantInfo, 0, len(r.order))
+		for _, p := range r.order {
+			out = append(out, p.info())
+		}
+	})
+	return out, err
+}
+
+// Participant returns one member's state.
+func (r *Room) Participant(ctx context.Context, id ParticipantID) (ParticipantInfo, error) {
+	var info ParticipantInfo
+	err := r.withParticipant(ctx, id, func(p *Participant) error {
+		info = p.info()
+		return nil
+	})
+	return info, err
+}
+
+// Leave removes a participant and closes its media.
+func (r *Room) Leave(ctx context.Context, id ParticipantID) error {
+	return r.remove(ctx, id, "left")
+}
+
+// Kick removes a participant on the room's behalf.
+func (r *Room) Kick(ctx context.Context, id ParticipantID) error {
+	return r.remove(ctx, id, "kicked")
+}
+
+// Hangup closes a participant's media but keeps it in the room; it can
+// send a new offer.
+func (r *Room) Hangup(ctx context.Context, id ParticipantID) error {
+	var conn Connection
+	err := r.withParticipant(ctx, id, func(p *Participant) error {
+		conn = r.detachMedia(p)
+		return nil
+	})
+	r.closeConn(conn)
+	return err
+}
+
+// closeConn closes a connection taken off a participant (not on the
+// room goroutine: closing may wait for the network).
+func (r *Room) closeConn(conn Connection) {
+	if conn == nil {
+		return
+	}
+	if err := conn.Close(); err != nil {
+		r.log.Debug("closing media connection", "err", err)
+	}
+}
+
+func (r *Room) remove(ctx context.Context, id ParticipantID, reason string) error {
+	// Not cancellable: a participant taken off the room must have its
+	// connection closed and its cost returned, so this waits to know. (Only
+	// a room ending meanwhile returns early, its goroutine done: removed is
+	// then safe to read.)
+	var conn Connection
+	removed := false
+	err := r.withParticipant(context.WithoutCancel(ctx), id, func(p *Participant) error {
+		conn = r.detachMedia(p)
+		r.dropParticipant(p, reason)
+		removed = true
+		return nil
+	})
+	if !removed {
+		return err
+	}
+	r.addCost(-1)
+	r.closeConn(conn)
+	r.log.Info("participant left", "participant", id, "reason", reason)
+	return nil
+}
+
+// dropParticipant takes a participant (its media already detached) off
+// the room and tells everyone (room goroutine).
+func (r *Room) dropParticipant(p *Participant, reason string) {
+	delete(r.parts, p.id)
+	for i, q := range r.order {
+		if q == p {
+			r.order = append(r.order[:i], r.order[i+1:]...)
+			break
+		}
+	}
+	r.membersChanged()
+	r.publish(Event{Kind: EventLeft, Participant: p.id, Info: p.info(), Reason: reason})
+}
+
+// tierCount is the number of tiers of the composite (1 for an audio-only
+// room).
+func (r *Room) tierCount() int {
+	if r.video == nil {
+		return 1
+	}
+	return len(r.video.cfg.Tiers)
+}
+
+// viewerOutput is the output a viewer is on (nil if none).
+func (r *Room) viewerOutput(p *Participant) *videoOutput {
+	if r.video == nil || p.vout == nil {
+		return nil
+	}
+	return r.video.outputs[p.vkey]
+}
+
+// detachMedia drops a participant's media state (room goroutine) and
+// returns its connection for the caller to close outside the tick.
+func (r *Room) detachMedia(p *Participant) Connection {
+	conn := p.conn
+	p.conn, p.link = nil, nil
+	if p.out != nil {
+		p.out.close()
+		p.out = nil
+	}
+	if p.in != nil {
+		p.in.close()
+		p.in = nil
+	}
+	if p.vout != nil {
+		r.removeViewer(p)
+		p.vout.close()
+		p.vout = nil
+	}
+	if p.vin != nil {
+		// Closing waits for a decode in flight: not on the tick.
+		go p.vin.close()
+		p.vin = nil
+	}
+	r.forgetSource(p)
+	return conn
+}
+
+// forgetSource takes a participant whose media left out of the mix and
+// the layout (room goroutine).
+func (r *Room) forgetSource(p *Participant) {
+	r.audio.Remove(mixer.SourceID(p.id))
+	if r.video != nil {
+		// Off screen at once: the next talker need not wait out the hold.
+		r.video.hold.Forget(mixer.SourceID(p.id))
+	}
+	p.setup, p.talking = false, false
+}

@@ -1,0 +1,23 @@
+package rtc
+
+import (
+	"errors"
+
+	"github.com/tessera-mcu/tessera/room/endpoint"
+)
+
+// Errors of the WebRTC connection. Those it shares with other kinds of
+// connection are endpoint's, so that one errors.Is matches whichever
+// connection failed.
+var (
+	ErrInvalidSDP        = endpoint.ErrInvalidSDP
+	ErrNoMedia           = endpoint.ErrNoMedia
+	ErrAnswer            = endpoint.ErrAnswer
+	ErrInvalidCandidate  = endpoint.ErrInvalidCandidate
+	ErrTooManyCandidates = endpoint.ErrTooManyCandidates
+	// ErrInvalidConfig: the engine's configuration is wrong.
+	ErrInvalidConfig = errors.New("rtc: invalid configuration")
+	// ErrNotWebRTC: the participant already has a media connection of
+	// another kind.
+	ErrNotWebRTC = errors.New("rtc: the participant's media connection is not WebRTC")
+)
