@@ -6,7 +6,6 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/tessera-mcu/tessera/mixer"
 	"github.com/tessera-mcu/tessera/room"
 )
 
@@ -147,7 +146,7 @@ func (p *RoomPlugin) create(b fields) (M, error) {
 		if err != nil {
 			return nil, err
 		}
-		cfg.Audio = mixer.AudioConfig{MaxTalkers: int(k)}
+		cfg.Audio = room.AudioConfig{MaxTalkers: int(k)}
 	}
 	r, err := p.rooms.Create(cfg)
 	if err != nil {
@@ -173,7 +172,7 @@ func (p *RoomPlugin) list() M {
 			continue
 		}
 		out = append(out, M{"room": r.ID, "description": r.Description, "pin_required": r.PinRequired,
-			"sampling_rate": mixer.SampleRate, "spatial_audio": false, "record": r.Recording, "muted": r.Muted,
+			"sampling_rate": room.SampleRate, "spatial_audio": false, "record": r.Recording, "muted": r.Muted,
 			"num_participants": r.Participants})
 	}
 	return M{p.key: "success", "list": out}
@@ -324,7 +323,7 @@ func (s *roomSession) layout(ctx context.Context, q roomCall) (M, error) {
 	if err != nil {
 		return nil, err
 	}
-	kind, err := mixer.ParseLayout(name)
+	kind, err := room.ParseLayout(name)
 	if err != nil {
 		return nil, perr(abInvalidElement, "Invalid element (layout should be grid, speaker or presentation)")
 	}
@@ -332,7 +331,7 @@ func (s *roomSession) layout(ctx context.Context, q roomCall) (M, error) {
 	if err != nil {
 		return nil, err
 	}
-	if kind == mixer.LayoutPresentation && pin == 0 {
+	if kind == room.LayoutPresentation && pin == 0 {
 		return nil, perr(abMissingElement, "Missing element (pin): presentation needs the participant to show")
 	}
 	if err := r.SetLayout(ctx, kind, room.ParticipantID(pin)); err != nil {
