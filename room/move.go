@@ -21,26 +21,28 @@ type carried struct {
 }
 
 // Move takes participant id out of r into dst, as a new participant of
-// dst described by req, with its media session: the PeerConnection stays
+// dst described by req, with its media session, and returns what Enter
+// does: the PeerConnection stays
 // up, and the client keeps sending and receiving, now in dst (its mix and
 // composite are dst's from the next tick). If dst refuses the join (wrong
 // pin, full, ID taken), nothing changes. Moving into an audio-only room
 // stops the composite; moving a camera out of one into a video room needs
 // a new offer, as its track was never read.
-func (r *Room) Move(ctx context.Context, id ParticipantID, dst *Room, req JoinRequest) (ParticipantInfo, []ParticipantInfo, error) {
+func (r *Room) Move(ctx context.Context, id ParticipantID, dst *Room, req JoinRequest) (Joined, error) {
 	if dst == r {
-		return ParticipantInfo{}, nil, fmt.Errorf("%w: already in room %d", ErrCannotMove, r.id)
+		return Joined{}, fmt.Errorf("%w: already in room %d", ErrCannotMove, r.id)
 	}
 	if dst.mgr != r.mgr {
-		return ParticipantInfo{}, nil, fmt.Errorf("%w: rooms of different managers", ErrCannotMove)
+		return Joined{}, fmt.Errorf("%w: rooms of different managers", ErrCannotMove)
 	}
 	if _, err := r.Participant(ctx, id); err != nil {
-		return ParticipantInfo{}, nil, err
+		return Joined{}, err
 	}
-	me, others, err := dst.Join(ctx, req)
+	j, err := dst.Enter(ctx, req)
 	if err != nil {
-		return ParticipantInfo{}, nil, err
+		return Joined{}, err
 	}
+	me := j.Me
 	// exec may report the room's end even after fn ran (both are ready
 	// at once), so what actually happened is read from flags set inside.
 	var (
@@ -54,12 +56,12 @@ func (r *Room) Move(ctx context.Context, id ParticipantID, dst *Room, req JoinRe
 	})
 	if !taken {
 		_ = dst.Leave(context.WithoutCancel(ctx), me.ID)
-		return ParticipantInfo{}, nil, fmt.Errorf("%w: participant %d left room %d during the move", ErrParticipantNotFound, id, r.id)
+		return Joined{}, fmt.Errorf("%w: participant %d left room %d during the move", ErrParticipantNotFound, id, r.id)
 	}
 	r.addCost(-1)
 	r.log.Info("participant moved", "participant", id, "to_room", dst.id, "as", me.ID)
 	if c.conn == nil {
-		return me, others, nil
+		return j, nil
 	}
 	c.link.set(dst, me.ID)
 	_ = dst.withParticipant(context.WithoutCancel(ctx), me.ID, func(p *Participant) error {
@@ -70,9 +72,10 @@ func (r *Room) Move(ctx context.Context, id ParticipantID, dst *Room, req JoinRe
 	if !given {
 		// The new room ended meanwhile: the connection has nowhere to go.
 		c.close()
-		return ParticipantInfo{}, nil, ErrClosed
+		return Joined{}, ErrClosed
 	}
-	return me, others, nil
+	j.Me = me
+	return j, nil
 }
 
 // takeMedia detaches a participant's media session from the room without

@@ -26,13 +26,14 @@ func TestMoveKeepsMedia(t *testing.T) {
 	if !hears(a.peer, 660) || !hears(b.peer, 440) {
 		t.Fatal("no audio in the first room")
 	}
-	if _, _, err := src.Move(ctxT(t), a.id, dst, JoinRequest{Display: "a", Pin: "wrong"}); !errors.Is(err, ErrUnauthorized) {
+	if _, err := src.Move(ctxT(t), a.id, dst, JoinRequest{Display: "a", Pin: "wrong"}); !errors.Is(err, ErrUnauthorized) {
 		t.Fatalf("move with a wrong pin: %v", err)
 	}
 	if !hears(b.peer, 440) {
 		t.Fatal("a refused move took a out of its room")
 	}
-	me, others, err := src.Move(ctxT(t), a.id, dst, JoinRequest{Display: "a", Pin: "7"})
+	j, err := src.Move(ctxT(t), a.id, dst, JoinRequest{Display: "a", Pin: "7"})
+	me, others := j.Me, j.Others
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -27,29 +27,48 @@ type JoinRequest struct {
 	VideoTier int
 }
 
-// Join adds a participant (without media: see Offer). It returns the
-// newcomer and everyone already there.
+// Joined is what a participant learns as it joins, in one snapshot taken
+// on the room goroutine: itself, everyone already there, and the room's
+// state.
+type Joined struct {
+	Me     ParticipantInfo
+	Others []ParticipantInfo
+	// Recording: the room is being recorded.
+	Recording bool
+	// Layout and Pinned describe the composite (a room with video).
+	Layout Layout
+	Pinned ParticipantID
+}
+
+// Join adds a participant (without media: a connection is attached
+// later). It returns the newcomer and everyone already there.
 func (r *Room) Join(ctx context.Context, req JoinRequest) (ParticipantInfo, []ParticipantInfo, error) {
+	j, err := r.Enter(ctx, req)
+	return j.Me, j.Others, err
+}
+
+// Enter is Join, returning the whole snapshot of the room a newcomer needs
+// (one trip to the room goroutine).
+func (r *Room) Enter(ctx context.Context, req JoinRequest) (Joined, error) {
 	if !r.CheckPin(req.Pin) {
-		return ParticipantInfo{}, nil, ErrUnauthorized
+		return Joined{}, ErrUnauthorized
 	}
 	if uint64(req.ID) > maxID {
-		return ParticipantInfo{}, nil, fmt.Errorf("%w: participant ID %d exceeds 2^53-1", ErrInvalidValue, req.ID)
+		return Joined{}, fmt.Errorf("%w: participant ID %d exceeds 2^53-1", ErrInvalidValue, req.ID)
 	}
 	vol := float32(1)
 	if req.Volume != nil {
 		vol = *req.Volume
 	}
 	if vol < 0 || vol > 4 {
-		return ParticipantInfo{}, nil, fmt.Errorf("%w: volume %.2f (0..4)", ErrInvalidValue, vol)
+		return Joined{}, fmt.Errorf("%w: volume %.2f (0..4)", ErrInvalidValue, vol)
 	}
 	if err := r.checkTier(req.VideoTier); err != nil {
-		return ParticipantInfo{}, nil, err
+		return Joined{}, err
 	}
 	var (
-		me     ParticipantInfo
-		others []ParticipantInfo
-		err    error
+		j   Joined
+		err error
 	)
 	xerr := r.exec(ctx, func() {
 		if r.cfg.MaxParticipants > 0 && len(r.parts) >= r.cfg.MaxParticipants {
@@ -66,25 +85,31 @@ func (r *Room) Join(ctx context.Context, req JoinRequest) (ParticipantInfo, []Pa
 			return
 		}
 		for _, q := range r.order {
-			others = append(others, q.info())
+			j.Others = append(j.Others, q.info())
+		}
+		j.Recording = r.rec != nil
+		if r.video != nil {
+			var pinned mixer.SourceID
+			j.Layout, pinned = r.video.comp.Layout()
+			j.Pinned = ParticipantID(pinned)
 		}
 		p := &Participant{id: id, display: req.Display, muted: req.Muted, volume: vol, joined: time.Now(), preferCodec: req.VideoCodec}
 		p.tier.Floor = req.VideoTier
 		r.parts[id] = p
 		r.order = append(r.order, p)
 		r.membersChanged()
-		me = p.info()
-		r.publish(Event{Kind: EventJoined, Participant: id, Info: me})
+		j.Me = p.info()
+		r.publish(Event{Kind: EventJoined, Participant: id, Info: j.Me})
 	})
 	if xerr != nil {
-		return ParticipantInfo{}, nil, xerr
+		return Joined{}, xerr
 	}
 	if err != nil {
-		return ParticipantInfo{}, nil, err
+		return Joined{}, err
 	}
 	r.addCost(1)
-	r.log.Info("participant joined", "participant", me.ID, "display", me.Display)
-	return me, others, nil
+	r.log.Info("participant joined", "participant", j.Me.ID, "display", j.Me.Display)
+	return j, nil
 }
 
 // withParticipant runs fn on the room goroutine with participant id.

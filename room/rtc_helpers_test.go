@@ -50,7 +50,8 @@ func engineOf(r *Room) *rtc.Engine {
 
 // offerTo applies a participant's offer through its room's engine.
 func offerTo(ctx context.Context, r *Room, id ParticipantID, offer string) (string, error) {
-	return engineOf(r).Offer(ctx, r.Member(id), offer)
+	a, err := engineOf(r).Offer(ctx, r.Member(id), offer)
+	return a.SDP, err
 }
 
 // candidate converts what a pion peer trickles.

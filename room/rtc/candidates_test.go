@@ -132,7 +132,8 @@ func TestRemoteCandidatesBounded(t *testing.T) {
 	if err := checkOffer(withCandidates(offer, MaxRemoteCandidates+1)); !errors.Is(err, ErrTooManyCandidates) || !errors.Is(err, ErrInvalidSDP) {
 		t.Fatalf("offer with %d candidates: %v", MaxRemoteCandidates+1, err)
 	}
-	answer, err := e.Offer(ctxT(t), r.Member(me.ID), withCandidates(offer, 5))
+	ans, err := e.Offer(ctxT(t), r.Member(me.ID), withCandidates(offer, 5))
+	answer := ans.SDP
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,6 +2,7 @@ package rtc
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/pion/sdp/v3"
@@ -52,6 +53,9 @@ type offerInfo struct {
 	// distinct ICE candidates of all its m-lines (see candidateKey).
 	ufrag      string
 	candidates []string
+	// mids maps each medium ("audio", "video") to the mid of its first
+	// m-line (its index when it has none).
+	mids map[string]string
 }
 
 // parseOffer reads the first usable audio and video m-lines of an offer.
@@ -64,7 +68,15 @@ func parseOffer(offer string) (offerInfo, error) {
 	if err := sd.UnmarshalString(offer); err != nil {
 		return info, fmt.Errorf("%w: %w", ErrInvalidSDP, err)
 	}
-	for _, m := range sd.MediaDescriptions {
+	info.mids = map[string]string{}
+	for i, m := range sd.MediaDescriptions {
+		if _, seen := info.mids[m.MediaName.Media]; !seen {
+			mid, ok := m.Attribute("mid")
+			if !ok {
+				mid = strconv.Itoa(i)
+			}
+			info.mids[m.MediaName.Media] = mid
+		}
 		if m.MediaName.Port.Value == 0 {
 			continue
 		}

@@ -57,55 +57,69 @@ func (c *peerConn) Close() error {
 	return nil
 }
 
+// Answer is Tessera's answer to an offer.
+type Answer struct {
+	SDP string
+	// Mids maps each medium of the offer ("audio", "video") to its
+	// m-line's mid, which events about that medium name.
+	Mids map[string]string
+}
+
 // Offer takes a participant's SDP offer and returns Tessera's answer, with
 // Tessera's ICE candidates in it (the client may still trickle its own).
 // Audio and video each follow the offer's direction: a sendrecv m-line
 // sends the participant's voice and camera and receives the mix and the
 // composite; a recvonly one only receives (a viewer). A second offer
 // renegotiates the same PeerConnection.
-func (e *Engine) Offer(ctx context.Context, m Member, offer string) (string, error) {
+func (e *Engine) Offer(ctx context.Context, m Member, offer string) (Answer, error) {
+	sdpAnswer, mids, err := e.offer(ctx, m, offer)
+	return Answer{SDP: sdpAnswer, Mids: mids}, err
+}
+
+func (e *Engine) offer(ctx context.Context, m Member, offer string) (string, map[string]string, error) {
 	prefer, hasVideo, err := m.VideoPreference(ctx)
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
 	info, err := CheckOffer(offer, hasVideo)
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
 	conn, err := m.Connection(ctx)
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
 	if conn != nil {
 		existing, ok := conn.(*peerConn)
 		if !ok {
-			return "", ErrNotWebRTC
+			return "", nil, ErrNotWebRTC
 		}
-		return existing.renegotiate(ctx, offer, info)
+		sdpAnswer, err := existing.renegotiate(ctx, offer, info)
+		return sdpAnswer, info.mids, err
 	}
 	pc, est, err := e.newPeerConnection()
 	if err != nil {
-		return "", fmt.Errorf("create peer connection: %w", err)
+		return "", nil, fmt.Errorf("create peer connection: %w", err)
 	}
 	c := &peerConn{pc: pc, est: est}
 	link := m.NewLink()
 	pm, err := c.setup(link, info, prefer, m.Stream())
 	if err != nil {
 		_ = pc.Close()
-		return "", err
+		return "", nil, err
 	}
 	sdpAnswer, err := answer(ctx, pc, offer)
 	if err != nil {
 		_ = pc.Close()
-		return "", err
+		return "", nil, err
 	}
 	c.cands.reset(info.ufrag, info.candidates)
 	if err := m.Attach(ctx, c, endpoint.Media{Audio: pm.audio, Video: pm.video, VideoCodec: pm.vcodec,
 		Sends: info.audio.sends() || info.video.sends(), Link: link}); err != nil {
 		_ = pc.Close()
-		return "", err
+		return "", nil, err
 	}
-	return sdpAnswer, nil
+	return sdpAnswer, info.mids, nil
 }
 
 // renegotiate answers a new offer on an established PeerConnection.

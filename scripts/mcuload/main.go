@@ -97,7 +97,9 @@ func joinHandler(e *rtc.Engine, r *room.Room) http.Handler {
 		me, _, err := r.Join(ctx, room.JoinRequest{Display: req.URL.Query().Get("name")})
 		if err == nil {
 			var answer string
-			if answer, err = e.Offer(ctx, r.Member(me.ID), string(offer)); err == nil {
+			var ans rtc.Answer
+			if ans, err = e.Offer(ctx, r.Member(me.ID), string(offer)); err == nil {
+				answer = ans.SDP
 				_, _ = io.WriteString(w, answer)
 				return
 			}

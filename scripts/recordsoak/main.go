@@ -66,7 +66,8 @@ func run(dur time.Duration, videoCodec, dir string) error {
 	if err != nil {
 		return err
 	}
-	answer, err := e.Offer(ctx, r.Member(me.ID), offer)
+	ans, err := e.Offer(ctx, r.Member(me.ID), offer)
+	answer := ans.SDP
 	if err != nil {
 		return err
 	}

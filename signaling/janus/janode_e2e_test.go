@@ -61,7 +61,8 @@ func joinGoPeer(t *testing.T, e *rtc.Engine, r *room.Room, freq float64) *testpe
 	if err != nil {
 		t.Fatal(err)
 	}
-	answer, err := e.Offer(ctx, r.Member(me.ID), offer)
+	ans, err := e.Offer(ctx, r.Member(me.ID), offer)
+	answer := ans.SDP
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,10 +3,7 @@ package janus
 import (
 	"context"
 	"errors"
-	"fmt"
 	"strings"
-
-	"github.com/pion/sdp/v3"
 
 	"github.com/tessera-mcu/tessera/room"
 	"github.com/tessera-mcu/tessera/room/rtc"
@@ -104,15 +101,13 @@ func (s *roomSession) join(ctx context.Context, b fields, jsep *JSEP, change boo
 		}
 	}
 	sub := r.Subscribe(abSubscriptionLen)
-	var (
-		me     room.ParticipantInfo
-		others []room.ParticipantInfo
-	)
+	var j room.Joined
 	if change {
-		me, others, err = old.Move(ctx, oldPid, r, req)
+		j, err = old.Move(ctx, oldPid, r, req)
 	} else {
-		me, others, err = r.Join(ctx, req)
+		j, err = r.Enter(ctx, req)
 	}
+	me := j.Me
 	if err != nil {
 		sub.Close()
 		return nil, nil, err
@@ -134,13 +129,12 @@ func (s *roomSession) join(ctx context.Context, b fields, jsep *JSEP, change boo
 			return nil, nil, offerErr
 		}
 	}
-	list := participantList(others, 0, r.Config().AudioLevelEvents)
+	list := participantList(j.Others, 0, r.Config().AudioLevelEvents)
 	kind := "joined"
 	if change {
 		kind = "roomchanged"
 	}
-	_, recording, _ := r.Recording(ctx)
-	reply := M{s.plugin.key: kind, "room": id, "id": me.ID, "participants": list, "recording": recording}
+	reply := M{s.plugin.key: kind, "room": id, "id": me.ID, "participants": list, "recording": j.Recording}
 	if offerErr != nil {
 		// The move happened (the offer passed the check, then failed to
 		// apply): the client is in the new room, and is told why its offer
@@ -150,8 +144,7 @@ func (s *roomSession) join(ctx context.Context, b fields, jsep *JSEP, change boo
 	}
 	if s.plugin.video {
 		if v := r.Config().Video; !v.Disabled {
-			layout, pinned, _ := r.Layout(ctx)
-			reply["video"] = M{"width": v.Width, "height": v.Height, "fps": v.FPS, "layout": layout.String(), "pinned": pinned,
+			reply["video"] = M{"width": v.Width, "height": v.Height, "fps": v.FPS, "layout": j.Layout.String(), "pinned": j.Pinned,
 				"tiers": len(v.Tiers)}
 		}
 	}
@@ -161,35 +154,15 @@ func (s *roomSession) join(ctx context.Context, b fields, jsep *JSEP, change boo
 // offer applies a client's offer to its participant and returns the
 // answer.
 func (s *roomSession) offer(ctx context.Context, r *room.Room, pid room.ParticipantID, jsep *JSEP) (*JSEP, error) {
-	sdpAnswer, err := s.plugin.webrtc.Offer(ctx, r.Member(pid), jsep.SDP)
+	answer, err := s.plugin.webrtc.Offer(ctx, r.Member(pid), jsep.SDP)
 	if err != nil {
 		return nil, err
 	}
 	s.mu.Lock()
-	s.mids = offerMids(jsep.SDP)
+	s.mids = answer.Mids
 	s.media = true
 	s.mu.Unlock()
-	return &JSEP{Type: "answer", SDP: sdpAnswer}, nil
-}
-
-// offerMids maps each medium of an offer to its m-line's mid.
-func offerMids(offer string) map[string]string {
-	mids := map[string]string{}
-	var sd sdp.SessionDescription
-	if sd.UnmarshalString(offer) == nil {
-		for i, m := range sd.MediaDescriptions {
-			kind := m.MediaName.Media
-			if _, seen := mids[kind]; seen {
-				continue
-			}
-			mid, ok := m.Attribute("mid")
-			if !ok {
-				mid = fmt.Sprint(i)
-			}
-			mids[kind] = mid
-		}
-	}
-	return mids
+	return &JSEP{Type: "answer", SDP: answer.SDP}, nil
 }
 
 func (s *roomSession) configure(ctx context.Context, b fields, jsep *JSEP) (M, *JSEP, error) {
