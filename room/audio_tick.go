@@ -130,7 +130,7 @@ func (r *Room) audioTick() {
 // syncPictures keeps a participant's voice and pictures together (see
 // package avsync): its pictures are shown as late as its voice waits, or
 // its voice waits for late pictures.
-func (r *Room) syncPictures(p *Participant) {
+func (r *Room) syncPictures(p *participant) {
 	m := avsync.Measure{VoicePlaying: p.in.playing, VoiceWait: p.in.wait}
 	if p.vin != nil && r.video != nil {
 		if last := p.vin.lastDecoded(); !last.IsZero() && time.Since(last) < r.video.cfg.StallTimeout {

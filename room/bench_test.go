@@ -67,7 +67,7 @@ func BenchmarkAudioTick(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				p := &Participant{id: ParticipantID(i + 1), volume: 1, in: in, out: &Output{ch: sink}}
+				p := &participant{id: ParticipantID(i + 1), volume: 1, in: in, out: &Output{ch: sink}}
 				r.parts[p.id] = p
 				r.order = append(r.order, p)
 				srcs[i] = src{in: in, pkts: quiet, lvl: 127}
@@ -143,12 +143,12 @@ func BenchmarkVideoTick(b *testing.B) {
 				in := &videoInput{codec: CodecVP8}
 				in.recent = []decoded{{pics[i][0], time.Now().Add(time.Hour)}}
 				ins = append(ins, in)
-				p := &Participant{id: ParticipantID(i + 1), display: fmt.Sprintf("Participant %d", i+1), volume: 1, vin: in}
+				p := &participant{id: ParticipantID(i + 1), display: fmt.Sprintf("Participant %d", i+1), volume: 1, vin: in}
 				r.parts[p.id] = p
 				r.order = append(r.order, p)
 			}
 			for i, key := range tc.outputs {
-				p := &Participant{id: ParticipantID(100 + i), vout: &Output{ch: sink}}
+				p := &participant{id: ParticipantID(100 + i), vout: &Output{ch: sink}}
 				r.parts[p.id], r.order = p, append(r.order, p)
 				r.addViewer(p, key)
 			}

@@ -187,7 +187,7 @@ func (r *Room) Attach(ctx context.Context, id ParticipantID, conn Connection, m 
 	if !ok {
 		return fmt.Errorf("%w: a link the room did not make", ErrInvalidValue)
 	}
-	return r.withParticipant(ctx, id, func(p *Participant) error {
+	return r.withParticipant(ctx, id, func(p *participant) error {
 		if p.conn != nil {
 			return ErrAlreadyNegotiated
 		}
@@ -210,7 +210,7 @@ func (r *Room) Attach(ctx context.Context, id ParticipantID, conn Connection, m 
 // Connection returns participant id's media connection (nil: none yet).
 func (r *Room) Connection(ctx context.Context, id ParticipantID) (Connection, error) {
 	var conn Connection
-	err := r.withParticipant(ctx, id, func(p *Participant) error {
+	err := r.withParticipant(ctx, id, func(p *participant) error {
 		conn = p.conn
 		return nil
 	})
@@ -235,7 +235,7 @@ func (m *Member) Connection(ctx context.Context) (Connection, error) {
 // VideoPreference is the composite codec the participant asked for when
 // it joined ("": none), and whether the room has video at all.
 func (m *Member) VideoPreference(ctx context.Context) (codec string, hasVideo bool, err error) {
-	err = m.r.withParticipant(ctx, m.id, func(p *Participant) error {
+	err = m.r.withParticipant(ctx, m.id, func(p *participant) error {
 		codec = p.preferCodec
 		return nil
 	})

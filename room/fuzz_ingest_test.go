@@ -128,14 +128,14 @@ func runAudioFuzz(t *testing.T, fp fuzzPool, ops []byte) {
 		t.Fatal(err)
 	}
 	sink := make(chan Frame, 16)
-	var parts []*Participant
+	var parts []*participant
 	for i := range 3 {
 		in, err := newAudioInput()
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer in.close()
-		p := &Participant{id: ParticipantID(i + 1), volume: 1, in: in, out: &Output{ch: sink}}
+		p := &participant{id: ParticipantID(i + 1), volume: 1, in: in, out: &Output{ch: sink}}
 		r.parts[p.id] = p
 		r.order = append(r.order, p)
 		parts = append(parts, p)

@@ -165,7 +165,7 @@ func noiseSignal(out []float64, rng *rand.Rand) {
 type claimRoom struct {
 	tb      testing.TB
 	r       *Room
-	parts   []*Participant
+	parts   []*participant
 	sent    [][]claimPacket
 	next    []int
 	ticks   int
@@ -190,7 +190,7 @@ func newClaimRoom(tb testing.TB, senders ...[]claimPacket) *claimRoom {
 		if err != nil {
 			tb.Fatal(err)
 		}
-		p := &Participant{id: ParticipantID(i + 1), volume: 1, in: in}
+		p := &participant{id: ParticipantID(i + 1), volume: 1, in: in}
 		r.parts[p.id] = p
 		r.order = append(r.order, p)
 		c.parts = append(c.parts, p)

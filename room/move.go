@@ -49,7 +49,7 @@ func (r *Room) Move(ctx context.Context, id ParticipantID, dst *Room, req JoinRe
 		c            carried
 		taken, given bool
 	)
-	_ = r.withParticipant(context.WithoutCancel(ctx), id, func(p *Participant) error {
+	_ = r.withParticipant(context.WithoutCancel(ctx), id, func(p *participant) error {
 		c, taken = r.takeMedia(p), true
 		r.dropParticipant(p, "moved")
 		return nil
@@ -64,7 +64,7 @@ func (r *Room) Move(ctx context.Context, id ParticipantID, dst *Room, req JoinRe
 		return j, nil
 	}
 	c.link.set(dst, me.ID)
-	_ = dst.withParticipant(context.WithoutCancel(ctx), me.ID, func(p *Participant) error {
+	_ = dst.withParticipant(context.WithoutCancel(ctx), me.ID, func(p *participant) error {
 		dst.giveMedia(p, c)
 		me, given = p.info(), true
 		return nil
@@ -80,7 +80,7 @@ func (r *Room) Move(ctx context.Context, id ParticipantID, dst *Room, req JoinRe
 
 // takeMedia detaches a participant's media session from the room without
 // closing it (room goroutine).
-func (r *Room) takeMedia(p *Participant) carried {
+func (r *Room) takeMedia(p *participant) carried {
 	c := carried{conn: p.conn, link: p.link, in: p.in, out: p.out, vin: p.vin, vout: p.vout,
 		vcodec: p.vcodec, watchOnly: p.watchOnly, setup: p.setup, floor: p.tier.Floor, loss: p.loss}
 	if p.vout != nil {
@@ -93,7 +93,7 @@ func (r *Room) takeMedia(p *Participant) carried {
 
 // giveMedia attaches a media session taken from another room (room
 // goroutine).
-func (r *Room) giveMedia(p *Participant, c carried) {
+func (r *Room) giveMedia(p *participant, c carried) {
 	p.conn, p.link, p.in, p.out, p.vcodec, p.watchOnly = c.conn, c.link, c.in, c.out, c.vcodec, c.watchOnly
 	p.loss = c.loss
 	// The listener's decoder follows the old room's stream: the first

@@ -19,9 +19,9 @@ type ParticipantInfo struct {
 	Volume  float32 `json:"volume"`
 }
 
-// Participant is one member of a room. Its fields belong to the room's
+// participant is one member of a room. Its fields belong to the room's
 // owner goroutine except where noted.
-type Participant struct {
+type participant struct {
 	id      ParticipantID
 	display string
 	muted   bool
@@ -58,7 +58,7 @@ type Participant struct {
 	loss lossState
 }
 
-func (p *Participant) info() ParticipantInfo {
+func (p *participant) info() ParticipantInfo {
 	return ParticipantInfo{ID: p.id, Display: p.display, Muted: p.muted, Setup: p.setup, Talking: p.talking, Volume: p.volume}
 }
 

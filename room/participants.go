@@ -93,7 +93,7 @@ func (r *Room) Enter(ctx context.Context, req JoinRequest) (Joined, error) {
 			j.Layout, pinned = r.video.comp.Layout()
 			j.Pinned = ParticipantID(pinned)
 		}
-		p := &Participant{id: id, display: req.Display, muted: req.Muted, volume: vol, joined: time.Now(), preferCodec: req.VideoCodec}
+		p := &participant{id: id, display: req.Display, muted: req.Muted, volume: vol, joined: time.Now(), preferCodec: req.VideoCodec}
 		p.tier.Floor = req.VideoTier
 		r.parts[id] = p
 		r.order = append(r.order, p)
@@ -113,7 +113,7 @@ func (r *Room) Enter(ctx context.Context, req JoinRequest) (Joined, error) {
 }
 
 // withParticipant runs fn on the room goroutine with participant id.
-func (r *Room) withParticipant(ctx context.Context, id ParticipantID, fn func(p *Participant) error) error {
+func (r *Room) withParticipant(ctx context.Context, id ParticipantID, fn func(p *participant) error) error {
 	var err error
 	if xerr := r.exec(ctx, func() {
 		p := r.parts[id]
@@ -159,7 +159,7 @@ func (r *Room) Update(ctx context.Context, id ParticipantID, u Update) (Particip
 		}
 	}
 	var info ParticipantInfo
-	err := r.withParticipant(ctx, id, func(p *Participant) error {
+	err := r.withParticipant(ctx, id, func(p *participant) error {
 		if u.Muted != nil {
 			p.muted = *u.Muted
 		}
@@ -214,7 +214,7 @@ func (r *Room) Participants(ctx context.Context) ([]ParticipantInfo, error) {
 // Participant returns one member's state.
 func (r *Room) Participant(ctx context.Context, id ParticipantID) (ParticipantInfo, error) {
 	var info ParticipantInfo
-	err := r.withParticipant(ctx, id, func(p *Participant) error {
+	err := r.withParticipant(ctx, id, func(p *participant) error {
 		info = p.info()
 		return nil
 	})
@@ -235,7 +235,7 @@ func (r *Room) Kick(ctx context.Context, id ParticipantID) error {
 // send a new offer.
 func (r *Room) Hangup(ctx context.Context, id ParticipantID) error {
 	var conn Connection
-	err := r.withParticipant(ctx, id, func(p *Participant) error {
+	err := r.withParticipant(ctx, id, func(p *participant) error {
 		conn = r.detachMedia(p)
 		return nil
 	})
@@ -261,7 +261,7 @@ func (r *Room) remove(ctx context.Context, id ParticipantID, reason string) erro
 	// then safe to read.)
 	var conn Connection
 	removed := false
-	err := r.withParticipant(context.WithoutCancel(ctx), id, func(p *Participant) error {
+	err := r.withParticipant(context.WithoutCancel(ctx), id, func(p *participant) error {
 		conn = r.detachMedia(p)
 		r.dropParticipant(p, reason)
 		removed = true
@@ -278,7 +278,7 @@ func (r *Room) remove(ctx context.Context, id ParticipantID, reason string) erro
 
 // dropParticipant takes a participant (its media already detached) off
 // the room and tells everyone (room goroutine).
-func (r *Room) dropParticipant(p *Participant, reason string) {
+func (r *Room) dropParticipant(p *participant, reason string) {
 	delete(r.parts, p.id)
 	for i, q := range r.order {
 		if q == p {
@@ -300,7 +300,7 @@ func (r *Room) tierCount() int {
 }
 
 // viewerOutput is the output a viewer is on (nil if none).
-func (r *Room) viewerOutput(p *Participant) *videoOutput {
+func (r *Room) viewerOutput(p *participant) *videoOutput {
 	if r.video == nil || p.vout == nil {
 		return nil
 	}
@@ -309,7 +309,7 @@ func (r *Room) viewerOutput(p *Participant) *videoOutput {
 
 // detachMedia drops a participant's media state (room goroutine) and
 // returns its connection for the caller to close outside the tick.
-func (r *Room) detachMedia(p *Participant) Connection {
+func (r *Room) detachMedia(p *participant) Connection {
 	conn := p.conn
 	p.conn, p.link = nil, nil
 	if p.out != nil {
@@ -336,7 +336,7 @@ func (r *Room) detachMedia(p *Participant) Connection {
 
 // forgetSource takes a participant whose media left out of the mix and
 // the layout (room goroutine).
-func (r *Room) forgetSource(p *Participant) {
+func (r *Room) forgetSource(p *participant) {
 	r.audio.Remove(mixer.SourceID(p.id))
 	if r.video != nil {
 		// Off screen at once: the next talker need not wait out the hold.

@@ -73,8 +73,8 @@ type Room struct {
 	lastStats   atomic.Pointer[RoomStats]
 
 	// Owned by the room goroutine.
-	parts    map[ParticipantID]*Participant
-	order    []*Participant
+	parts    map[ParticipantID]*participant
+	order    []*participant
 	audio    *mixer.Audio
 	roomMute bool
 	start    time.Time
@@ -146,7 +146,7 @@ func newRoom(cfg Config, mgr *Manager, decode *decodePool, log *slog.Logger) (*R
 		log:       log.With("room", cfg.ID),
 		cmds:      make(chan func(), 256),
 		done:      make(chan struct{}),
-		parts:     make(map[ParticipantID]*Participant),
+		parts:     make(map[ParticipantID]*participant),
 		audio:     audio,
 		encoders:  make(map[mixer.MixID]*opus.Encoder),
 		packets:   make(map[mixer.MixID][]byte),
@@ -358,7 +358,7 @@ func (r *Room) destroyWith(reason string) {
 		}
 		r.publish(Event{Kind: EventLeft, Participant: p.id, Info: p.info(), Reason: "destroyed"})
 	}
-	r.parts, r.order = map[ParticipantID]*Participant{}, nil
+	r.parts, r.order = map[ParticipantID]*participant{}, nil
 	r.members.Store(0)
 	for _, enc := range r.encoders {
 		enc.Close()

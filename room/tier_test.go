@@ -16,7 +16,7 @@ func (f *fakeEstimate) Close() error       { return nil }
 type tierRoom struct {
 	t   *testing.T
 	r   *Room
-	p   *Participant
+	p   *participant
 	est *fakeEstimate
 	now time.Time
 }
@@ -34,8 +34,8 @@ func newTierRoom(t *testing.T) *tierRoom {
 		}
 	}()
 	est := &fakeEstimate{bps: 3_000_000}
-	p := &Participant{id: 1, vout: &Output{ch: sink}, conn: est}
-	r.parts[1], r.order = p, []*Participant{p}
+	p := &participant{id: 1, vout: &Output{ch: sink}, conn: est}
+	r.parts[1], r.order = p, []*participant{p}
 	r.addViewer(p, outputKey{CodecH264, 0})
 	return &tierRoom{t: t, r: r, p: p, est: est, now: time.Now()}
 }

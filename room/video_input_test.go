@@ -75,7 +75,7 @@ func TestSyncPicturesFollowsTheLaterMedium(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer in.close()
-	p := &Participant{id: 1, in: in, vin: &videoInput{codec: CodecVP8}}
+	p := &participant{id: 1, in: in, vin: &videoInput{codec: CodecVP8}}
 	pic := codec.NewFrame(16, 16)
 	p.vin.recent = []decoded{{pic, time.Now()}} // a camera that is sending
 	half := r.video.period() / 2

@@ -141,7 +141,7 @@ func (r *Room) videoError(msg string, err error, args ...any) {
 }
 
 // addViewer puts a participant's outgoing video on an output.
-func (r *Room) addViewer(p *Participant, key outputKey) {
+func (r *Room) addViewer(p *participant, key outputKey) {
 	o, err := r.video.output(key)
 	if err != nil {
 		r.log.Error("cannot create video encoder", "output", key.String(), "err", err)
@@ -155,7 +155,7 @@ func (r *Room) addViewer(p *Participant, key outputKey) {
 	r.publish(Event{Kind: EventTier, Participant: p.id, Tier: key.tier, Width: t.Width, Height: t.Height})
 }
 
-func (r *Room) removeViewer(p *Participant) {
+func (r *Room) removeViewer(p *participant) {
 	if o := r.video.outputs[p.vkey]; o != nil {
 		o.viewers--
 		if o.viewers == 0 {

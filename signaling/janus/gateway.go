@@ -2,8 +2,6 @@ package janus
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/binary"
 	"log/slog"
 	"sync"
 	"time"
@@ -206,20 +204,5 @@ func (g *Gateway) info(tx string) M {
 			"janus.transport.websockets": M{"name": "WebSockets transport", "version_string": g.opts.Version},
 		},
 		"events": M{}, "loggers": M{}, "plugins": plugins,
-	}
-}
-
-// maxID is the largest session or handle ID: 2^53-1, the largest integer
-// a JavaScript number holds exactly (Janus's IDs are 53-bit too).
-const maxID = 1<<53 - 1
-
-// randomID returns a random ID in 1..maxID.
-func randomID() uint64 {
-	var b [8]byte
-	for {
-		_, _ = rand.Read(b[:])
-		if id := binary.LittleEndian.Uint64(b[:]) & maxID; id != 0 {
-			return id
-		}
 	}
 }

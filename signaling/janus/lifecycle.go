@@ -1,6 +1,10 @@
 package janus
 
-import "context"
+import (
+	"context"
+
+	"github.com/tessera-mcu/tessera/internal/jsid"
+)
 
 // The core requests that make and end sessions and handles: create,
 // attach, detach, destroy (claim rebinds a session; see process).
@@ -10,7 +14,7 @@ func (g *Gateway) create(r *request, from sink) reply {
 	if err != nil {
 		return reply{msg: errReply(0, r.transaction, coreError(err))}
 	}
-	if id > maxID {
+	if id > jsid.Max {
 		return reply{msg: errReply(0, r.transaction, errorf(CodeInvalidElementType, "Invalid element type (id should be a positive integer below 2^53)"))}
 	}
 	g.mu.Lock()
@@ -20,7 +24,7 @@ func (g *Gateway) create(r *request, from sink) reply {
 	}
 	if id == 0 {
 		for id == 0 || g.sessions[id] != nil {
-			id = randomID()
+			id = jsid.New()
 		}
 	} else if g.sessions[id] != nil {
 		g.mu.Unlock()
@@ -55,7 +59,7 @@ func (g *Gateway) attach(s *Session, r *request) M {
 		return errReply(s.id, r.transaction, errorf(CodeSessionNotFound, "No such session %d", s.id))
 	}
 	for h.id == 0 || s.handles[h.id] != nil {
-		h.id = randomID()
+		h.id = jsid.New()
 	}
 	// Counted while the session is alive, so before Close can wait: from
 	// here Close waits for the handle, even one whose session ends while
