@@ -261,12 +261,7 @@ func (r *Room) detachRecorder(reason string) *recorder {
 	r.rec = nil
 	r.recordingOn.Store(false)
 	if rec.info.Video && r.video != nil {
-		if o := r.video.outputs[rec.key]; o != nil {
-			o.viewers--
-			if o.viewers == 0 {
-				o.idleSince = time.Now()
-			}
-		}
+		r.video.release(rec.key)
 	}
 	close(rec.q)
 	r.publish(Event{Kind: EventRecording, Recording: false, Path: rec.info.Path, Reason: reason})

@@ -142,6 +142,17 @@ func newRoomVideo(cfg VideoConfig) (*roomVideo, error) {
 	return v, nil
 }
 
+// release takes one viewer (a participant or the recorder) off an
+// output; an output nobody views starts counting its idle time.
+func (v *roomVideo) release(key outputKey) {
+	if o := v.outputs[key]; o != nil {
+		o.viewers--
+		if o.viewers == 0 {
+			o.idleSince = time.Now()
+		}
+	}
+}
+
 func (v *roomVideo) period() time.Duration { return time.Second / time.Duration(v.cfg.FPS) }
 
 // output returns the encoder for key, creating it on first use.

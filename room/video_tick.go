@@ -156,12 +156,7 @@ func (r *Room) addViewer(p *participant, key outputKey) {
 }
 
 func (r *Room) removeViewer(p *participant) {
-	if o := r.video.outputs[p.vkey]; o != nil {
-		o.viewers--
-		if o.viewers == 0 {
-			o.idleSince = time.Now()
-		}
-	}
+	r.video.release(p.vkey)
 	r.addCost(-2)
 }
 
