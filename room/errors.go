@@ -7,7 +7,8 @@ import (
 )
 
 // Sentinel errors of the room package. Callers (the signalling plugins) map
-// them to protocol error codes with errors.Is.
+// them to protocol error codes with errors.Is. Errors of setting up a media
+// connection are package endpoint's.
 var (
 	// Errors of setting up a media connection (see package endpoint).
 	ErrInvalidSDP          = endpoint.ErrInvalidSDP

@@ -104,7 +104,7 @@ func TestTrickledCandidates(t *testing.T) {
 	if lvl := a.peer.Level(660, time.Second); lvl < 0.15 {
 		t.Errorf("a hears the trickling peer at %.3f", lvl)
 	}
-	if err := addCandidate(ctxT(t), r, me.ID, webrtcCandidate("garbage")); !errors.Is(err, ErrInvalidCandidate) {
+	if err := addCandidate(ctxT(t), r, me.ID, webrtcCandidate("garbage")); !errors.Is(err, rtc.ErrInvalidCandidate) {
 		t.Errorf("garbage candidate: %v", err)
 	}
 }
@@ -285,7 +285,7 @@ func TestRoomErrors(t *testing.T) {
 			"m=video 9 UDP/TLS/RTP/SAVPF 96\r\nc=IN IP4 0.0.0.0\r\na=rtpmap:96 VP8/90000\r\n",
 	} {
 		_, err := offerTo(ctxT(t), r, me.ID, sdp)
-		if !errors.Is(err, ErrInvalidSDP) && !errors.Is(err, ErrNoMedia) {
+		if !errors.Is(err, rtc.ErrInvalidSDP) && !errors.Is(err, rtc.ErrNoMedia) {
 			t.Errorf("%s offer: %v", name, err)
 		}
 	}
