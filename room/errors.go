@@ -38,6 +38,8 @@ var (
 	ErrAlreadyRecording = errors.New("room: already recording")
 	ErrNotRecording     = errors.New("room: not recording")
 	ErrRecording        = errors.New("room: recording failed")
+	// ErrStalled: a worker has stopped ticking its rooms.
+	ErrStalled = errors.New("room: worker stalled")
 	// ErrInternal: a bug in the room's code (a recovered panic) ended the
 	// room or one of its inputs.
 	ErrInternal = errors.New("room: internal error")

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"slices"
 	"sync"
+	"time"
 )
 
 // ManagerConfig configures the room manager.
@@ -131,6 +132,14 @@ func (m *Manager) Destroy(ctx context.Context, id RoomID) error {
 	r.destroy()
 	return ctx.Err()
 }
+
+// StallLimit is how long a worker may go without a tick before the
+// manager counts as stalled (see Stalled).
+const StallLimit = time.Second
+
+// Stalled reports a worker that has not ticked for StallLimit (nil: every
+// worker is alive). The readiness check asks it.
+func (m *Manager) Stalled() error { return m.workers.stalled(StallLimit) }
 
 // roomFailed ends a room whose tick panicked (its worker has already
 // dropped it). It runs on the worker, so the work is handed to a

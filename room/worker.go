@@ -41,6 +41,9 @@ type worker struct {
 	load   atomic.Int64 // sum of assigned rooms' cost at assignment
 	count  atomic.Int32
 	pinned atomic.Bool
+	// beat is when the worker last went round its loop (unix
+	// nanoseconds): it does at least every workerBeat, rooms or not.
+	beat atomic.Int64
 }
 
 // workerPool spreads rooms over workers by cost.
@@ -183,7 +186,8 @@ func (w *worker) run(ctx context.Context, log *slog.Logger, ready chan<- struct{
 		// Run every room that is due, then sleep until the earliest next
 		// deadline.
 		now := time.Now()
-		wake := now.Add(time.Second)
+		w.beat.Store(now.UnixNano())
+		wake := now.Add(workerBeat)
 		failed := false
 		for i, r := range w.rooms {
 			at := next[r]
@@ -255,6 +259,25 @@ func (w *worker) dropFailed(next map[ticker]time.Time) {
 			delete(next, r)
 		}
 	}
+}
+
+// workerBeat is the longest a worker sleeps: an idle worker still shows
+// it is alive (see stalled).
+const workerBeat = 250 * time.Millisecond
+
+// stalled returns an error naming the first worker that has not gone
+// round its loop for longer than limit (a tick that never ends, or a
+// thread the machine does not run).
+func (p *workerPool) stalled(limit time.Duration) error {
+	now := time.Now()
+	for _, w := range p.workers {
+		if beat := w.beat.Load(); beat != 0 {
+			if age := now.Sub(time.Unix(0, beat)); age > limit {
+				return fmt.Errorf("%w: worker %d has not ticked for %v", ErrStalled, w.id, age.Round(time.Millisecond))
+			}
+		}
+	}
+	return nil
 }
 
 // assign puts a room on the least loaded worker and returns its

@@ -26,6 +26,10 @@ type ServerOptions struct {
 	Janus *janus.Gateway
 	// Admin serves the operators' API under /admin (nil: none).
 	Admin *Admin
+	// Ready tells /readyz whether the server takes new work: nil when
+	// it does, else why not (draining, a stalled worker, the media port
+	// gone). Nil Ready: always ready.
+	Ready func() error
 }
 
 // NewRouter builds the HTTP handler tree.
@@ -43,6 +47,17 @@ func NewRouter(opts ServerOptions) http.Handler {
 			"version":        opts.Version,
 			"uptime_seconds": time.Since(started).Seconds(),
 		})
+	})
+	// Readiness, for load balancers and orchestrators: 503 while the
+	// server should get no new clients. /healthz stays liveness.
+	r.Get("/readyz", func(w http.ResponseWriter, _ *http.Request) {
+		if opts.Ready != nil {
+			if err := opts.Ready(); err != nil {
+				httpjson.Write(w, http.StatusServiceUnavailable, map[string]any{"status": "not ready", "reason": err.Error()})
+				return
+			}
+		}
+		httpjson.Write(w, http.StatusOK, map[string]any{"status": "ready"})
 	})
 	if opts.Admin != nil {
 		if opts.Admin.Lockout == nil {

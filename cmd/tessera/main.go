@@ -21,6 +21,7 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+	"sync/atomic"
 	"syscall"
 
 	"github.com/tessera-mcu/tessera/room"
@@ -125,8 +126,20 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 			IdleTimeout:       cfg.IdleTimeout,
 		}
 	}
+	// Ready while not draining, every worker ticking and the media port
+	// open.
+	var draining atomic.Bool
+	readiness := func() error {
+		if draining.Load() {
+			return errDraining
+		}
+		if err := rooms.Stalled(); err != nil {
+			return err
+		}
+		return webrtc.Check()
+	}
 	servers := []*http.Server{newServer(signaling.NewRouter(signaling.ServerOptions{
-		Version: version, Web: web.Handler(), Logger: log, Janus: gw,
+		Version: version, Web: web.Handler(), Logger: log, Janus: gw, Ready: readiness,
 		Admin: &signaling.Admin{Rooms: rooms, Key: cfg.AdminKey, Recording: recording, Lockout: guesses},
 	}))}
 	addrs := []string{cfg.Listen}
@@ -155,6 +168,7 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 		return fmt.Errorf("http server: %w", err)
 	case <-ctx.Done():
 	}
+	draining.Store(true)
 	log.Info("shutting down", "timeout", cfg.ShutdownTimeout)
 	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()

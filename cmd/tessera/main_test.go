@@ -40,6 +40,13 @@ func TestRunServesHealthAndPageThenDrains(t *testing.T) {
 	}
 	resp.Body.Close()
 
+	// Ready: not draining, the workers ticking, the media port open.
+	resp, err = http.Get("http://" + addr + "/readyz")
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("readyz of a running server: %v %v", err, resp.Status)
+	}
+	resp.Body.Close()
+
 	resp, err = http.Get("http://" + addr + "/")
 	if err != nil {
 		t.Fatal(err)

@@ -205,3 +205,18 @@ func checkOffer(sdp string) error {
 	_, err := CheckOffer(sdp, false)
 	return err
 }
+
+// Check reports the media port gone once the engine is closed.
+func TestCheckMediaPort(t *testing.T) {
+	e, err := NewEngine(EngineConfig{BindIP: "127.0.0.1", DisableTCP: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Check(); err != nil {
+		t.Fatalf("open port: %v", err)
+	}
+	_ = e.Close()
+	if err := e.Check(); !errors.Is(err, ErrPortGone) {
+		t.Fatalf("closed port: %v", err)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"net"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/pion/interceptor"
 	"github.com/pion/interceptor/pkg/cc"
@@ -219,6 +220,14 @@ func registerCodecs(me *webrtc.MediaEngine) error {
 
 // Port is the media port (UDP, and TCP unless disabled).
 func (e *Engine) Port() int { return e.udp.LocalAddr().(*net.UDPAddr).Port }
+
+// Check reports whether the media port is still open (nil) or gone.
+func (e *Engine) Check() error {
+	if err := e.udp.SetWriteDeadline(time.Time{}); err != nil {
+		return fmt.Errorf("%w: media port: %w", ErrPortGone, err)
+	}
+	return nil
+}
 
 // newPeerConnection builds a PeerConnection and returns it with its
 // send-side bandwidth estimator.

@@ -17,6 +17,8 @@ var (
 	ErrTooManyCandidates = endpoint.ErrTooManyCandidates
 	// ErrInvalidConfig: the engine's configuration is wrong.
 	ErrInvalidConfig = errors.New("rtc: invalid configuration")
+	// ErrPortGone: the media port is closed.
+	ErrPortGone = errors.New("rtc: media port gone")
 	// ErrNotWebRTC: the participant already has a media connection of
 	// another kind.
 	ErrNotWebRTC = errors.New("rtc: the participant's media connection is not WebRTC")
