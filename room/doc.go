@@ -1,7 +1,9 @@
 // Package room owns Tessera's conferences: the room manager, each room's
-// owner goroutine and clock, participants and their WebRTC connections,
-// ingest and egress of media, keyframe and bitrate policy, and the worker
-// pools pinned to CPU cores that run the mixing ticks.
+// owner goroutine and clock, participants and the media connections
+// attached to them (any kind that meets the contract of package endpoint;
+// package rtc is the WebRTC one), ingest and egress of media, keyframe and
+// bitrate policy, and the worker pools pinned to CPU cores that run the
+// mixing ticks.
 //
 // It speaks no signalling protocol: package signaling (the Janus API, the
 // admin API) drives it through its Go methods and turns its events into

@@ -111,6 +111,10 @@ type Link struct {
 	id ParticipantID
 	// pending folds a flood of keyframe requests into one queued command.
 	pending atomic.Uint64
+	// outs are the connection's audio and video outputs (set by Attach),
+	// whose receiver's losses ReportLost records without a trip to the
+	// room.
+	outs [2]atomic.Pointer[Output]
 }
 
 var _ endpoint.Link = (*Link)(nil)
@@ -151,14 +155,13 @@ func (l *Link) State(conn Connection, s ConnState) {
 // ReportLost gives the receiver's cumulative count of packets lost of the
 // audio (video false) or video the room sends it.
 func (l *Link) ReportLost(video bool, cumulative uint32) {
-	r, id := l.get()
-	r.post(func() {
-		if p := r.parts[id]; p != nil {
-			if o := map[bool]*Output{false: p.out, true: p.vout}[video]; o != nil {
-				o.reportedLost.Store(cumulative)
-			}
-		}
-	})
+	i := 0
+	if video {
+		i = 1
+	}
+	if o := l.outs[i].Load(); o != nil {
+		o.reportedLost.Store(cumulative)
+	}
 }
 
 // ReadAudio reads the participant's microphone from src into the room
@@ -184,8 +187,15 @@ func (l *Link) ReadVideo(conn Connection, src RTPReader, codec string, fb Sender
 // conn. m.Link must be one of r's (NewLink).
 func (r *Room) Attach(ctx context.Context, id ParticipantID, conn Connection, m Media) error {
 	link, ok := m.Link.(*Link)
-	if !ok {
+	switch {
+	case !ok:
 		return fmt.Errorf("%w: a link the room did not make", ErrInvalidValue)
+	case conn == nil:
+		return fmt.Errorf("%w: no connection", ErrInvalidValue)
+	case m.Video != nil && r.video == nil:
+		return fmt.Errorf("%w: a composite asked of an audio-only room", ErrNoVideo)
+	case m.Video != nil && m.VideoCodec != CodecVP8 && m.VideoCodec != CodecH264:
+		return fmt.Errorf("%w: composite codec %q", ErrInvalidValue, m.VideoCodec)
 	}
 	return r.withParticipant(ctx, id, func(p *participant) error {
 		if p.conn != nil {
@@ -194,9 +204,11 @@ func (r *Room) Attach(ctx context.Context, id ParticipantID, conn Connection, m 
 		p.conn, p.link = conn, link
 		if m.Audio != nil {
 			p.out = newOutput(m.Audio, egressQueueLen)
+			link.outs[0].Store(p.out)
 		}
 		if m.Video != nil {
 			p.vout = newOutput(m.Video, videoQueueLen)
+			link.outs[1].Store(p.vout)
 		}
 		p.vcodec = m.VideoCodec
 		p.watchOnly = !m.Sends

@@ -20,13 +20,13 @@ const (
 	// EventTalking and EventStoppedTalking follow voice activity.
 	EventTalking
 	EventStoppedTalking
-	// EventMediaUp: the participant's PeerConnection connected (ICE and
-	// DTLS up).
+	// EventMediaUp: the participant's media connection came up (for
+	// WebRTC: ICE and DTLS up).
 	EventMediaUp
 	// EventMedia: media from the participant started or stopped arriving
 	// (Receiving).
 	EventMedia
-	// EventHangup: the participant's PeerConnection failed or closed.
+	// EventHangup: the participant's media connection failed or closed.
 	EventHangup
 	// EventDestroyed: the room was destroyed; no further events follow.
 	EventDestroyed

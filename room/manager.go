@@ -158,7 +158,8 @@ func (m *Manager) roomFailed(r *Room, err error) {
 	}()
 }
 
-// Close destroys every room, stops the workers and closes the media port.
+// Close destroys every room (closing its participants' connections) and
+// stops the workers.
 func (m *Manager) Close(ctx context.Context) error {
 	m.mu.Lock()
 	if m.closed {

@@ -21,10 +21,10 @@ type carried struct {
 }
 
 // Move takes participant id out of r into dst, as a new participant of
-// dst described by req, with its media session, and returns what Enter
-// does: the PeerConnection stays
-// up, and the client keeps sending and receiving, now in dst (its mix and
-// composite are dst's from the next tick). If dst refuses the join (wrong
+// dst described by req, with its media connection, and returns what Enter
+// does: the connection stays up, and the client keeps sending and
+// receiving, now in dst (its mix and composite are dst's from the next
+// tick). If dst refuses the join (wrong
 // pin, full, ID taken), nothing changes. Moving into an audio-only room
 // stops the composite; moving a camera out of one into a video room needs
 // a new offer, as its track was never read.

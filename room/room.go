@@ -329,33 +329,41 @@ func (r *Room) destroy() { r.destroyWith("") }
 // (a recovered panic) ended.
 const ReasonFailed = "internal error"
 
-// destroyFailed ends a room whose tick panicked. Its state may be half
-// updated: if cleaning it up panics too, its subscribers are still told
-// and let go.
+// destroyFailed ends a room whose tick panicked.
 func (r *Room) destroyFailed(err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			recovered(v, &panics.tick, r.log, "cleaning up a failed room panicked")
-			r.publish(Event{Kind: EventDestroyed, Reason: ReasonFailed})
-			r.events.closeAll()
-		}
-	}()
 	r.log.Error("room ended by an internal error", "err", err)
 	r.destroyWith(ReasonFailed)
 }
 
 // destroyWith is destroy; reason (empty for a destroy that was asked for)
-// goes with the EventDestroyed.
+// goes with the EventDestroyed. The room's state may be half updated (a
+// tick panicked, or one panics now): whatever its cleanup does, every
+// connection is closed and every subscriber told and let go.
 func (r *Room) destroyWith(reason string) {
 	if !r.closed.CompareAndSwap(false, true) {
 		return
 	}
 	close(r.done)
-	var conns []Connection
+	conns := make([]Connection, 0, len(r.order))
 	for _, p := range r.order {
-		if conn := r.detachMedia(p); conn != nil {
-			conns = append(conns, conn)
+		if p.conn != nil {
+			conns = append(conns, p.conn)
 		}
+	}
+	defer func() {
+		if v := recover(); v != nil {
+			recovered(v, &panics.tick, r.log, "cleaning up a room panicked")
+			reason = ReasonFailed
+		}
+		r.publish(Event{Kind: EventDestroyed, Reason: reason})
+		r.events.closeAll()
+		for _, conn := range conns {
+			r.closeConn(conn)
+		}
+		r.log.Info("room destroyed", "reason", reason)
+	}()
+	for _, p := range r.order {
+		r.detachMedia(p)
 		r.publish(Event{Kind: EventLeft, Participant: p.id, Info: p.info(), Reason: "destroyed"})
 	}
 	r.parts, r.order = map[ParticipantID]*participant{}, nil
@@ -373,10 +381,4 @@ func (r *Room) destroyWith(reason string) {
 	if r.video != nil {
 		r.video.close()
 	}
-	r.publish(Event{Kind: EventDestroyed, Reason: reason})
-	r.events.closeAll()
-	for _, conn := range conns {
-		r.closeConn(conn)
-	}
-	r.log.Info("room destroyed")
 }

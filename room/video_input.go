@@ -260,8 +260,8 @@ func (in *videoInput) decode(data []byte, arrived time.Time, frames *codec.Frame
 	defer in.queued.Add(-1)
 	in.decMu.Lock()
 	defer in.decMu.Unlock()
-	if in.closed {
-		return
+	if in.closed || in.failed.Load() {
+		return // frames queued before the input ended
 	}
 	runHook(&testHooks.decode, in)
 	if in.dec == nil {
@@ -311,9 +311,17 @@ func (in *videoInput) decodeDone(f *codec.Frame) {
 	// Keep what a delay of up to the current one plus a frame interval of
 	// margin can ask for (it changes slowly).
 	keep := now.Add(-time.Duration(in.delay.Load()) - 100*time.Millisecond)
-	var drop []*codec.Frame
+	for _, f := range in.keep(decoded{f, now}, keep) {
+		f.Release()
+	}
+}
+
+// keep adds a picture to the recent ones and returns those older than
+// keep that are no longer needed (always keeping the newest).
+func (in *videoInput) keep(d decoded, keep time.Time) (drop []*codec.Frame) {
 	in.mu.Lock()
-	in.recent = append(in.recent, decoded{f, now})
+	defer in.mu.Unlock()
+	in.recent = append(in.recent, d)
 	n := 0
 	for n < len(in.recent)-1 && in.recent[n+1].at.Before(keep) {
 		drop = append(drop, in.recent[n].f)
@@ -322,10 +330,7 @@ func (in *videoInput) decodeDone(f *codec.Frame) {
 	if n > 0 {
 		in.recent = in.recent[:copy(in.recent, in.recent[n:])]
 	}
-	in.mu.Unlock()
-	for _, f := range drop {
-		f.Release()
-	}
+	return drop
 }
 
 // fail ends the input after a panic in its decode: its frames are
@@ -334,13 +339,17 @@ func (in *videoInput) decodeDone(f *codec.Frame) {
 // decMu.
 func (in *videoInput) fail(err error) {
 	in.failed.Store(true)
-	in.decMu.Lock()
-	if in.dec != nil {
-		in.dec.Close()
-		in.dec = nil
-	}
-	in.decMu.Unlock()
 	in.log.Error("video input ended by an internal error", "err", err)
+	in.decMu.Lock()
+	defer in.decMu.Unlock()
+	dec := in.dec
+	in.dec = nil
+	if dec != nil {
+		// Freeing a decoder in an unknown state may panic too: that
+		// costs the decoder's memory, not the worker.
+		defer func() { _ = recover() }()
+		dec.Close()
+	}
 }
 
 // setPictureDelay makes the input's pictures shown d late (so that they

@@ -190,6 +190,9 @@ func (r *Room) chooseTiers(now time.Time) {
 			continue
 		}
 		bps := p.conn.TargetBitrate()
+		if bps <= 0 {
+			continue // the connection has no estimate: the viewer's floor stands
+		}
 		from := p.vkey.tier
 		to := p.tier.Next(from, bps, r.video.bitrates, now)
 		if to == from {

@@ -20,7 +20,7 @@ type Config struct {
 	// Tick is the audio tick (and jitter-buffer frame) length.
 	Tick time.Duration
 	// BaseFrames is the jitter buffer's own target depth, in frames;
-	// MaxFrames the deepest a voice may be asked to run.
+	// MaxFrames how much deeper than that a voice may be asked to run.
 	BaseFrames, MaxFrames int
 	// MaxPictureDelay bounds how late pictures are shown.
 	MaxPictureDelay time.Duration

@@ -26,8 +26,9 @@ type Depacketizer interface {
 const ringSize = 1024
 
 // restartRun: this many late packets in a row, each following the one
-// before, are no retransmissions but a sender whose sequence numbers
-// started again further back.
+// before and newer than the frames released (or far behind them), are no
+// retransmissions but a sender whose sequence numbers started again
+// further back.
 const restartRun = 4
 
 type slot struct {
@@ -90,10 +91,17 @@ func (a *Assembler) Push(p *rtp.Packet, now time.Time) {
 	if before(seq, a.next) {
 		if a.anchored || uint16(a.newest-seq) >= ringSize {
 			a.Late++
-			if a.lateRun > 0 && seq == a.lastLate+1 {
+			// Retransmissions of a frame given up are late too, and come
+			// in runs; they carry timestamps no newer than the frames
+			// released, and stay close behind. A run of newer pictures,
+			// or one far behind, is a restarted sender.
+			restarted := int32(p.Timestamp-a.ts) > 0 || int16(a.next-seq) > ringSize/4
+			if restarted && a.lateRun > 0 && seq == a.lastLate+1 {
 				a.lateRun++
-			} else {
+			} else if restarted {
 				a.lateRun = 1
+			} else {
+				a.lateRun = 0
 			}
 			a.lastLate = seq
 			return

@@ -234,3 +234,39 @@ func TestRestartedSequenceIsFollowed(t *testing.T) {
 		})
 	}
 }
+
+// Retransmissions of a lost burst that arrive after their frame was given
+// up are late, follow each other and carry the old frame's timestamp: they
+// are not taken for a restart, and the frame after them still comes out.
+func TestLateRetransmissionsAreNoRestart(t *testing.T) {
+	s := &stream{seq: 100}
+	s.frame(1, 8)
+	s.frame(2, 2)
+	p := s.pkts
+	a := New(vp8, 100*time.Millisecond)
+	now := time.Now()
+	// Frame 1 loses packets 2..6; frame 2 waits behind the hole until
+	// frame 1 is given up, then comes out.
+	feed(a, append(append([]*rtp.Packet{}, p[:2]...), p[7:]...), now)
+	var released [][]byte
+	for {
+		f, _, ok := a.Pop(now.Add(200 * time.Millisecond))
+		if !ok {
+			break
+		}
+		released = append(released, f)
+	}
+	if len(released) != 1 || !bytes.Equal(released[0], frameOf(2, 2)) {
+		t.Fatalf("after giving frame 1 up: %q", released)
+	}
+	// The five retransmissions arrive late, in order.
+	feed(a, p[2:7], now.Add(250*time.Millisecond))
+	if a.Restarts != 0 {
+		t.Fatalf("retransmissions taken for a restart (%d)", a.Restarts)
+	}
+	s.pkts = nil
+	s.frame(3, 2)
+	if out := feed(a, s.pkts, now.Add(300*time.Millisecond)); len(out) != 1 || !bytes.Equal(out[0].data, frameOf(3, 2)) {
+		t.Fatalf("the next frame after late retransmissions: %+v", out)
+	}
+}
