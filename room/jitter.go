@@ -165,12 +165,16 @@ func (b *jitterBuffer) insert(p audioPacket) {
 	b.pkts = append(b.pkts, audioPacket{})
 	copy(b.pkts[i+1:], b.pkts[i:])
 	b.pkts[i] = p
-	if (b.depth() > jitterMax || len(b.pkts) > maxPackets) && len(b.pkts) > 1 {
+	// A long packet may push the buffer past its bound by more than the
+	// oldest packet holds: drop as many as it takes.
+	dropped := false
+	for (b.depth() > jitterMax || len(b.pkts) > maxPackets) && len(b.pkts) > 1 {
 		b.dropHead()
 		b.stats.overflow++
-		if b.started {
-			b.nextTS = b.pkts[0].ts
-		}
+		dropped = true
+	}
+	if dropped && b.started {
+		b.nextTS = b.pkts[0].ts
 	}
 }
 
