@@ -2,20 +2,12 @@ package room
 
 import (
 	"errors"
-
-	"github.com/tessera-mcu/tessera/room/endpoint"
 )
 
 // Sentinel errors of the room package. Callers (the signalling plugins) map
 // them to protocol error codes with errors.Is. Errors of setting up a media
 // connection are package endpoint's.
 var (
-	// Errors of setting up a media connection (see package endpoint).
-	ErrInvalidSDP          = endpoint.ErrInvalidSDP
-	ErrNoMedia             = endpoint.ErrNoMedia
-	ErrAnswer              = endpoint.ErrAnswer
-	ErrInvalidCandidate    = endpoint.ErrInvalidCandidate
-	ErrTooManyCandidates   = endpoint.ErrTooManyCandidates
 	ErrRoomNotFound        = errors.New("room: no such room")
 	ErrRoomExists          = errors.New("room: room already exists")
 	ErrParticipantNotFound = errors.New("room: no such participant")
