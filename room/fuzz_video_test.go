@@ -95,14 +95,8 @@ func (nopFeedback) LimitBitrate(uint64) error { return nil }
 const videoFuzzOp = 5
 
 func runVideoFuzz(t *testing.T, name string, pictures [][]byte, ops []byte) {
-	log := testLogger(t)
-	limits := InputLimits{}
-	if err := limits.setDefaults(); err != nil {
-		t.Fatal(err)
-	}
-	w := &decodeWorker{jobs: make(chan decodeJob, decodeQueueLen), frames: codec.NewFramePool(16), limits: limits}
-	in := newVideoInput(name, w, nopFeedback{}, log)
-	defer in.close()
+	sync := newSyncInput(t, name, InputLimits{}, nopFeedback{})
+	in, w, log := sync.videoInput, sync.w, sync.log
 	now := time.Unix(1000, 0)
 	var (
 		seq  uint16 = 65000
