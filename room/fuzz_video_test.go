@@ -111,7 +111,7 @@ func runVideoFuzz(t *testing.T, name string, pictures [][]byte, ops []byte) {
 		in.mu.Lock()
 		kept := len(in.recent)
 		in.mu.Unlock()
-		if kept > 64 {
+		if kept > maxRecent {
 			t.Fatalf("input keeps %d pictures", kept)
 		}
 	}

@@ -86,6 +86,10 @@ type decoded struct {
 	at time.Time
 }
 
+// maxRecent bounds the decoded pictures an input keeps for the lip-sync
+// delay: 400 ms (maxPictureDelay and a margin) of 60 fps, and some.
+const maxRecent = 32
+
 // maxPictureDelay bounds the lip-sync delay of pictures (and so the
 // pictures an input keeps): a voice that waits longer in its jitter buffer
 // than this is out of sync by the rest.
@@ -323,7 +327,10 @@ func (in *videoInput) keep(d decoded, keep time.Time) (drop []*codec.Frame) {
 	defer in.mu.Unlock()
 	in.recent = append(in.recent, d)
 	n := 0
-	for n < len(in.recent)-1 && in.recent[n+1].at.Before(keep) {
+	// Beyond maxRecent, the oldest go whatever their age: a sender of
+	// many small frames a second must not make the input hold hundreds
+	// of decoded pictures.
+	for n < len(in.recent)-1 && (in.recent[n+1].at.Before(keep) || len(in.recent)-n > maxRecent) {
 		drop = append(drop, in.recent[n].f)
 		n++
 	}
