@@ -35,4 +35,12 @@ var (
 	// ErrInternal: a bug in the room's code (a recovered panic) ended the
 	// room or one of its inputs.
 	ErrInternal = errors.New("room: internal error")
+	// ErrTooManyRooms, ErrServerFull and ErrTooManyRecordings: a
+	// server-wide cap (Limits) is reached.
+	ErrTooManyRooms      = errors.New("room: too many rooms")
+	ErrServerFull        = errors.New("room: server is full")
+	ErrTooManyRecordings = errors.New("room: too many recordings")
+	// ErrDiskLow: the recordings' file system has less free space than
+	// the configured floor.
+	ErrDiskLow = errors.New("room: disk space below the floor")
 )

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -24,6 +25,8 @@ type ManagerConfig struct {
 	MaxTalkers int
 	// Inputs bounds what one camera may cost to decode.
 	Inputs InputLimits
+	// Limits caps rooms, participants and recordings server-wide.
+	Limits Limits
 	Logger *slog.Logger
 }
 
@@ -34,6 +37,9 @@ type Manager struct {
 	decode     *decodePool
 	log        *slog.Logger
 	maxTalkers int
+	limits     Limits
+	// seats and recordings count what Limits caps.
+	seats, recordings atomic.Int64
 
 	mu     sync.Mutex
 	rooms  map[RoomID]*Room
@@ -53,12 +59,16 @@ func NewManager(cfg ManagerConfig) (*Manager, error) {
 	if err := cfg.Inputs.setDefaults(); err != nil {
 		return nil, err
 	}
+	if err := cfg.Limits.validate(); err != nil {
+		return nil, err
+	}
 	return &Manager{
 		workers:    newWorkerPool(cfg.Workers, !cfg.DisablePinning, cfg.Logger),
 		decode:     newDecodePool(cfg.DecodeWorkers, !cfg.DisablePinning, cfg.Inputs, cfg.Logger),
 		log:        cfg.Logger,
 		rooms:      make(map[RoomID]*Room),
 		maxTalkers: cfg.MaxTalkers,
+		limits:     cfg.Limits,
 	}, nil
 }
 
@@ -79,6 +89,10 @@ func (m *Manager) Create(cfg Config) (*Room, error) {
 	if _, ok := m.rooms[r.id]; ok {
 		m.mu.Unlock()
 		return nil, fmt.Errorf("%w: %d", ErrRoomExists, r.id)
+	}
+	if m.limits.MaxRooms > 0 && len(m.rooms) >= m.limits.MaxRooms {
+		m.mu.Unlock()
+		return nil, fmt.Errorf("%w: at most %d", ErrTooManyRooms, m.limits.MaxRooms)
 	}
 	m.rooms[r.id] = r
 	m.mu.Unlock()

@@ -38,7 +38,7 @@ func (r *Room) Move(ctx context.Context, id ParticipantID, dst *Room, req JoinRe
 	if _, err := r.Participant(ctx, id); err != nil {
 		return Joined{}, err
 	}
-	j, err := dst.Enter(ctx, req)
+	j, err := dst.enter(ctx, req, true)
 	if err != nil {
 		return Joined{}, err
 	}

@@ -50,6 +50,12 @@ func (r *Room) Join(ctx context.Context, req JoinRequest) (ParticipantInfo, []Pa
 // Enter is Join, returning the whole snapshot of the room a newcomer needs
 // (one trip to the room goroutine).
 func (r *Room) Enter(ctx context.Context, req JoinRequest) (Joined, error) {
+	return r.enter(ctx, req, false)
+}
+
+// enter is Enter; moving: the participant already holds a seat on the
+// server (in the room it leaves), so the server's cap does not apply.
+func (r *Room) enter(ctx context.Context, req JoinRequest, moving bool) (Joined, error) {
 	if !r.CheckPin(req.Pin) {
 		return Joined{}, ErrUnauthorized
 	}
@@ -66,10 +72,19 @@ func (r *Room) Enter(ctx context.Context, req JoinRequest) (Joined, error) {
 	if err := r.checkTier(req.VideoTier); err != nil {
 		return Joined{}, err
 	}
+	if !r.takeSeat(moving) {
+		return Joined{}, fmt.Errorf("%w: at most %d participants", ErrServerFull, r.mgr.limits.MaxParticipants)
+	}
 	var (
-		j   Joined
-		err error
+		j      Joined
+		err    error
+		seated bool // the seat is the new participant's
 	)
+	defer func() {
+		if !seated {
+			r.releaseSeats(1)
+		}
+	}()
 	xerr := r.exec(ctx, func() {
 		if r.cfg.MaxParticipants > 0 && len(r.parts) >= r.cfg.MaxParticipants {
 			err = ErrRoomFull
@@ -97,6 +112,7 @@ func (r *Room) Enter(ctx context.Context, req JoinRequest) (Joined, error) {
 		p.tier.Floor = req.VideoTier
 		r.parts[id] = p
 		r.order = append(r.order, p)
+		seated = true
 		r.membersChanged()
 		j.Me = p.info()
 		r.publish(Event{Kind: EventJoined, Participant: id, Info: j.Me})
@@ -280,6 +296,7 @@ func (r *Room) remove(ctx context.Context, id ParticipantID, reason string) erro
 // the room and tells everyone (room goroutine).
 func (r *Room) dropParticipant(p *participant, reason string) {
 	delete(r.parts, p.id)
+	r.releaseSeats(1)
 	for i, q := range r.order {
 		if q == p {
 			r.order = append(r.order[:i], r.order[i+1:]...)

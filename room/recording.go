@@ -27,6 +27,10 @@ type RecordOptions struct {
 	// VideoCodec of the recording: "vp8" (WebM) or "h264" (Matroska).
 	// Default vp8, the format every browser plays.
 	VideoCodec string
+	// MinFree is the free space, in bytes, Dir's file system must keep: a
+	// recording does not start below it, and one running stops cleanly
+	// (the file is finished) when the space falls below it (0: no floor).
+	MinFree int64
 
 	// create makes the file's writer (nil: record.Create); tests put a
 	// failing disk behind it.
@@ -72,7 +76,15 @@ type recorder struct {
 	done    chan struct{}
 	failed  atomic.Bool
 	dropped atomic.Uint64
+	// dir and minFree: the file system whose free space is watched (see
+	// RecordOptions.MinFree).
+	dir     string
+	minFree int64
 }
+
+// diskCheckEvery is how often a running recording checks the free space
+// under its file against its floor.
+const diskCheckEvery = 2 * time.Second
 
 func expandTemplate(tmpl string, id RoomID, now time.Time) string {
 	if tmpl == "" {
@@ -123,9 +135,19 @@ func (r *Room) StartRecording(ctx context.Context, o RecordOptions) (RecordingIn
 	}
 	opts.Format = record.FormatFor(o.VideoCodec, opts.Video == nil)
 
-	// Claim the room's recorder slot, then make the file outside the tick.
-	// The claim is not cancellable: one made after the caller gave up
-	// waiting would hold the slot for good.
+	// Claim a recording on the server, and the room's recorder slot,
+	// then make the file outside the tick. The claim is not cancellable:
+	// one made after the caller gave up waiting would hold the slot for
+	// good.
+	if !r.takeRecorder() {
+		return RecordingInfo{}, fmt.Errorf("%w: at most %d at once", ErrTooManyRecordings, r.mgr.limits.MaxRecordings)
+	}
+	running := false // the recorder's goroutine gives the claim back
+	defer func() {
+		if !running {
+			r.releaseRecorder()
+		}
+	}()
 	var err error
 	if xerr := r.exec(context.WithoutCancel(ctx), func() {
 		if r.rec != nil || r.recStarting {
@@ -156,7 +178,7 @@ func (r *Room) StartRecording(ctx context.Context, o RecordOptions) (RecordingIn
 		started = true
 		r.recStarting = false
 		rec := &recorder{w: w, start: time.Now(), q: make(chan recItem, recordQueueLen), done: make(chan struct{}),
-			info: RecordingInfo{Path: path, Recording: true, Video: opts.Video != nil}}
+			info: RecordingInfo{Path: path, Recording: true, Video: opts.Video != nil}, dir: o.Dir, minFree: o.MinFree}
 		rec.info.Started = rec.start
 		rec.origin = time.Duration(r.frames) * tick
 		if r.video != nil {
@@ -178,6 +200,7 @@ func (r *Room) StartRecording(ctx context.Context, o RecordOptions) (RecordingIn
 		}
 		r.rec = rec
 		r.recordingOn.Store(true)
+		running = true
 		go rec.run(r)
 		info = rec.info
 		r.publish(Event{Kind: EventRecording, Recording: true, Path: path})
@@ -203,6 +226,9 @@ func createRecording(o RecordOptions, name string, opts record.Options) (record.
 		create = record.Create
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, "", err
+	}
+	if err := checkFree(dir, o.MinFree); err != nil {
 		return nil, "", err
 	}
 	for i := 1; i <= 100; i++ {
@@ -310,6 +336,18 @@ func (rec *recorder) push(it recItem) bool {
 	}
 }
 
+// fail ends the recording on an error: nothing more is written, and the
+// room detaches the recorder and tells everyone why.
+func (rec *recorder) fail(r *Room, err error, msg string) {
+	rec.failed.Store(true)
+	r.log.Error(msg, "path", rec.info.Path, "err", err)
+	r.post(func() {
+		if r.rec == rec {
+			r.detachRecorder("error: " + err.Error())
+		}
+	})
+}
+
 // run writes queued frames until the queue closes or the disk fails. The
 // room queues a tick's mix packet and composite frame in tick order, but
 // the mix packet of a tick may be stamped up to one audio frame earlier
@@ -319,13 +357,24 @@ func (rec *recorder) push(it recItem) bool {
 // audio block).
 func (rec *recorder) run(r *Room) {
 	defer close(rec.done)
+	defer r.releaseRecorder()
 	var (
 		werr error
 		held []recItem // composite frames waiting for the mix
 	)
+	checked := time.Now()
 	write := func(it recItem) {
 		if werr != nil || it.pts < 0 {
 			return // failed, or from before the recording started
+		}
+		if rec.minFree > 0 && time.Since(checked) >= diskCheckEvery {
+			checked = time.Now()
+			if werr = checkFree(rec.dir, rec.minFree); werr != nil {
+				// What is written stays playable: the file is
+				// finished below as on a stop.
+				rec.fail(r, werr, "recording stopped: disk space low; the meeting goes on")
+				return
+			}
 		}
 		if it.video {
 			werr = rec.w.WriteVideo(it.data, it.keyframe, it.pts)
@@ -333,14 +382,7 @@ func (rec *recorder) run(r *Room) {
 			werr = rec.w.WriteAudio(it.data, it.pts)
 		}
 		if werr != nil {
-			rec.failed.Store(true)
-			r.log.Error("recording failed; the meeting goes on", "path", rec.info.Path, "err", werr)
-			err := werr
-			r.post(func() {
-				if r.rec == rec {
-					r.detachRecorder("error: " + err.Error())
-				}
-			})
+			rec.fail(r, werr, "recording failed; the meeting goes on")
 		}
 	}
 	for it := range rec.q {

@@ -366,6 +366,7 @@ func (r *Room) destroyWith(reason string) {
 		r.detachMedia(p)
 		r.publish(Event{Kind: EventLeft, Participant: p.id, Info: p.info(), Reason: "destroyed"})
 	}
+	r.releaseSeats(len(r.parts))
 	r.parts, r.order = map[ParticipantID]*participant{}, nil
 	r.members.Store(0)
 	for _, enc := range r.encoders {
