@@ -208,4 +208,3 @@ func TestLimitRecordingDiskFloor(t *testing.T) {
 		t.Error("the meeting stopped with the disk low")
 	}
 }
-
