@@ -221,6 +221,8 @@ func (a *Admin) recording(w http.ResponseWriter, r *http.Request) {
 		adminError(w, http.StatusConflict, err.Error())
 	case errors.Is(err, room.ErrInvalidValue):
 		adminError(w, http.StatusBadRequest, err.Error())
+	case errors.Is(err, room.ErrTooManyRecordings), errors.Is(err, room.ErrDiskLow):
+		adminError(w, http.StatusServiceUnavailable, err.Error())
 	case err != nil:
 		adminError(w, http.StatusInternalServerError, err.Error())
 	default:

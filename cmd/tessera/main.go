@@ -80,6 +80,7 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 		DisablePinning: !cfg.PinWorkers,
 		MaxTalkers:     cfg.MaxTalkers,
 		Inputs:         inputs,
+		Limits:         cfg.Limits.room(),
 		Logger:         log,
 	})
 	if err != nil {
@@ -99,13 +100,18 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 	gw := janus.NewGateway(janus.Options{
 		SessionTimeout: cfg.SessionTimeout, Version: version, Logger: log,
 		MaxBody: cfg.MaxBody, WSMaxMessage: cfg.WSMaxMessage, WSSessionWait: cfg.WSSessionWait,
+		MaxSessions: cfg.MaxSessions, MaxHandles: cfg.MaxHandles, SessionsPerMinute: cfg.SessionRate,
+		MaxPolls: cfg.MaxPolls, WSRate: cfg.WSRate, WSOrigins: cfg.origins(),
 	})
 	defer gw.Close()
-	recording := room.RecordOptions{Dir: cfg.RecordDir, Template: cfg.RecordTemplate, VideoCodec: cfg.RecordCodec}
+	recording := room.RecordOptions{Dir: cfg.RecordDir, Template: cfg.RecordTemplate, VideoCodec: cfg.RecordCodec,
+		MinFree: cfg.RecordMinFreeMB << 20}
 	ab := janus.NewAudioBridge(rooms, webrtc, log)
 	mcu := janus.NewVideoMCU(rooms, webrtc, log, ab)
 	ab.SetRecording(recording)
 	mcu.SetRecording(recording)
+	ab.SetAdminKey(cfg.RoomAdminKey)
+	mcu.SetAdminKey(cfg.RoomAdminKey)
 	// One count of wrong secrets, PINs and admin keys per client address.
 	guesses := lockout.New(lockout.Options{Logger: log})
 	ab.SetLockout(guesses)

@@ -27,6 +27,27 @@ type Options struct {
 	// WSSessionWait closes a WebSocket on which no session was created or
 	// claimed this long after it opened (default 30 s).
 	WSSessionWait time.Duration
+	// MaxSessions caps the sessions (0: no cap); a create beyond it is
+	// refused with 472.
+	MaxSessions int
+	// MaxHandles caps the handles of one session (0: no cap); an attach
+	// beyond it is refused with 461.
+	MaxHandles int
+	// SessionsPerMinute caps the sessions one client address (IPv6: one
+	// /64) may create a minute, in a burst or spread (0: no cap); beyond
+	// it a create is refused with 472.
+	SessionsPerMinute int
+	// MaxPolls caps the long polls waiting at once on one session
+	// (default 4); one more is answered at once with HTTP 429.
+	MaxPolls int
+	// WSRate caps the requests one WebSocket may send a second (bursts of
+	// twice as many; 0: no cap); the requests beyond it are answered with
+	// 450 and not processed.
+	WSRate int
+	// WSOrigins lists the Origins (scheme://host[:port]) whose pages may
+	// open a WebSocket; empty or "*": any. Clients that send no Origin
+	// (not browsers) are always let in.
+	WSOrigins []string
 	// Version strings reported by info.
 	Version string
 	Logger  *slog.Logger
@@ -51,9 +72,12 @@ type Gateway struct {
 	// wg counts the reaper and every handle's goroutine.
 	wg sync.WaitGroup
 
+	// sessionRate limits session creation per client address.
+	sessionRate *addrLimiter
+
 	// logs limits the lines of repeating problems.
 	logs struct {
-		sessionQueue, handleQueue, panics logLimiter
+		sessionQueue, handleQueue, panics, admission logLimiter
 	}
 }
 
@@ -80,14 +104,22 @@ func NewGateway(opts Options) *Gateway {
 	if opts.Version == "" {
 		opts.Version = "dev"
 	}
+	if opts.MaxPolls <= 0 {
+		opts.MaxPolls = DefaultMaxPolls
+	}
 	g := &Gateway{
 		opts: opts, log: opts.Logger, plugins: make(map[string]Plugin),
 		sessions: make(map[uint64]*Session), started: time.Now(), stop: make(chan struct{}),
+		sessionRate: newAddrLimiter(opts.SessionsPerMinute),
 	}
 	g.wg.Add(1)
 	go g.reap()
 	return g
 }
+
+// DefaultMaxPolls is the default cap of long polls waiting at once on one
+// session.
+const DefaultMaxPolls = 4
 
 // Register adds a plugin.
 func (g *Gateway) Register(p Plugin) { g.plugins[p.Package()] = p }
@@ -153,6 +185,7 @@ func (g *Gateway) reap() {
 				}
 			}
 			g.mu.Unlock()
+			g.sessionRate.prune(now)
 			for _, s := range expired {
 				g.log.Info("session timed out", "session", s.id)
 				g.destroySession(s, "timeout")
@@ -168,12 +201,21 @@ func (g *Gateway) session(id uint64) *Session {
 }
 
 // poll implements core.
-func (g *Gateway) poll(ctx context.Context, id uint64, max int) ([]M, bool) {
+func (g *Gateway) poll(ctx context.Context, id uint64, max int) ([]M, error) {
 	s := g.session(id)
 	if s == nil {
-		return nil, false
+		return nil, errNoSession
 	}
-	return s.take(ctx, max, g.opts.PollTimeout)
+	if n := s.polls.Add(1); n > int32(g.opts.MaxPolls) {
+		s.polls.Add(-1)
+		return nil, errTooManyPolls
+	}
+	defer s.polls.Add(-1)
+	events, ok := s.take(ctx, max, g.opts.PollTimeout)
+	if !ok {
+		return nil, errNoSession
+	}
+	return events, nil
 }
 
 // unbind implements core.

@@ -111,8 +111,13 @@ func (t *httpTransport) get(w http.ResponseWriter, r *http.Request, parts []stri
 	}
 	// A session that lives on a WebSocket is not known here (as in
 	// Janus): its events go to the socket. A claim over HTTP moves it.
-	events, ok := t.core.poll(r.Context(), id, maxev)
-	if !ok {
+	events, err := t.core.poll(r.Context(), id, maxev)
+	if errors.Is(err, errTooManyPolls) {
+		httpjson.Write(w, http.StatusTooManyRequests, errReply(id, "", errorf(CodeTransportSpecific,
+			"Too many long polls waiting on session %d; poll again when one returns", id)))
+		return
+	}
+	if err != nil {
 		w.WriteHeader(http.StatusNotFound)
 		return
 	}

@@ -9,7 +9,7 @@ import (
 // The core requests that make and end sessions and handles: create,
 // attach, detach, destroy (claim rebinds a session; see process).
 
-func (g *Gateway) create(r *request, from sink) reply {
+func (g *Gateway) create(ctx context.Context, r *request, from sink) reply {
 	id, err := r.raw.uint("id", false)
 	if err != nil {
 		return reply{msg: errReply(0, r.transaction, coreError(err))}
@@ -17,10 +17,17 @@ func (g *Gateway) create(r *request, from sink) reply {
 	if id > jsid.Max {
 		return reply{msg: errReply(0, r.transaction, errorf(CodeInvalidElementType, "Invalid element type (id should be a positive integer below 2^53)"))}
 	}
+	if refused := g.admitSession(ctx, r.transaction); refused != nil {
+		return reply{msg: refused}
+	}
 	g.mu.Lock()
 	if g.closed {
 		g.mu.Unlock()
 		return reply{msg: errReply(0, r.transaction, errorf(CodeNotAcceptingSession, "Not accepting new sessions"))}
+	}
+	if refused := g.tooManySessions(r.transaction); refused != nil {
+		g.mu.Unlock()
+		return reply{msg: refused}
 	}
 	if id == 0 {
 		for id == 0 || g.sessions[id] != nil {
@@ -57,6 +64,10 @@ func (g *Gateway) attach(s *Session, r *request) M {
 	if s.destroyed {
 		s.mu.Unlock()
 		return errReply(s.id, r.transaction, errorf(CodeSessionNotFound, "No such session %d", s.id))
+	}
+	if refused := g.tooManyHandles(s, r.transaction); refused != nil {
+		s.mu.Unlock()
+		return refused
 	}
 	for h.id == 0 || s.handles[h.id] != nil {
 		h.id = jsid.New()

@@ -48,7 +48,7 @@ type moderatorRequest struct {
 
 // moderatorRequests are the room management requests, all synchronous.
 var moderatorRequests = map[string]moderatorRequest{
-	"create": {reach: noRoom, run: func(s *roomSession, _ context.Context, q roomCall) (M, error) { return s.plugin.create(q.b) }},
+	"create": {reach: noRoom, run: func(s *roomSession, ctx context.Context, q roomCall) (M, error) { return s.plugin.create(ctx, q.b) }},
 	"list":   {reach: noRoom, run: func(s *roomSession, _ context.Context, _ roomCall) (M, error) { return s.plugin.list(), nil }},
 	"exists": {reach: noRoom, run: onPlugin((*RoomPlugin).exists)},
 
@@ -126,7 +126,10 @@ func (s *roomSession) roomFor(ctx context.Context, b fields) (*room.Room, error)
 	return r, nil
 }
 
-func (p *RoomPlugin) create(b fields) (M, error) {
+func (p *RoomPlugin) create(ctx context.Context, b fields) (M, error) {
+	if err := p.checkAdminKey(ctx, b); err != nil {
+		return nil, err
+	}
 	id, err := b.uint("room", false)
 	if err != nil {
 		return nil, err
@@ -152,6 +155,9 @@ func (p *RoomPlugin) create(b fields) (M, error) {
 	if err != nil {
 		if errors.Is(err, room.ErrRoomExists) {
 			return nil, perr(abRoomExists, "Room %d already exists", id)
+		}
+		if errors.Is(err, room.ErrTooManyRooms) {
+			return nil, perr(abUnauthorized, "Unauthorized (the server's room limit is reached: %v)", err)
 		}
 		return nil, perr(abInvalidElement, "%v", err)
 	}

@@ -97,7 +97,7 @@ func (g *Gateway) process(ctx context.Context, body []byte, at route, from sink)
 		return reply{msg: M{"janus": "pong", "transaction": r.transaction}}
 	case "create":
 		if r.sessionID == 0 {
-			return g.create(r, from)
+			return g.create(ctx, r, from)
 		}
 		// Inside a session (by path or body), as Janus 1.1.2 answers: the
 		// session must exist, and create is no request there.

@@ -78,6 +78,8 @@ func roomErr(err error) *pluginError {
 		return perr(abNoSuchRoom, "No such room")
 	case errors.Is(err, room.ErrRoomFull):
 		return perr(abUnauthorized, "Room is full")
+	case errors.Is(err, room.ErrServerFull):
+		return perr(abUnauthorized, "Server is full (%v)", err)
 	case errors.Is(err, rtc.ErrInvalidSDP), errors.Is(err, rtc.ErrNoMedia), errors.Is(err, rtc.ErrAnswer):
 		return perr(abInvalidSDP, "Error processing SDP: %v", err)
 	case errors.Is(err, room.ErrInvalidValue), errors.Is(err, room.ErrCannotMove):
@@ -96,6 +98,8 @@ func recordErr(err error) *pluginError {
 		return perr(abInvalidRequest, "Not recording (the room's recording is not running)")
 	case errors.Is(err, room.ErrInvalidValue):
 		return perr(abInvalidElement, "%v", err)
+	case errors.Is(err, room.ErrTooManyRecordings):
+		return perr(abUnauthorized, "Unauthorized (the server's recording limit is reached: %v)", err)
 	case errors.Is(err, room.ErrRecording):
 		return perr(abUnknownError, "Recording failed: %v", err)
 	}

@@ -2,6 +2,7 @@ package janus
 
 import (
 	"context"
+	"crypto/subtle"
 	"log/slog"
 	"sync"
 
@@ -83,6 +84,9 @@ type RoomPlugin struct {
 	recording room.RecordOptions
 	// lostLog limits the lines about clients that lost room events.
 	lostLog logLimiter
+	// adminKey, when set, must come with every create (as Janus's
+	// admin_key of its AudioBridge and VideoRoom plugins).
+	adminKey string
 }
 
 // NewAudioBridge creates janus.plugin.audiobridge.
@@ -113,6 +117,11 @@ func newRoomPlugin(rooms Rooms, webrtc *rtc.Engine, log *slog.Logger, f flavour)
 // SetRecording sets the folder, file name template and codec of
 // recordings started through the plugin.
 func (p *RoomPlugin) SetRecording(o room.RecordOptions) { p.recording = o }
+
+// SetAdminKey restricts creating rooms to requests that carry key as
+// admin_key (empty: anyone may create rooms). Call it before the plugin
+// serves.
+func (p *RoomPlugin) SetAdminKey(key string) { p.adminKey = key }
 
 // SetLockout sets the limiter of wrong secrets and PINs, e.g. one shared
 // with the admin API. Call it before the plugin serves.
@@ -174,6 +183,24 @@ func (p *RoomPlugin) authorized(ctx context.Context, r *room.Room, b fields) err
 		return err
 	}
 	return p.guarded(ctx, "secret", r.Config().Secret != "", func() bool { return r.CheckSecret(secret) })
+}
+
+// checkAdminKey refuses a create without the plugin's admin key, with
+// Janus's codes and texts; wrong keys count as wrong guesses.
+func (p *RoomPlugin) checkAdminKey(ctx context.Context, b fields) error {
+	if p.adminKey == "" {
+		return nil
+	}
+	key, err := b.str("admin_key", false)
+	if err != nil {
+		return perr(abInvalidElement, "Invalid element type (admin_key should be a string)")
+	}
+	if !b.has("admin_key") {
+		return perr(abMissingElement, "Missing mandatory element (admin_key)")
+	}
+	return p.guarded(ctx, "admin_key", true, func() bool {
+		return subtle.ConstantTimeCompare([]byte(key), []byte(p.adminKey)) == 1
+	})
 }
 
 // guarded runs a secret or PIN check (what) the room requires through

@@ -20,6 +20,8 @@ type Session struct {
 	id   uint64
 	gw   *Gateway
 	last atomic.Int64
+	// polls counts the long polls waiting on the session.
+	polls atomic.Int32
 
 	mu        sync.Mutex
 	handles   map[uint64]*Handle
@@ -126,6 +128,9 @@ func (s *Session) take(ctx context.Context, max int, d time.Duration) ([]M, bool
 			return out, true
 		}
 		ended := s.ended
+		if ended {
+			s.signal() // for another poll waiting on the session
+		}
 		s.mu.Unlock()
 		if ended {
 			return nil, true

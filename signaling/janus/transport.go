@@ -36,10 +36,11 @@ type core interface {
 	// HTTP).
 	process(ctx context.Context, body []byte, at route, from sink) reply
 	// poll waits for a session's events: at most max of them, or none
-	// when its poll timeout passes or it ends. It reports false when there
-	// is no such session, or its events go to a sink (a WebSocket) rather
-	// than to long polls.
-	poll(ctx context.Context, session uint64, max int) ([]M, bool)
+	// when its poll timeout passes or it ends. It fails with errNoSession
+	// when there is no such session, or its events go to a sink (a
+	// WebSocket) rather than to long polls, and with errTooManyPolls when
+	// the session has as many polls waiting as it may.
+	poll(ctx context.Context, session uint64, max int) ([]M, error)
 	// unbind tells the gateway that sink k is going away. A session still
 	// bound to it ends with it, as Janus ends a WebSocket's sessions with
 	// the socket (its reclaim timeout is zero).

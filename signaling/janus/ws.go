@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+	"golang.org/x/time/rate"
 )
 
 // Subprotocol is the WebSocket subprotocol Janus clients ask for. The
@@ -34,13 +35,17 @@ func IsWebSocket(r *http.Request) bool { return websocket.IsWebSocketUpgrade(r) 
 // The transport owns its sockets' goroutines: stop closes the sockets and
 // returns once they have ended.
 type wsTransport struct {
-	core        core
-	log         *slog.Logger
-	maxMessage  int64
+	core       core
+	log        *slog.Logger
+	maxMessage int64
+	// rate makes each socket's request budget (nil: no limit); perSecond
+	// is its rate, for the refusals.
+	rate        func() *rate.Limiter
+	perSecond   int
 	sessionWait time.Duration
 	upgrader    websocket.Upgrader
-	// logs limits the lines about refused and slow clients.
-	refusedLog, slowLog logLimiter
+	// logs limits the lines about refused, slow and hasty clients.
+	refusedLog, slowLog, rateLog logLimiter
 
 	mu      sync.Mutex
 	sockets map[*wsConn]struct{}
@@ -55,9 +60,10 @@ type wsTransport struct {
 func (g *Gateway) WSHandler() http.Handler {
 	t := &wsTransport{
 		core: g, log: g.log, maxMessage: g.opts.WSMaxMessage, sessionWait: g.opts.WSSessionWait,
+		rate: g.wsRate, perSecond: g.opts.WSRate,
 		upgrader: websocket.Upgrader{
 			Subprotocols:    []string{Subprotocol},
-			CheckOrigin:     func(*http.Request) bool { return true },
+			CheckOrigin:     originChecker(g.opts.WSOrigins),
 			ReadBufferSize:  16 << 10,
 			WriteBufferSize: 16 << 10,
 		},
@@ -73,6 +79,11 @@ func (t *wsTransport) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !hasSubprotocol(r) {
 		t.refusedLog.log(t.log, slog.LevelInfo, "websocket refused: no janus-protocol subprotocol", "remote", r.RemoteAddr)
 		http.Error(w, "the janus-protocol WebSocket subprotocol is required", http.StatusBadRequest)
+		return
+	}
+	if !t.upgrader.CheckOrigin(r) {
+		t.refusedLog.log(t.log, slog.LevelInfo, "websocket refused: origin not allowed", "remote", r.RemoteAddr, "origin", r.Header.Get("Origin"))
+		http.Error(w, "origin not allowed: "+r.Header.Get("Origin"), http.StatusForbidden)
 		return
 	}
 	conn, err := t.upgrader.Upgrade(w, r, nil)
@@ -246,6 +257,7 @@ func (c *wsConn) readLoop() {
 	// (message too big) and the read fails.
 	c.conn.SetReadLimit(c.t.maxMessage)
 	ctx := withClient(context.Background(), c.conn.RemoteAddr().String())
+	budget := c.t.rate()
 	for {
 		typ, data, err := c.conn.ReadMessage()
 		if err != nil {
@@ -263,6 +275,12 @@ func (c *wsConn) readLoop() {
 					c.deliver(errReply(0, "", errorf(CodeInvalidJSON, "JSON error: %v", err)))
 				}
 				break
+			}
+			if budget != nil && !budget.Allow() {
+				c.t.rateLog.log(c.t.log, slog.LevelInfo, "websocket request over the rate limit refused",
+					"remote", c.conn.RemoteAddr().String(), "per_second", c.t.perSecond)
+				c.deliver(rateLimited(raw, c.t.perSecond))
+				continue
 			}
 			rep := c.t.core.process(ctx, raw, route{}, c)
 			if rep.session != nil {
