@@ -26,6 +26,7 @@ type Config struct {
 	LogFormat       string        `yaml:"log_format"`
 	LogLevel        string        `yaml:"log_level"`
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+	DrainDelay      time.Duration `yaml:"drain_delay"`
 
 	// Connection limits.
 	ReadHeaderTimeout time.Duration `yaml:"read_header_timeout"`
@@ -101,6 +102,7 @@ func bind(fs *flag.FlagSet, c *Config, configFile *string) {
 	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "log output: text or json")
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "log level: debug, info, warn or error")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", c.ShutdownTimeout, "how long to drain on SIGINT/SIGTERM")
+	fs.DurationVar(&c.DrainDelay, "drain-delay", c.DrainDelay, "on SIGTERM, /readyz fails this long before sessions are closed, for load balancers to stop sending clients")
 	fs.DurationVar(&c.ReadHeaderTimeout, "read-header-timeout", c.ReadHeaderTimeout, "time a client has to send a request's headers")
 	fs.DurationVar(&c.ReadTimeout, "read-timeout", c.ReadTimeout, "time a client has to send a whole request, body included (long polls and WebSockets are not cut by it)")
 	fs.DurationVar(&c.IdleTimeout, "idle-timeout", c.IdleTimeout, "idle keep-alive HTTP connections are closed after this")
@@ -210,6 +212,9 @@ func (c Config) validate() error {
 	case "debug", "info", "warn", "error":
 	default:
 		return fmt.Errorf("%w: log level %q (want debug, info, warn or error)", errConfig, c.LogLevel)
+	}
+	if c.DrainDelay < 0 {
+		return fmt.Errorf("%w: drain delay %v must not be negative", errConfig, c.DrainDelay)
 	}
 	if c.ShutdownTimeout <= 0 {
 		return fmt.Errorf("%w: shutdown timeout %v must be positive", errConfig, c.ShutdownTimeout)

@@ -23,6 +23,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"syscall"
+	"time"
 
 	"github.com/tessera-mcu/tessera/room"
 	"github.com/tessera-mcu/tessera/room/rtc"
@@ -175,6 +176,12 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 	case <-ctx.Done():
 	}
 	draining.Store(true)
+	if cfg.DrainDelay > 0 {
+		// /readyz already fails: load balancers stop sending new clients
+		// while the ones here carry on.
+		log.Info("draining: not ready", "delay", cfg.DrainDelay)
+		time.Sleep(cfg.DrainDelay)
+	}
 	log.Info("shutting down", "timeout", cfg.ShutdownTimeout)
 	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()

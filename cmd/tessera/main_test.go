@@ -100,3 +100,49 @@ func TestRunRejectsBadConfig(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+// With a drain delay, SIGTERM first makes /readyz fail while the server
+// still serves its clients, and only then closes their sessions.
+func TestRunDrainDelay(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	ready := make(chan string, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"-listen", "127.0.0.1:0", "-media-port", "0", "-media-bind", "127.0.0.1", "-ws-listen", "",
+			"-drain-delay", "1500ms"}, env(nil), io.Discard, ready)
+	}()
+	var addr string
+	select {
+	case addr = <-ready:
+	case <-time.After(5 * time.Second):
+		t.Fatal("server did not start")
+	}
+	c := newJanusClient(t, addr)
+	s := c.session()
+	cancel()
+	time.Sleep(300 * time.Millisecond)
+	resp, err := http.Get("http://" + addr + "/readyz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable {
+		t.Errorf("readyz during the drain delay: %d, want 503", resp.StatusCode)
+	}
+	if m := c.post(fmt.Sprint("/", s), map[string]any{"janus": "keepalive"}); m["janus"] != "ack" {
+		t.Errorf("a session during the drain delay: %v", m)
+	}
+	select {
+	case err := <-done:
+		t.Fatalf("the server stopped within the drain delay: %v", err)
+	case <-time.After(500 * time.Millisecond):
+	}
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("server did not stop after the delay")
+	}
+}
