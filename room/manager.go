@@ -24,7 +24,10 @@ type ManagerConfig struct {
 	MaxTalkers int
 	// Inputs bounds what one camera may cost to decode.
 	Inputs InputLimits
-	Logger *slog.Logger
+	// Lifecycle, if set, is told of rooms created and destroyed and of
+	// finished recordings.
+	Lifecycle Lifecycle
+	Logger    *slog.Logger
 }
 
 // Manager owns the worker pools and every room. Media connections are
@@ -34,6 +37,7 @@ type Manager struct {
 	decode     *decodePool
 	log        *slog.Logger
 	maxTalkers int
+	lifecycle  Lifecycle
 
 	mu     sync.Mutex
 	rooms  map[RoomID]*Room
@@ -59,6 +63,7 @@ func NewManager(cfg ManagerConfig) (*Manager, error) {
 		log:        cfg.Logger,
 		rooms:      make(map[RoomID]*Room),
 		maxTalkers: cfg.MaxTalkers,
+		lifecycle:  cfg.Lifecycle,
 	}, nil
 }
 
@@ -85,6 +90,9 @@ func (m *Manager) Create(cfg Config) (*Room, error) {
 	r.onFail = m.roomFailed
 	_, w := m.workers.assign(r)
 	r.log.Info("room created", "worker", w, "description", r.cfg.Description)
+	if m.lifecycle != nil {
+		m.lifecycle.RoomCreated(r.id, r.cfg.Description)
+	}
 	return r, nil
 }
 

@@ -72,6 +72,8 @@ type recorder struct {
 	done    chan struct{}
 	failed  atomic.Bool
 	dropped atomic.Uint64
+	// reason the recording ended, set before q closes.
+	reason string
 }
 
 func expandTemplate(tmpl string, id RoomID, now time.Time) string {
@@ -260,6 +262,7 @@ func (r *Room) detachRecorder(reason string) *recorder {
 	}
 	r.rec = nil
 	r.recordingOn.Store(false)
+	rec.reason = reason
 	if rec.info.Video && r.video != nil {
 		r.video.release(rec.key)
 	}
@@ -364,4 +367,5 @@ func (rec *recorder) run(r *Room) {
 	if err := rec.w.Close(); err != nil && werr == nil {
 		r.log.Error("finishing recording", "path", rec.info.Path, "err", err)
 	}
+	rec.finished(r)
 }
