@@ -54,6 +54,9 @@ type Config struct {
 	RecordTemplate string `yaml:"record_template"`
 	RecordCodec    string `yaml:"record_codec"`
 	AdminKey       string `yaml:"admin_key"`
+
+	// Event handlers (events.go).
+	Events eventConfig `yaml:",inline"`
 }
 
 // defaults is the configuration with nothing set.
@@ -84,6 +87,8 @@ func defaults() Config {
 		MaxBody:           janus.DefaultMaxBody,
 		WSMaxMessage:      janus.DefaultWSMaxMessage,
 		WSSessionWait:     30 * time.Second,
+
+		Events: eventDefaults(),
 	}
 }
 
@@ -117,6 +122,7 @@ func bind(fs *flag.FlagSet, c *Config, configFile *string) {
 	fs.StringVar(&c.RecordTemplate, "record-template", c.RecordTemplate, "recording file name: {room} and {time} are replaced")
 	fs.StringVar(&c.RecordCodec, "record-codec", c.RecordCodec, "recording video codec: vp8 (WebM) or h264 (Matroska)")
 	fs.StringVar(&c.AdminKey, "admin-key", c.AdminKey, "bearer key for the /admin API (empty: room secrets)")
+	bindEvents(fs, &c.Events)
 }
 
 // envName is the environment variable for a flag name.
@@ -246,7 +252,7 @@ func (c Config) validate() error {
 	if _, err := c.inputLimits(); err != nil {
 		return err
 	}
-	return nil
+	return c.Events.validate()
 }
 
 // inputLimits reads max_input_size and decode_budget.

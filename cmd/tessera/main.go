@@ -61,6 +61,13 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 	if err != nil {
 		return err
 	}
+	// The event dispatcher outlives the gateway and the rooms (closed
+	// last), so that their last events are delivered.
+	evs, err := cfg.Events.newEvents(log)
+	if err != nil {
+		return err
+	}
+	defer evs.Close()
 	// The WebRTC engine outlives the rooms (closed after them: deferred
 	// first), whose connections it made.
 	webrtc, err := rtc.NewEngine(rtc.EngineConfig{
@@ -80,6 +87,7 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 		DisablePinning: !cfg.PinWorkers,
 		MaxTalkers:     cfg.MaxTalkers,
 		Inputs:         inputs,
+		Lifecycle:      roomEvents(evs),
 		Logger:         log,
 	})
 	if err != nil {
@@ -99,6 +107,7 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 	gw := janus.NewGateway(janus.Options{
 		SessionTimeout: cfg.SessionTimeout, Version: version, Logger: log,
 		MaxBody: cfg.MaxBody, WSMaxMessage: cfg.WSMaxMessage, WSSessionWait: cfg.WSSessionWait,
+		Events: gatewayEvents(evs),
 	})
 	defer gw.Close()
 	recording := room.RecordOptions{Dir: cfg.RecordDir, Template: cfg.RecordTemplate, VideoCodec: cfg.RecordCodec}
