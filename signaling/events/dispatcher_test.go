@@ -248,7 +248,7 @@ func TestBackendsAndFilter(t *testing.T) {
 func TestParseMask(t *testing.T) {
 	for in, want := range map[string]events.Mask{
 		"": events.MaskAll, "all": events.MaskAll, "none": 0,
-		"session,handle,jsep": events.Mask(events.TypeSession | events.TypeHandle | events.TypeJSEP),
+		"session,handle,jsep":               events.Mask(events.TypeSession | events.TypeHandle | events.TypeJSEP),
 		" Sessions , webrtc,media,plugins ": events.Mask(events.TypeSession | events.TypeWebRTC | events.TypeMedia | events.TypePlugin),
 	} {
 		if got, err := events.ParseMask(in); err != nil || got != want {
