@@ -26,7 +26,7 @@ const (
 // Options configures a Dispatcher. Zero values take the defaults.
 type Options struct {
 	// Backends are the URLs every event is POSTed to (http or https).
-	// None: the dispatcher drops nothing and sends nothing.
+	// With none, Emit discards every event.
 	Backends []string
 	// Secret, if set, signs every batch (see SignatureHeader).
 	Secret []byte
