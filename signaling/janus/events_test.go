@@ -292,3 +292,25 @@ func TestEventHandlersNeverSlowTheServer(t *testing.T) {
 		})
 	}
 }
+
+// A session created over WebSocket that times out is reported as such,
+// with its transport.
+func TestEventHandlersSeeSessionTimeout(t *testing.T) {
+	rcv := eventstest.New(t, nil)
+	d, err := events.New(events.Options{Backends: []string{rcv.URL}, BatchDelay: 10 * time.Millisecond, Logger: quietLog()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(d.Close)
+	s := newServer(t, Options{SessionTimeout: time.Second, Events: d})
+	c := dialWS(t, s)
+	c.send(M{"janus": "create", "transaction": "c"})
+	sid := num(c.tx("c"), "data", "id")
+	c.wait("timeout", func(m M) bool { return m["janus"] == "timeout" })
+	evs := rcv.Wait(t, "created and timeout", func(evs []eventstest.Event) bool { return len(evs) >= 2 })
+	tr, _ := evs[0].Event["transport"].(map[string]any)
+	if evs[0].SessionID != sid || evs[0].Event["name"] != "created" || tr["transport"] != transportWS ||
+		evs[1].SessionID != sid || evs[1].Event["name"] != "timeout" {
+		t.Fatalf("events %+v", evs)
+	}
+}
