@@ -27,7 +27,10 @@ type ManagerConfig struct {
 	Inputs InputLimits
 	// Limits caps rooms, participants and recordings server-wide.
 	Limits Limits
-	Logger *slog.Logger
+	// Lifecycle, if set, is told of rooms created and destroyed and of
+	// finished recordings.
+	Lifecycle Lifecycle
+	Logger    *slog.Logger
 }
 
 // Manager owns the worker pools and every room. Media connections are
@@ -40,6 +43,7 @@ type Manager struct {
 	limits     Limits
 	// seats and recordings count what Limits caps.
 	seats, recordings atomic.Int64
+	lifecycle         Lifecycle
 
 	mu     sync.Mutex
 	rooms  map[RoomID]*Room
@@ -69,6 +73,7 @@ func NewManager(cfg ManagerConfig) (*Manager, error) {
 		rooms:      make(map[RoomID]*Room),
 		maxTalkers: cfg.MaxTalkers,
 		limits:     cfg.Limits,
+		lifecycle:  cfg.Lifecycle,
 	}, nil
 }
 
@@ -99,6 +104,9 @@ func (m *Manager) Create(cfg Config) (*Room, error) {
 	r.onFail = m.roomFailed
 	_, w := m.workers.assign(r)
 	r.log.Info("room created", "worker", w, "description", r.cfg.Description)
+	if m.lifecycle != nil {
+		m.lifecycle.RoomCreated(r.id, r.cfg.Description)
+	}
 	return r, nil
 }
 

@@ -80,6 +80,8 @@ type recorder struct {
 	// RecordOptions.MinFree).
 	dir     string
 	minFree int64
+	// reason the recording ended, set before q closes.
+	reason string
 }
 
 // diskCheckEvery is how often a running recording checks the free space
@@ -286,6 +288,7 @@ func (r *Room) detachRecorder(reason string) *recorder {
 	}
 	r.rec = nil
 	r.recordingOn.Store(false)
+	rec.reason = reason
 	if rec.info.Video && r.video != nil {
 		r.video.release(rec.key)
 	}
@@ -406,4 +409,5 @@ func (rec *recorder) run(r *Room) {
 	if err := rec.w.Close(); err != nil && werr == nil {
 		r.log.Error("finishing recording", "path", rec.info.Path, "err", err)
 	}
+	rec.finished(r)
 }

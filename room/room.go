@@ -361,6 +361,7 @@ func (r *Room) destroyWith(reason string) {
 			r.closeConn(conn)
 		}
 		r.log.Info("room destroyed", "reason", reason)
+		r.tellDestroyed(reason)
 	}()
 	for _, p := range r.order {
 		r.detachMedia(p)

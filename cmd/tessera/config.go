@@ -58,6 +58,8 @@ type Config struct {
 
 	// Caps (see limits.go).
 	Limits `yaml:",inline"`
+	// Event handlers (events.go).
+	Events eventConfig `yaml:",inline"`
 }
 
 // defaults is the configuration with nothing set.
@@ -90,6 +92,7 @@ func defaults() Config {
 		WSSessionWait:     30 * time.Second,
 
 		Limits: defaultLimits(),
+		Events: eventDefaults(),
 	}
 }
 
@@ -125,6 +128,7 @@ func bind(fs *flag.FlagSet, c *Config, configFile *string) {
 	fs.StringVar(&c.RecordCodec, "record-codec", c.RecordCodec, "recording video codec: vp8 (WebM) or h264 (Matroska)")
 	fs.StringVar(&c.AdminKey, "admin-key", c.AdminKey, "bearer key for the /admin API (empty: room secrets)")
 	bindLimits(fs, &c.Limits)
+	bindEvents(fs, &c.Events)
 }
 
 // envName is the environment variable for a flag name.
@@ -257,7 +261,10 @@ func (c Config) validate() error {
 	if _, err := c.inputLimits(); err != nil {
 		return err
 	}
-	return c.Limits.validate()
+	if err := c.Limits.validate(); err != nil {
+		return err
+	}
+	return c.Events.validate()
 }
 
 // inputLimits reads max_input_size and decode_budget.

@@ -62,6 +62,13 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 	if err != nil {
 		return err
 	}
+	// The event dispatcher outlives the gateway and the rooms (closed
+	// last), so that their last events are delivered.
+	evs, err := cfg.Events.newEvents(log)
+	if err != nil {
+		return err
+	}
+	defer evs.Close()
 	// The WebRTC engine outlives the rooms (closed after them: deferred
 	// first), whose connections it made.
 	webrtc, err := rtc.NewEngine(rtc.EngineConfig{
@@ -82,6 +89,7 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 		MaxTalkers:     cfg.MaxTalkers,
 		Inputs:         inputs,
 		Limits:         cfg.Limits.room(),
+		Lifecycle:      roomEvents(evs),
 		Logger:         log,
 	})
 	if err != nil {
@@ -103,6 +111,7 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 		MaxBody: cfg.MaxBody, WSMaxMessage: cfg.WSMaxMessage, WSSessionWait: cfg.WSSessionWait,
 		MaxSessions: cfg.MaxSessions, MaxHandles: cfg.MaxHandles, SessionsPerMinute: cfg.SessionRate,
 		MaxPolls: cfg.MaxPolls, WSRate: cfg.WSRate, WSOrigins: cfg.origins(),
+		Events: gatewayEvents(evs),
 	})
 	defer gw.Close()
 	recording := room.RecordOptions{Dir: cfg.RecordDir, Template: cfg.RecordTemplate, VideoCodec: cfg.RecordCodec,

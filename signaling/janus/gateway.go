@@ -51,6 +51,9 @@ type Options struct {
 	// Version strings reported by info.
 	Version string
 	Logger  *slog.Logger
+	// Events, if set, takes session, handle, jsep, webrtc, media and
+	// plugin events for the operator's event handlers (see events.go).
+	Events EventSink
 }
 
 // Gateway is the Janus core: sessions, handles, request dispatch. It owns

@@ -65,6 +65,7 @@ func (h *Handle) detached() {
 	h.sendMu.Lock()
 	defer h.sendMu.Unlock()
 	h.gone = true
+	h.lifeEvent("detached")
 	h.session.send(M{"janus": "detached", "session_id": h.session.id, "sender": h.id})
 }
 
@@ -160,7 +161,10 @@ func (h *Handle) ID() uint64 { return h.id }
 func (h *Handle) SessionID() uint64 { return h.session.id }
 
 // Event implements HandleContext: an unsolicited plugin event.
-func (h *Handle) Event(data any, jsep *JSEP) { h.send(h.pluginEvent("", data, jsep)) }
+func (h *Handle) Event(data any, jsep *JSEP) {
+	h.jsepEvent("local", jsep)
+	h.send(h.pluginEvent("", data, jsep))
+}
 
 func (h *Handle) pluginEvent(tx string, data any, jsep *JSEP) M {
 	m := M{"janus": "event", "session_id": h.session.id, "sender": h.id,
@@ -176,21 +180,25 @@ func (h *Handle) pluginEvent(tx string, data any, jsep *JSEP) M {
 
 // WebRTCUp implements HandleContext.
 func (h *Handle) WebRTCUp() {
+	h.webrtcUpEvent()
 	h.send(M{"janus": "webrtcup", "session_id": h.session.id, "sender": h.id})
 }
 
 // Media implements HandleContext.
 func (h *Handle) Media(mid, kind string, receiving bool) {
+	h.mediaEvent(mid, kind, receiving)
 	h.send(M{"janus": "media", "session_id": h.session.id, "sender": h.id, "mid": mid, "type": kind, "receiving": receiving})
 }
 
 // HangupEvent implements HandleContext.
 func (h *Handle) HangupEvent(reason string) {
+	h.hangupEvent(reason)
 	h.send(M{"janus": "hangup", "session_id": h.session.id, "sender": h.id, "reason": reason})
 }
 
 // SlowLink implements HandleContext.
 func (h *Handle) SlowLink(mid, kind string, uplink bool, lost int) {
+	h.slowLinkEvent(mid, kind, uplink, lost)
 	h.send(M{"janus": "slowlink", "session_id": h.session.id, "sender": h.id, "mid": mid, "media": kind, "uplink": uplink, "lost": lost})
 }
 

@@ -41,6 +41,7 @@ func (g *Gateway) create(ctx context.Context, r *request, from sink) reply {
 	g.sessions[id] = s
 	g.mu.Unlock()
 	g.log.Debug("session created", "session", id)
+	g.sessionEvent(s, "created", from)
 	// No session_id here: janode routes any message with one to its session
 	// map and would never see this reply.
 	return reply{msg: M{"janus": "success", "transaction": r.transaction, "data": M{"id": id}}, session: s}
@@ -102,6 +103,7 @@ func (g *Gateway) attach(s *Session, r *request) M {
 	}
 	s.handles[h.id] = h
 	s.mu.Unlock()
+	h.lifeEvent("attached")
 	running = true
 	go func() {
 		defer g.wg.Done()
@@ -142,7 +144,10 @@ func (g *Gateway) destroySession(s *Session, reason string) {
 		g.detach(s, h)
 	}
 	if reason == "timeout" {
+		g.sessionEvent(s, "timeout", nil)
 		s.send(M{"janus": "timeout", "session_id": s.id})
+	} else {
+		g.sessionEvent(s, "destroyed", nil)
 	}
 	s.end()
 }

@@ -296,6 +296,7 @@ func (f *fakeHandle) WebRTCUp()                          {}
 func (f *fakeHandle) Media(string, string, bool)         {}
 func (f *fakeHandle) HangupEvent(string)                 {}
 func (f *fakeHandle) SlowLink(string, string, bool, int) {}
+func (f *fakeHandle) Notify(any)                         {}
 
 // A client too slow for the room's events (its subscription overflowed)
 // is sent the whole participant list (everyone but itself, as in joined),

@@ -31,6 +31,7 @@ func (g *Gateway) message(ctx context.Context, s *Session, h *Handle, r *request
 		if jsep != nil {
 			h.trickled.Store(0)
 		}
+		h.jsepEvent("remote", jsep)
 		data, _ := h.ps.Handle(ctx, bodyRaw, jsep)
 		return M{"janus": "success", "session_id": s.id, "transaction": r.transaction, "sender": h.id,
 			"plugindata": M{"plugin": h.plugin.Package(), "data": data}}
@@ -40,7 +41,9 @@ func (g *Gateway) message(ctx context.Context, s *Session, h *Handle, r *request
 	// come later.
 	later := withClient(context.Background(), ClientAddr(ctx))
 	if !h.enqueue(func() {
+		h.jsepEvent("remote", jsep)
 		data, answer := h.ps.Handle(later, bodyRaw, jsep)
+		h.jsepEvent("local", answer)
 		h.send(h.pluginEvent(tx, data, answer))
 	}) {
 		return h.notTaken(tx)

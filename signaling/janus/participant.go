@@ -129,6 +129,11 @@ func (s *roomSession) join(ctx context.Context, b fields, jsep *JSEP, change boo
 			return nil, nil, offerErr
 		}
 	}
+	var from room.RoomID
+	if change {
+		from = old.ID()
+	}
+	s.notifyJoined(id, me, from)
 	list := participantList(j.Others, 0, r.Config().AudioLevelEvents)
 	kind := "joined"
 	if change {
@@ -204,6 +209,7 @@ func (s *roomSession) configure(ctx context.Context, b fields, jsep *JSEP) (M, *
 		if _, err := r.Update(ctx, pid, u); err != nil {
 			return nil, nil, err
 		}
+		s.notifyConfigured(r.ID(), pid, u)
 	}
 	var answer *JSEP
 	if jsep != nil {
@@ -228,5 +234,6 @@ func (s *roomSession) leave(ctx context.Context) (M, error) {
 	if err := r.Leave(ctx, pid); err != nil && !errors.Is(err, room.ErrParticipantNotFound) && !errors.Is(err, room.ErrClosed) {
 		return nil, err
 	}
+	s.notifyRoomEvent("left", r.ID(), pid)
 	return M{s.plugin.key: "left", "room": r.ID(), "id": pid}, nil
 }

@@ -94,4 +94,7 @@ type HandleContext interface {
 	// SlowLink reports packet loss on one medium: uplink on what the
 	// client sends, else on what it receives; lost per second.
 	SlowLink(mid, kind string, uplink bool, lost int)
+	// Notify reports a plugin event to the operator's event handlers
+	// (not to the client), as Janus plugins' notify_event does.
+	Notify(data any)
 }

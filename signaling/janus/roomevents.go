@@ -48,6 +48,7 @@ func (s *roomSession) forward(r *room.Room, self room.ParticipantID, sub *room.S
 			case e.Reason == "kicked":
 				s.h.Event(M{key: "event", "room": r.ID(), "kicked": e.Participant}, nil)
 				if mine {
+					s.notifyRoomEvent("kicked", r.ID(), e.Participant)
 					s.dropRoom(r)
 				}
 			case e.Reason == "destroyed":
@@ -55,6 +56,9 @@ func (s *roomSession) forward(r *room.Room, self room.ParticipantID, sub *room.S
 				s.h.Event(M{key: "event", "room": r.ID(), "leaving": e.Participant}, nil)
 			}
 		case room.EventTalking, room.EventStoppedTalking:
+			if mine {
+				s.notifyRoomEvent(e.Kind.String(), r.ID(), e.Participant)
+			}
 			s.h.Event(M{key: e.Kind.String(), "room": r.ID(), "id": e.Participant}, nil)
 		case room.EventRoomMuted:
 			s.h.Event(M{key: "event", "room": r.ID(), "muted": e.Muted}, nil)
