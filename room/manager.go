@@ -34,6 +34,7 @@ type Manager struct {
 	decode     *decodePool
 	log        *slog.Logger
 	maxTalkers int
+	count      counters
 
 	mu     sync.Mutex
 	rooms  map[RoomID]*Room

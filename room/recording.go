@@ -72,6 +72,8 @@ type recorder struct {
 	done    chan struct{}
 	failed  atomic.Bool
 	dropped atomic.Uint64
+	// count is the manager's media counters.
+	count *counters
 }
 
 func expandTemplate(tmpl string, id RoomID, now time.Time) string {
@@ -155,7 +157,7 @@ func (r *Room) StartRecording(ctx context.Context, o RecordOptions) (RecordingIn
 	xerr := r.exec(context.WithoutCancel(ctx), func() {
 		started = true
 		r.recStarting = false
-		rec := &recorder{w: w, start: time.Now(), q: make(chan recItem, recordQueueLen), done: make(chan struct{}),
+		rec := &recorder{w: w, start: time.Now(), q: make(chan recItem, recordQueueLen), done: make(chan struct{}), count: r.count,
 			info: RecordingInfo{Path: path, Recording: true, Video: opts.Video != nil}}
 		rec.info.Started = rec.start
 		rec.origin = time.Duration(r.frames) * tick
@@ -306,6 +308,7 @@ func (rec *recorder) push(it recItem) bool {
 		return true
 	default:
 		rec.dropped.Add(1)
+		rec.count.recordDropped.Add(1)
 		return false
 	}
 }
@@ -322,7 +325,14 @@ func (rec *recorder) run(r *Room) {
 	var (
 		werr error
 		held []recItem // composite frames waiting for the mix
+		// written is the file's size the counters know of.
+		written int64
 	)
+	counted := func() {
+		n := rec.w.Stats().Bytes
+		rec.count.recordedBytes.Add(uint64(max(n-written, 0)))
+		written = max(n, written)
+	}
 	write := func(it recItem) {
 		if werr != nil || it.pts < 0 {
 			return // failed, or from before the recording started
@@ -332,7 +342,9 @@ func (rec *recorder) run(r *Room) {
 		} else {
 			werr = rec.w.WriteAudio(it.data, it.pts)
 		}
+		counted()
 		if werr != nil {
+			rec.count.recordErrors.Add(1)
 			rec.failed.Store(true)
 			r.log.Error("recording failed; the meeting goes on", "path", rec.info.Path, "err", werr)
 			err := werr
@@ -362,6 +374,8 @@ func (rec *recorder) run(r *Room) {
 		write(it)
 	}
 	if err := rec.w.Close(); err != nil && werr == nil {
+		rec.count.recordErrors.Add(1)
 		r.log.Error("finishing recording", "path", rec.info.Path, "err", err)
 	}
+	counted()
 }
