@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"strings"
 	"time"
@@ -54,6 +55,10 @@ type Config struct {
 	RecordTemplate string `yaml:"record_template"`
 	RecordCodec    string `yaml:"record_codec"`
 	AdminKey       string `yaml:"admin_key"`
+
+	// Metrics.
+	MetricsListen string `yaml:"metrics_listen"`
+	MetricsKey    string `yaml:"metrics_key"`
 }
 
 // defaults is the configuration with nothing set.
@@ -117,6 +122,8 @@ func bind(fs *flag.FlagSet, c *Config, configFile *string) {
 	fs.StringVar(&c.RecordTemplate, "record-template", c.RecordTemplate, "recording file name: {room} and {time} are replaced")
 	fs.StringVar(&c.RecordCodec, "record-codec", c.RecordCodec, "recording video codec: vp8 (WebM) or h264 (Matroska)")
 	fs.StringVar(&c.AdminKey, "admin-key", c.AdminKey, "bearer key for the /admin API (empty: room secrets)")
+	fs.StringVar(&c.MetricsListen, "metrics-listen", c.MetricsListen, "listen address of the Prometheus metrics (/metrics); empty disables them")
+	fs.StringVar(&c.MetricsKey, "metrics-key", c.MetricsKey, "bearer key the metrics listener requires (empty: none)")
 }
 
 // envName is the environment variable for a flag name.
@@ -230,6 +237,11 @@ func (c Config) validate() error {
 	}
 	if c.MediaPort < 0 || c.MediaPort > 65535 {
 		return fmt.Errorf("%w: media port %d", errConfig, c.MediaPort)
+	}
+	if c.MetricsListen != "" {
+		if _, _, err := net.SplitHostPort(c.MetricsListen); err != nil {
+			return fmt.Errorf("%w: metrics listen %q: %w", errConfig, c.MetricsListen, err)
+		}
 	}
 	if c.Workers < 0 {
 		return fmt.Errorf("%w: workers %d", errConfig, c.Workers)

@@ -30,6 +30,8 @@ type Options struct {
 	// Version strings reported by info.
 	Version string
 	Logger  *slog.Logger
+	// Observer, if set, learns of every request once it is answered.
+	Observer RequestObserver
 }
 
 // Gateway is the Janus core: sessions, handles, request dispatch. It owns
