@@ -216,6 +216,8 @@ func (r *Room) Attach(ctx context.Context, id ParticipantID, conn Connection, m 
 		if p.vout != nil {
 			r.addViewer(p, outputKey{codec: m.VideoCodec, tier: p.tier.Floor})
 		}
+		// Room lists count participants by their connection's kind.
+		r.publishStats()
 		return nil
 	})
 }
