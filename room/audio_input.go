@@ -54,6 +54,8 @@ type audioInput struct {
 	receiving  bool
 	decodeErrs uint64
 	errLog     logLimiter
+	// count is the manager's media counters (nil: an input made alone).
+	count *counters
 
 	// claims checks the sender's RFC 6464 levels against its audio.
 	claims levelClaims
@@ -281,6 +283,9 @@ func (in *audioInput) decodeSlot(log *slog.Logger, sl slot) int {
 	}
 	if err != nil {
 		in.decodeErrs++
+		if in.count != nil {
+			in.count.audioDecodeErrors.Add(1)
+		}
 		in.errLog.warn(log, "audio decode errors", "err", err, "errors", in.decodeErrs)
 		// Keep the stream going with concealment; if even that fails the
 		// slot is silent.

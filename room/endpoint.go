@@ -1,6 +1,7 @@
 package room
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"sync"
@@ -201,7 +202,7 @@ func (r *Room) Attach(ctx context.Context, id ParticipantID, conn Connection, m 
 		if p.conn != nil {
 			return ErrAlreadyNegotiated
 		}
-		p.conn, p.link = conn, link
+		p.conn, p.link, p.kind = conn, link, cmp.Or(m.Kind, kindOther)
 		if m.Audio != nil {
 			p.out = newOutput(m.Audio, egressQueueLen)
 			link.outs[0].Store(p.out)
@@ -215,6 +216,8 @@ func (r *Room) Attach(ctx context.Context, id ParticipantID, conn Connection, m 
 		if p.vout != nil {
 			r.addViewer(p, outputKey{codec: m.VideoCodec, tier: p.tier.Floor})
 		}
+		// Room lists count participants by their connection's kind.
+		r.publishStats()
 		return nil
 	})
 }

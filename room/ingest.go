@@ -8,6 +8,7 @@ func (r *Room) readAudio(id ParticipantID, conn Connection, src RTPReader, level
 		r.log.Error("cannot create audio input", "participant", id, "err", err)
 		return
 	}
+	in.count = r.count
 	r.post(func() {
 		p := r.parts[id]
 		if p == nil || p.conn != conn {
@@ -43,6 +44,7 @@ func (r *Room) readVideo(id ParticipantID, conn Connection, src RTPReader, codec
 	w := r.decode.bind()
 	defer r.decode.unbind(w)
 	in := newVideoInput(codecName, w, fb, r.log.With("participant", id))
+	in.count = r.count
 	registered := make(chan bool, 1)
 	r.post(func() {
 		p := r.parts[id]

@@ -44,6 +44,7 @@ type Manager struct {
 	// seats and recordings count what Limits caps.
 	seats, recordings atomic.Int64
 	lifecycle         Lifecycle
+	count             counters
 
 	mu     sync.Mutex
 	rooms  map[RoomID]*Room

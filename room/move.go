@@ -18,6 +18,7 @@ type carried struct {
 	setup     bool
 	floor     int
 	loss      lossState
+	kind      string
 }
 
 // Move takes participant id out of r into dst, as a new participant of
@@ -82,7 +83,7 @@ func (r *Room) Move(ctx context.Context, id ParticipantID, dst *Room, req JoinRe
 // closing it (room goroutine).
 func (r *Room) takeMedia(p *participant) carried {
 	c := carried{conn: p.conn, link: p.link, in: p.in, out: p.out, vin: p.vin, vout: p.vout,
-		vcodec: p.vcodec, watchOnly: p.watchOnly, setup: p.setup, floor: p.tier.Floor, loss: p.loss}
+		vcodec: p.vcodec, watchOnly: p.watchOnly, setup: p.setup, floor: p.tier.Floor, loss: p.loss, kind: p.kind}
 	if p.vout != nil {
 		r.removeViewer(p)
 	}
@@ -95,7 +96,7 @@ func (r *Room) takeMedia(p *participant) carried {
 // goroutine).
 func (r *Room) giveMedia(p *participant, c carried) {
 	p.conn, p.link, p.in, p.out, p.vcodec, p.watchOnly = c.conn, c.link, c.in, c.out, c.vcodec, c.watchOnly
-	p.loss = c.loss
+	p.loss, p.kind = c.loss, c.kind
 	// The listener's decoder follows the old room's stream: the first
 	// frame of this room's mix must be a keyframe.
 	p.mix = noMix

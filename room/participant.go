@@ -56,6 +56,8 @@ type participant struct {
 	conn Connection
 	link *Link
 	loss lossState
+	// kind is the connection's kind (endpoint.Media.Kind).
+	kind string
 }
 
 func (p *participant) info() ParticipantInfo {

@@ -82,6 +82,8 @@ type recorder struct {
 	minFree int64
 	// reason the recording ended, set before q closes.
 	reason string
+	// count is the manager's media counters.
+	count *counters
 }
 
 // diskCheckEvery is how often a running recording checks the free space
@@ -179,7 +181,7 @@ func (r *Room) StartRecording(ctx context.Context, o RecordOptions) (RecordingIn
 	xerr := r.exec(context.WithoutCancel(ctx), func() {
 		started = true
 		r.recStarting = false
-		rec := &recorder{w: w, start: time.Now(), q: make(chan recItem, recordQueueLen), done: make(chan struct{}),
+		rec := &recorder{w: w, start: time.Now(), q: make(chan recItem, recordQueueLen), done: make(chan struct{}), count: r.count,
 			info: RecordingInfo{Path: path, Recording: true, Video: opts.Video != nil}, dir: o.Dir, minFree: o.MinFree}
 		rec.info.Started = rec.start
 		rec.origin = time.Duration(r.frames) * tick
@@ -335,6 +337,7 @@ func (rec *recorder) push(it recItem) bool {
 		return true
 	default:
 		rec.dropped.Add(1)
+		rec.count.recordDropped.Add(1)
 		return false
 	}
 }
@@ -364,8 +367,15 @@ func (rec *recorder) run(r *Room) {
 	var (
 		werr error
 		held []recItem // composite frames waiting for the mix
+		// written is the file's size the counters know of.
+		written int64
 	)
 	checked := time.Now()
+	counted := func() {
+		n := rec.w.Stats().Bytes
+		rec.count.recordedBytes.Add(uint64(max(n-written, 0)))
+		written = max(n, written)
+	}
 	write := func(it recItem) {
 		if werr != nil || it.pts < 0 {
 			return // failed, or from before the recording started
@@ -384,7 +394,9 @@ func (rec *recorder) run(r *Room) {
 		} else {
 			werr = rec.w.WriteAudio(it.data, it.pts)
 		}
+		counted()
 		if werr != nil {
+			rec.count.recordErrors.Add(1)
 			rec.fail(r, werr, "recording failed; the meeting goes on")
 		}
 	}
@@ -407,7 +419,9 @@ func (rec *recorder) run(r *Room) {
 		write(it)
 	}
 	if err := rec.w.Close(); err != nil && werr == nil {
+		rec.count.recordErrors.Add(1)
 		r.log.Error("finishing recording", "path", rec.info.Path, "err", err)
 	}
+	counted()
 	rec.finished(r)
 }

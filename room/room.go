@@ -96,7 +96,10 @@ type Room struct {
 	decode      *decodePool
 	vframes     int64
 
-	stats  roomCounters
+	stats roomCounters
+	// count is the manager's media counters (the room's own for a room
+	// made alone).
+	count  *counters
 	errLog struct{ mix, encode, video, claims logLimiter }
 }
 
@@ -152,6 +155,10 @@ func newRoom(cfg Config, mgr *Manager, decode *decodePool, log *slog.Logger) (*R
 		packets:   make(map[mixer.MixID][]byte),
 		switching: make(map[mixer.MixID]bool),
 		encBuf:    make([]byte, opus.MaxPacketBytes),
+	}
+	r.count = new(counters)
+	if mgr != nil {
+		r.count = &mgr.count
 	}
 	r.publishStats()
 	return r, nil
@@ -223,6 +230,14 @@ func (r *Room) fail(err error) {
 	}
 }
 
+// skipped tells the room's worker of audio frames and composite pictures
+// the room gave up on.
+func (r *Room) skipped(audio, video uint64) {
+	if pl := r.placed.Load(); pl != nil {
+		pl.skipped(audio, video)
+	}
+}
+
 func (r *Room) addCost(delta int64) {
 	r.weight.Add(delta)
 	if pl := r.placed.Load(); pl != nil {
@@ -279,6 +294,7 @@ func (r *Room) tick(now time.Time) time.Time {
 	due := int64(now.Sub(r.start)/tick) + 1
 	if behind := due - r.frames; behind > maxCatchUp {
 		r.stats.skippedTicks.Add(uint64(behind - 1))
+		r.skipped(uint64(behind-1), 0)
 		r.frames = due - 1
 		// The next packet of every mix covers the skipped time, so RTP
 		// time stays on the room clock (no sequence gap: nothing sent was
@@ -308,6 +324,7 @@ func (r *Room) tick(now time.Time) time.Time {
 		// from now on. The next frame covers the skipped time on the RTP
 		// clock.
 		r.video.skipped += uint64(behind - 1 - maxVideoCatchUp)
+		r.skipped(0, uint64(behind-1-maxVideoCatchUp))
 		r.video.gap += behind - 1 - maxVideoCatchUp
 		r.vframes = vdue - 1 - maxVideoCatchUp
 	}

@@ -2,7 +2,10 @@ package room
 
 import (
 	"context"
+	"sync/atomic"
 	"time"
+
+	"github.com/tessera-mcu/tessera/mixer"
 )
 
 // RoomStats is a snapshot of a room's counters.
@@ -23,7 +26,20 @@ type RoomStats struct {
 	VideoSkipped    uint64            `json:"video_skipped_ticks"`
 	VideoOutputs    []OutputStats     `json:"video_outputs"`
 	VideoInputs     []VideoInputStats `json:"video_inputs"`
+	// ByKind counts the participants by the kind of their media
+	// connection (endpoint.Media.Kind); those without one yet count as
+	// KindNone.
+	ByKind map[string]int `json:"participants_by_kind"`
 }
+
+// Kinds of participants besides their connections' own (see
+// RoomStats.ByKind).
+const (
+	// KindNone: the participant has no media connection (yet).
+	KindNone = "none"
+	// kindOther is the kind of a connection that names none.
+	kindOther = "other"
+)
 
 // InputStats describes one participant's audio path.
 type InputStats struct {
@@ -46,9 +62,11 @@ type InputStats struct {
 	LevelMismatches uint64 `json:"level_mismatches"`
 	LevelDistrusted uint64 `json:"level_distrusted"`
 	Buffered        int    `json:"buffered"`
-	Sent            uint64 `json:"sent"`
-	SendDropped     uint64 `json:"send_dropped"`
-	BitrateBps      int    `json:"estimated_bitrate_bps"`
+	// BufferedMs is the media time of the buffered packets.
+	BufferedMs  int    `json:"buffered_ms"`
+	Sent        uint64 `json:"sent"`
+	SendDropped uint64 `json:"send_dropped"`
+	BitrateBps  int    `json:"estimated_bitrate_bps"`
 }
 
 // Stats returns the room's counters, as of now.
@@ -76,14 +94,21 @@ func (r *Room) collectStats() RoomStats {
 			is.Late, is.Lost, is.FEC, is.Concealed = in.jb.stats.late, in.jb.stats.lost, in.jb.stats.fec, in.jb.stats.concealed
 			is.Stretched = in.jb.stats.stretched
 			is.DecodeErrors, is.Buffered = in.decodeErrs, in.jb.buffered()
+			is.BufferedMs = in.jb.samples * 1000 / mixer.SampleRate
 			is.LevelMismatches, is.LevelDistrusted = in.claims.mismatches, in.claims.offences
 		}
 		if out := p.out; out != nil {
 			is.Sent, is.SendDropped = out.sent.Load(), out.dropped.Load()
 		}
+		kind := KindNone
 		if p.conn != nil {
 			is.BitrateBps = p.conn.TargetBitrate()
+			kind = p.kind
 		}
+		if s.ByKind == nil {
+			s.ByKind = make(map[string]int)
+		}
+		s.ByKind[kind]++
 		s.Inputs = append(s.Inputs, is)
 	}
 	r.videoStats(&s)
@@ -100,8 +125,11 @@ const (
 
 // checkLinks publishes slowlink events, once a second: packets lost on the
 // way in (the jitter buffer's and frame assembler's counts) and on the way
-// out (the participant's receiver reports).
+// out (the participant's receiver reports). The losses also go to the
+// manager's counters.
 func (r *Room) checkLinks(now time.Time) {
+	// The manager's counts of loss, in the order of counts below.
+	totals := [4]*atomic.Uint64{&r.count.lostIn[0], &r.count.lostIn[1], &r.count.lostOut[0], &r.count.lostOut[1]}
 	for _, p := range r.order {
 		var inAudio, inVideo uint64
 		if p.in != nil {
@@ -117,6 +145,7 @@ func (r *Room) checkLinks(now time.Time) {
 		}
 		p.loss.seen[0], p.loss.seen[1] = inAudio, inVideo
 		for i, lost := range counts {
+			totals[i].Add(uint64(lost))
 			if lost < slowLinkLost || now.Sub(p.loss.last[i]) < slowLinkQuiet {
 				continue
 			}

@@ -27,7 +27,7 @@ func (r *Room) Summary() Summary {
 
 // LastStats returns the room's counters as the room goroutine last
 // published them: at most a second old, and refreshed whenever someone
-// joins or leaves. Unlike Stats it does not wait for the room goroutine.
+// joins, leaves or gets a media connection. Unlike Stats it does not wait for the room goroutine.
 // The slices are shared with other readers and must not be modified.
 func (r *Room) LastStats() RoomStats { return *r.lastStats.Load() }
 

@@ -74,6 +74,8 @@ type videoInput struct {
 	// oversized: frames dropped for their size; budgetDrops: for the
 	// input's decode time.
 	oversized, budgetDrops atomic.Uint64
+	// count is the manager's media counters (nil: an input made alone).
+	count *counters
 }
 
 // oversizeBitrate is the bitrate a sender of pictures larger than the
@@ -214,6 +216,9 @@ func (in *videoInput) requestKeyframe(now time.Time) {
 	in.lastPLI = now
 	if err := in.sender.RequestKeyframe(); err == nil {
 		in.plis.Add(1)
+		if in.count != nil {
+			in.count.keyframeRequestsOut.Add(1)
+		}
 	}
 }
 
@@ -285,6 +290,9 @@ func (in *videoInput) decode(data []byte, arrived time.Time, frames *codec.Frame
 	in.decodeTime.Add(int64(time.Since(start)))
 	if err != nil {
 		n := in.decodeErrors.Add(1)
+		if in.count != nil {
+			in.count.videoDecodeErrors.Add(1)
+		}
 		in.broken.Store(true)
 		in.errLog.warn(in.log, "video decode errors", "codec", in.codec, "err", err, "errors", n)
 		return

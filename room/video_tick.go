@@ -89,6 +89,7 @@ func (r *Room) videoTick(now time.Time) {
 			if kf, ok := o.enc.(codec.KeyframeForcer); ok {
 				kf.ForceKeyframe()
 				o.forced++
+				r.count.forcedKeyframes.Add(1)
 			}
 			o.keyWanted = false
 		}
@@ -104,6 +105,7 @@ func (r *Room) videoTick(now time.Time) {
 		o.bytes += uint64(len(pkt.Data))
 		if pkt.Keyframe {
 			o.keyframes++
+			r.count.keyframes.Add(1)
 			o.lastKey = now
 		}
 		sample := Frame{Data: append([]byte(nil), pkt.Data...), Duration: o.carry}
@@ -175,6 +177,7 @@ func (r *Room) viewerWantsKeyframe(id ParticipantID, requests uint64) {
 		return
 	}
 	o.plis += requests
+	r.count.keyframeRequestsIn.Add(requests)
 	if time.Since(o.lastKey) < keyframeInterval && !o.keyWanted {
 		o.plisAnswered += requests
 		return

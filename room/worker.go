@@ -44,6 +44,8 @@ type worker struct {
 	// beat is when the worker last went round its loop (unix
 	// nanoseconds): it does at least every workerBeat, rooms or not.
 	beat atomic.Int64
+	// meter measures the worker's ticks (see WorkerStats).
+	meter workerMeter
 }
 
 // workerPool spreads rooms over workers by cost.
@@ -187,13 +189,18 @@ func (w *worker) run(ctx context.Context, log *slog.Logger, ready chan<- struct{
 		// deadline.
 		now := time.Now()
 		w.beat.Store(now.UnixNano())
+		w.meter.window(now)
 		wake := now.Add(workerBeat)
 		failed := false
 		for i, r := range w.rooms {
 			at := next[r]
 			if !at.After(now) {
+				start := time.Now()
+				due := at
 				var ok bool
-				if at, ok = w.tick(r, now, log); !ok {
+				at, ok = w.tick(r, now, log)
+				w.meter.ran(due, start, time.Since(start))
+				if !ok {
 					w.rooms[i], failed = nil, true
 					continue
 				}

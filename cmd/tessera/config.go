@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"strings"
 	"time"
@@ -60,6 +61,9 @@ type Config struct {
 	Limits `yaml:",inline"`
 	// Event handlers (events.go).
 	Events eventConfig `yaml:",inline"`
+	// Metrics.
+	MetricsListen string `yaml:"metrics_listen"`
+	MetricsKey    string `yaml:"metrics_key"`
 }
 
 // defaults is the configuration with nothing set.
@@ -129,6 +133,8 @@ func bind(fs *flag.FlagSet, c *Config, configFile *string) {
 	fs.StringVar(&c.AdminKey, "admin-key", c.AdminKey, "bearer key for the /admin API (empty: room secrets)")
 	bindLimits(fs, &c.Limits)
 	bindEvents(fs, &c.Events)
+	fs.StringVar(&c.MetricsListen, "metrics-listen", c.MetricsListen, "listen address of the Prometheus metrics (/metrics); empty disables them")
+	fs.StringVar(&c.MetricsKey, "metrics-key", c.MetricsKey, "bearer key the metrics listener requires (empty: none)")
 }
 
 // envName is the environment variable for a flag name.
@@ -245,6 +251,11 @@ func (c Config) validate() error {
 	}
 	if c.MediaPort < 0 || c.MediaPort > 65535 {
 		return fmt.Errorf("%w: media port %d", errConfig, c.MediaPort)
+	}
+	if c.MetricsListen != "" {
+		if _, _, err := net.SplitHostPort(c.MetricsListen); err != nil {
+			return fmt.Errorf("%w: metrics listen %q: %w", errConfig, c.MetricsListen, err)
+		}
 	}
 	if c.Workers < 0 {
 		return fmt.Errorf("%w: workers %d", errConfig, c.Workers)

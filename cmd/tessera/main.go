@@ -30,6 +30,7 @@ import (
 	"github.com/tessera-mcu/tessera/signaling"
 	"github.com/tessera-mcu/tessera/signaling/janus"
 	"github.com/tessera-mcu/tessera/signaling/lockout"
+	"github.com/tessera-mcu/tessera/signaling/metrics"
 	"github.com/tessera-mcu/tessera/web"
 )
 
@@ -106,12 +107,23 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 		}
 	}
 
+	// One count of wrong secrets, PINs and admin keys per client address.
+	guesses := lockout.New(lockout.Options{Logger: log})
+	// Metrics, when they have a listener: Janus requests are observed as
+	// they are answered, everything else is read when scraped.
+	var meter *metrics.Metrics
+	var observer janus.RequestObserver
+	if cfg.MetricsListen != "" {
+		meter = metrics.New(metrics.Options{Rooms: rooms, Media: webrtc, Version: version, Lockout: guesses, Logger: log})
+		observer = meter
+	}
 	gw := janus.NewGateway(janus.Options{
 		SessionTimeout: cfg.SessionTimeout, Version: version, Logger: log,
 		MaxBody: cfg.MaxBody, WSMaxMessage: cfg.WSMaxMessage, WSSessionWait: cfg.WSSessionWait,
 		MaxSessions: cfg.MaxSessions, MaxHandles: cfg.MaxHandles, SessionsPerMinute: cfg.SessionRate,
 		MaxPolls: cfg.MaxPolls, WSRate: cfg.WSRate, WSOrigins: cfg.origins(),
-		Events: gatewayEvents(evs),
+		Events:   gatewayEvents(evs),
+		Observer: observer,
 	})
 	defer gw.Close()
 	recording := room.RecordOptions{Dir: cfg.RecordDir, Template: cfg.RecordTemplate, VideoCodec: cfg.RecordCodec,
@@ -122,8 +134,6 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 	mcu.SetRecording(recording)
 	ab.SetAdminKey(cfg.RoomAdminKey)
 	mcu.SetAdminKey(cfg.RoomAdminKey)
-	// One count of wrong secrets, PINs and admin keys per client address.
-	guesses := lockout.New(lockout.Options{Logger: log})
 	ab.SetLockout(guesses)
 	mcu.SetLockout(guesses)
 	gw.Register(ab)
@@ -163,6 +173,14 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 		servers = append(servers, newServer(gw.WSHandler()))
 		addrs = append(addrs, cfg.WSListen)
 	}
+	metricsAt := len(servers) // index of the metrics listener, if any
+	if meter != nil {
+		meter.SetGateway(gw)
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", meter.Handler(cfg.MetricsKey))
+		servers = append(servers, newServer(mux))
+		addrs = append(addrs, cfg.MetricsListen)
+	}
 	serveErr := make(chan error, len(servers))
 	var bound []string
 	for i, srv := range servers {
@@ -174,7 +192,10 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 		go func() { serveErr <- srv.Serve(ln) }()
 		bound = append(bound, ln.Addr().String())
 	}
-	log.Info("tessera listening", "http", bound[0], "janus_ws", bound[1:], "media_port", webrtc.Port(), "version", version)
+	log.Info("tessera listening", "http", bound[0], "janus_ws", bound[1:metricsAt], "media_port", webrtc.Port(), "version", version)
+	if meter != nil {
+		log.Info("metrics listening", "addr", bound[metricsAt], "key", cfg.MetricsKey != "")
+	}
 	if ready != nil {
 		ready <- bound[0]
 	}

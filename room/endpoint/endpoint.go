@@ -105,14 +105,20 @@ type Link interface {
 
 // Media is what a connection brings to a participant: where its mix and
 // composite go (nil: not wanted), the codec of the composite, whether it
-// sends anything (a watch-only screen gets no tile), and its Link (made
-// by the room before the connection is set up).
+// sends anything (a watch-only screen gets no tile), its Link (made by
+// the room before the connection is set up) and its kind.
 type Media struct {
 	Audio, Video FrameWriter
 	VideoCodec   string
 	Sends        bool
 	Link         Link
+	// Kind names the kind of connection (KindWebRTC, ...): participants
+	// are counted by it. Empty counts as "other".
+	Kind string
 }
+
+// KindWebRTC is the Kind of a WebRTC peer connection.
+const KindWebRTC = "webrtc"
 
 // Errors of setting up a connection, shared by the room and every kind
 // of connection (the signalling maps them to protocol errors).

@@ -54,6 +54,8 @@ type Engine struct {
 	// to the PeerConnection being built.
 	newPC     sync.Mutex
 	estimator chan cc.BandwidthEstimator
+	// meter counts the packets on the media port (see Stats).
+	meter meter
 }
 
 // audioLevelURI is the RFC 6464 client-to-mixer audio level extension.
@@ -149,6 +151,9 @@ func NewEngine(cfg EngineConfig) (*Engine, error) {
 		return nil, err
 	}
 	reg := &interceptor.Registry{}
+	// First, so it is next to the transport: it counts packets as they
+	// leave (after the pacer, retransmissions included) and arrive.
+	reg.Add(&e.meter)
 	ccf, err := cc.NewInterceptor(func() (cc.BandwidthEstimator, error) {
 		return gcc.NewSendSideBWE(gcc.SendSideBWEInitialBitrate(cfg.InitialBitrate), gcc.SendSideBWEMinBitrate(30_000),
 			gcc.SendSideBWEMaxBitrate(10_000_000))

@@ -115,7 +115,7 @@ func (e *Engine) offer(ctx context.Context, m Member, offer string) (string, map
 	}
 	c.cands.reset(info.ufrag, info.candidates)
 	if err := m.Attach(ctx, c, endpoint.Media{Audio: pm.audio, Video: pm.video, VideoCodec: pm.vcodec,
-		Sends: info.audio.sends() || info.video.sends(), Link: link}); err != nil {
+		Sends: info.audio.sends() || info.video.sends(), Link: link, Kind: endpoint.KindWebRTC}); err != nil {
 		_ = pc.Close()
 		return "", nil, err
 	}

@@ -54,6 +54,8 @@ type Options struct {
 	// Events, if set, takes session, handle, jsep, webrtc, media and
 	// plugin events for the operator's event handlers (see events.go).
 	Events EventSink
+	// Observer, if set, learns of every request once it is answered.
+	Observer RequestObserver
 }
 
 // Gateway is the Janus core: sessions, handles, request dispatch. It owns

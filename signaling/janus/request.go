@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"time"
 	"unicode/utf8"
 )
 
@@ -84,12 +85,15 @@ func parse(body []byte, pathSession, pathHandle uint64) (*request, M) {
 
 // process implements core: it answers one request. A session the
 // request creates or claims is bound to from.
-func (g *Gateway) process(ctx context.Context, body []byte, at route, from sink) reply {
+func (g *Gateway) process(ctx context.Context, body []byte, at route, from sink) (out reply) {
+	kind := ""
+	defer g.observe(time.Now(), &kind, &out)
 	r, bad := parse(body, at.session, at.handle)
 	if bad != nil {
 		g.log.Debug("bad request", "error", bad["error"])
 		return reply{msg: bad}
 	}
+	kind = r.janus
 	switch r.janus {
 	case "info":
 		return reply{msg: g.info(r.transaction)}

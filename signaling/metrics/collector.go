@@ -1,0 +1,219 @@
+package metrics
+
+import (
+	"slices"
+	"strconv"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/tessera-mcu/tessera/room"
+	"github.com/tessera-mcu/tessera/room/endpoint"
+	"github.com/tessera-mcu/tessera/room/rtc"
+)
+
+// desc is shorthand for a metric description without constant labels.
+func desc(name, help string, labels ...string) *prometheus.Desc {
+	return prometheus.NewDesc(name, help, labels, nil)
+}
+
+// The metrics read at scrape time.
+var (
+	buildInfo = desc("tessera_build_info", "Always 1; the version is in the label.", "version")
+
+	roomsDesc        = desc("tessera_rooms", "Rooms open.")
+	participantsDesc = desc("tessera_participants", "Participants in rooms, by the kind of their media connection (none: not negotiated yet).", "kind")
+	talkersDesc      = desc("tessera_talkers", "Participants being mixed as talkers.")
+	recordingsDesc   = desc("tessera_recordings", "Recordings in progress.")
+
+	sessionsDesc = desc("tessera_janus_sessions", "Janus sessions open.")
+	handlesDesc  = desc("tessera_janus_handles", "Janus plugin handles attached.")
+
+	tickDesc     = desc("tessera_worker_tick_duration_seconds", "Duration of the room ticks a worker ran.", "worker")
+	lateDesc     = desc("tessera_worker_late_ticks_total", "Room ticks a worker started more than half an audio frame (10 ms) after they were due.", "worker")
+	skippedDesc  = desc("tessera_worker_skipped_ticks_total", "Audio frames (media=audio) and composite pictures (media=video) a worker's rooms skipped for running too late.", "worker", "media")
+	busyDesc     = desc("tessera_worker_busy_ratio", "Share of the last second a worker spent running room ticks (0 to 1).", "worker")
+	busyTimeDesc = desc("tessera_worker_busy_seconds_total", "Time a worker spent running room ticks.", "worker")
+	workerRooms  = desc("tessera_worker_rooms", "Rooms assigned to a worker.", "worker")
+
+	packetsDesc   = desc("tessera_media_packets_total", "RTP packets on the media port (retransmissions included).", "media", "direction")
+	bytesDesc     = desc("tessera_media_bytes_total", "RTP bytes (header and payload, before SRTP) on the media port.", "media", "direction")
+	nacksDesc     = desc("tessera_media_nacked_packets_total", "Packets asked for again with RTCP NACK: by receivers of Tessera's media (in), by Tessera of senders (out).", "direction")
+	lostDesc      = desc("tessera_media_lost_packets_total", "Packets lost: of participants' audio on the way in (jitter buffer), of the mix and composite on the way out (receiver reports, beyond frames left out on purpose).", "media", "direction")
+	incomplete    = desc("tessera_video_incomplete_frames_total", "Camera frames that arrived with packets missing before them.")
+	keyReqDesc    = desc("tessera_keyframe_requests_total", "Keyframe requests (RTCP PLI or FIR): from viewers of the composite (in), from Tessera to cameras (out).", "direction")
+	keyframesDesc = desc("tessera_video_keyframes_total", "Keyframes the composite encoders produced.")
+	forcedDesc    = desc("tessera_video_forced_keyframes_total", "Keyframes asked of the composite encoders (a viewer's request, a new viewer, a recording).")
+	decodeErrDesc = desc("tessera_decode_errors_total", "Frames a decoder refused.", "media")
+	jitterMax     = desc("tessera_audio_jitter_buffer_max_seconds", "Media time held by the deepest audio jitter buffer.")
+	jitterMean    = desc("tessera_audio_jitter_buffer_mean_seconds", "Mean media time held by the audio jitter buffers.")
+	audioEncoders = desc("tessera_audio_encoders", "Opus encoders running (one per distinct mix).")
+	videoEncoders = desc("tessera_video_encoders", "Composite encoders running, by codec and quality tier (0: the top one).", "codec", "tier")
+	viewersDesc   = desc("tessera_video_viewers", "Viewers of the composite, by codec and quality tier.", "codec", "tier")
+
+	recBytesDesc   = desc("tessera_recording_written_bytes_total", "Bytes written to recording files.")
+	recErrorsDesc  = desc("tessera_recording_write_errors_total", "Write errors, each of which ended a recording.")
+	recDroppedDesc = desc("tessera_recording_dropped_frames_total", "Frames dropped because a recording's queue was full (a slow disk).")
+
+	panicsDesc = desc("tessera_panics_total", "Panics recovered, by where: a room tick (the room ended), a video decode or a track reader (that input stopped).", "where")
+)
+
+var allDescs = []*prometheus.Desc{buildInfo, roomsDesc, participantsDesc, talkersDesc, recordingsDesc,
+	sessionsDesc, handlesDesc, tickDesc, lateDesc, skippedDesc, busyDesc, busyTimeDesc, workerRooms,
+	packetsDesc, bytesDesc, nacksDesc, lostDesc, incomplete, keyReqDesc, keyframesDesc, forcedDesc, decodeErrDesc,
+	jitterMax, jitterMean, audioEncoders, videoEncoders, viewersDesc, recBytesDesc, recErrorsDesc, recDroppedDesc,
+	panicsDesc}
+
+// collector reads the sources when Prometheus scrapes.
+type collector struct{ o *Options }
+
+// Describe sends every description, whichever sources are set (a
+// gateway may be set after registration).
+func (c *collector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range allDescs {
+		ch <- d
+	}
+}
+
+func (c *collector) Collect(ch chan<- prometheus.Metric) {
+	ch <- prometheus.MustNewConstMetric(buildInfo, prometheus.GaugeValue, 1, c.o.Version)
+	p := room.Panics()
+	for _, x := range []struct {
+		where string
+		n     uint64
+	}{{"tick", p.Tick}, {"decode", p.Decode}, {"reader", p.Reader}} {
+		counter(ch, panicsDesc, x.n, x.where)
+	}
+	if c.o.Rooms != nil {
+		c.rooms(ch)
+		c.workers(ch)
+		c.counters(ch)
+	}
+	if m := c.o.Media; m != nil {
+		s := m.Stats()
+		for _, x := range []struct {
+			media string
+			t     rtc.Traffic
+		}{{"audio", s.Audio}, {"video", s.Video}} {
+			counter(ch, packetsDesc, x.t.PacketsIn, x.media, "in")
+			counter(ch, packetsDesc, x.t.PacketsOut, x.media, "out")
+			counter(ch, bytesDesc, x.t.BytesIn, x.media, "in")
+			counter(ch, bytesDesc, x.t.BytesOut, x.media, "out")
+		}
+		counter(ch, nacksDesc, s.NACKsIn, "in")
+		counter(ch, nacksDesc, s.NACKsOut, "out")
+	}
+	if g := c.o.Janus; g != nil {
+		n := g.Counts()
+		gauge(ch, sessionsDesc, float64(n.Sessions))
+		gauge(ch, handlesDesc, float64(n.Handles))
+	}
+}
+
+// rooms reports what the rooms last published of themselves.
+func (c *collector) rooms(ch chan<- prometheus.Metric) {
+	recording := 0
+	for _, s := range c.o.Rooms.Summaries() {
+		if s.Recording {
+			recording++
+		}
+	}
+	gauge(ch, recordingsDesc, float64(recording))
+
+	stats := c.o.Rooms.RoomStats()
+	gauge(ch, roomsDesc, float64(len(stats)))
+	// The kinds of today's connections are always reported, at zero
+	// when no one uses them.
+	kinds := map[string]int{room.KindNone: 0, endpoint.KindWebRTC: 0}
+	type tierKey struct {
+		codec string
+		tier  int
+	}
+	encoders, viewers := map[tierKey]int{}, map[tierKey]int{}
+	var talkers, audioEnc, inputs, maxBuffered, sumBuffered int
+	for _, s := range stats {
+		for k, n := range s.ByKind {
+			kinds[k] += n
+		}
+		talkers += s.Talkers
+		audioEnc += int(s.AudioEncoders)
+		for _, in := range s.Inputs {
+			inputs++
+			sumBuffered += in.BufferedMs
+			maxBuffered = max(maxBuffered, in.BufferedMs)
+		}
+		for _, o := range s.VideoOutputs {
+			k := tierKey{o.Codec, o.Tier}
+			encoders[k]++
+			viewers[k] += o.Viewers
+		}
+	}
+	for _, k := range sortedKeys(kinds) {
+		gauge(ch, participantsDesc, float64(kinds[k]), k)
+	}
+	gauge(ch, talkersDesc, float64(talkers))
+	gauge(ch, audioEncoders, float64(audioEnc))
+	for k, n := range encoders {
+		tier := strconv.Itoa(k.tier)
+		gauge(ch, videoEncoders, float64(n), k.codec, tier)
+		gauge(ch, viewersDesc, float64(viewers[k]), k.codec, tier)
+	}
+	gauge(ch, jitterMax, float64(maxBuffered)/1000)
+	mean := 0.0
+	if inputs > 0 {
+		mean = float64(sumBuffered) / float64(inputs) / 1000
+	}
+	gauge(ch, jitterMean, mean)
+}
+
+// workers reports each room worker's ticks.
+func (c *collector) workers(ch chan<- prometheus.Metric) {
+	for _, w := range c.o.Rooms.Workers() {
+		id := strconv.Itoa(w.ID)
+		buckets := make(map[float64]uint64, len(w.Ticks.Buckets))
+		for i, n := range w.Ticks.Buckets {
+			buckets[room.TickBuckets[i].Seconds()] = n
+		}
+		ch <- prometheus.MustNewConstHistogram(tickDesc, w.Ticks.Count, w.Ticks.Sum.Seconds(), buckets, id)
+		counter(ch, lateDesc, w.Late, id)
+		counter(ch, skippedDesc, w.SkippedAudio, id, "audio")
+		counter(ch, skippedDesc, w.SkippedVideo, id, "video")
+		gauge(ch, busyDesc, w.BusyRatio, id)
+		ch <- prometheus.MustNewConstMetric(busyTimeDesc, prometheus.CounterValue, w.Busy.Seconds(), id)
+		gauge(ch, workerRooms, float64(w.Rooms), id)
+	}
+}
+
+// counters reports the rooms' media counters.
+func (c *collector) counters(ch chan<- prometheus.Metric) {
+	n := c.o.Rooms.Counters()
+	counter(ch, lostDesc, n.AudioLostIn, "audio", "in")
+	counter(ch, lostDesc, n.AudioLostOut, "audio", "out")
+	counter(ch, lostDesc, n.VideoLostOut, "video", "out")
+	counter(ch, incomplete, n.VideoLostIn)
+	counter(ch, keyReqDesc, n.KeyframeRequestsIn, "in")
+	counter(ch, keyReqDesc, n.KeyframeRequestsOut, "out")
+	counter(ch, keyframesDesc, n.Keyframes)
+	counter(ch, forcedDesc, n.ForcedKeyframes)
+	counter(ch, decodeErrDesc, n.AudioDecodeErrors, "audio")
+	counter(ch, decodeErrDesc, n.VideoDecodeErrors, "video")
+	counter(ch, recBytesDesc, n.RecordedBytes)
+	counter(ch, recErrorsDesc, n.RecordWriteErrors)
+	counter(ch, recDroppedDesc, n.RecordDropped)
+}
+
+func counter(ch chan<- prometheus.Metric, d *prometheus.Desc, v uint64, labels ...string) {
+	ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), labels...)
+}
+
+func gauge(ch chan<- prometheus.Metric, d *prometheus.Desc, v float64, labels ...string) {
+	ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
+}
+
+func sortedKeys(m map[string]int) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
