@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -54,9 +55,10 @@ func TestRunSendsEvents(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan string, 1)
 	done := make(chan error, 1)
+	metricsAddr := freeAddr(t)
 	go func() {
 		done <- run(ctx, []string{"-listen", "127.0.0.1:0", "-media-port", "0", "-media-bind", "127.0.0.1", "-ws-listen", "",
-			"-log-level", "error", "-event-url", rcv.URL, "-event-secret", string(secret)}, env(nil), io.Discard, ready)
+			"-log-level", "error", "-event-url", rcv.URL, "-event-secret", string(secret), "-metrics-listen", metricsAddr}, env(nil), io.Discard, ready)
 	}()
 	var addr string
 	select {
@@ -82,6 +84,23 @@ func TestRunSendsEvents(t *testing.T) {
 		}
 		return false
 	})
+	// The deliveries are counted in the metrics.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		resp, err := http.Get("http://" + metricsAddr + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if m := regexp.MustCompile(`(?m)^tessera_events_total\{outcome="sent"\} (\d+)`).FindSubmatch(body); m != nil && string(m[1]) != "0" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no sent events counted in the metrics:\n%s", regexp.MustCompile(`(?m)^tessera_events.*$`).FindAll(body, -1))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatal(err)

@@ -114,7 +114,11 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 	var meter *metrics.Metrics
 	var observer janus.RequestObserver
 	if cfg.MetricsListen != "" {
-		meter = metrics.New(metrics.Options{Rooms: rooms, Media: webrtc, Version: version, Lockout: guesses, Logger: log})
+		mo := metrics.Options{Rooms: rooms, Media: webrtc, Version: version, Lockout: guesses, Logger: log}
+		if evs != nil {
+			mo.Events = evs
+		}
+		meter = metrics.New(mo)
 		observer = meter
 	}
 	gw := janus.NewGateway(janus.Options{

@@ -44,6 +44,8 @@ type Options struct {
 	Rooms Rooms
 	Media Media
 	Janus Gateway
+	// Events is the event handlers' dispatcher (nil: none configured).
+	Events Events
 	// Version is reported by tessera_build_info.
 	Version string
 	// Lockout limits wrong keys per client address (nil: no limit).
@@ -97,6 +99,9 @@ func New(o Options) *Metrics {
 	m.reg.MustRegister(m.requests, m.latency,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		&collector{o: &m.o})
+	if o.Events != nil {
+		m.reg.MustRegister(eventsCollector{src: o.Events})
+	}
 	return m
 }
 
