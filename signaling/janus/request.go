@@ -90,6 +90,9 @@ func (g *Gateway) process(ctx context.Context, body []byte, at route, from sink)
 		g.log.Debug("bad request", "error", bad["error"])
 		return reply{msg: bad}
 	}
+	if bad := g.unauthorized(r); bad != nil {
+		return reply{msg: bad}
+	}
 	switch r.janus {
 	case "info":
 		return reply{msg: g.info(r.transaction)}
