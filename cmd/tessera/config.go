@@ -54,6 +54,13 @@ type Config struct {
 	RecordTemplate string `yaml:"record_template"`
 	RecordCodec    string `yaml:"record_codec"`
 	AdminKey       string `yaml:"admin_key"`
+
+	// Janus API security and the Janus admin API.
+	APISecret        string `yaml:"api_secret"`
+	TokenAuth        bool   `yaml:"token_auth"`
+	JanusTokens      string `yaml:"janus_tokens"`
+	JanusAdminListen string `yaml:"janus_admin_listen"`
+	JanusAdminSecret string `yaml:"janus_admin_secret"`
 }
 
 // defaults is the configuration with nothing set.
@@ -117,6 +124,11 @@ func bind(fs *flag.FlagSet, c *Config, configFile *string) {
 	fs.StringVar(&c.RecordTemplate, "record-template", c.RecordTemplate, "recording file name: {room} and {time} are replaced")
 	fs.StringVar(&c.RecordCodec, "record-codec", c.RecordCodec, "recording video codec: vp8 (WebM) or h264 (Matroska)")
 	fs.StringVar(&c.AdminKey, "admin-key", c.AdminKey, "bearer key for the /admin API (empty: room secrets)")
+	fs.StringVar(&c.APISecret, "api-secret", c.APISecret, "secret every Janus API request must carry as apisecret (error 403 otherwise); empty: none")
+	fs.BoolVar(&c.TokenAuth, "token-auth", c.TokenAuth, "every Janus API request must carry a stored token (added through the Janus admin API or -janus-tokens)")
+	fs.StringVar(&c.JanusTokens, "janus-tokens", c.JanusTokens, "comma-separated tokens stored at start-up, each allowed every plugin (with -token-auth)")
+	fs.StringVar(&c.JanusAdminListen, "janus-admin-listen", c.JanusAdminListen, "listen address of the Janus admin API (path /admin); empty disables it")
+	fs.StringVar(&c.JanusAdminSecret, "janus-admin-secret", c.JanusAdminSecret, "admin_secret every Janus admin API request must carry (required with -janus-admin-listen)")
 }
 
 // envName is the environment variable for a flag name.
@@ -246,7 +258,34 @@ func (c Config) validate() error {
 	if _, err := c.inputLimits(); err != nil {
 		return err
 	}
+	return c.validateJanusAuth()
+}
+
+// validateJanusAuth checks the Janus API security settings: an admin
+// listener needs its secret, and stored-token authentication needs a way
+// to store tokens.
+func (c Config) validateJanusAuth() error {
+	if c.JanusAdminListen != "" && c.JanusAdminSecret == "" {
+		return fmt.Errorf("%w: janus admin listen %q needs a janus admin secret", errConfig, c.JanusAdminListen)
+	}
+	if len(c.janusTokens()) > 0 && !c.TokenAuth {
+		return fmt.Errorf("%w: janus tokens are given but token auth is off", errConfig)
+	}
+	if c.TokenAuth && c.JanusAdminListen == "" && len(c.janusTokens()) == 0 {
+		return fmt.Errorf("%w: token auth needs janus tokens or the janus admin listener (to add them): no request could pass", errConfig)
+	}
 	return nil
+}
+
+// janusTokens splits the janus_tokens setting.
+func (c Config) janusTokens() []string {
+	var out []string
+	for _, t := range strings.Split(c.JanusTokens, ",") {
+		if t = strings.TrimSpace(t); t != "" {
+			out = append(out, t)
+		}
+	}
+	return out
 }
 
 // inputLimits reads max_input_size and decode_budget.

@@ -54,7 +54,9 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 	if err != nil {
 		return err
 	}
-	log := newLogger(cfg, stderr)
+	// The level is shared with the Janus admin API's set_log_level.
+	level := new(slog.LevelVar)
+	log := newLogger(cfg, stderr, level)
 	slog.SetDefault(log)
 
 	inputs, err := cfg.inputLimits()
@@ -99,6 +101,8 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 	gw := janus.NewGateway(janus.Options{
 		SessionTimeout: cfg.SessionTimeout, Version: version, Logger: log,
 		MaxBody: cfg.MaxBody, WSMaxMessage: cfg.WSMaxMessage, WSSessionWait: cfg.WSSessionWait,
+		APISecret: cfg.APISecret, TokenAuth: cfg.TokenAuth, Tokens: cfg.janusTokens(),
+		AdminSecret: cfg.JanusAdminSecret, LogLevel: level,
 	})
 	defer gw.Close()
 	recording := room.RecordOptions{Dir: cfg.RecordDir, Template: cfg.RecordTemplate, VideoCodec: cfg.RecordCodec}
@@ -147,6 +151,11 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 		servers = append(servers, newServer(gw.WSHandler()))
 		addrs = append(addrs, cfg.WSListen)
 	}
+	wsEnd := len(addrs)
+	if cfg.JanusAdminListen != "" {
+		servers = append(servers, newServer(janusAdminMux(gw)))
+		addrs = append(addrs, cfg.JanusAdminListen)
+	}
 	serveErr := make(chan error, len(servers))
 	var bound []string
 	for i, srv := range servers {
@@ -158,7 +167,8 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 		go func() { serveErr <- srv.Serve(ln) }()
 		bound = append(bound, ln.Addr().String())
 	}
-	log.Info("tessera listening", "http", bound[0], "janus_ws", bound[1:], "media_port", webrtc.Port(), "version", version)
+	log.Info("tessera listening", "http", bound[0], "janus_ws", bound[1:wsEnd], "janus_admin", bound[wsEnd:],
+		"media_port", webrtc.Port(), "version", version)
 	if ready != nil {
 		ready <- bound[0]
 	}
@@ -190,9 +200,22 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 // expect, with their management secret.
 var demoRoom = room.Config{ID: 1234, Description: "Demo Room", Secret: "adminpwd", AudioLevelEvents: true}
 
-func newLogger(cfg Config, w io.Writer) *slog.Logger {
-	var level slog.Level
-	_ = level.UnmarshalText([]byte(strings.ToUpper(cfg.LogLevel)))
+// janusAdminMux serves the Janus admin API at /admin, as Janus's admin
+// HTTP transport does.
+func janusAdminMux(gw *janus.Gateway) http.Handler {
+	mux := http.NewServeMux()
+	admin := gw.AdminHandler("/admin")
+	mux.Handle("/admin", admin)
+	mux.Handle("/admin/", admin)
+	return mux
+}
+
+// newLogger makes the server logger at the configured level, set into
+// level (which the Janus admin API may change later).
+func newLogger(cfg Config, w io.Writer, level *slog.LevelVar) *slog.Logger {
+	var l slog.Level
+	_ = l.UnmarshalText([]byte(strings.ToUpper(cfg.LogLevel)))
+	level.Set(l)
 	opts := &slog.HandlerOptions{Level: level}
 	if cfg.LogFormat == "json" {
 		return slog.New(slog.NewJSONHandler(w, opts))
