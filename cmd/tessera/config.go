@@ -64,6 +64,12 @@ type Config struct {
 	// Metrics.
 	MetricsListen string `yaml:"metrics_listen"`
 	MetricsKey    string `yaml:"metrics_key"`
+	// Janus API security and the Janus admin API.
+	APISecret        string `yaml:"api_secret"`
+	TokenAuth        bool   `yaml:"token_auth"`
+	JanusTokens      string `yaml:"janus_tokens"`
+	JanusAdminListen string `yaml:"janus_admin_listen"`
+	JanusAdminSecret string `yaml:"janus_admin_secret"`
 }
 
 // defaults is the configuration with nothing set.
@@ -135,6 +141,11 @@ func bind(fs *flag.FlagSet, c *Config, configFile *string) {
 	bindEvents(fs, &c.Events)
 	fs.StringVar(&c.MetricsListen, "metrics-listen", c.MetricsListen, "listen address of the Prometheus metrics (/metrics); empty disables them")
 	fs.StringVar(&c.MetricsKey, "metrics-key", c.MetricsKey, "bearer key the metrics listener requires (empty: none)")
+	fs.StringVar(&c.APISecret, "api-secret", c.APISecret, "secret every Janus API request must carry as apisecret (error 403 otherwise); empty: none")
+	fs.BoolVar(&c.TokenAuth, "token-auth", c.TokenAuth, "every Janus API request must carry a stored token (added through the Janus admin API or -janus-tokens)")
+	fs.StringVar(&c.JanusTokens, "janus-tokens", c.JanusTokens, "comma-separated tokens stored at start-up, each allowed every plugin (with -token-auth)")
+	fs.StringVar(&c.JanusAdminListen, "janus-admin-listen", c.JanusAdminListen, "listen address of the Janus admin API (path /admin); empty disables it")
+	fs.StringVar(&c.JanusAdminSecret, "janus-admin-secret", c.JanusAdminSecret, "admin_secret every Janus admin API request must carry (required with -janus-admin-listen)")
 }
 
 // envName is the environment variable for a flag name.
@@ -275,7 +286,37 @@ func (c Config) validate() error {
 	if err := c.Limits.validate(); err != nil {
 		return err
 	}
-	return c.Events.validate()
+	if err := c.Events.validate(); err != nil {
+		return err
+	}
+	return c.validateJanusAuth()
+}
+
+// validateJanusAuth checks the Janus API security settings: an admin
+// listener needs its secret, and stored-token authentication needs a way
+// to store tokens.
+func (c Config) validateJanusAuth() error {
+	if c.JanusAdminListen != "" && c.JanusAdminSecret == "" {
+		return fmt.Errorf("%w: janus admin listen %q needs a janus admin secret", errConfig, c.JanusAdminListen)
+	}
+	if len(c.janusTokens()) > 0 && !c.TokenAuth {
+		return fmt.Errorf("%w: janus tokens are given but token auth is off", errConfig)
+	}
+	if c.TokenAuth && c.JanusAdminListen == "" && len(c.janusTokens()) == 0 {
+		return fmt.Errorf("%w: token auth needs janus tokens or the janus admin listener (to add them): no request could pass", errConfig)
+	}
+	return nil
+}
+
+// janusTokens splits the janus_tokens setting.
+func (c Config) janusTokens() []string {
+	var out []string
+	for _, t := range strings.Split(c.JanusTokens, ",") {
+		if t = strings.TrimSpace(t); t != "" {
+			out = append(out, t)
+		}
+	}
+	return out
 }
 
 // inputLimits reads max_input_size and decode_budget.

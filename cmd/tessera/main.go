@@ -56,7 +56,9 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 	if err != nil {
 		return err
 	}
-	log := newLogger(cfg, stderr)
+	// The level is shared with the Janus admin API's set_log_level.
+	level := new(slog.LevelVar)
+	log := newLogger(cfg, stderr, level)
 	slog.SetDefault(log)
 
 	inputs, err := cfg.inputLimits()
@@ -126,8 +128,10 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 		MaxBody: cfg.MaxBody, WSMaxMessage: cfg.WSMaxMessage, WSSessionWait: cfg.WSSessionWait,
 		MaxSessions: cfg.MaxSessions, MaxHandles: cfg.MaxHandles, SessionsPerMinute: cfg.SessionRate,
 		MaxPolls: cfg.MaxPolls, WSRate: cfg.WSRate, WSOrigins: cfg.origins(),
-		Events:   gatewayEvents(evs),
-		Observer: observer,
+		Events:    gatewayEvents(evs),
+		Observer:  observer,
+		APISecret: cfg.APISecret, TokenAuth: cfg.TokenAuth, Tokens: cfg.janusTokens(),
+		AdminSecret: cfg.JanusAdminSecret, LogLevel: level,
 	})
 	defer gw.Close()
 	recording := room.RecordOptions{Dir: cfg.RecordDir, Template: cfg.RecordTemplate, VideoCodec: cfg.RecordCodec,
@@ -177,7 +181,14 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 		servers = append(servers, newServer(gw.WSHandler()))
 		addrs = append(addrs, cfg.WSListen)
 	}
-	metricsAt := len(servers) // index of the metrics listener, if any
+	// Listeners after the HTTP one and the Janus WebSocket: the Janus
+	// admin API, then the metrics, each when configured.
+	wsEnd := len(addrs)
+	if cfg.JanusAdminListen != "" {
+		servers = append(servers, newServer(janusAdminMux(gw)))
+		addrs = append(addrs, cfg.JanusAdminListen)
+	}
+	metricsAt := len(addrs)
 	if meter != nil {
 		meter.SetGateway(gw)
 		mux := http.NewServeMux()
@@ -196,7 +207,8 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 		go func() { serveErr <- srv.Serve(ln) }()
 		bound = append(bound, ln.Addr().String())
 	}
-	log.Info("tessera listening", "http", bound[0], "janus_ws", bound[1:metricsAt], "media_port", webrtc.Port(), "version", version)
+	log.Info("tessera listening", "http", bound[0], "janus_ws", bound[1:wsEnd], "janus_admin", bound[wsEnd:metricsAt],
+		"media_port", webrtc.Port(), "version", version)
 	if meter != nil {
 		log.Info("metrics listening", "addr", bound[metricsAt], "key", cfg.MetricsKey != "")
 	}
@@ -237,9 +249,22 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 // expect, with their management secret.
 var demoRoom = room.Config{ID: 1234, Description: "Demo Room", Secret: "adminpwd", AudioLevelEvents: true}
 
-func newLogger(cfg Config, w io.Writer) *slog.Logger {
-	var level slog.Level
-	_ = level.UnmarshalText([]byte(strings.ToUpper(cfg.LogLevel)))
+// janusAdminMux serves the Janus admin API at /admin, as Janus's admin
+// HTTP transport does.
+func janusAdminMux(gw *janus.Gateway) http.Handler {
+	mux := http.NewServeMux()
+	admin := gw.AdminHandler("/admin")
+	mux.Handle("/admin", admin)
+	mux.Handle("/admin/", admin)
+	return mux
+}
+
+// newLogger makes the server logger at the configured level, set into
+// level (which the Janus admin API may change later).
+func newLogger(cfg Config, w io.Writer, level *slog.LevelVar) *slog.Logger {
+	var l slog.Level
+	_ = l.UnmarshalText([]byte(strings.ToUpper(cfg.LogLevel)))
+	level.Set(l)
 	opts := &slog.HandlerOptions{Level: level}
 	if cfg.LogFormat == "json" {
 		return slog.New(slog.NewJSONHandler(w, opts))

@@ -7,7 +7,8 @@
 //
 // PACKETS_IN and PAYLOADS_OUT hold Opus payloads, each prefixed by its
 // length as a 16-bit big-endian number. The summary is one JSON line on
-// stdout.
+// stdout. JANUS_APISECRET and JANUS_TOKEN, when set, are given to janode
+// as the connection's apisecret and token.
 import { readFileSync, writeFileSync } from 'node:fs';
 import Janode from 'janode';
 import AudioBridgePlugin from 'janode/plugins/audiobridge';
@@ -36,7 +37,10 @@ async function main() {
   const summary = { steps: [], sent: 0, received: 0, events: [] };
   const step = s => { summary.steps.push(s); log('step:', s); };
 
-  const conn = await Janode.connect({ address: { url }, retry_time_secs: 1, max_retries: 1 });
+  const address = { url };
+  if (process.env.JANUS_APISECRET) address.apisecret = process.env.JANUS_APISECRET;
+  if (process.env.JANUS_TOKEN) address.token = process.env.JANUS_TOKEN;
+  const conn = await Janode.connect({ address, retry_time_secs: 1, max_retries: 1 });
   step('connected');
   const session = await conn.create();
   step('created');

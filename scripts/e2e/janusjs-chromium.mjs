@@ -3,6 +3,9 @@
 // over HTTP long-poll, and prints one JSON line per transport.
 //
 //   node janusjs-chromium.mjs PAGE_URL WS_URL HTTP_URL [SECONDS]
+//
+// JANUS_APISECRET and JANUS_TOKEN, when set, are given to janus.js (the
+// apisecret and token options of new Janus).
 import { chromium } from 'playwright-core';
 
 const [pageURL, wsURL, httpURL, secondsArg] = process.argv.slice(2);
@@ -22,7 +25,10 @@ try {
   for (const server of [wsURL, httpURL]) {
     const page = await browser.newPage();
     page.on('pageerror', e => process.stderr.write(`page error: ${e}\n`));
-    await page.goto(`${pageURL}?server=${encodeURIComponent(server)}&room=1234`);
+    const creds = ['apisecret', 'token']
+      .filter(k => process.env[`JANUS_${k.toUpperCase()}`])
+      .map(k => `&${k}=${encodeURIComponent(process.env[`JANUS_${k.toUpperCase()}`])}`).join('');
+    await page.goto(`${pageURL}?server=${encodeURIComponent(server)}&room=1234${creds}`);
     await page.waitForFunction(() => window.result && (window.result.errors.length > 0 || window.result.steps.includes('webrtcup')), null, { timeout: 20000 });
     await page.waitForTimeout(seconds * 1000);
     const summary = await page.evaluate(async () => ({

@@ -22,6 +22,16 @@
 // while no socket holds a session (HTTP), its events wait in a bounded
 // queue for the next long poll, or for the socket that claims it.
 //
+// # Security and the admin API
+//
+// Options.APISecret makes every request carry "apisecret", and
+// Options.TokenAuth a stored "token" (either one passes when both are
+// on); tokens may be limited to some plugins. info and ping need neither.
+// Refusals are Janus's: 403, and 405 for an attach the token does not
+// allow. AdminHandler serves Janus's admin API (sessions, handles,
+// tokens, session timeout, log level, message_plugin to the room
+// plugins), every request checked against Options.AdminSecret.
+//
 // # Plugins
 //
 // Plugins give handles their meaning. Two are provided on a room manager:

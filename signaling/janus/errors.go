@@ -51,6 +51,9 @@ var (
 	// ErrNotInRoom: a handle's request needs it to have joined a room.
 	ErrNotInRoom = errors.New("janus: not in a room")
 
+	// errTokenNotFound: an admin request names a token not stored.
+	errTokenNotFound = errors.New("token not found")
+
 	// errMissingField: a request lacks a field it needs.
 	errMissingField = errors.New("missing element")
 	// errFieldType: a request has a field with the wrong JSON type.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -56,6 +57,22 @@ type Options struct {
 	Events EventSink
 	// Observer, if set, learns of every request once it is answered.
 	Observer RequestObserver
+
+	// APISecret, when set, is the secret every request must carry as
+	// "apisecret" (403 otherwise; see auth.go).
+	APISecret string
+	// TokenAuth makes every request carry a stored token as "token"
+	// (403 otherwise); tokens may be limited to some plugins (405).
+	TokenAuth bool
+	// Tokens are stored at start, each allowed every plugin (with
+	// TokenAuth).
+	Tokens []string
+	// AdminSecret is the "admin_secret" every admin API request must
+	// carry (AdminHandler); without it the admin API refuses them all.
+	AdminSecret string
+	// LogLevel, when set, is the level set_log_level changes: the
+	// server logger's.
+	LogLevel *slog.LevelVar
 }
 
 // Gateway is the Janus core: sessions, handles, request dispatch. It owns
@@ -66,6 +83,11 @@ type Gateway struct {
 	log     *slog.Logger
 	plugins map[string]Plugin
 	started time.Time
+	// tokens are the stored tokens of token authentication.
+	tokens *tokenStore
+	// timeout is the session timeout in nanoseconds; 0 never times out
+	// (set_session_timeout changes it).
+	timeout atomic.Int64
 
 	mu       sync.Mutex
 	sessions map[uint64]*Session
@@ -116,6 +138,11 @@ func NewGateway(opts Options) *Gateway {
 		opts: opts, log: opts.Logger, plugins: make(map[string]Plugin),
 		sessions: make(map[uint64]*Session), started: time.Now(), stop: make(chan struct{}),
 		sessionRate: newAddrLimiter(opts.SessionsPerMinute),
+		tokens:      newTokenStore(),
+	}
+	g.timeout.Store(int64(opts.SessionTimeout))
+	for _, t := range opts.Tokens {
+		g.tokens.add(t, nil)
 	}
 	g.wg.Add(1)
 	go g.reap()
@@ -126,8 +153,16 @@ func NewGateway(opts Options) *Gateway {
 // session.
 const DefaultMaxPolls = 4
 
-// Register adds a plugin.
-func (g *Gateway) Register(p Plugin) { g.plugins[p.Package()] = p }
+// Register adds a plugin. The start-up tokens may attach to it.
+func (g *Gateway) Register(p Plugin) {
+	g.plugins[p.Package()] = p
+	for _, t := range g.opts.Tokens {
+		g.tokens.grant(t, p.Package())
+	}
+}
+
+// sessionTimeout is the current session timeout; 0: none.
+func (g *Gateway) sessionTimeout() time.Duration { return time.Duration(g.timeout.Load()) }
 
 // Close destroys every session, stops the reaper and returns once every
 // handle is detached: each plugin's Detach has returned (and with it every
@@ -182,10 +217,14 @@ func (g *Gateway) reap() {
 		case <-g.stop:
 			return
 		case now := <-t.C:
+			timeout := g.sessionTimeout()
+			if timeout == 0 {
+				continue
+			}
 			g.mu.Lock()
 			var expired []*Session
 			for _, s := range g.sessions {
-				if now.Sub(time.Unix(0, s.last.Load())) > g.opts.SessionTimeout {
+				if now.Sub(time.Unix(0, s.last.Load())) > timeout {
 					expired = append(expired, s)
 				}
 			}
@@ -241,11 +280,11 @@ func (g *Gateway) info(tx string) M {
 		"name": "Tessera", "version": 1, "version_string": g.opts.Version,
 		"author": "The Tessera authors", "commit-hash": "", "compile-time": "",
 		"log-to-stdout": true, "log-to-file": false, "data_channels": false,
-		"accepting-new-sessions": true, "session-timeout": int(g.opts.SessionTimeout.Seconds()),
+		"accepting-new-sessions": true, "session-timeout": int(g.sessionTimeout().Seconds()),
 		"reclaim-session-timeout": 0, "candidates-timeout": 45,
 		"server-name": "Tessera", "local-ip": "0.0.0.0", "ipv6": false, "ice-lite": false,
 		"ice-tcp": true, "full-trickle": false, "mdns-enabled": false,
-		"api_secret": false, "auth_token": false, "event_handlers": false, "opaqueid_in_api": true,
+		"api_secret": g.opts.APISecret != "", "auth_token": g.opts.TokenAuth, "event_handlers": g.opts.Events != nil, "opaqueid_in_api": true,
 		"dependencies": M{}, "transports": M{
 			"janus.transport.http":       M{"name": "HTTP transport", "version_string": g.opts.Version},
 			"janus.transport.websockets": M{"name": "WebSockets transport", "version_string": g.opts.Version},

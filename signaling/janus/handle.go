@@ -7,6 +7,7 @@ import (
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/tessera-mcu/tessera/room/rtc"
 )
@@ -29,6 +30,9 @@ type Handle struct {
 	plugin  Plugin
 	ps      PluginSession
 	opaque  string
+	// token is the one the handle was attached with; created, when.
+	token   string
+	created time.Time
 
 	tasks chan func()
 	// stop asks the handle's goroutine to detach: it runs the requests
@@ -48,7 +52,7 @@ type Handle struct {
 
 func newHandle(s *Session, p Plugin, opaque string) *Handle {
 	return &Handle{session: s, plugin: p, opaque: opaque, tasks: make(chan func(), handleQueueLen),
-		stop: make(chan struct{})}
+		stop: make(chan struct{}), created: time.Now()}
 }
 
 // send delivers a message about the handle unless it was detached.

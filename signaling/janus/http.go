@@ -109,6 +109,10 @@ func (t *httpTransport) get(w http.ResponseWriter, r *http.Request, parts []stri
 			maxev = n
 		}
 	}
+	if !t.core.pollAllowed(r.URL.Query()) {
+		w.WriteHeader(http.StatusForbidden) // as Janus: no body
+		return
+	}
 	// A session that lives on a WebSocket is not known here (as in
 	// Janus): its events go to the socket. A claim over HTTP moves it.
 	events, err := t.core.poll(r.Context(), id, maxev)

@@ -134,8 +134,39 @@ func decodePackets(t *testing.T, path string) []int16 {
 // decoding it: janode's 440 Hz reaches the pion peer and the pion peer's
 // 660 Hz comes back to janode, without janode's own voice.
 func TestJanodeAudioBridge(t *testing.T) {
+	runJanodeAudioBridge(t, Options{}, nil)
+}
+
+// e2eAuth is a server's API secret and a stored token allowed the
+// AudioBridge, and the environment that hands them to the npm clients.
+var (
+	e2eAuth    = Options{APISecret: "e2e-secret", TokenAuth: true, Tokens: []string{"e2e-token"}}
+	e2eAuthEnv = []string{"JANUS_APISECRET=e2e-secret", "JANUS_TOKEN=e2e-token"}
+)
+
+// TestJanodeAudioBridgeWithSecretAndToken is the janode session against a
+// server that wants an API secret or a token, janode given both in its
+// connection's address; without them its session is refused (403).
+func TestJanodeAudioBridgeWithSecretAndToken(t *testing.T) {
+	s := runJanodeAudioBridge(t, e2eAuth, e2eAuthEnv)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	dir := t.TempDir()
+	in := filepath.Join(dir, "in.opus")
+	writeTonePackets(t, in, 440, 10)
+	cmd := exec.CommandContext(ctx, needNode(t), "janode-audiobridge.mjs", "ws"+strings.TrimPrefix(s.http.URL, "http")+"/janus", "1234", in, filepath.Join(dir, "out.opus"), "1")
+	cmd.Dir = e2eDir
+	out, err := cmd.CombinedOutput()
+	if err == nil || !strings.Contains(string(out), unauthorizedReason) {
+		t.Fatalf("janode without credentials: %v\n%s", err, out)
+	}
+}
+
+// runJanodeAudioBridge runs the janode session against a server with
+// opts, janode's environment extended by env.
+func runJanodeAudioBridge(t *testing.T, opts Options, env []string) *server {
 	node := needNode(t)
-	s := newServer(t, Options{})
+	s := newServer(t, opts)
 	r, _ := s.rooms.Get(1234)
 	goPeer := joinGoPeer(t, s.webrtc, r, 660)
 
@@ -147,6 +178,7 @@ func TestJanodeAudioBridge(t *testing.T) {
 	defer cancel()
 	cmd := exec.CommandContext(ctx, node, "janode-audiobridge.mjs", wsURL, "1234", in, out, "4")
 	cmd.Dir = e2eDir
+	cmd.Env = append(os.Environ(), env...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	// While janode talks, the pion peer must hear it.
@@ -203,4 +235,5 @@ func TestJanodeAudioBridge(t *testing.T) {
 	if ps, _ := r.Participants(context.Background()); len(ps) != 1 {
 		t.Errorf("%d participants after janode left, want 1", len(ps))
 	}
+	return s
 }

@@ -37,9 +37,23 @@ func needChromium(t *testing.T) string {
 // headless Chromium (fake microphone), over WebSocket and then over HTTP
 // long-poll, next to a pion participant: both directions must carry audio.
 func TestJanusJSInChromium(t *testing.T) {
+	runJanusJSInChromium(t, Options{}, nil)
+}
+
+// TestJanusJSInChromiumWithSecretAndToken is the same against a server
+// that wants an API secret or a token, janus.js given both (the apisecret
+// and token options of new Janus): it sends them with every request, long
+// polls included.
+func TestJanusJSInChromiumWithSecretAndToken(t *testing.T) {
+	runJanusJSInChromium(t, e2eAuth, e2eAuthEnv)
+}
+
+// runJanusJSInChromium runs the janus.js sessions against a server with
+// opts, the runner's environment extended by env.
+func runJanusJSInChromium(t *testing.T, opts Options, env []string) {
 	node := needNode(t)
 	chromium := needChromium(t)
-	s := newServer(t, Options{})
+	s := newServer(t, opts)
 	r, _ := s.rooms.Get(1234)
 	goPeer := joinGoPeer(t, s.webrtc, r, 660)
 
@@ -65,7 +79,7 @@ func TestJanusJSInChromium(t *testing.T) {
 	cmd := exec.CommandContext(ctx, node, "janusjs-chromium.mjs", base+"/e2e/janusjs.html",
 		"ws"+strings.TrimPrefix(base, "http")+"/janus", base+"/janus", "4")
 	cmd.Dir = e2eDir
-	cmd.Env = append(os.Environ(), "CHROMIUM="+chromium)
+	cmd.Env = append(append(os.Environ(), "CHROMIUM="+chromium), env...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	mark := goPeer.Mark()

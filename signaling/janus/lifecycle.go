@@ -56,11 +56,15 @@ func (g *Gateway) attach(s *Session, r *request) M {
 	if p == nil {
 		return errReply(s.id, r.transaction, errorf(CodePluginNotFound, "No such plugin '%s'", name))
 	}
+	if e := g.attachRefused(r, name); e != nil {
+		return errReply(s.id, r.transaction, e)
+	}
 	opaque, err := r.raw.str("opaque_id", false)
 	if err != nil {
 		return errReply(s.id, r.transaction, coreError(err))
 	}
 	h := newHandle(s, p, opaque)
+	h.token = stringField(r.raw, "token")
 	s.mu.Lock()
 	if s.destroyed {
 		s.mu.Unlock()

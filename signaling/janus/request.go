@@ -94,6 +94,9 @@ func (g *Gateway) process(ctx context.Context, body []byte, at route, from sink)
 		return reply{msg: bad}
 	}
 	kind = r.janus
+	if bad := g.unauthorized(r); bad != nil {
+		return reply{msg: bad}
+	}
 	switch r.janus {
 	case "info":
 		return reply{msg: g.info(r.transaction)}

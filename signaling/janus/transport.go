@@ -1,6 +1,9 @@
 package janus
 
-import "context"
+import (
+	"context"
+	"net/url"
+)
 
 // A transport (HTTP with long poll, WebSocket) carries requests to the
 // gateway and its answers and events back to the client. The two meet
@@ -47,6 +50,9 @@ type core interface {
 	unbind(s *Session, k sink)
 	// info is the server_info answer.
 	info(tx string) M
+	// pollAllowed reports whether a long poll's query (apisecret, token)
+	// authorizes it.
+	pollAllowed(q url.Values) bool
 }
 
 var _ core = (*Gateway)(nil)
