@@ -12,7 +12,7 @@ import (
 // audioTick is one 20 ms step: choose talkers, decode them, mix, encode
 // each distinct mix once, hand every listener its mix.
 func (r *Room) audioTick() {
-	if len(r.order) == 0 && r.rec == nil {
+	if len(r.order) == 0 && r.rec == nil && len(r.streams) == 0 {
 		r.audioGap = 0
 		return // nobody to hear anything: an empty room costs nothing
 	}
@@ -111,6 +111,7 @@ func (r *Room) audioTick() {
 	}
 
 	r.recordAudio(r.packets[mixer.FullMix])
+	r.streamAudio(mixes.PCM(mixer.FullMix))
 
 	// Every listener gets the packet of its mix.
 	dur := tick * time.Duration(1+r.audioGap)

@@ -40,6 +40,9 @@ var (
 	ErrTooManyRooms      = errors.New("room: too many rooms")
 	ErrServerFull        = errors.New("room: server is full")
 	ErrTooManyRecordings = errors.New("room: too many recordings")
+	ErrTooManyStreams    = errors.New("room: too many streams")
+	// ErrNoSuchStream: no stream of that ID runs in the room.
+	ErrNoSuchStream = errors.New("room: no such stream")
 	// ErrDiskLow: the recordings' file system has less free space than
 	// the configured floor.
 	ErrDiskLow = errors.New("room: disk space below the floor")

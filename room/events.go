@@ -44,6 +44,10 @@ const (
 	// EventTier: a viewer was put on a tier of the composite (Tier,
 	// Width, Height).
 	EventTier
+	// EventStream: a live stream started (Streaming), stopped (not
+	// Streaming; Reason says why: "stopped", "error: …", "room
+	// destroyed"), or its sink reported a change (State, Reason).
+	EventStream
 )
 
 func (k EventKind) String() string {
@@ -76,6 +80,8 @@ func (k EventKind) String() string {
 		return "slowlink"
 	case EventTier:
 		return "tier"
+	case EventStream:
+		return "stream"
 	}
 	return "unknown"
 }
@@ -108,6 +114,10 @@ type Event struct {
 	Lost   int
 	// Tier, Width and Height describe EventTier.
 	Tier, Width, Height int
+	// Stream, Streaming and State describe EventStream.
+	Stream    StreamInfo
+	Streaming bool
+	State     string
 }
 
 // Subscription delivers a room's events in order. When the subscriber

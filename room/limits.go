@@ -18,10 +18,13 @@ type Limits struct {
 	// MaxRecordings caps the recordings running at once
 	// (ErrTooManyRecordings).
 	MaxRecordings int
+	// MaxStreams caps the live streams (StartStream) running at once
+	// (ErrTooManyStreams).
+	MaxStreams int
 }
 
 func (l Limits) validate() error {
-	if l.MaxRooms < 0 || l.MaxParticipants < 0 || l.MaxRecordings < 0 {
+	if l.MaxRooms < 0 || l.MaxParticipants < 0 || l.MaxRecordings < 0 || l.MaxStreams < 0 {
 		return fmt.Errorf("%w: negative limit %+v", ErrInvalidConfig, l)
 	}
 	return nil
@@ -69,6 +72,29 @@ func (r *Room) releaseRecorder() {
 		r.mgr.recordings.Add(-1)
 	}
 }
+
+// takeStream counts one more stream against the server's cap.
+func (r *Room) takeStream() bool {
+	m := r.mgr
+	if m == nil {
+		return true
+	}
+	n := m.streams.Add(1)
+	if m.limits.MaxStreams == 0 || n <= int64(m.limits.MaxStreams) {
+		return true
+	}
+	m.streams.Add(-1)
+	return false
+}
+
+func (r *Room) releaseStream() {
+	if r.mgr != nil {
+		r.mgr.streams.Add(-1)
+	}
+}
+
+// Streams is the number of live streams running.
+func (m *Manager) Streams() int { return int(m.streams.Load()) }
 
 // Participants is the number of participants in all the manager's rooms.
 func (m *Manager) Participants() int { return int(m.seats.Load()) }

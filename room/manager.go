@@ -42,9 +42,9 @@ type Manager struct {
 	maxTalkers int
 	limits     Limits
 	// seats and recordings count what Limits caps.
-	seats, recordings atomic.Int64
-	lifecycle         Lifecycle
-	count             counters
+	seats, recordings, streams atomic.Int64
+	lifecycle                  Lifecycle
+	count                      counters
 
 	mu     sync.Mutex
 	rooms  map[RoomID]*Room

@@ -90,7 +90,8 @@ type Room struct {
 	loudest   mixer.SourceID
 	audioGap  int64 // skipped audio ticks to fold into the next packet
 
-	rec         *recorder  // recording in progress
+	rec         *recorder // recording in progress
+	streams     map[StreamID]*stream
 	recStarting bool       // a recording's file is being created
 	video       *roomVideo // nil: audio-only room
 	decode      *decodePool
@@ -397,6 +398,7 @@ func (r *Room) destroyWith(reason string) {
 	if rec := r.detachRecorder("room destroyed"); rec != nil {
 		<-rec.done
 	}
+	r.detachStreams("room destroyed")
 	if r.video != nil {
 		r.video.close()
 	}

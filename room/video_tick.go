@@ -111,6 +111,7 @@ func (r *Room) videoTick(now time.Time) {
 		sample := Frame{Data: append([]byte(nil), pkt.Data...), Duration: o.carry}
 		o.carry = 0
 		r.recordVideo(o.key, sample.Data, pkt.Keyframe, now)
+		r.streamVideo(o, sample.Data, pkt.Keyframe)
 		for _, p := range r.order {
 			if p.vout == nil || p.vkey != o.key {
 				continue
