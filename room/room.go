@@ -70,6 +70,8 @@ type Room struct {
 	members     atomic.Int32
 	allMuted    atomic.Bool
 	recordingOn atomic.Bool
+	// streamsOn counts the room's live streams (for lists).
+	streamsOn atomic.Int32
 	lastStats   atomic.Pointer[RoomStats]
 
 	// Owned by the room goroutine.

@@ -139,6 +139,7 @@ func (r *Room) StartStream(ctx context.Context, o StreamOptions, sink StreamSink
 			r.streams = make(map[StreamID]*stream)
 		}
 		r.streams[s.info.ID] = s
+		r.streamsOn.Store(int32(len(r.streams)))
 		started = true
 		go s.run(r)
 		r.publish(Event{Kind: EventStream, Stream: s.info, Streaming: true})
@@ -203,6 +204,7 @@ func (r *Room) detachStream(id StreamID, reason string) *stream {
 		return nil
 	}
 	delete(r.streams, id)
+	r.streamsOn.Store(int32(len(r.streams)))
 	if s.info.Video && r.video != nil {
 		r.video.release(s.key)
 	}

@@ -12,6 +12,8 @@ type Summary struct {
 	// Muted: the whole room is muted.
 	Muted     bool
 	Recording bool
+	// Streams is the number of live streams of the room.
+	Streams int
 }
 
 // Summary describes the room for a room list.
@@ -22,6 +24,7 @@ func (r *Room) Summary() Summary {
 	s.Participants = int(r.members.Load())
 	s.Muted = r.allMuted.Load()
 	s.Recording = r.recordingOn.Load()
+	s.Streams = int(r.streamsOn.Load())
 	return s
 }
 

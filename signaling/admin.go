@@ -31,6 +31,7 @@ type AdminRooms interface {
 //	GET  /admin/rooms/{room}           one room
 //	GET  /admin/rooms/{room}/recording the recording in progress
 //	POST /admin/rooms/{room}/recording {"action":"start"|"stop", "video_codec"?, "filename"?}
+//	     /admin/rooms/{room}/streams   live pushes (admin_streams.go)
 //
 // With a Key set, every request needs "Authorization: Bearer KEY".
 // Without one, a room with a secret needs "X-Room-Secret: SECRET".
@@ -43,6 +44,8 @@ type Admin struct {
 	// Lockout limits wrong keys and secrets per client address (nil:
 	// NewRouter gives the API a limiter of its own).
 	Lockout *lockout.Limiter
+	// Streamer starts live pushes (nil: none; see admin_streams.go).
+	Streamer Streamer
 }
 
 func (a *Admin) routes(r chi.Router) {
@@ -50,6 +53,7 @@ func (a *Admin) routes(r chi.Router) {
 	r.Get("/rooms/{room}", a.roomStats)
 	r.Get("/rooms/{room}/recording", a.recordingState)
 	r.Post("/rooms/{room}/recording", a.recording)
+	a.streamRoutes(r)
 }
 
 func adminError(w http.ResponseWriter, status int, msg string) {

@@ -67,6 +67,7 @@ var moderatorRequests = map[string]moderatorRequest{
 
 	"layout": {reach: ownRoom, video: true, run: (*roomSession).layout},
 	"record": {reach: ownRoomSecured, video: true, run: (*roomSession).record},
+	"stream": {reach: ownRoomSecured, run: (*roomSession).stream},
 }
 
 // onPlugin adapts a handler that answers the same whichever handle asks.
@@ -179,7 +180,7 @@ func (p *RoomPlugin) list() M {
 		}
 		out = append(out, M{"room": r.ID, "description": r.Description, "pin_required": r.PinRequired,
 			"sampling_rate": room.SampleRate, "spatial_audio": false, "record": r.Recording, "muted": r.Muted,
-			"num_participants": r.Participants})
+			"num_participants": r.Participants, "streams": r.Streams})
 	}
 	return M{p.key: "success", "list": out}
 }

@@ -84,6 +84,8 @@ type RoomPlugin struct {
 	recording room.RecordOptions
 	// lostLog limits the lines about clients that lost room events.
 	lostLog logLimiter
+	// streamer starts live pushes (nil: none).
+	streamer Streamer
 	// adminKey, when set, must come with every create (as Janus's
 	// admin_key of its AudioBridge and VideoRoom plugins).
 	adminKey string

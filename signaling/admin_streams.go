@@ -1,0 +1,107 @@
+package signaling
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/tessera-mcu/tessera/room"
+	"github.com/tessera-mcu/tessera/signaling/internal/httpjson"
+)
+
+// Streamer starts live pushes of a room's meeting to an ingest URL (see
+// janus.Streamer; a URL it refuses wraps room.ErrInvalidValue).
+type Streamer interface {
+	Push(ctx context.Context, r *room.Room, url string) (room.StreamInfo, error)
+}
+
+// The live streams of a room:
+//
+//	GET    /admin/rooms/{room}/streams       the streams running
+//	POST   /admin/rooms/{room}/streams       {"url":"rtmp://…/key"}: 201 and the stream
+//	DELETE /admin/rooms/{room}/streams/{id}  stop one
+func (a *Admin) streamRoutes(r chi.Router) {
+	r.Get("/rooms/{room}/streams", a.listStreams)
+	r.Post("/rooms/{room}/streams", a.startStream)
+	r.Delete("/rooms/{room}/streams/{id}", a.stopStream)
+}
+
+func (a *Admin) listStreams(w http.ResponseWriter, r *http.Request) {
+	rm := a.room(w, r)
+	if rm == nil {
+		return
+	}
+	list, err := rm.Streams(r.Context())
+	if err != nil {
+		adminError(w, http.StatusNotFound, err.Error())
+		return
+	}
+	if list == nil {
+		list = []room.StreamInfo{}
+	}
+	httpjson.Write(w, http.StatusOK, map[string]any{"streams": list})
+}
+
+func (a *Admin) startStream(w http.ResponseWriter, r *http.Request) {
+	rm := a.room(w, r)
+	if rm == nil {
+		return
+	}
+	var req struct {
+		URL string `json:"url"`
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 1<<16))
+	if err == nil {
+		err = json.Unmarshal(body, &req)
+	}
+	if err != nil || req.URL == "" {
+		adminError(w, http.StatusBadRequest, `body must be {"url": "rtmp://host/app/key"}`)
+		return
+	}
+	if a.Streamer == nil {
+		adminError(w, http.StatusNotImplemented, "streaming is not available on this server")
+		return
+	}
+	info, err := a.Streamer.Push(r.Context(), rm, req.URL)
+	if err != nil {
+		streamError(w, err)
+		return
+	}
+	httpjson.Write(w, http.StatusCreated, info)
+}
+
+func (a *Admin) stopStream(w http.ResponseWriter, r *http.Request) {
+	rm := a.room(w, r)
+	if rm == nil {
+		return
+	}
+	id, err := strconv.ParseUint(chi.URLParam(r, "id"), 10, 64)
+	if err != nil {
+		adminError(w, http.StatusNotFound, "no such stream: "+chi.URLParam(r, "id"))
+		return
+	}
+	info, err := rm.StopStream(r.Context(), room.StreamID(id))
+	if err != nil {
+		streamError(w, err)
+		return
+	}
+	httpjson.Write(w, http.StatusOK, info)
+}
+
+func streamError(w http.ResponseWriter, err error) {
+	switch {
+	case errors.Is(err, room.ErrInvalidValue):
+		adminError(w, http.StatusBadRequest, err.Error())
+	case errors.Is(err, room.ErrNoSuchStream), errors.Is(err, room.ErrClosed):
+		adminError(w, http.StatusNotFound, err.Error())
+	case errors.Is(err, room.ErrTooManyStreams):
+		adminError(w, http.StatusServiceUnavailable, err.Error())
+	default:
+		adminError(w, http.StatusInternalServerError, err.Error())
+	}
+}
