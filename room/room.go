@@ -72,7 +72,7 @@ type Room struct {
 	recordingOn atomic.Bool
 	// streamsOn counts the room's live streams (for lists).
 	streamsOn atomic.Int32
-	lastStats   atomic.Pointer[RoomStats]
+	lastStats atomic.Pointer[RoomStats]
 
 	// Owned by the room goroutine.
 	parts    map[ParticipantID]*participant

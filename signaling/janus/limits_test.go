@@ -209,7 +209,7 @@ func TestListThousandRooms(t *testing.T) {
 		}
 	}
 	want := map[string]any{"room": float64(first + 1), "description": fmt.Sprintf("room %d", first+1), "pin_required": false,
-		"sampling_rate": float64(48000), "spatial_audio": false, "record": false, "muted": true, "num_participants": float64(1)}
+		"sampling_rate": float64(48000), "spatial_audio": false, "record": false, "muted": true, "num_participants": float64(1), "streams": float64(0)}
 	if got := byID[first+1]; fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("busy room: %v, want %v", got, want)
 	}
