@@ -24,6 +24,7 @@ var (
 	participantsDesc = desc("tessera_participants", "Participants in rooms, by the kind of their media connection (none: not negotiated yet).", "kind")
 	talkersDesc      = desc("tessera_talkers", "Participants being mixed as talkers.")
 	recordingsDesc   = desc("tessera_recordings", "Recordings in progress.")
+	streamsDesc      = desc("tessera_streams", "Live streams of rooms running (RTMP pushes, HLS).")
 
 	sessionsDesc = desc("tessera_janus_sessions", "Janus sessions open.")
 	handlesDesc  = desc("tessera_janus_handles", "Janus plugin handles attached.")
@@ -57,7 +58,7 @@ var (
 	panicsDesc = desc("tessera_panics_total", "Panics recovered, by where: a room tick (the room ended), a video decode or a track reader (that input stopped).", "where")
 )
 
-var allDescs = []*prometheus.Desc{buildInfo, roomsDesc, participantsDesc, talkersDesc, recordingsDesc,
+var allDescs = []*prometheus.Desc{buildInfo, roomsDesc, participantsDesc, talkersDesc, recordingsDesc, streamsDesc,
 	sessionsDesc, handlesDesc, tickDesc, lateDesc, skippedDesc, busyDesc, busyTimeDesc, workerRooms,
 	packetsDesc, bytesDesc, nacksDesc, lostDesc, incomplete, keyReqDesc, keyframesDesc, forcedDesc, decodeErrDesc,
 	jitterMax, jitterMean, audioEncoders, videoEncoders, viewersDesc, recBytesDesc, recErrorsDesc, recDroppedDesc,
@@ -111,13 +112,15 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 
 // rooms reports what the rooms last published of themselves.
 func (c *collector) rooms(ch chan<- prometheus.Metric) {
-	recording := 0
+	recording, streams := 0, 0
 	for _, s := range c.o.Rooms.Summaries() {
 		if s.Recording {
 			recording++
 		}
+		streams += s.Streams
 	}
 	gauge(ch, recordingsDesc, float64(recording))
+	gauge(ch, streamsDesc, float64(streams))
 
 	stats := c.o.Rooms.RoomStats()
 	gauge(ch, roomsDesc, float64(len(stats)))
