@@ -32,6 +32,9 @@ type Config struct {
 	AudioBitrate int
 	// Video configures the composite picture.
 	Video VideoConfig
+	// HLS lets the room be watched over HLS (the server serves its
+	// composite and full mix while someone watches).
+	HLS bool
 }
 
 const tick = 20 * time.Millisecond

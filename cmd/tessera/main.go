@@ -247,7 +247,7 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 
 // demoRoom is room 1234, the room Janus's demo pages and janode's examples
 // expect, with their management secret.
-var demoRoom = room.Config{ID: 1234, Description: "Demo Room", Secret: "adminpwd", AudioLevelEvents: true}
+var demoRoom = room.Config{ID: 1234, Description: "Demo Room", Secret: "adminpwd", AudioLevelEvents: true, HLS: true}
 
 // janusAdminMux serves the Janus admin API at /admin, as Janus's admin
 // HTTP transport does.

@@ -137,13 +137,16 @@ func (p *RoomPlugin) create(ctx context.Context, b fields) (M, error) {
 	}
 	f := fieldReader{f: b}
 	desc, secret, pin := f.str("description"), f.str("secret"), f.str("pin")
-	private, levels := f.boolean("is_private"), f.boolean("audiolevel_event")
+	private, levels, hls := f.boolean("is_private"), f.boolean("audiolevel_event"), f.boolean("hls")
 	if f.err != nil {
 		return nil, f.err
 	}
 	cfg := room.Config{ID: room.RoomID(id), Description: desc, Secret: secret, Pin: pin}
 	if levels != nil {
 		cfg.AudioLevelEvents = *levels
+	}
+	if hls != nil {
+		cfg.HLS = *hls
 	}
 	if b.has("max_talkers") {
 		k, err := b.uint("max_talkers", false)
