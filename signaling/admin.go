@@ -31,6 +31,7 @@ type AdminRooms interface {
 //	GET  /admin/rooms/{room}           one room
 //	GET  /admin/rooms/{room}/recording the recording in progress
 //	POST /admin/rooms/{room}/recording {"action":"start"|"stop", "video_codec"?, "filename"?}
+//	POST /admin/rooms/{room}/tokens    {"kind":"whip"|"whep", "name"?, "ttl"?} → {"token", "expires"}
 //
 // With a Key set, every request needs "Authorization: Bearer KEY".
 // Without one, a room with a secret needs "X-Room-Secret: SECRET".
@@ -43,6 +44,9 @@ type Admin struct {
 	// Lockout limits wrong keys and secrets per client address (nil:
 	// NewRouter gives the API a limiter of its own).
 	Lockout *lockout.Limiter
+	// Tokens mints the WHIP and WHEP endpoints' tokens (nil: no
+	// /tokens route).
+	Tokens TokenMinter
 }
 
 func (a *Admin) routes(r chi.Router) {
@@ -50,6 +54,9 @@ func (a *Admin) routes(r chi.Router) {
 	r.Get("/rooms/{room}", a.roomStats)
 	r.Get("/rooms/{room}/recording", a.recordingState)
 	r.Post("/rooms/{room}/recording", a.recording)
+	if a.Tokens != nil {
+		r.Post("/rooms/{room}/tokens", a.mintToken)
+	}
 }
 
 func adminError(w http.ResponseWriter, status int, msg string) {

@@ -61,6 +61,8 @@ type Config struct {
 	Limits `yaml:",inline"`
 	// Event handlers (events.go).
 	Events eventConfig `yaml:",inline"`
+	// WHIP and WHEP (whip.go).
+	WHIP whipConfig `yaml:",inline"`
 	// Metrics.
 	MetricsListen string `yaml:"metrics_listen"`
 	MetricsKey    string `yaml:"metrics_key"`
@@ -97,6 +99,7 @@ func defaults() Config {
 
 		Limits: defaultLimits(),
 		Events: eventDefaults(),
+		WHIP:   whipDefaults(),
 	}
 }
 
@@ -133,6 +136,7 @@ func bind(fs *flag.FlagSet, c *Config, configFile *string) {
 	fs.StringVar(&c.AdminKey, "admin-key", c.AdminKey, "bearer key for the /admin API (empty: room secrets)")
 	bindLimits(fs, &c.Limits)
 	bindEvents(fs, &c.Events)
+	bindWHIP(fs, &c.WHIP)
 	fs.StringVar(&c.MetricsListen, "metrics-listen", c.MetricsListen, "listen address of the Prometheus metrics (/metrics); empty disables them")
 	fs.StringVar(&c.MetricsKey, "metrics-key", c.MetricsKey, "bearer key the metrics listener requires (empty: none)")
 }
@@ -273,6 +277,9 @@ func (c Config) validate() error {
 		return err
 	}
 	if err := c.Limits.validate(); err != nil {
+		return err
+	}
+	if err := c.WHIP.validate(); err != nil {
 		return err
 	}
 	return c.Events.validate()
