@@ -17,7 +17,7 @@ import (
 // its seat.
 func TestWHEPViewerGetsCompositeAndFullMix(t *testing.T) {
 	f := newFixture(t)
-	aliceID, alice := f.participant(t, "alice", testpeer.Options{ToneHz: 440, Video: "vp8", VideoColor: red})
+	aliceID, _ := f.participant(t, "alice", testpeer.Options{ToneHz: 440, Video: "vp8", VideoColor: red})
 	_, _ = f.participant(t, "bob", testpeer.Options{ToneHz: 990, Video: "vp8", VideoColor: blue})
 	tok, err := f.tokens.Mint(Grant{Room: f.room.ID(), Kind: KindWHEP, Name: "lobby"}, time.Minute)
 	if err != nil {
@@ -51,7 +51,6 @@ func TestWHEPViewerGetsCompositeAndFullMix(t *testing.T) {
 	if st, _ := f.room.Stats(ctxT(t)); st.Viewers != 1 || f.rooms.Participants() != 3 {
 		t.Errorf("%d viewers, server %d participants; want 1 and 3", st.Viewers, f.rooms.Participants())
 	}
-	_ = alice
 
 	resp, _ = f.do(t, http.MethodDelete, resp.Header.Get("Location"), "", "", "")
 	if resp.StatusCode != http.StatusOK {
