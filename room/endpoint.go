@@ -212,7 +212,7 @@ func (r *Room) Attach(ctx context.Context, id ParticipantID, conn Connection, m 
 			link.outs[1].Store(p.vout)
 		}
 		p.vcodec = m.VideoCodec
-		p.watchOnly = !m.Sends
+		p.watchOnly = !m.Sends || p.viewer
 		if p.vout != nil {
 			r.addViewer(p, outputKey{codec: m.VideoCodec, tier: p.tier.Floor})
 		}

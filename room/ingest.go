@@ -11,8 +11,8 @@ func (r *Room) readAudio(id ParticipantID, conn Connection, src RTPReader, level
 	in.count = r.count
 	r.post(func() {
 		p := r.parts[id]
-		if p == nil || p.conn != conn {
-			in.close() // left, or hung up, meanwhile
+		if p == nil || p.conn != conn || p.viewer {
+			in.close() // left, or hung up, meanwhile; a viewer is not heard
 			return
 		}
 		// A renegotiation that brings a new track replaces the old one,
@@ -48,8 +48,8 @@ func (r *Room) readVideo(id ParticipantID, conn Connection, src RTPReader, codec
 	registered := make(chan bool, 1)
 	r.post(func() {
 		p := r.parts[id]
-		if p == nil || p.conn != conn {
-			registered <- false
+		if p == nil || p.conn != conn || p.viewer {
+			registered <- false // a viewer is not seen
 			return
 		}
 		if old := p.vin; old != nil {

@@ -50,6 +50,8 @@ type participant struct {
 	// watchOnly: the participant's media session sends nothing (a lobby
 	// screen, a wall display); it gets no tile on the composite.
 	watchOnly bool
+	// viewer: a hidden participant (see JoinRequest.Viewer).
+	viewer bool
 
 	// conn is the participant's media connection (nil: none yet); link
 	// is how its callbacks reach the room.

@@ -25,6 +25,12 @@ type JoinRequest struct {
 	// (0, the default: the top one). A viewer never goes above it, whatever
 	// its bandwidth.
 	VideoTier int
+	// Viewer makes a hidden participant that only watches and listens (a
+	// wall display, a WHEP player): it gets the composite and the full
+	// mix, but is in no participant list, causes no joined, left or other
+	// event about itself, takes no tile and sends nothing into the room.
+	// It counts against the server's cap, not the room's.
+	Viewer bool
 }
 
 // Joined is what a participant learns as it joins, in one snapshot taken
@@ -86,7 +92,7 @@ func (r *Room) enter(ctx context.Context, req JoinRequest, moving bool) (Joined,
 		}
 	}()
 	xerr := r.exec(ctx, func() {
-		if r.cfg.MaxParticipants > 0 && len(r.parts) >= r.cfg.MaxParticipants {
+		if r.cfg.MaxParticipants > 0 && !req.Viewer && r.listedCount() >= r.cfg.MaxParticipants {
 			err = ErrRoomFull
 			return
 		}
@@ -100,7 +106,9 @@ func (r *Room) enter(ctx context.Context, req JoinRequest, moving bool) (Joined,
 			return
 		}
 		for _, q := range r.order {
-			j.Others = append(j.Others, q.info())
+			if !q.viewer {
+				j.Others = append(j.Others, q.info())
+			}
 		}
 		j.Recording = r.rec != nil
 		if r.video != nil {
@@ -110,12 +118,13 @@ func (r *Room) enter(ctx context.Context, req JoinRequest, moving bool) (Joined,
 		}
 		p := &participant{id: id, display: req.Display, muted: req.Muted, volume: vol, joined: time.Now(), preferCodec: req.VideoCodec}
 		p.tier.Floor = req.VideoTier
+		p.viewer, p.watchOnly = req.Viewer, req.Viewer
 		r.parts[id] = p
 		r.order = append(r.order, p)
 		seated = true
 		r.membersChanged()
 		j.Me = p.info()
-		r.publish(Event{Kind: EventJoined, Participant: id, Info: j.Me})
+		r.publish(Event{Kind: EventJoined, Participant: id, Info: j.Me}) // not of a viewer: see publish
 	})
 	if xerr != nil {
 		return Joined{}, xerr
@@ -221,7 +230,9 @@ func (r *Room) Participants(ctx context.Context) ([]ParticipantInfo, error) {
 	err := r.exec(ctx, func() {
 		out = make([]ParticipantInfo, 0, len(r.order))
 		for _, p := range r.order {
-			out = append(out, p.info())
+			if !p.viewer {
+				out = append(out, p.info())
+			}
 		}
 	})
 	return out, err
@@ -304,7 +315,9 @@ func (r *Room) dropParticipant(p *participant, reason string) {
 		}
 	}
 	r.membersChanged()
-	r.publish(Event{Kind: EventLeft, Participant: p.id, Info: p.info(), Reason: reason})
+	if !p.viewer {
+		r.publish(Event{Kind: EventLeft, Participant: p.id, Info: p.info(), Reason: reason})
+	}
 }
 
 // tierCount is the number of tiers of the composite (1 for an audio-only

@@ -221,6 +221,9 @@ func equalSecret(want, got string) bool {
 func (r *Room) Subscribe(buf int) *Subscription { return r.events.subscribe(buf) }
 
 func (r *Room) publish(e Event) {
+	if r.aboutViewer(e) {
+		return
+	}
 	e.Room = r.id
 	r.events.publish(e)
 }

@@ -10,8 +10,11 @@ import (
 
 // RoomStats is a snapshot of a room's counters.
 type RoomStats struct {
-	ID              RoomID            `json:"id"`
-	Participants    int               `json:"participants"`
+	ID           RoomID `json:"id"`
+	Participants int    `json:"participants"`
+	// Viewers counts the hidden participants (JoinRequest.Viewer), whom
+	// Participants leaves out.
+	Viewers         int               `json:"viewers"`
 	Talkers         int               `json:"talkers"`
 	Ticks           uint64            `json:"ticks"`
 	SkippedTicks    uint64            `json:"skipped_ticks"`
@@ -79,7 +82,7 @@ func (r *Room) Stats(ctx context.Context) (RoomStats, error) {
 // collectStats gathers the room's counters (room goroutine).
 func (r *Room) collectStats() RoomStats {
 	s := RoomStats{
-		ID: r.id, Participants: len(r.parts), Ticks: r.stats.ticks.Load(), SkippedTicks: r.stats.skippedTicks.Load(),
+		ID: r.id, Participants: r.listedCount(), Viewers: len(r.parts) - r.listedCount(), Ticks: r.stats.ticks.Load(), SkippedTicks: r.stats.skippedTicks.Load(),
 		AudioEncoders: r.stats.encoders.Load(), MaxEncoders: r.stats.maxEncoders.Load(),
 		EncodersCreated: r.stats.encodersCreated.Load(), EncodeErrors: r.stats.encodeErrors.Load(),
 		MixErrors: r.stats.mixErrors.Load(), VideoErrors: r.stats.videoErrors.Load(),

@@ -44,7 +44,7 @@ func (r *Room) publishStats() {
 // membersChanged refreshes what room lists read after someone joined or
 // left (room goroutine).
 func (r *Room) membersChanged() {
-	r.members.Store(int32(len(r.parts)))
+	r.members.Store(int32(r.listedCount()))
 	r.publishStats()
 }
 

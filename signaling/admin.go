@@ -32,6 +32,7 @@ type AdminRooms interface {
 //	GET  /admin/rooms/{room}/recording the recording in progress
 //	POST /admin/rooms/{room}/recording {"action":"start"|"stop", "video_codec"?, "filename"?}
 //	     /admin/rooms/{room}/streams   live pushes (admin_streams.go)
+//	POST /admin/rooms/{room}/tokens    {"kind":"whip"|"whep", "name"?, "ttl"?} → {"token", "expires"}
 //
 // With a Key set, every request needs "Authorization: Bearer KEY".
 // Without one, a room with a secret needs "X-Room-Secret: SECRET".
@@ -46,6 +47,9 @@ type Admin struct {
 	Lockout *lockout.Limiter
 	// Streamer starts live pushes (nil: none; see admin_streams.go).
 	Streamer Streamer
+	// Tokens mints the WHIP and WHEP endpoints' tokens (nil: no
+	// /tokens route).
+	Tokens TokenMinter
 }
 
 func (a *Admin) routes(r chi.Router) {
@@ -54,6 +58,9 @@ func (a *Admin) routes(r chi.Router) {
 	r.Get("/rooms/{room}/recording", a.recordingState)
 	r.Post("/rooms/{room}/recording", a.recording)
 	a.streamRoutes(r)
+	if a.Tokens != nil {
+		r.Post("/rooms/{room}/tokens", a.mintToken)
+	}
 }
 
 func adminError(w http.ResponseWriter, status int, msg string) {

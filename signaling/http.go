@@ -11,6 +11,7 @@ import (
 	"github.com/tessera-mcu/tessera/signaling/internal/httpjson"
 	"github.com/tessera-mcu/tessera/signaling/janus"
 	"github.com/tessera-mcu/tessera/signaling/lockout"
+	"github.com/tessera-mcu/tessera/signaling/whip"
 )
 
 // ServerOptions configures the HTTP router.
@@ -30,6 +31,9 @@ type ServerOptions struct {
 	// it does, else why not (draining, a stalled worker, the media port
 	// gone). Nil Ready: always ready.
 	Ready func() error
+	// WHIP serves the WHIP and WHEP endpoints under /whip and /whep (nil:
+	// none).
+	WHIP *whip.Server
 }
 
 // NewRouter builds the HTTP handler tree.
@@ -64,6 +68,9 @@ func NewRouter(opts ServerOptions) http.Handler {
 			opts.Admin.Lockout = lockout.New(lockout.Options{Logger: log.With("api", "admin")})
 		}
 		r.Route("/admin", opts.Admin.routes)
+	}
+	if opts.WHIP != nil {
+		opts.WHIP.Mount(r)
 	}
 	web := opts.Web
 	if opts.Janus != nil {

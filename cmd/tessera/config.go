@@ -61,6 +61,8 @@ type Config struct {
 	Limits `yaml:",inline"`
 	// Event handlers (events.go).
 	Events eventConfig `yaml:",inline"`
+	// WHIP and WHEP (whip.go).
+	WHIP whipConfig `yaml:",inline"`
 	// Metrics.
 	MetricsListen string `yaml:"metrics_listen"`
 	MetricsKey    string `yaml:"metrics_key"`
@@ -103,6 +105,7 @@ func defaults() Config {
 
 		Limits: defaultLimits(),
 		Events: eventDefaults(),
+		WHIP:   whipDefaults(),
 	}
 }
 
@@ -139,6 +142,7 @@ func bind(fs *flag.FlagSet, c *Config, configFile *string) {
 	fs.StringVar(&c.AdminKey, "admin-key", c.AdminKey, "bearer key for the /admin API (empty: room secrets)")
 	bindLimits(fs, &c.Limits)
 	bindEvents(fs, &c.Events)
+	bindWHIP(fs, &c.WHIP)
 	fs.StringVar(&c.MetricsListen, "metrics-listen", c.MetricsListen, "listen address of the Prometheus metrics (/metrics); empty disables them")
 	fs.StringVar(&c.MetricsKey, "metrics-key", c.MetricsKey, "bearer key the metrics listener requires (empty: none)")
 	fs.StringVar(&c.APISecret, "api-secret", c.APISecret, "secret every Janus API request must carry as apisecret (error 403 otherwise); empty: none")
@@ -284,6 +288,9 @@ func (c Config) validate() error {
 		return err
 	}
 	if err := c.Limits.validate(); err != nil {
+		return err
+	}
+	if err := c.WHIP.validate(); err != nil {
 		return err
 	}
 	if err := c.Events.validate(); err != nil {

@@ -172,10 +172,13 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 		}
 		return webrtc.Check()
 	}
-	servers := []*http.Server{newServer(signaling.NewRouter(signaling.ServerOptions{
-		Version: version, Web: web.Handler(), Logger: log, Janus: gw, Ready: readiness,
-		Admin: &signaling.Admin{Rooms: rooms, Key: cfg.AdminKey, Recording: recording, Lockout: guesses},
-	}))}
+	admin := &signaling.Admin{Rooms: rooms, Key: cfg.AdminKey, Recording: recording, Lockout: guesses}
+	routes := signaling.ServerOptions{Version: version, Web: web.Handler(), Logger: log, Janus: gw, Ready: readiness, Admin: admin}
+	if wh := cfg.WHIP.newWHIP(rooms, webrtc, guesses, admin, &routes); wh != nil {
+		// Its sessions end as run returns, before the rooms close.
+		defer wh.Close()
+	}
+	servers := []*http.Server{newServer(signaling.NewRouter(routes))}
 	addrs := []string{cfg.Listen}
 	if cfg.WSListen != "" {
 		servers = append(servers, newServer(gw.WSHandler()))
