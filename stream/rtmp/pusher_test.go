@@ -1,6 +1,8 @@
 package rtmp
 
 import (
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"math"
@@ -10,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/bluenviron/gortmplib/pkg/message"
 
 	"github.com/tessera-mcu/tessera/codec/codectest"
 )
@@ -265,7 +269,7 @@ func TestPushSurvivesIngestRestart(t *testing.T) {
 	skippedWhileDown := p.Stats().Skipped
 
 	ngx2 := startNginx(t, port)
-	back := st.await(t, again+1, StateStreaming, 10*time.Second)
+	st.await(t, again+1, StateStreaming, 10*time.Second)
 	time.Sleep(4 * time.Second)
 	close(stop)
 	<-fed
@@ -295,7 +299,6 @@ func TestPushSurvivesIngestRestart(t *testing.T) {
 	if kf.count() < 2 {
 		t.Errorf("%d keyframe requests: the second connection did not ask for one", kf.count())
 	}
-	_ = back
 
 	// nginx's second recording holds what came after the reconnect,
 	// decodes cleanly and starts on a keyframe.
@@ -418,5 +421,181 @@ func TestTargetSplitsAppAndKey(t *testing.T) {
 		if strings.Contains(tg.redacted, "key") || strings.Contains(tg.redacted, "pw") {
 			t.Errorf("%q shows a secret", tg.redacted)
 		}
+	}
+}
+
+// TestTimestampsRiseAcrossReconnects drops the Pusher's connection from
+// the server side and reads what it sends on the next one: sequence
+// headers first, then a keyframe, and timestamps that carry on from the
+// first connection's rather than starting over.
+func TestTimestampsRiseAcrossReconnects(t *testing.T) {
+	srv := startRTMPServer(t, nil)
+	r := newRoom(t)
+	var st states
+	leaks := checkGoroutines(t)
+	p, err := New(srv.url("meeting"), Options{RequestKeyframe: r.forceKeyframe, OnState: st.on, MinBackoff: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop, fed := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(fed)
+		start := time.Now()
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			// Twice real time.
+			if ahead := r.next()/2 - time.Since(start); ahead > 0 {
+				time.Sleep(ahead)
+			}
+			r.write(p)
+		}
+	}()
+
+	type media struct {
+		video, config, key bool
+		dts                time.Duration
+	}
+	// read returns the first n audio and video messages of a connection.
+	read := func(pub *publisher, n int) []media {
+		t.Helper()
+		var out []media
+		for len(out) < n {
+			msg, err := pub.sc.Read()
+			if err != nil {
+				t.Fatalf("read from the Pusher: %v", err)
+			}
+			switch m := msg.(type) {
+			case *message.Video:
+				out = append(out, media{video: true, config: m.Type == message.VideoTypeConfig, key: m.IsKeyFrame, dts: m.DTS})
+			case *message.Audio:
+				out = append(out, media{config: m.AACType == message.AudioAACTypeConfig, dts: m.DTS})
+			}
+		}
+		return out
+	}
+	accept := func() *publisher {
+		t.Helper()
+		select {
+		case pub := <-srv.conns:
+			return pub
+		case <-time.After(10 * time.Second):
+			t.Fatalf("the Pusher did not connect: %v", summary(st.all()))
+			return nil
+		}
+	}
+	check := func(conn int, ms []media, after time.Duration) time.Duration {
+		t.Helper()
+		if !ms[0].video || !ms[0].config || ms[1].video || !ms[1].config {
+			t.Errorf("connection %d does not start with the AVC and AAC sequence headers: %+v", conn, ms[:2])
+		}
+		if !ms[2].video || !ms[2].key || ms[2].config {
+			t.Errorf("connection %d: first frame %+v is not a keyframe", conn, ms[2])
+		}
+		if ms[2].dts <= after {
+			t.Errorf("connection %d starts at %v, not after the %v the last one reached", conn, ms[2].dts, after)
+		}
+		last := map[bool]time.Duration{true: -1, false: -1}
+		for i, m := range ms[2:] {
+			if m.config {
+				continue
+			}
+			if m.dts < last[m.video] || m.dts < ms[2].dts {
+				t.Fatalf("connection %d, message %d: %+v goes back in time (last %v)", conn, i+2, m, last[m.video])
+			}
+			last[m.video] = m.dts
+		}
+		return max(last[true], last[false])
+	}
+
+	first := accept()
+	reached := check(1, read(first, 150), -1)
+	first.nc.Close()
+	second := accept()
+	check(2, read(second, 150), reached)
+	close(stop)
+	<-fed
+	p.Close()
+	leaks()
+	if n := p.Stats().Reconnects; n != 1 {
+		t.Errorf("%d reconnects, want 1", n)
+	}
+}
+
+// TestPushOverTLS publishes to an rtmps:// ingest whose certificate the
+// Pusher is told to trust, and fails over and over, without crashing, on
+// one it is not.
+func TestPushOverTLS(t *testing.T) {
+	cert, pool := selfSigned(t)
+	srv := startRTMPServer(t, &tls.Config{Certificates: []tls.Certificate{cert}})
+	r := newRoom(t)
+	leaks := checkGoroutines(t)
+
+	var untrusted states
+	bad, err := New(srv.url("meeting"), Options{OnState: untrusted.on, MinBackoff: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := untrusted.await(t, 0, StateReconnecting, 10*time.Second)
+	var unknown x509.UnknownAuthorityError
+	if c := untrusted.all()[i]; !errors.As(c.Err, &unknown) {
+		t.Errorf("untrusted certificate: %v, want x509.UnknownAuthorityError", c.Err)
+	}
+	bad.Close()
+
+	p, err := New(srv.url("meeting"), Options{RequestKeyframe: r.forceKeyframe, TLSConfig: &tls.Config{RootCAs: pool}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pub *publisher
+	for pub == nil {
+		select {
+		case pub = <-srv.conns:
+		default:
+			r.write(p)
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	if _, ok := pub.nc.(*tls.Conn); !ok {
+		t.Fatalf("connection is %T, not TLS", pub.nc)
+	}
+	// The server reads on its own while the room goes on writing.
+	tenFrames := make(chan struct{})
+	readDone := make(chan struct{})
+	go func() {
+		defer close(readDone)
+		video := 0
+		for {
+			msg, err := pub.sc.Read()
+			if err != nil {
+				return
+			}
+			if m, ok := msg.(*message.Video); ok && m.Type == message.VideoTypeAU {
+				if video++; video == 10 {
+					close(tenFrames)
+				}
+			}
+		}
+	}()
+	deadline := time.After(10 * time.Second)
+	for done := false; !done; {
+		select {
+		case <-tenFrames:
+			done = true
+		case <-deadline:
+			t.Fatal("ten video frames did not arrive over TLS")
+		default:
+			r.write(p)
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	p.Close()
+	<-readDone
+	leaks()
+	if st := p.Stats(); st.VideoFrames < 10 || st.Reconnects != 0 {
+		t.Errorf("stats over TLS: %+v", st)
 	}
 }
