@@ -82,6 +82,7 @@ func New(rawURL string, opts Options) (*Pusher, error) {
 		cancel:  cancel,
 		enc:     enc,
 		asc:     asc,
+		state:   StateConnecting,
 	}
 	p.wg.Add(1)
 	go p.run()
