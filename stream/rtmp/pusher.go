@@ -157,6 +157,10 @@ func (p *Pusher) Close() error {
 	return nil
 }
 
+// Target is the push URL without its stream key and password
+// (rtmp://host/app/…), fit for logs, events and room listings.
+func (p *Pusher) Target() string { return p.target.redacted }
+
 // State is the current state.
 func (p *Pusher) State() State {
 	p.mu.Lock()

@@ -125,6 +125,9 @@ func TestPushToNginx(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if got, want := p.Target(), "rtmp://"+ngx.addr()+"/live/…"; got != want {
+		t.Errorf("Target() = %q, want %q", got, want)
+	}
 	// The room starts its stream when the output is ready for it: the
 	// Pusher asks for a keyframe once it is connected.
 	select {
