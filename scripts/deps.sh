@@ -15,7 +15,7 @@ GO_VERSION=1.26.8
 
 BUILD_PKGS=(gcc libc6-dev make pkg-config git ca-certificates
   libopus-dev libvpx-dev libx264-dev libyuv-dev libavcodec-dev libavutil-dev)
-TEST_PKGS=(ffmpeg chromium prometheus)
+TEST_PKGS=(ffmpeg chromium prometheus nginx libnginx-mod-rtmp)
 BENCH_PKGS=(valgrind)
 # Commands the test suite needs, with the Debian package that provides
 # each; installed only when the command is missing (a machine may already

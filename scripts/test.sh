@@ -20,7 +20,7 @@ go vet ./...
 
 # Packages that bind C libraries run without the race detector (it cannot
 # see into C and only slows the codecs down); every other package runs with it.
-cgo_pkgs='/codec/(opus|vp8|h264|yuv)$'
+cgo_pkgs='/codec/(opus|vp8|h264|yuv|aac)$'
 mapfile -t race < <(go list ./... | grep -Ev "$cgo_pkgs")
 mapfile -t plain < <(go list ./... | grep -E "$cgo_pkgs" || true)
 
