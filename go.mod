@@ -3,6 +3,7 @@ module github.com/tessera-mcu/tessera
 go 1.26.8
 
 require (
+	github.com/bluenviron/mediacommon/v2 v2.9.3
 	github.com/go-chi/chi/v5 v5.5.0
 	github.com/gorilla/websocket v1.5.3
 	github.com/pion/interceptor v0.1.51
@@ -21,6 +22,7 @@ require (
 )
 
 require (
+	github.com/abema/go-mp4 v1.7.1 // indirect
 	github.com/beorn7/perks v1.0.1 // indirect
 	github.com/cespare/xxhash/v2 v2.3.0 // indirect
 	github.com/google/uuid v1.6.0 // indirect
