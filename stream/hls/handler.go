@@ -209,6 +209,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		httpError(w, http.StatusNotFound, fmt.Sprintf("no HLS stream of room %s is running: load %s first", room, PlaylistName))
 		return
 	}
+	defer func() { s.release(time.Now()) }()
 	res, err := s.mux.Resource(name)
 	if err != nil {
 		httpError(w, http.StatusNotFound, fmt.Sprintf("room %s has no %s (it may have left the window)", room, name))
@@ -226,7 +227,6 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	s.touch(time.Now())
 }
 
 // servePlaylist answers a playlist request, starting the room's stream
@@ -261,13 +261,13 @@ func (h *Handler) servePlaylist(w http.ResponseWriter, r *http.Request, room str
 		httpError(w, http.StatusServiceUnavailable, fmt.Sprintf("the HLS stream of room %s could not start: %v", room, err))
 		return
 	}
+	defer func() { s.release(time.Now()) }()
 	if err := s.mux.WaitReady(ctx); err != nil {
 		w.Header().Set("Retry-After", "2")
 		httpError(w, http.StatusServiceUnavailable, fmt.Sprintf("the HLS stream of room %s has no segment yet: %v", room, err))
 		return
 	}
 	body, err := s.mux.Playlist(r.Context(), PlaylistRequest{MSN: msn, Part: partIdx, Query: carriedQuery(q)})
-	s.touch(time.Now())
 	switch {
 	case errors.Is(err, ErrFutureSegment):
 		httpError(w, http.StatusBadRequest, err.Error())

@@ -28,10 +28,15 @@ type session struct {
 	ready    chan struct{} // closed when Start has returned
 	mux      *Muxer        // set before ready closes
 	err      error         // set before ready closes
-	lastUsed atomic.Int64  // unix nanoseconds of the last request
+	lastUsed atomic.Int64  // unix nanoseconds of the last request's end
+	active   atomic.Int32  // requests being answered; never idle while > 0
 }
 
-func (s *session) touch(now time.Time) { s.lastUsed.Store(now.UnixNano()) }
+// release ends one request that get let in.
+func (s *session) release(now time.Time) {
+	s.lastUsed.Store(now.UnixNano())
+	s.active.Add(-1)
+}
 
 // sessions holds the running streams of a Handler and reaps idle ones.
 type sessions struct {
@@ -46,7 +51,8 @@ type sessions struct {
 }
 
 // get returns the room's running session, starting one when start is set
-// and none runs. It waits for Start to return, at most until ctx ends.
+// and none runs. It waits for Start to return, at most until ctx ends. A
+// session it returns counts the request as active until release.
 func (ss *sessions) get(ctx context.Context, room string, start bool) (*session, error) {
 	ss.mu.Lock()
 	s := ss.rooms[room]
@@ -63,7 +69,8 @@ func (ss *sessions) get(ctx context.Context, room string, start bool) (*session,
 			return nil, ErrNotFound
 		}
 		s = &session{room: room, ready: make(chan struct{})}
-		s.touch(ss.now())
+		s.lastUsed.Store(ss.now().UnixNano())
+		s.active.Store(1)
 		ss.rooms[room] = s
 		ss.mu.Unlock()
 		ss.starts.Add(1)
@@ -83,14 +90,16 @@ func (ss *sessions) get(ctx context.Context, room string, start bool) (*session,
 		}
 		return s, nil
 	}
+	s.active.Add(1)
 	ss.mu.Unlock()
-	s.touch(ss.now())
 	select {
 	case <-s.ready:
 	case <-ctx.Done():
+		s.release(ss.now())
 		return nil, ErrNotReady
 	}
 	if s.err != nil {
+		s.release(ss.now())
 		return nil, s.err
 	}
 	return s, nil
@@ -130,7 +139,8 @@ func (ss *sessions) reap() {
 		default:
 			continue // starting
 		}
-		if s.err == nil && (s.lastUsed.Load() < cutoff || s.mux.Done()) {
+		idle := s.active.Load() == 0 && s.lastUsed.Load() < cutoff
+		if s.err == nil && (idle || s.mux.Done()) {
 			delete(ss.rooms, room)
 			gone = append(gone, s)
 		}
