@@ -238,10 +238,10 @@ type testSource struct {
 	cfg    Config
 	feed   feeder
 	ffmpeg string // set when feed.audio
-	mu    sync.Mutex
-	runs  map[string]*feedRun
-	start int
-	stop  int
+	mu     sync.Mutex
+	runs   map[string]*feedRun
+	start  int
+	stop   int
 }
 
 type feedRun struct {
