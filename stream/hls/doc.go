@@ -3,8 +3,12 @@
 // two seconds cut at keyframes, each made of partial segments of about
 // 200 ms, listed in a sliding-window media playlist with
 // EXT-X-PROGRAM-DATE-TIME and blocking playlist reload (_HLS_msn,
-// _HLS_part). hls.js, Safari and ffplay play it; players without
-// low-latency support ignore the part tags and load whole segments.
+// _HLS_part). Its tests play it with hls.js (low-latency mode, in
+// Chromium) and read it with FFmpeg's HLS demuxer, which ignores the part
+// tags and loads whole segments as any player without low-latency support
+// does. Blocking requests for a preload hint (EXT-X-PRELOAD-HINT) and
+// playlist delta updates (_HLS_skip) are not offered; players then fetch
+// each part once the playlist lists it.
 //
 // A Muxer takes the room's stream (H.264 access units in Annex B with the
 // SPS and PPS before every keyframe, and 20 ms blocks of 48 kHz mono PCM

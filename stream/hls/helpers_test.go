@@ -146,8 +146,11 @@ func (a *ffmpegAAC) Encode(pcm []int16, pts time.Duration) ([]AACFrame, error) {
 	return out, nil
 }
 
-// Config implements AudioEncoder: AAC-LC, 48 kHz, mono.
-func (a *ffmpegAAC) Config() []byte {
+// Config implements AudioEncoder.
+func (a *ffmpegAAC) Config() []byte { return monoAACConfig() }
+
+// monoAACConfig is the AudioSpecificConfig of AAC-LC, 48 kHz, mono.
+func monoAACConfig() []byte {
 	b, err := mpeg4audio.AudioSpecificConfig{Type: mpeg4audio.ObjectTypeAACLC, SampleRate: AudioSampleRate, ChannelCount: 1}.Marshal()
 	if err != nil {
 		panic(err)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"net/http"
 	"regexp"
 	"strconv"
 	"strings"
@@ -144,6 +145,22 @@ func TestWindowSlides(t *testing.T) {
 		t.Errorf("another stream's init: %v, want ErrNotFound", err)
 	}
 
+	// Over HTTP: a segment that left the window and its margin is a 404
+	// with a body; one in the window is served whole.
+	_, srv := startServer(t, fixedSource{m})
+	r := get(t, srv.URL+"/hls/1/index.m3u8")
+	if r.code != http.StatusOK || r.body != string(body) {
+		t.Fatalf("playlist over HTTP: %d\n%s", r.code, r.body)
+	}
+	if r := get(t, srv.URL+"/hls/1/"+m.segmentName(10)); r.code != http.StatusNotFound || !strings.Contains(r.body, "left the window") {
+		t.Errorf("segment 10 over HTTP: %d %q, want 404 with a body", r.code, r.body)
+	}
+	r = get(t, srv.URL+"/hls/1/"+p.segments[0])
+	if seg, _ := m.Resource(p.segments[0]); r.code != http.StatusOK || len(r.body) != seg.Size ||
+		r.hdr.Get("Cache-Control") != "public, max-age=3600, immutable" || r.hdr.Get("Content-Type") != MediaType {
+		t.Errorf("segment %s over HTTP: %d, %d bytes, %v", p.segments[0], r.code, len(r.body), r.hdr)
+	}
+
 	initRes, err := m.Resource(p.mapURI)
 	if err != nil {
 		t.Fatal(err)
@@ -239,3 +256,9 @@ func TestBlockingReload(t *testing.T) {
 		t.Errorf("write after Close: %v, want ErrClosed", err)
 	}
 }
+
+// fixedSource serves one Muxer for every room and leaves it open on Stop.
+type fixedSource struct{ m *Muxer }
+
+func (s fixedSource) Start(string) (*Muxer, error) { return s.m, nil }
+func (s fixedSource) Stop(string)                  {}
