@@ -248,10 +248,20 @@ type testSource struct {
 }
 
 type feedRun struct {
-	cancel context.CancelFunc
-	done   chan struct{}
-	mux    *Muxer
-	aac    *ffmpegAAC
+	cancel     context.CancelFunc
+	done       chan struct{}
+	mux        *Muxer
+	closeAudio func()
+}
+
+// newTestAudio makes the AudioEncoder of one test stream and the function
+// that releases it: ffmpeg (the path needTool returned) as a pipe.
+var newTestAudio = func(ffmpeg string) (AudioEncoder, func(), error) {
+	a, err := newFFmpegAAC(ffmpeg)
+	if err != nil {
+		return nil, nil, err
+	}
+	return a, a.close, nil
 }
 
 func newTestSource(t *testing.T, feed feeder, cfg Config) *testSource {
@@ -267,20 +277,21 @@ func (s *testSource) Start(room string) (*Muxer, error) {
 		return nil, fmt.Errorf("%w: room %s does not exist", ErrNoStream, room)
 	}
 	cfg := s.cfg
-	var aac *ffmpegAAC
+	closeAudio := func() {}
 	if s.feed.audio {
-		var err error
-		if aac, err = newFFmpegAAC(s.ffmpeg); err != nil {
+		a, closeA, err := newTestAudio(s.ffmpeg)
+		if err != nil {
 			return nil, err
 		}
-		cfg.Audio = aac
+		cfg.Audio, closeAudio = a, closeA
 	}
 	m, err := NewMuxer(cfg)
 	if err != nil {
+		closeAudio()
 		return nil, err
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	r := &feedRun{cancel: cancel, done: make(chan struct{}), mux: m, aac: aac}
+	r := &feedRun{cancel: cancel, done: make(chan struct{}), mux: m, closeAudio: closeAudio}
 	go func() {
 		defer close(r.done)
 		if err := s.feed.run(ctx, s.t, m, 0); err != nil && err != ErrClosed {
@@ -303,9 +314,7 @@ func (s *testSource) Stop(room string) {
 	if r != nil {
 		r.cancel()
 		<-r.done
-		if r.aac != nil {
-			r.aac.close()
-		}
+		r.closeAudio()
 	}
 }
 

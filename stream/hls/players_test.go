@@ -14,6 +14,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tessera-mcu/tessera/codec/codectest"
 )
 
 // e2eDir holds the npm project with playwright-core and hls.js.
@@ -70,8 +72,11 @@ func TestFFmpegReadsTheStream(t *testing.T) {
 		t.Fatalf("ffprobe found %s (stderr %q); want h264 640x360 and aac 48000 Hz mono", out, stderr.String())
 	}
 
-	dec := exec.CommandContext(ctx, ffmpeg, "-nostdin", "-v", "error", "-i", playlist,
-		"-t", "6", "-map", "0:v", "-map", "0:a", "-f", "null", "-", "-progress", "pipe:1", "-nostats")
+	raw := filepath.Join(t.TempDir(), "audio.raw")
+	dec := exec.CommandContext(ctx, ffmpeg, "-nostdin", "-v", "error", "-t", "6", "-i", playlist,
+		"-map", "0:v", "-f", "null", "-",
+		"-map", "0:a", "-f", "s16le", "-ac", "1", "-ar", "48000", raw,
+		"-progress", "pipe:1", "-nostats")
 	stderr.Reset()
 	dec.Stderr = &stderr
 	out, err = dec.Output()
@@ -86,6 +91,23 @@ func TestFFmpegReadsTheStream(t *testing.T) {
 	}
 	if frames < 170 {
 		t.Errorf("ffmpeg decoded %d pictures in 6 s, want about 180", frames)
+	}
+	pcmBytes, err := os.ReadFile(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pcm := make([]int16, len(pcmBytes)/2)
+	for i := range pcm {
+		pcm[i] = int16(uint16(pcmBytes[2*i]) | uint16(pcmBytes[2*i+1])<<8)
+	}
+	if len(pcm) < 5*AudioSampleRate {
+		t.Fatalf("ffmpeg decoded %.2f s of audio, want about 6", float64(len(pcm))/AudioSampleRate)
+	}
+	tone := codectest.MedianLevel(pcm, AudioSampleRate, 440, 960)
+	other := codectest.MedianLevel(pcm, AudioSampleRate, 1000, 960)
+	t.Logf("%d pictures, %.2f s of audio: 440 Hz at %.3f, 1000 Hz at %.4f", frames, float64(len(pcm))/AudioSampleRate, tone, other)
+	if tone < 0.2 || other > tone/30 {
+		t.Errorf("decoded audio: 440 Hz at %.3f, 1000 Hz at %.3f of full scale; want the 0.3 tone alone", tone, other)
 	}
 }
 
