@@ -173,12 +173,17 @@ type feeder struct {
 	w, h, fps int
 	realTime  bool
 	audio     bool // write the tone (the muxer needs an AudioEncoder)
+	keyint    int  // pictures between keyframes; 0 means two seconds' worth
 }
 
 // run writes until ctx ends, dur of stream has been written (when
 // dur > 0), or a write fails. It returns the write error, if any.
 func (f feeder) run(ctx context.Context, t testing.TB, m *Muxer, dur time.Duration) error {
-	enc, err := h264.NewEncoder(h264.EncoderConfig{Width: f.w, Height: f.h, FPS: f.fps, KeyframeInterval: 2 * f.fps})
+	keyint := f.keyint
+	if keyint == 0 {
+		keyint = 2 * f.fps
+	}
+	enc, err := h264.NewEncoder(h264.EncoderConfig{Width: f.w, Height: f.h, FPS: f.fps, KeyframeInterval: keyint})
 	if err != nil {
 		t.Error(err)
 		return err

@@ -33,6 +33,11 @@ const (
 	videoTimeScale = 90000
 )
 
+// maxSegmentFactor bounds a segment to this many segment durations when
+// no keyframe comes: the muxer then cuts at any picture, so the memory a
+// stream holds stays bounded whatever its source does.
+const maxSegmentFactor = 4
+
 // partSlack is how far past the part target a part may end before the
 // muxer cuts it earlier: timestamps of a steady frame rate jitter by a few
 // microseconds, and a part that loses a frame to that is needlessly short.
@@ -98,6 +103,7 @@ type Stats struct {
 	AudioDropped uint64 // before the stream's start, overlapping, or empty
 	Parts        uint64 // partial segments made
 	Segments     uint64 // complete segments made
+	ForcedCuts   uint64 // segments cut without a keyframe, none having come in time
 	Bytes        uint64 // bytes of media segments made
 }
 
@@ -105,6 +111,7 @@ type stats struct {
 	videoFrames, videoDropped atomic.Uint64
 	audioFrames, audioDropped atomic.Uint64
 	parts, segments, bytes    atomic.Uint64
+	forcedCuts                atomic.Uint64
 }
 
 // streamSeq makes stream IDs unique within the process; with the start
@@ -172,6 +179,7 @@ func (m *Muxer) Stats() Stats {
 		VideoFrames: s.videoFrames.Load(), VideoDropped: s.videoDropped.Load(),
 		AudioFrames: s.audioFrames.Load(), AudioDropped: s.audioDropped.Load(),
 		Parts: s.parts.Load(), Segments: s.segments.Load(), Bytes: s.bytes.Load(),
+		ForcedCuts: s.forcedCuts.Load(),
 	}
 }
 
@@ -242,6 +250,12 @@ func (m *Muxer) WriteVideo(au []byte, keyframe bool, pts time.Duration) error {
 		w.pending = nil
 		switch {
 		case keyframe && pts-w.segStart >= m.cfg.SegmentDuration*3/4:
+			if err := m.flushPart(pts, true); err != nil {
+				return err
+			}
+		case pts-w.segStart >= maxSegmentFactor*m.cfg.SegmentDuration:
+			m.stats.forcedCuts.Add(1)
+			w.warn.warn(m.log, "hls: no keyframe for too long, segment cut without one", "after", pts-w.segStart)
 			if err := m.flushPart(pts, true); err != nil {
 				return err
 			}

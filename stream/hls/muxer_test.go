@@ -200,6 +200,36 @@ func TestWindowSlides(t *testing.T) {
 	}
 }
 
+// TestSegmentBoundWithoutKeyframes feeds a stream whose only keyframe is
+// its first: segments are cut anyway at four segment durations, so the
+// muxer's memory stays bounded, and the target duration says how long
+// they are.
+func TestSegmentBoundWithoutKeyframes(t *testing.T) {
+	m, err := NewMuxer(Config{Window: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := (feeder{w: 160, h: 90, fps: 30, keyint: 10000}).run(context.Background(), t, m, 60*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if st := m.Stats(); st.Segments != 7 || st.ForcedCuts != 7 {
+		t.Errorf("stats %+v, want 7 segments, all cut without a keyframe", st)
+	}
+	m.mu.Lock()
+	held := len(m.segs)
+	m.mu.Unlock()
+	if held > 3+keepAfterWindow+1 {
+		t.Errorf("muxer holds %d segments, want at most %d", held, 3+keepAfterWindow+1)
+	}
+	body, err := m.Playlist(context.Background(), PlaylistRequest{MSN: -1, Part: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := parsePlaylist(t, body); p.target != 8 || len(p.extinf) != 3 || p.indep != 0 {
+		t.Errorf("target %d, %d segments, %d independent parts; want 8, 3, 0:\n%s", p.target, len(p.extinf), p.indep, body)
+	}
+}
+
 // TestBlockingReload asks for parts and segments that do not exist yet:
 // the playlist comes back once they do, and one asked for too far ahead
 // is refused.
