@@ -383,7 +383,9 @@ func (m *Muxer) flushPart(end time.Duration, endSegment bool) error {
 		independent: !w.video[0].IsNonSyncSample,
 	}
 	w.partSeq++
-	w.video, w.audio = w.video[:0:0], w.audio[:0:0]
+	clear(w.video)
+	clear(w.audio)
+	w.video, w.audio = w.video[:0], w.audio[:0]
 	w.partStart = end
 	m.stats.parts.Add(1)
 	m.stats.bytes.Add(uint64(len(p.data)))
