@@ -3,6 +3,7 @@ package room
 import (
 	"context"
 	"fmt"
+	"io"
 	"sync/atomic"
 	"time"
 
@@ -25,7 +26,8 @@ type StreamSink interface {
 
 // Writes must return promptly (a network sink queues and sends from a
 // goroutine of its own): stopping a stream, and ending its room, wait for
-// the write in progress.
+// the write in progress. A sink that is also an io.Closer is closed by
+// the stream once it has had its last write, however the stream ended.
 
 // A non-nil error from a Write ends the stream for good: the room
 // detaches it and tells everyone (EventStream with the reason). A sink
@@ -196,6 +198,18 @@ func (r *Room) NotifyStream(id StreamID, state, reason string) {
 	})
 }
 
+// StreamKeyframe asks for a keyframe on a stream's video at once (its
+// sink reconnected, say). Safe to call from any goroutine.
+func (r *Room) StreamKeyframe(id StreamID) {
+	r.post(func() {
+		if s := r.streams[id]; s != nil && s.info.Video && r.video != nil {
+			if o := r.video.outputs[s.key]; o != nil {
+				o.requestKeyframe(keyframeNewViewer)
+			}
+		}
+	})
+}
+
 // detachStream takes a stream off the room (room goroutine): nothing more
 // is queued, and its goroutine ends once the sink has what was.
 func (r *Room) detachStream(id StreamID, reason string) *stream {
@@ -279,6 +293,13 @@ func (s *stream) push(it streamItem) bool {
 func (s *stream) run(r *Room) {
 	defer close(s.done)
 	defer r.releaseStream()
+	if c, ok := s.sink.(io.Closer); ok {
+		defer func() {
+			if err := c.Close(); err != nil {
+				r.log.Warn("closing a stream's sink", "stream", s.info.ID, "name", s.info.Name, "err", err)
+			}
+		}()
+	}
 	for it := range s.q {
 		if s.failed.Load() || s.ended.Load() || it.pts < 0 {
 			continue

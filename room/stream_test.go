@@ -23,6 +23,20 @@ type captureSink struct {
 	fail   error
 	delay  time.Duration
 	writes int
+	closed int
+}
+
+func (s *captureSink) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.closed++
+	return nil
+}
+
+func (s *captureSink) closes() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.closed
 }
 
 type capturedAU struct {
@@ -91,6 +105,9 @@ func TestStreamCarriesCompositeAndFullMix(t *testing.T) {
 		t.Fatal(err)
 	}
 	video, audio, apts := sink.snapshot()
+	if sink.closes() != 1 {
+		t.Errorf("the sink was closed %d times after the stop, want once", sink.closes())
+	}
 
 	if len(video) < 60 || !video[0].keyframe {
 		t.Fatalf("%d frames, first keyframe %v", len(video), len(video) > 0 && video[0].keyframe)
@@ -212,6 +229,9 @@ func TestStreamFailingAndSlowSinks(t *testing.T) {
 	}
 	if m.Streams() != 0 {
 		t.Errorf("%d streams counted after the room's end", m.Streams())
+	}
+	if failing.closes() != 1 || slow.closes() != 1 {
+		t.Errorf("sinks closed %d (failed) and %d (room ended) times, want once each", failing.closes(), slow.closes())
 	}
 	if _, err := r.StopStream(ctxT(t), slowInfo.ID); err == nil {
 		t.Error("a stream of an ended room stopped again")
