@@ -17,7 +17,7 @@ type TokenMinter interface {
 }
 
 // mintToken answers POST /admin/rooms/{room}/tokens
-// {"kind":"whip"|"whep", "name"?, "ttl"?} with {"token", "expires"}.
+// {"kind":"whip"|"whep"|"hls", "name"?, "ttl"?} with {"token", "expires"}.
 func (a *Admin) mintToken(w http.ResponseWriter, r *http.Request) {
 	rm := a.room(w, r)
 	if rm == nil {
@@ -38,7 +38,7 @@ func (a *Admin) mintToken(w http.ResponseWriter, r *http.Request) {
 	}
 	kind, err := whip.ParseKind(req.Kind)
 	if err != nil {
-		adminError(w, http.StatusBadRequest, `kind must be "whip" or "whep"`)
+		adminError(w, http.StatusBadRequest, `kind must be "whip", "whep" or "hls"`)
 		return
 	}
 	var ttl time.Duration

@@ -34,6 +34,8 @@ type ServerOptions struct {
 	// WHIP serves the WHIP and WHEP endpoints under /whip and /whep (nil:
 	// none).
 	WHIP *whip.Server
+	// HLS serves rooms' HLS playlists and media under /hls (nil: none).
+	HLS http.Handler
 }
 
 // NewRouter builds the HTTP handler tree.
@@ -71,6 +73,9 @@ func NewRouter(opts ServerOptions) http.Handler {
 	}
 	if opts.WHIP != nil {
 		opts.WHIP.Mount(r)
+	}
+	if opts.HLS != nil {
+		r.Handle("/hls/*", opts.HLS)
 	}
 	web := opts.Web
 	if opts.Janus != nil {

@@ -63,6 +63,8 @@ type Config struct {
 	Events eventConfig `yaml:",inline"`
 	// WHIP and WHEP (whip.go).
 	WHIP whipConfig `yaml:",inline"`
+	// Live outputs: RTMP pushes and HLS (streaming.go).
+	Streams streamConfig `yaml:",inline"`
 	// Metrics.
 	MetricsListen string `yaml:"metrics_listen"`
 	MetricsKey    string `yaml:"metrics_key"`
@@ -103,9 +105,10 @@ func defaults() Config {
 		WSMaxMessage:      janus.DefaultWSMaxMessage,
 		WSSessionWait:     30 * time.Second,
 
-		Limits: defaultLimits(),
-		Events: eventDefaults(),
-		WHIP:   whipDefaults(),
+		Limits:  defaultLimits(),
+		Events:  eventDefaults(),
+		WHIP:    whipDefaults(),
+		Streams: streamDefaults(),
 	}
 }
 
@@ -143,6 +146,7 @@ func bind(fs *flag.FlagSet, c *Config, configFile *string) {
 	bindLimits(fs, &c.Limits)
 	bindEvents(fs, &c.Events)
 	bindWHIP(fs, &c.WHIP)
+	bindStreams(fs, &c.Streams)
 	fs.StringVar(&c.MetricsListen, "metrics-listen", c.MetricsListen, "listen address of the Prometheus metrics (/metrics); empty disables them")
 	fs.StringVar(&c.MetricsKey, "metrics-key", c.MetricsKey, "bearer key the metrics listener requires (empty: none)")
 	fs.StringVar(&c.APISecret, "api-secret", c.APISecret, "secret every Janus API request must carry as apisecret (error 403 otherwise); empty: none")
@@ -291,6 +295,9 @@ func (c Config) validate() error {
 		return err
 	}
 	if err := c.WHIP.validate(); err != nil {
+		return err
+	}
+	if err := c.Streams.validate(); err != nil {
 		return err
 	}
 	if err := c.Events.validate(); err != nil {

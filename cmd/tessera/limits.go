@@ -22,6 +22,7 @@ type Limits struct {
 	MaxRooms        int    `yaml:"max_rooms"`
 	MaxParticipants int    `yaml:"max_participants"`
 	MaxRecordings   int    `yaml:"max_recordings"`
+	MaxStreams      int    `yaml:"max_streams"`
 	RecordMinFreeMB int64  `yaml:"record_min_free_mb"`
 	RoomAdminKey    string `yaml:"room_admin_key"`
 }
@@ -40,6 +41,7 @@ func bindLimits(fs *flag.FlagSet, l *Limits) {
 	fs.IntVar(&l.MaxRooms, "max-rooms", l.MaxRooms, "most rooms at once, the demo room included (0: no cap; beyond it create answers 489)")
 	fs.IntVar(&l.MaxParticipants, "max-participants", l.MaxParticipants, "most participants in all rooms together (0: no cap; beyond it join answers 489)")
 	fs.IntVar(&l.MaxRecordings, "max-recordings", l.MaxRecordings, "most recordings running at once (0: no cap; beyond it a start answers 489, the admin API 503)")
+	fs.IntVar(&l.MaxStreams, "max-streams", l.MaxStreams, "most live streams (RTMP pushes, rooms watched over HLS) at once (0: no cap; beyond it a push answers 489, the admin API 503, HLS 503)")
 	fs.Int64Var(&l.RecordMinFreeMB, "record-min-free-mb", l.RecordMinFreeMB, "free space in MiB the recording folder's disk keeps: below it recordings do not start, and running ones stop cleanly (0: no floor)")
 	fs.StringVar(&l.RoomAdminKey, "room-admin-key", l.RoomAdminKey, "when set, clients create rooms only with this admin_key in the create request (as Janus's admin_key)")
 }
@@ -50,7 +52,7 @@ func (l Limits) validate() error {
 		n    int64
 	}{{"max sessions", int64(l.MaxSessions)}, {"max handles", int64(l.MaxHandles)}, {"session rate", int64(l.SessionRate)},
 		{"ws rate", int64(l.WSRate)}, {"max rooms", int64(l.MaxRooms)}, {"max participants", int64(l.MaxParticipants)},
-		{"max recordings", int64(l.MaxRecordings)}, {"record min free", l.RecordMinFreeMB}} {
+		{"max recordings", int64(l.MaxRecordings)}, {"max streams", int64(l.MaxStreams)}, {"record min free", l.RecordMinFreeMB}} {
 		if v.n < 0 {
 			return fmt.Errorf("%w: %s %d (0 or more)", errConfig, v.name, v.n)
 		}
@@ -78,5 +80,5 @@ func (l Limits) origins() []string {
 
 // room is the room manager's share of the limits.
 func (l Limits) room() room.Limits {
-	return room.Limits{MaxRooms: l.MaxRooms, MaxParticipants: l.MaxParticipants, MaxRecordings: l.MaxRecordings}
+	return room.Limits{MaxRooms: l.MaxRooms, MaxParticipants: l.MaxParticipants, MaxRecordings: l.MaxRecordings, MaxStreams: l.MaxStreams}
 }

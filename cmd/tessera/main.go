@@ -174,9 +174,25 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 	}
 	admin := &signaling.Admin{Rooms: rooms, Key: cfg.AdminKey, Recording: recording, Lockout: guesses}
 	routes := signaling.ServerOptions{Version: version, Web: web.Handler(), Logger: log, Janus: gw, Ready: readiness, Admin: admin}
-	if wh := cfg.WHIP.newWHIP(rooms, webrtc, guesses, admin, &routes); wh != nil {
+	wh, viewerTokens := cfg.WHIP.newWHIP(rooms, webrtc, guesses, admin, &routes)
+	if wh != nil {
 		// Its sessions end as run returns, before the rooms close.
 		defer wh.Close()
+	}
+	// Live outputs: RTMP pushes through the plugins and the admin API,
+	// HLS while someone watches.
+	pushes := cfg.Streams.pushes(log)
+	ab.SetStreamer(pushes)
+	mcu.SetStreamer(pushes)
+	admin.Streamer = pushes
+	hlsHandler, err := cfg.Streams.newHLS(rooms, hlsAuthorizer(rooms, cfg.AdminKey, viewerTokens, guesses), log)
+	if err != nil {
+		return fmt.Errorf("hls: %w", err)
+	}
+	if hlsHandler != nil {
+		routes.HLS = hlsHandler
+		// Its streams end before the rooms close.
+		defer hlsHandler.Close()
 	}
 	servers := []*http.Server{newServer(signaling.NewRouter(routes))}
 	addrs := []string{cfg.Listen}

@@ -55,14 +55,14 @@ func (c whipConfig) iceServers() []string {
 
 // newWHIP makes the endpoints and their token store (nil, nil when they
 // are off).
-func (c whipConfig) newWHIP(rooms whip.Rooms, engine *rtc.Engine, guesses *lockout.Limiter, admin *signaling.Admin, o *signaling.ServerOptions) *whip.Server {
+func (c whipConfig) newWHIP(rooms whip.Rooms, engine *rtc.Engine, guesses *lockout.Limiter, admin *signaling.Admin, o *signaling.ServerOptions) (*whip.Server, *whip.Tokens) {
 	if !c.WHIP {
-		return nil
+		return nil, nil
 	}
 	tokens := whip.NewTokens(c.WHIPMaxTokens)
 	admin.Tokens = tokens
 	srv := whip.New(whip.Options{Rooms: rooms, WebRTC: engine, Tokens: tokens, Lockout: guesses, ICEServers: c.iceServers(),
 		Logger: o.Logger})
 	o.WHIP = srv
-	return srv
+	return srv, tokens
 }

@@ -12,20 +12,23 @@ import (
 	"github.com/tessera-mcu/tessera/room"
 )
 
-// Kind is what a token lets its holder do: publish (WHIP) or watch
-// (WHEP).
+// Kind is what a token lets its holder do: publish (WHIP), watch over
+// WebRTC (WHEP) or watch over HLS.
 type Kind string
 
 // Kinds of token and of session.
 const (
 	KindWHIP Kind = "whip"
 	KindWHEP Kind = "whep"
+	// KindHLS tokens open a room's HLS playlist (served elsewhere); the
+	// WHIP and WHEP endpoints refuse them.
+	KindHLS Kind = "hls"
 )
 
-// ParseKind reads a kind ("whip" or "whep").
+// ParseKind reads a kind ("whip", "whep" or "hls").
 func ParseKind(s string) (Kind, error) {
 	switch k := Kind(s); k {
-	case KindWHIP, KindWHEP:
+	case KindWHIP, KindWHEP, KindHLS:
 		return k, nil
 	}
 	return "", fmt.Errorf("%w: %q", ErrInvalidKind, s)
