@@ -8,6 +8,7 @@ import (
 	"github.com/pion/rtp"
 
 	"github.com/tessera-mcu/tessera/codec/opus"
+	"github.com/tessera-mcu/tessera/internal/loglimit"
 	"github.com/tessera-mcu/tessera/mixer"
 )
 
@@ -53,7 +54,7 @@ type audioInput struct {
 
 	receiving  bool
 	decodeErrs uint64
-	errLog     logLimiter
+	errLog     loglimit.Limiter
 	// count is the manager's media counters (nil: an input made alone).
 	count *counters
 
@@ -286,7 +287,7 @@ func (in *audioInput) decodeSlot(log *slog.Logger, sl slot) int {
 		if in.count != nil {
 			in.count.audioDecodeErrors.Add(1)
 		}
-		in.errLog.warn(log, "audio decode errors", "err", err, "errors", in.decodeErrs)
+		in.errLog.Warn(log, "audio decode errors", "err", err, "errors", in.decodeErrs)
 		// Keep the stream going with concealment; if even that fails the
 		// slot is silent.
 		if n, err = in.dec.Conceal(in.pcm, want); err != nil {

@@ -50,14 +50,14 @@ func (r *Room) audioTick() {
 		}
 		if p.in.claims.offended {
 			p.in.claims.offended = false
-			r.errLog.claims.warn(r.log, "audio level claims far louder than the audio: ignoring them",
+			r.errLog.claims.Warn(r.log, "audio level claims far louder than the audio: ignoring them",
 				"participant", p.id, "for", p.in.claims.distrustedFor(), "offences", p.in.claims.offences)
 		}
 	}
 	mixes, err := r.audio.Mix(r.mixIn)
 	if err != nil {
 		r.stats.mixErrors.Add(1)
-		r.errLog.mix.warn(r.log, "mix failed", "err", err, "errors", r.stats.mixErrors.Load())
+		r.errLog.mix.Warn(r.log, "mix failed", "err", err, "errors", r.stats.mixErrors.Load())
 		for _, p := range r.order {
 			if p.out != nil {
 				p.out.skip()
@@ -97,7 +97,7 @@ func (r *Room) audioTick() {
 			}
 		}
 		r.stats.encodeErrors.Add(1)
-		r.errLog.encode.warn(r.log, "audio encode failed", "err", err, "errors", r.stats.encodeErrors.Load())
+		r.errLog.encode.Warn(r.log, "audio encode failed", "err", err, "errors", r.stats.encodeErrors.Load())
 	}
 	for id, enc := range r.encoders {
 		if _, used := r.packets[id]; !used && id != mixer.FullMix {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/tessera-mcu/tessera/codec/opus"
+	"github.com/tessera-mcu/tessera/internal/loglimit"
 	"github.com/tessera-mcu/tessera/mixer"
 )
 
@@ -106,7 +107,7 @@ type Room struct {
 	// count is the manager's media counters (the room's own for a room
 	// made alone).
 	count  *counters
-	errLog struct{ mix, encode, video, claims logLimiter }
+	errLog struct{ mix, encode, video, claims loglimit.Limiter }
 }
 
 type roomCounters struct {

@@ -13,6 +13,7 @@ import (
 	"github.com/tessera-mcu/tessera/codec/h264"
 	"github.com/tessera-mcu/tessera/codec/h264/nal"
 	"github.com/tessera-mcu/tessera/codec/vp8"
+	"github.com/tessera-mcu/tessera/internal/loglimit"
 	"github.com/tessera-mcu/tessera/room/frames"
 )
 
@@ -39,13 +40,13 @@ type videoInput struct {
 	tooBig     bool
 	lastLimit  time.Time // the last time the sender was told to shrink
 	budgetFrom time.Time // start of the current decode-budget second
-	limitLog   logLimiter
+	limitLog   loglimit.Limiter
 
 	// Decode worker (under decMu, which only Close contends for).
 	decMu  sync.Mutex
 	dec    codec.VideoDecoder
 	closed bool
-	errLog logLimiter
+	errLog loglimit.Limiter
 
 	// Shared.
 	broken atomic.Bool // the decoder failed: wait for a keyframe
@@ -168,7 +169,7 @@ func (in *videoInput) frame(data []byte, lostBefore bool, arrived, now time.Time
 		if w, h, ok := pictureSize(in.codec, data); ok {
 			in.tooBig = !in.worker.limits.fits(w, h)
 			if in.tooBig {
-				in.limitLog.warn(in.log, "video input larger than allowed; its frames are dropped",
+				in.limitLog.Warn(in.log, "video input larger than allowed; its frames are dropped",
 					"codec", in.codec, "width", w, "height", h,
 					"max_width", in.worker.limits.MaxWidth, "max_height", in.worker.limits.MaxHeight, "dropped", in.oversized.Load())
 			}
@@ -294,7 +295,7 @@ func (in *videoInput) decode(data []byte, arrived time.Time, frames *codec.Frame
 			in.count.videoDecodeErrors.Add(1)
 		}
 		in.broken.Store(true)
-		in.errLog.warn(in.log, "video decode errors", "codec", in.codec, "err", err, "errors", n)
+		in.errLog.Warn(in.log, "video decode errors", "codec", in.codec, "err", err, "errors", n)
 		return
 	}
 	if f == nil {

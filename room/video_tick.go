@@ -137,10 +137,10 @@ func (r *Room) videoTick(now time.Time) {
 }
 
 // videoError counts a failure of the composite path and logs it (at most
-// one line per logInterval).
+// one line per loglimit.Interval).
 func (r *Room) videoError(msg string, err error, args ...any) {
 	n := r.stats.videoErrors.Add(1)
-	r.errLog.video.warn(r.log, msg, append(args, "err", err, "errors", n)...)
+	r.errLog.video.Warn(r.log, msg, append(args, "err", err, "errors", n)...)
 }
 
 // addViewer puts a participant's outgoing video on an output.

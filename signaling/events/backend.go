@@ -9,6 +9,8 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"time"
+
+	"github.com/tessera-mcu/tessera/internal/loglimit"
 )
 
 // backend is one URL's queue and the goroutine that empties it.
@@ -17,7 +19,7 @@ type backend struct {
 	url string
 	q   chan Event
 	// failLog limits the lines about failed POSTs.
-	failLog logLimiter
+	failLog loglimit.Limiter
 }
 
 // run batches and delivers until the dispatcher closes, then flushes.
@@ -92,7 +94,7 @@ func (b *backend) deliver(batch []Event) {
 	if err != nil {
 		// An emitter put something JSON cannot carry in an event.
 		d.failed.Add(uint64(len(batch)))
-		b.failLog.warn(d.opts.Logger, "event batch cannot be encoded; dropping it", "backend", b.url, "events", len(batch), "err", err)
+		b.failLog.Warn(d.opts.Logger, "event batch cannot be encoded; dropping it", "backend", b.url, "events", len(batch), "err", err)
 		return
 	}
 	var sig string
@@ -107,7 +109,7 @@ func (b *backend) deliver(batch []Event) {
 		}
 		if !retry || attempt >= d.opts.Retries || !b.wait(attempt) {
 			d.failed.Add(uint64(len(batch)))
-			b.failLog.warn(d.opts.Logger, "event batch not delivered", "backend", b.url, "events", len(batch),
+			b.failLog.Warn(d.opts.Logger, "event batch not delivered", "backend", b.url, "events", len(batch),
 				"tries", attempt+1, "err", err, "failed", d.failed.Load())
 			return
 		}

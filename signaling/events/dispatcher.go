@@ -9,6 +9,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/tessera-mcu/tessera/internal/loglimit"
 )
 
 // Defaults of Options.
@@ -145,7 +147,7 @@ type Dispatcher struct {
 	wg     sync.WaitGroup
 
 	queued, sent, dropped, failed, retried atomic.Uint64
-	dropLog                                logLimiter
+	dropLog                                loglimit.Limiter
 }
 
 // New checks the options and starts one goroutine per backend.
@@ -200,7 +202,7 @@ func (d *Dispatcher) Emit(e Event) {
 			d.queued.Add(1)
 		default:
 			n := d.dropped.Add(1)
-			d.dropLog.warn(d.opts.Logger, "event queue full; dropping events", "backend", b.url, "dropped", n)
+			d.dropLog.Warn(d.opts.Logger, "event queue full; dropping events", "backend", b.url, "dropped", n)
 		}
 	}
 }

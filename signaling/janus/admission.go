@@ -107,11 +107,11 @@ func (l *addrLimiter) prune(now time.Time) {
 func (g *Gateway) admitSession(ctx context.Context, tx string) M {
 	ok, full := g.sessionRate.allow(ClientAddr(ctx), time.Now())
 	if full {
-		g.logs.admission.warn(g.log, "session rate limiter remembers too many client addresses; letting new ones through",
+		g.logs.admission.Warn(g.log, "session rate limiter remembers too many client addresses; letting new ones through",
 			"addresses", maxRateKeys)
 	}
 	if !ok {
-		g.logs.admission.log(g.log, slog.LevelInfo, "session refused: creation rate", "client", ClientAddr(ctx),
+		g.logs.admission.Log(g.log, slog.LevelInfo, "session refused: creation rate", "client", ClientAddr(ctx),
 			"per_minute", g.opts.SessionsPerMinute)
 		return errReply(0, tx, errorf(CodeNotAcceptingSession,
 			"Not accepting new sessions from this address (at most %d a minute); try again later", g.opts.SessionsPerMinute))
@@ -125,7 +125,7 @@ func (g *Gateway) tooManySessions(tx string) M {
 	if g.opts.MaxSessions <= 0 || len(g.sessions) < g.opts.MaxSessions {
 		return nil
 	}
-	g.logs.admission.warn(g.log, "session refused: the server's session limit is reached", "max_sessions", g.opts.MaxSessions)
+	g.logs.admission.Warn(g.log, "session refused: the server's session limit is reached", "max_sessions", g.opts.MaxSessions)
 	return errReply(0, tx, errorf(CodeNotAcceptingSession, "Not accepting new sessions (at most %d)", g.opts.MaxSessions))
 }
 

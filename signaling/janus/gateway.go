@@ -6,6 +6,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/tessera-mcu/tessera/internal/loglimit"
 )
 
 // M is an outgoing JSON message.
@@ -104,7 +106,7 @@ type Gateway struct {
 
 	// logs limits the lines of repeating problems.
 	logs struct {
-		sessionQueue, handleQueue, panics, admission logLimiter
+		sessionQueue, handleQueue, panics, admission loglimit.Limiter
 	}
 }
 

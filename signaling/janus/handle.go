@@ -120,7 +120,7 @@ func (h *Handle) runTask(fn func()) {
 		if v := recover(); v != nil {
 			n := panics.Add(1)
 			gw := h.session.gw
-			gw.logs.panics.log(gw.log, slog.LevelError, "plugin request panicked", "session", h.session.id, "handle", h.id,
+			gw.logs.panics.Log(gw.log, slog.LevelError, "plugin request panicked", "session", h.session.id, "handle", h.id,
 				"panic", fmt.Sprint(v), "panics", n, "stack", string(debug.Stack()))
 		}
 	}()
@@ -141,7 +141,7 @@ func (h *Handle) enqueue(fn func()) bool {
 		return true
 	default:
 		gw := h.session.gw
-		gw.logs.handleQueue.warn(gw.log, "handle queue full; dropping", "session", h.session.id, "handle", h.id)
+		gw.logs.handleQueue.Warn(gw.log, "handle queue full; dropping", "session", h.session.id, "handle", h.id)
 		return false
 	}
 }

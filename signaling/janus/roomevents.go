@@ -117,7 +117,7 @@ func (s *roomSession) resync(r *room.Room, self room.ParticipantID, talking bool
 	if err != nil {
 		return
 	}
-	s.plugin.lostLog.warn(s.plugin.log, "room events lost for a slow client; sending the whole participant list",
+	s.plugin.lostLog.Warn(s.plugin.log, "room events lost for a slow client; sending the whole participant list",
 		"session", s.h.SessionID(), "handle", s.h.ID(), "lost", lost)
 	s.h.Event(M{s.plugin.key: "event", "room": r.ID(), "participants": participantList(ps, self, talking)}, nil)
 }

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"sync"
 
+	"github.com/tessera-mcu/tessera/internal/loglimit"
 	"github.com/tessera-mcu/tessera/room"
 	"github.com/tessera-mcu/tessera/room/rtc"
 	"github.com/tessera-mcu/tessera/signaling/lockout"
@@ -83,7 +84,7 @@ type RoomPlugin struct {
 	// plugin (folder, file name template, codec).
 	recording room.RecordOptions
 	// lostLog limits the lines about clients that lost room events.
-	lostLog logLimiter
+	lostLog loglimit.Limiter
 	// streamer starts live pushes (nil: none).
 	streamer Streamer
 	// adminKey, when set, must come with every create (as Janus's

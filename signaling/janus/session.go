@@ -57,7 +57,7 @@ func (s *Session) send(m M) {
 	if len(s.queue) >= sessionQueueLen {
 		s.queue = s.queue[1:]
 		s.dropped++
-		s.gw.logs.sessionQueue.warn(s.gw.log, "session queue full; dropping its oldest event",
+		s.gw.logs.sessionQueue.Warn(s.gw.log, "session queue full; dropping its oldest event",
 			"session", s.id, "dropped", s.dropped)
 	}
 	s.queue = append(s.queue, m)

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+	"github.com/tessera-mcu/tessera/internal/loglimit"
 	"golang.org/x/time/rate"
 )
 
@@ -45,7 +46,7 @@ type wsTransport struct {
 	sessionWait time.Duration
 	upgrader    websocket.Upgrader
 	// logs limits the lines about refused, slow and hasty clients.
-	refusedLog, slowLog, rateLog logLimiter
+	refusedLog, slowLog, rateLog loglimit.Limiter
 
 	mu      sync.Mutex
 	sockets map[*wsConn]struct{}
@@ -77,12 +78,12 @@ func (g *Gateway) WSHandler() http.Handler {
 
 func (t *wsTransport) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !hasSubprotocol(r) {
-		t.refusedLog.log(t.log, slog.LevelInfo, "websocket refused: no janus-protocol subprotocol", "remote", r.RemoteAddr)
+		t.refusedLog.Log(t.log, slog.LevelInfo, "websocket refused: no janus-protocol subprotocol", "remote", r.RemoteAddr)
 		http.Error(w, "the janus-protocol WebSocket subprotocol is required", http.StatusBadRequest)
 		return
 	}
 	if !t.upgrader.CheckOrigin(r) {
-		t.refusedLog.log(t.log, slog.LevelInfo, "websocket refused: origin not allowed", "remote", r.RemoteAddr, "origin", r.Header.Get("Origin"))
+		t.refusedLog.Log(t.log, slog.LevelInfo, "websocket refused: origin not allowed", "remote", r.RemoteAddr, "origin", r.Header.Get("Origin"))
 		http.Error(w, "origin not allowed: "+r.Header.Get("Origin"), http.StatusForbidden)
 		return
 	}
@@ -177,7 +178,7 @@ func (c *wsConn) deliver(m M) {
 	case c.send <- m:
 	case <-c.closed:
 	default:
-		c.t.slowLog.warn(c.t.log, "websocket client too slow; disconnecting", "remote", c.conn.RemoteAddr().String())
+		c.t.slowLog.Warn(c.t.log, "websocket client too slow; disconnecting", "remote", c.conn.RemoteAddr().String())
 		c.shutdown()
 	}
 }
@@ -277,7 +278,7 @@ func (c *wsConn) readLoop() {
 				break
 			}
 			if budget != nil && !budget.Allow() {
-				c.t.rateLog.log(c.t.log, slog.LevelInfo, "websocket request over the rate limit refused",
+				c.t.rateLog.Log(c.t.log, slog.LevelInfo, "websocket request over the rate limit refused",
 					"remote", c.conn.RemoteAddr().String(), "per_second", c.t.perSecond)
 				c.deliver(rateLimited(raw, c.t.perSecond))
 				continue

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/tessera-mcu/tessera/internal/loglimit"
 )
 
 // Defaults of the handler's options.
@@ -95,7 +97,7 @@ type Handler struct {
 	sessions     sessions
 
 	logMu sync.Mutex
-	warn  logLimiter
+	warn  loglimit.Limiter
 
 	stop chan struct{}
 	done chan struct{}
@@ -314,7 +316,7 @@ func carriedQuery(q url.Values) string {
 func (h *Handler) warnf(msg string, args ...any) {
 	h.logMu.Lock()
 	defer h.logMu.Unlock()
-	h.warn.warn(h.log, msg, args...)
+	h.warn.Warn(h.log, msg, args...)
 }
 
 // httpError answers with a plain-text body that says what went wrong.

@@ -13,6 +13,7 @@ import (
 	"github.com/bluenviron/mediacommon/v2/pkg/formats/fmp4"
 	"github.com/bluenviron/mediacommon/v2/pkg/formats/fmp4/seekablebuffer"
 	"github.com/bluenviron/mediacommon/v2/pkg/formats/mp4/codecs"
+	"github.com/tessera-mcu/tessera/internal/loglimit"
 )
 
 // Defaults of Config.
@@ -155,7 +156,7 @@ type writer struct {
 	audioBase  uint64         // tfdt of audio[0], 48 kHz ticks
 	audioNext  uint64         // where the next AAC frame belongs, 48 kHz ticks
 	buf        seekablebuffer.Buffer
-	warn       logLimiter
+	warn       loglimit.Limiter
 }
 
 // NewMuxer makes a Muxer. Nothing is servable until the first keyframe.
@@ -219,7 +220,7 @@ func (m *Muxer) WriteVideo(au []byte, keyframe bool, pts time.Duration) error {
 	var nalus mch264.AnnexB
 	if err := nalus.Unmarshal(au); err != nil || len(nalus) == 0 {
 		m.stats.videoDropped.Add(1)
-		w.warn.warn(m.log, "hls: dropped a malformed access unit", "error", fmt.Errorf("%w: %v", ErrBadAccessUnit, err))
+		w.warn.Warn(m.log, "hls: dropped a malformed access unit", "error", fmt.Errorf("%w: %v", ErrBadAccessUnit, err))
 		return nil
 	}
 	if !w.started {
@@ -229,18 +230,18 @@ func (m *Muxer) WriteVideo(au []byte, keyframe bool, pts time.Duration) error {
 		}
 		if err := m.start(nalus, pts); err != nil {
 			m.stats.videoDropped.Add(1)
-			w.warn.warn(m.log, "hls: dropped a keyframe the stream cannot start with", "error", err)
+			w.warn.Warn(m.log, "hls: dropped a keyframe the stream cannot start with", "error", err)
 			return nil
 		}
 	} else if pts <= w.pendingPTS {
 		m.stats.videoDropped.Add(1)
-		w.warn.warn(m.log, "hls: dropped an access unit out of order", "pts", pts, "last", w.pendingPTS)
+		w.warn.Warn(m.log, "hls: dropped an access unit out of order", "pts", pts, "last", w.pendingPTS)
 		return nil
 	}
 	avcc, err := mch264.AVCC(nalus).Marshal()
 	if err != nil {
 		m.stats.videoDropped.Add(1)
-		w.warn.warn(m.log, "hls: dropped an access unit", "error", fmt.Errorf("%w: %v", ErrBadAccessUnit, err))
+		w.warn.Warn(m.log, "hls: dropped an access unit", "error", fmt.Errorf("%w: %v", ErrBadAccessUnit, err))
 		return nil
 	}
 	if w.pending != nil {
@@ -255,7 +256,7 @@ func (m *Muxer) WriteVideo(au []byte, keyframe bool, pts time.Duration) error {
 			}
 		case pts-w.segStart >= maxSegmentFactor*m.cfg.SegmentDuration:
 			m.stats.forcedCuts.Add(1)
-			w.warn.warn(m.log, "hls: no keyframe for too long, segment cut without one", "after", pts-w.segStart)
+			w.warn.Warn(m.log, "hls: no keyframe for too long, segment cut without one", "after", pts-w.segStart)
 			if err := m.flushPart(pts, true); err != nil {
 				return err
 			}

@@ -1,7 +1,6 @@
 package rtmp
 
 import (
-	"log/slog"
 	"sync"
 	"time"
 )
@@ -49,29 +48,4 @@ func (it item) release() {
 	if it.pcm != nil {
 		pcmPool.Put(it.pcm)
 	}
-}
-
-// logInterval is the least time between two log lines of one repeating
-// problem.
-const logInterval = 10 * time.Second
-
-// logLimiter lets the first occurrence of a repeating problem through to
-// the log, then at most one line per logInterval, each saying how many
-// occurrences the log did not show. It is not safe for concurrent use.
-type logLimiter struct {
-	last   time.Time
-	silent uint64
-}
-
-func (l *logLimiter) warn(log *slog.Logger, msg string, args ...any) {
-	now := time.Now()
-	if !l.last.IsZero() && now.Sub(l.last) < logInterval {
-		l.silent++
-		return
-	}
-	if l.silent > 0 {
-		args = append(args, "not_logged_since_last", l.silent)
-	}
-	log.Warn(msg, args...)
-	l.last, l.silent = now, 0
 }

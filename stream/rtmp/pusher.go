@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/tessera-mcu/tessera/codec/aac"
+	"github.com/tessera-mcu/tessera/internal/loglimit"
 )
 
 // Pusher publishes a room's composite (H.264) and full mix (encoded to
@@ -39,7 +40,7 @@ type Pusher struct {
 	enc      *aac.Encoder
 	asc      []byte
 	attempt  int
-	dropLogs logLimiter
+	dropLogs loglimit.Limiter
 
 	videoSent, audioSent, bytes  atomic.Uint64
 	dropped, skipped, reconnects atomic.Uint64

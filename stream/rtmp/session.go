@@ -176,7 +176,7 @@ func (s *session) handleVideo(au []byte, key bool, pts time.Duration) error {
 		if sps == nil || pps == nil {
 			if !s.started {
 				p.skipped.Add(1)
-				p.dropLogs.warn(p.log, "rtmp push: cannot start on a keyframe without SPS and PPS")
+				p.dropLogs.Warn(p.log, "rtmp push: cannot start on a keyframe without SPS and PPS")
 				return nil
 			}
 			// Mid-stream, the parameter sets already sent still apply.
@@ -223,7 +223,7 @@ func (s *session) handleAudio(pcm []int16, pts time.Duration) error {
 	frames, err := p.enc.Encode(pcm, pts)
 	if err != nil {
 		p.setError(err)
-		p.dropLogs.warn(p.log, "rtmp push: AAC encode failed", "err", err)
+		p.dropLogs.Warn(p.log, "rtmp push: AAC encode failed", "err", err)
 		return nil
 	}
 	if !s.started {
