@@ -147,6 +147,20 @@ func (a *Admin) room(w http.ResponseWriter, r *http.Request) *room.Room {
 	return rm
 }
 
+// readBody decodes a request's JSON body (at most 64 KiB) into v, or
+// answers 400 and reports false.
+func readBody(w http.ResponseWriter, r *http.Request, v any) bool {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 1<<16))
+	if err == nil {
+		err = json.Unmarshal(body, v)
+	}
+	if err != nil {
+		adminError(w, http.StatusBadRequest, "body must be JSON: "+err.Error())
+		return false
+	}
+	return true
+}
+
 func (a *Admin) list(w http.ResponseWriter, r *http.Request) {
 	if !a.keyOK(w, r) {
 		return
@@ -204,15 +218,13 @@ func (a *Admin) recording(w http.ResponseWriter, r *http.Request) {
 		VideoCodec string `json:"video_codec"`
 		Filename   string `json:"filename"`
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 1<<16))
-	if err == nil {
-		err = json.Unmarshal(body, &req)
-	}
-	if err != nil {
-		adminError(w, http.StatusBadRequest, "body must be JSON: "+err.Error())
+	if !readBody(w, r, &req) {
 		return
 	}
-	var info room.RecordingInfo
+	var (
+		info room.RecordingInfo
+		err  error
+	)
 	switch req.Action {
 	case "start":
 		o := a.Recording

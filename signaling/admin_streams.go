@@ -2,9 +2,7 @@ package signaling
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"io"
 	"net/http"
 	"strconv"
 
@@ -55,11 +53,10 @@ func (a *Admin) startStream(w http.ResponseWriter, r *http.Request) {
 	var req struct {
 		URL string `json:"url"`
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 1<<16))
-	if err == nil {
-		err = json.Unmarshal(body, &req)
+	if !readBody(w, r, &req) {
+		return
 	}
-	if err != nil || req.URL == "" {
+	if req.URL == "" {
 		adminError(w, http.StatusBadRequest, `body must be {"url": "rtmp://host/app/key"}`)
 		return
 	}

@@ -1,9 +1,7 @@
 package signaling
 
 import (
-	"encoding/json"
 	"errors"
-	"io"
 	"net/http"
 	"time"
 
@@ -28,12 +26,7 @@ func (a *Admin) mintToken(w http.ResponseWriter, r *http.Request) {
 		Name string `json:"name"`
 		TTL  string `json:"ttl"`
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 1<<16))
-	if err == nil {
-		err = json.Unmarshal(body, &req)
-	}
-	if err != nil {
-		adminError(w, http.StatusBadRequest, "body must be JSON: "+err.Error())
+	if !readBody(w, r, &req) {
 		return
 	}
 	kind, err := whip.ParseKind(req.Kind)
