@@ -11,8 +11,9 @@ answer, DELETE the session at the end). It reports on stdout as JSON lines:
   {"event":"refused","status":401,"body":"..."}       POST refused: exit 1
   {"event":"error","message":"..."}                   anything else: exit 2
 
-It stops on a line "stop" on stdin, at the end of stdin, on SIGTERM or
-SIGINT, or after --seconds.
+It stops on a line "stop" on stdin or at the end of stdin (unless
+--no-stdin), on SIGTERM or SIGINT, or after --seconds. ICE runs on
+127.0.0.1 only: the server must reach the publisher there.
 
   /usr/bin/python3 whip-gst.py --url http://127.0.0.1:8088/whip/1234 \
       --token TOKEN --freq 440 --pattern red
