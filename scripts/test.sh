@@ -26,11 +26,13 @@ mapfile -t plain < <(go list ./... | grep -E "$cgo_pkgs" || true)
 
 # One package at a time: the end-to-end tests (browsers, real peers) measure
 # timing and must not compete for the cores with each other.
-# The browser test (three Chromium pages against the server in this
-# process) runs in the last pass: under the race detector the server's share
-# of two cores is too small for a fair test of what people see.
+# The players in Chromium (the page with three participants, a WHEP viewer,
+# hls.js) judge what a viewer sees against the wall clock: they run in the
+# last pass, without the race detector, whose slowdown leaves the server too
+# small a share of two cores for a fair test.
+players='^(TestBrowserClient|TestWHEPInChromium|TestChromiumPlaysWithHLSJS)$'
 echo "== go test -race (${#race[@]} packages)"
-go test -race -p 1 -count=1 -timeout 10m -skip '^TestBrowserClient$' "$@" "${race[@]}"
+go test -race -p 1 -count=1 -timeout 10m -skip "$players" "$@" "${race[@]}"
 if [ ${#plain[@]} -gt 0 ]; then
   echo "== go test (cgo codecs, ${#plain[@]} packages)"
   go test -p 1 -count=1 -timeout 10m "$@" "${plain[@]}"
@@ -49,6 +51,6 @@ done
 # wall-clock targets (frame rate, keyframe and layout latency, audio
 # continuity, lip sync) are relaxed under it; they are checked as stated
 # here, and the browser test runs.
-echo "== go test (room timing targets and the browser, without the race detector)"
+echo "== go test (room timing targets and the players, without the race detector)"
 go test -p 1 -count=1 -timeout 10m "$@" ./room/
-go test -p 1 -count=1 -timeout 10m -run '^TestBrowserClient$' "$@" ./cmd/tessera/
+go test -p 1 -count=1 -timeout 10m -run "$players" "$@" ./cmd/tessera/ ./stream/hls/
