@@ -13,6 +13,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/tessera-mcu/tessera/room"
+	"github.com/tessera-mcu/tessera/room/rtc"
 	"github.com/tessera-mcu/tessera/signaling/janus"
 )
 
@@ -38,15 +39,17 @@ type Config struct {
 	WSSessionWait     time.Duration `yaml:"ws_session_wait"`
 
 	// Media.
-	MediaBind   string `yaml:"media_bind"`
-	MediaPort   int    `yaml:"media_port"`
-	PublicIPs   string `yaml:"public_ips"`
-	ICETCP      bool   `yaml:"ice_tcp"`
-	ICELoopback bool   `yaml:"ice_loopback"`
-	Workers     int    `yaml:"workers"`
-	PinWorkers  bool   `yaml:"pin_workers"`
-	MaxTalkers  int    `yaml:"max_talkers"`
-	DemoRoom    bool   `yaml:"demo_room"`
+	MediaBind string `yaml:"media_bind"`
+	MediaPort int    `yaml:"media_port"`
+	// MediaSocketBuffer is the media port's receive and send buffer.
+	MediaSocketBuffer int    `yaml:"media_socket_buffer"`
+	PublicIPs         string `yaml:"public_ips"`
+	ICETCP            bool   `yaml:"ice_tcp"`
+	ICELoopback       bool   `yaml:"ice_loopback"`
+	Workers           int    `yaml:"workers"`
+	PinWorkers        bool   `yaml:"pin_workers"`
+	MaxTalkers        int    `yaml:"max_talkers"`
+	DemoRoom          bool   `yaml:"demo_room"`
 	// MaxInputSize bounds a camera's picture, WxH, in either orientation.
 	MaxInputSize string  `yaml:"max_input_size"`
 	DecodeBudget float64 `yaml:"decode_budget"`
@@ -79,24 +82,25 @@ type Config struct {
 // defaults is the configuration with nothing set.
 func defaults() Config {
 	return Config{
-		Listen:          ":8088",
-		WSListen:        ":8188",
-		SessionTimeout:  60 * time.Second,
-		LogFormat:       "text",
-		LogLevel:        "info",
-		ShutdownTimeout: 10 * time.Second,
-		MediaBind:       "0.0.0.0",
-		MediaPort:       8189,
-		ICETCP:          true,
-		ICELoopback:     true,
-		PinWorkers:      true,
-		MaxTalkers:      3,
-		DemoRoom:        true,
-		MaxInputSize:    "1920x1080",
-		DecodeBudget:    0.35,
-		RecordDir:       "recordings",
-		RecordTemplate:  "room-{room}-{time}",
-		RecordCodec:     "vp8",
+		Listen:            ":8088",
+		WSListen:          ":8188",
+		SessionTimeout:    60 * time.Second,
+		LogFormat:         "text",
+		LogLevel:          "info",
+		ShutdownTimeout:   10 * time.Second,
+		MediaBind:         "0.0.0.0",
+		MediaPort:         8189,
+		MediaSocketBuffer: rtc.DefaultSocketBuffer,
+		ICETCP:            true,
+		ICELoopback:       true,
+		PinWorkers:        true,
+		MaxTalkers:        3,
+		DemoRoom:          true,
+		MaxInputSize:      "1920x1080",
+		DecodeBudget:      0.35,
+		RecordDir:         "recordings",
+		RecordTemplate:    "room-{room}-{time}",
+		RecordCodec:       "vp8",
 
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
@@ -130,6 +134,7 @@ func bind(fs *flag.FlagSet, c *Config, configFile *string) {
 	fs.DurationVar(&c.WSSessionWait, "ws-session-wait", c.WSSessionWait, "a WebSocket with no Janus session this long after it opened is closed (code 1008)")
 	fs.StringVar(&c.MediaBind, "media-bind", c.MediaBind, "address the media port listens on")
 	fs.IntVar(&c.MediaPort, "media-port", c.MediaPort, "the one UDP (and ICE-TCP) port all media uses; 0 picks one")
+	fs.IntVar(&c.MediaSocketBuffer, "media-socket-buffer", c.MediaSocketBuffer, "receive and send buffer of the media port in bytes (beyond net.core.rmem_max only with CAP_NET_ADMIN); -1: the kernel's default")
 	fs.StringVar(&c.PublicIPs, "public-ips", c.PublicIPs, "comma-separated public addresses announced instead of local ones (1:1 NAT)")
 	fs.BoolVar(&c.ICETCP, "ice-tcp", c.ICETCP, "accept ICE over TCP on the media port number")
 	fs.BoolVar(&c.ICELoopback, "ice-loopback", c.ICELoopback, "offer loopback candidates (browsers on this machine)")
@@ -267,6 +272,9 @@ func (c Config) validate() error {
 	}
 	if c.SessionTimeout < time.Second {
 		return fmt.Errorf("%w: session timeout %v (at least 1s)", errConfig, c.SessionTimeout)
+	}
+	if c.MediaSocketBuffer < -1 || (c.MediaSocketBuffer >= 0 && c.MediaSocketBuffer < 65536) || c.MediaSocketBuffer > 1<<30 {
+		return fmt.Errorf("%w: media socket buffer %d (65536..1073741824 bytes, or -1)", errConfig, c.MediaSocketBuffer)
 	}
 	if c.MediaPort < 0 || c.MediaPort > 65535 {
 		return fmt.Errorf("%w: media port %d", errConfig, c.MediaPort)

@@ -36,7 +36,10 @@ type EngineConfig struct {
 	// Default 2.5 Mbps, enough for the top video tier: viewers start there
 	// and move down only when the estimate says so.
 	InitialBitrate int
-	Logger         *slog.Logger
+	// SocketBuffer is the receive and send buffer, in bytes, asked for the
+	// media port (0: DefaultSocketBuffer; negative: the kernel's default).
+	SocketBuffer int
+	Logger       *slog.Logger
 }
 
 // Engine is the one pion API of the process: codecs, RTP header
@@ -56,6 +59,8 @@ type Engine struct {
 	estimator chan cc.BandwidthEstimator
 	// meter counts the packets on the media port (see Stats).
 	meter meter
+	// port, rcvBuf and sndBuf: the media port and the buffers it got.
+	port, rcvBuf, sndBuf int
 }
 
 // audioLevelURI is the RFC 6464 client-to-mixer audio level extension.
@@ -116,6 +121,15 @@ func NewEngine(cfg EngineConfig) (*Engine, error) {
 	}
 	e.udp = udp
 	port := udp.LocalAddr().(*net.UDPAddr).Port
+	e.port = port
+	if cfg.SocketBuffer == 0 {
+		cfg.SocketBuffer = DefaultSocketBuffer
+	}
+	if cfg.SocketBuffer > 0 {
+		if e.rcvBuf, e.sndBuf, err = setSocketBuffers(udp, cfg.SocketBuffer, cfg.Logger); err != nil {
+			cfg.Logger.Warn("cannot size the media port's buffers", "err", err)
+		}
+	}
 
 	se := webrtc.SettingEngine{}
 	udpMux := webrtc.NewICEUDPMux(nil, udp)

@@ -26,10 +26,23 @@ type Stats struct {
 	// generic NACK, RFC 4585 section 6.2.1); NACKsOut, those Tessera asked
 	// senders for.
 	NACKsIn, NACKsOut uint64
+	// SocketDrops counts the datagrams the kernel dropped on the media
+	// port because its receive buffer was full (0 where /proc/net cannot
+	// tell). SocketReceiveBuffer and SocketSendBuffer are the buffers the
+	// port got, in bytes (0: the kernel's default, not asked for).
+	SocketDrops                           uint64
+	SocketReceiveBuffer, SocketSendBuffer int
 }
 
 // Stats returns the engine's counters, as of now.
-func (e *Engine) Stats() Stats { return e.meter.stats() }
+func (e *Engine) Stats() Stats {
+	s := e.meter.stats()
+	s.SocketReceiveBuffer, s.SocketSendBuffer = e.rcvBuf, e.sndBuf
+	if d, err := socketDrops(e.port); err == nil {
+		s.SocketDrops = d
+	}
+	return s
+}
 
 // meter counts what crosses the media port. It is an interceptor placed
 // next to the transport, so it sees every packet as it goes out or comes

@@ -40,6 +40,8 @@ var (
 	bytesDesc     = desc("tessera_media_bytes_total", "RTP bytes (header and payload, before SRTP) on the media port.", "media", "direction")
 	nacksDesc     = desc("tessera_media_nacked_packets_total", "Packets asked for again with RTCP NACK: by receivers of Tessera's media (in), by Tessera of senders (out).", "direction")
 	lostDesc      = desc("tessera_media_lost_packets_total", "Packets lost: of participants' audio on the way in (jitter buffer), of the mix and composite on the way out (receiver reports, beyond frames left out on purpose).", "media", "direction")
+	sockDropsDesc = desc("tessera_media_socket_dropped_packets_total", "Datagrams the kernel dropped on the media port because its receive buffer was full (each may cost a camera a keyframe).")
+	sockBufDesc   = desc("tessera_media_socket_buffer_bytes", "Receive and send buffer the media port got (0: the kernel's default).", "direction")
 	incomplete    = desc("tessera_video_incomplete_frames_total", "Camera frames that arrived with packets missing before them.")
 	keyReqDesc    = desc("tessera_keyframe_requests_total", "Keyframe requests (RTCP PLI or FIR): from viewers of the composite (in), from Tessera to cameras (out).", "direction")
 	keyframesDesc = desc("tessera_video_keyframes_total", "Keyframes the composite encoders produced.")
@@ -60,7 +62,7 @@ var (
 
 var allDescs = []*prometheus.Desc{buildInfo, roomsDesc, participantsDesc, talkersDesc, recordingsDesc, streamsDesc,
 	sessionsDesc, handlesDesc, tickDesc, lateDesc, skippedDesc, busyDesc, busyTimeDesc, workerRooms,
-	packetsDesc, bytesDesc, nacksDesc, lostDesc, incomplete, keyReqDesc, keyframesDesc, forcedDesc, decodeErrDesc,
+	packetsDesc, bytesDesc, nacksDesc, sockDropsDesc, sockBufDesc, lostDesc, incomplete, keyReqDesc, keyframesDesc, forcedDesc, decodeErrDesc,
 	jitterMax, jitterMean, audioEncoders, videoEncoders, viewersDesc, recBytesDesc, recErrorsDesc, recDroppedDesc,
 	panicsDesc}
 
@@ -102,6 +104,9 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		}
 		counter(ch, nacksDesc, s.NACKsIn, "in")
 		counter(ch, nacksDesc, s.NACKsOut, "out")
+		counter(ch, sockDropsDesc, s.SocketDrops)
+		gauge(ch, sockBufDesc, float64(s.SocketReceiveBuffer), "receive")
+		gauge(ch, sockBufDesc, float64(s.SocketSendBuffer), "send")
 	}
 	if g := c.o.Janus; g != nil {
 		n := g.Counts()
