@@ -75,4 +75,7 @@ const noMix = ^mixer.MixID(0)
 type lossState struct {
 	seen [2]uint64
 	last [4]time.Time
+	// videoOut counts the composite's packets the viewer's receiver
+	// reports said were lost since the last tier check.
+	videoOut int
 }

@@ -147,6 +147,7 @@ func (r *Room) checkLinks(now time.Time) {
 			egressLost(p.out), egressLost(p.vout),
 		}
 		p.loss.seen[0], p.loss.seen[1] = inAudio, inVideo
+		p.loss.videoOut += counts[3] // for the tier check
 		for i, lost := range counts {
 			totals[i].Add(uint64(lost))
 			if lost < slowLinkLost || now.Sub(p.loss.last[i]) < slowLinkQuiet {

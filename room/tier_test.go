@@ -19,6 +19,9 @@ type tierRoom struct {
 	p   *participant
 	est *fakeEstimate
 	now time.Time
+	// lost is what the viewer's receiver reports say it lost of the
+	// composite in each check.
+	lost int
 }
 
 func newTierRoom(t *testing.T) *tierRoom {
@@ -45,6 +48,7 @@ func newTierRoom(t *testing.T) *tierRoom {
 func (tr *tierRoom) check(bps int) int {
 	tr.now = tr.now.Add(time.Second)
 	tr.est.bps = bps
+	tr.p.loss.videoOut = tr.lost
 	tr.r.chooseTiers(tr.now)
 	return tr.p.vkey.tier
 }
@@ -61,10 +65,11 @@ func (tr *tierRoom) checks(n, bps int) int {
 	return 0
 }
 
-// A viewer moves down a tier after two low estimates in a row and not at
-// all on a single dip; the new output gets it a keyframe.
+// A viewer losing packets moves down a tier after two low estimates in a
+// row and not at all on a single dip; the new output gets it a keyframe.
 func TestTierFollowsBandwidthEstimate(t *testing.T) {
 	tr := newTierRoom(t)
+	tr.lost = 5
 	if tier := tr.check(900_000); tier != 0 {
 		t.Fatalf("one low estimate moved the viewer to tier %d", tier)
 	}
@@ -98,6 +103,7 @@ func TestTierFollowsBandwidthEstimate(t *testing.T) {
 // one that holds resets it.
 func TestTierTrialUpgradeBacksOff(t *testing.T) {
 	tr := newTierRoom(t)
+	tr.lost = 5
 	low := 400_000
 	tr.checks(2, 900_000) // down to tier 1 (400 kbps)
 	if tr.p.vkey.tier != 1 {
@@ -129,6 +135,25 @@ func TestTierTrialUpgradeBacksOff(t *testing.T) {
 	tr.checks(2, 900_000)
 	if at := tr.checks(20, low*150/100); at != 14 {
 		t.Fatalf("after a trial that held: moved up at check %d, want 14", at)
+	}
+}
+
+// A low estimate that no loss corroborates (a busy server's own
+// scheduling delay reads as queueing to the delay-based estimator) moves
+// the viewer down only after five seconds, and the viewer is back on its
+// tier within three seconds of the estimate's recovery.
+func TestTierLowEstimateWithoutLoss(t *testing.T) {
+	tr := newTierRoom(t)
+	if at := tr.checks(10, 1_100_000); at != 5 {
+		t.Fatalf("moved down at check %d on an estimate alone, want 5", at)
+	}
+	if at := tr.checks(10, 2_000_000); at != 3 {
+		t.Fatalf("back up at check %d once the estimate recovered, want 3", at)
+	}
+	// Reported loss corroborates a low estimate: two checks are enough.
+	tr.lost = 5
+	if at := tr.checks(10, 1_100_000); at != 2 {
+		t.Fatalf("moved down at check %d with loss, want 2", at)
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"github.com/tessera-mcu/tessera/codec"
 	"github.com/tessera-mcu/tessera/codec/yuv"
 	"github.com/tessera-mcu/tessera/mixer"
+	"github.com/tessera-mcu/tessera/room/tier"
 )
 
 // videoTick composes one picture and encodes it once per output in use.
@@ -197,14 +198,15 @@ func (r *Room) chooseTiers(now time.Time) {
 		if bps <= 0 {
 			continue // the connection has no estimate: the viewer's floor stands
 		}
-		from := p.vkey.tier
-		to := p.tier.Next(from, bps, r.video.bitrates, now)
+		from, lost := p.vkey.tier, p.loss.videoOut
+		p.loss.videoOut = 0
+		to := p.tier.Next(from, tier.Check{Bps: bps, Lost: lost}, r.video.bitrates, now)
 		if to == from {
 			continue
 		}
-		args := []any{"participant", p.id, "from", from, "to", to, "estimate_bps", bps}
+		args := []any{"participant", p.id, "from", from, "to", to, "estimate_bps", bps, "lost", lost}
 		if to > from {
-			args = append(args, "retry_up_in", p.tier.Backoff())
+			args = append(args, "retry_up_in", p.tier.RetryIn(now))
 		}
 		r.log.Info("viewer changes tier", args...)
 		r.removeViewer(p)
