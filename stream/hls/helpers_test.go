@@ -135,13 +135,13 @@ func (f feeder) run(ctx context.Context, t testing.TB, m *Muxer, dur time.Durati
 // other rooms do not exist. With feed.audio each stream gets its own AAC
 // encoder.
 type testSource struct {
-	t      *testing.T
-	cfg    Config
-	feed   feeder
-	mu     sync.Mutex
-	runs   map[string]*feedRun
-	start  int
-	stop   int
+	t     *testing.T
+	cfg   Config
+	feed  feeder
+	mu    sync.Mutex
+	runs  map[string]*feedRun
+	start int
+	stop  int
 }
 
 type feedRun struct {
