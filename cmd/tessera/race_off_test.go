@@ -1,0 +1,6 @@
+//go:build !race
+
+package main
+
+// timeSlack multiplies the time limits of wall-clock assertions.
+const timeSlack = 1
