@@ -24,6 +24,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"os"
 	"os/exec"
@@ -103,9 +104,11 @@ func (b *bench) measure() (float64, error) {
 	return 100 * (c1 - c0) / time.Since(t0).Seconds(), nil
 }
 
-// h264Encoders is what the server's metrics say of its H.264 encoders
-// ("" without -metrics).
-func (b *bench) h264Encoders() string {
+// h264Outputs is what the server's metrics say of its H.264 composite
+// outputs, tier by tier: "tTIER:ENCODERS/VIEWERS" ("" without -metrics).
+// An encoder without viewers is idle (kept a few seconds, encoding
+// nothing); a stream counts as a viewer.
+func (b *bench) h264Outputs() string {
 	if b.metrics == "" {
 		return ""
 	}
@@ -115,13 +118,30 @@ func (b *bench) h264Encoders() string {
 	}
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(resp.Body)
+	enc, viewers := map[string]float64{}, map[string]float64{}
 	for _, l := range strings.Split(string(body), "\n") {
-		if strings.HasPrefix(l, "tessera_video_encoders{") && strings.Contains(l, `codec="h264"`) {
-			f := strings.Fields(l)
-			return f[len(f)-1]
+		f := strings.Fields(l)
+		if len(f) != 2 || !strings.Contains(f[0], `codec="h264"`) {
+			continue
+		}
+		_, tier, _ := strings.Cut(f[0], `tier="`)
+		tier, _, _ = strings.Cut(tier, `"`)
+		v, _ := strconv.ParseFloat(f[1], 64)
+		switch {
+		case strings.HasPrefix(f[0], "tessera_video_encoders{"):
+			enc[tier] += v
+		case strings.HasPrefix(f[0], "tessera_video_viewers{"):
+			viewers[tier] += v
 		}
 	}
-	return "0"
+	var out []string
+	for _, tier := range slices.Sorted(maps.Keys(enc)) {
+		out = append(out, fmt.Sprintf("t%s:%g/%g", tier, enc[tier], viewers[tier]))
+	}
+	if len(out) == 0 {
+		return "-"
+	}
+	return strings.Join(out, " ")
 }
 
 // withPush runs f while room 1234 pushes to nginx.
@@ -234,14 +254,14 @@ func (b *bench) cpu() error {
 	}
 	j := sessions[0]
 	time.Sleep(3 * time.Second)
-	fmt.Printf("| output | H.264 composite for viewers | room alone (%% of a core) | with the output | extra | ratio | runs: alone / with (%%) | H.264 encoders alone / with |\n")
+	fmt.Printf("| output | H.264 composite for viewers | room alone (%% of a core) | with the output | extra | with / alone | runs: alone / with (%%) | H.264 tier:encoders/viewers alone; with |\n")
 	fmt.Printf("|---|---|---:|---:|---:|---:|---|---|\n")
 	row := func(name, shared string, base, with []float64, encBase, encWith string) {
 		extra := make([]float64, len(with))
 		for i := range with {
 			extra[i] = with[i] - base[i]
 		}
-		fmt.Printf("| %s | %s | %.1f | %.1f | %.1f | %.2f | %s / %s | %s / %s |\n", name, shared, median(base), median(with),
+		fmt.Printf("| %s | %s | %.1f | %.1f | %.1f | %.2f | %s / %s | %s; %s |\n", name, shared, median(base), median(with),
 			median(extra), median(with)/median(base), fmtList(base), fmtList(with), encBase, encWith)
 	}
 	for _, shared := range []bool{false, true} {
@@ -254,16 +274,16 @@ func (b *bench) cpu() error {
 			label = "one H.264 viewer (shared)"
 		}
 		var basePush, push, baseHLS, hls []float64
-		var encBase, encPush, encHLS string
+		var encBase, encPush, encBaseHLS, encHLS string
 		for range b.rounds {
 			c, err := b.measure()
 			if err != nil {
 				return err
 			}
-			basePush, encBase = append(basePush, c), b.h264Encoders()
+			basePush, encBase = append(basePush, c), b.h264Outputs()
 			if err := b.withPush(j, func() error {
 				c, err := b.measure()
-				push, encPush = append(push, c), b.h264Encoders()
+				push, encPush = append(push, c), b.h264Outputs()
 				return err
 			}); err != nil {
 				return err
@@ -271,17 +291,17 @@ func (b *bench) cpu() error {
 			if c, err = b.measure(); err != nil {
 				return err
 			}
-			baseHLS = append(baseHLS, c)
+			baseHLS, encBaseHLS = append(baseHLS, c), b.h264Outputs()
 			if err := b.withHLSViewer(func() error {
 				c, err := b.measure()
-				hls, encHLS = append(hls, c), b.h264Encoders()
+				hls, encHLS = append(hls, c), b.h264Outputs()
 				return err
 			}); err != nil {
 				return err
 			}
 		}
 		row("RTMP push to nginx", label, basePush, push, encBase, encPush)
-		row("HLS, one ffmpeg viewer", label, baseHLS, hls, encBase, encHLS)
+		row("HLS, one ffmpeg viewer", label, baseHLS, hls, encBaseHLS, encHLS)
 	}
 	return nil
 }
