@@ -11,7 +11,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 mode=${1:-cpu} window=${2:-10s} rounds=${3:-3}
 case "$mode" in cpu) ;; delay) ;; *) echo "usage: $0 cpu|delay [WINDOW] [ROUNDS]" >&2; exit 2 ;; esac
-for cmd in nginx ffmpeg taskset curl; do
+for cmd in nginx ffmpeg taskset curl python3; do
   command -v "$cmd" >/dev/null || { echo "streambench: $cmd missing (scripts/deps.sh test installs it)" >&2; exit 1; }
 done
 . scripts/env.sh
