@@ -14,8 +14,8 @@ import (
 	"github.com/tessera-mcu/tessera/internal/testpeer"
 )
 
-// getStatus fetches url and returns its status and body.
-func getStatus(t *testing.T, url string) (int, string) {
+// fetchStatus fetches url and returns its status and body.
+func fetchStatus(t *testing.T, url string) (int, string) {
 	t.Helper()
 	resp, err := http.Get(url)
 	if err != nil {
@@ -47,7 +47,7 @@ func TestHLSOfALiveRoom(t *testing.T) {
 	base := "http://" + addr + "/hls/"
 
 	// Refusals, before any stream starts.
-	other := pluginData(a.call(map[string]any{"janus": "message", "session_id": a.sid, "handle_id": a.hid,
+	other := janusData(a.call(map[string]any{"janus": "message", "session_id": a.sid, "handle_id": a.hid,
 		"body": map[string]any{"request": "create", "room": 5678, "secret": "other-secret"}}))
 	if other["mcu"] != "created" {
 		t.Fatalf("create room 5678: %v", other)
@@ -60,7 +60,7 @@ func TestHLSOfALiveRoom(t *testing.T) {
 		{base + "1234/index.m3u8?token=wrong", http.StatusForbidden},
 		{base + "5678/index.m3u8?token=other-secret", http.StatusNotFound},
 	} {
-		if got, body := getStatus(t, c.url); got != c.want {
+		if got, body := fetchStatus(t, c.url); got != c.want {
 			t.Errorf("GET %s: %d %q, want %d", c.url, got, body, c.want)
 		}
 	}
@@ -104,7 +104,7 @@ func TestHLSOfALiveRoom(t *testing.T) {
 
 	// The stream runs while watched ...
 	list := a.streamRequest(map[string]any{"action": "list"})
-	if s, _ := list["streams"].([]any); len(s) != 1 || !strings.Contains(toString(s[0]), "hls") {
+	if s, _ := list["streams"].([]any); len(s) != 1 || !strings.Contains(listedName(s[0]), "hls") {
 		t.Errorf("streams while watched: %v", list)
 	}
 	if n := getMetrics(t, metricsAddr, key).value(t, "tessera_streams"); n != 1 {
@@ -118,12 +118,13 @@ func TestHLSOfALiveRoom(t *testing.T) {
 	if s, _ := list["streams"].([]any); len(s) != 0 {
 		t.Errorf("streams after the idle timeout: %v", list)
 	}
-	if got, body := getStatus(t, base+"1234/part0.mp4?token=adminpwd"); got != http.StatusNotFound {
+	if got, body := fetchStatus(t, base+"1234/part0.mp4?token=adminpwd"); got != http.StatusNotFound {
 		t.Errorf("a part of the ended stream: %d %q, want 404", got, body)
 	}
 }
 
-func toString(v any) string {
+// listedName is the name of a stream in a stream list.
+func listedName(v any) string {
 	m, _ := v.(map[string]any)
 	s, _ := m["name"].(string)
 	return s

@@ -21,8 +21,8 @@ func needStreamTools(t *testing.T, checks ...error) {
 	}
 }
 
-// pluginData is the plugin's part of a Janus message (nil if none).
-func pluginData(m map[string]any) map[string]any {
+// janusData is the plugin's part of a Janus message (nil if none).
+func janusData(m map[string]any) map[string]any {
 	pd, _ := m["plugindata"].(map[string]any)
 	data, _ := pd["data"].(map[string]any)
 	return data
@@ -35,7 +35,7 @@ func pluginData(m map[string]any) map[string]any {
 func (j *janusWS) awaitEvent(what string, timeout time.Duration, ok func(data map[string]any) bool) (map[string]any, time.Time) {
 	j.t.Helper()
 	for i, m := range j.seen {
-		if d := pluginData(m); d != nil && ok(d) {
+		if d := janusData(m); d != nil && ok(d) {
 			j.seen = append(j.seen[:i:i], j.seen[i+1:]...)
 			return d, time.Now()
 		}
@@ -48,7 +48,7 @@ func (j *janusWS) awaitEvent(what string, timeout time.Duration, ok func(data ma
 			j.t.Fatalf("waiting for %s: %v (seen %v)", what, err, j.seen)
 		}
 		at := time.Now()
-		if d := pluginData(m); d != nil && ok(d) {
+		if d := janusData(m); d != nil && ok(d) {
 			return d, at
 		}
 		j.seen = append(j.seen, m)
@@ -70,7 +70,7 @@ func streamingEvent(kind string, id uint64) func(map[string]any) bool {
 func (j *janusWS) streamRequest(body map[string]any) map[string]any {
 	j.t.Helper()
 	body["request"], body["room"], body["secret"] = "stream", 1234, "adminpwd"
-	ans := pluginData(j.call(map[string]any{"janus": "message", "session_id": j.sid, "handle_id": j.hid, "body": body}))
+	ans := janusData(j.call(map[string]any{"janus": "message", "session_id": j.sid, "handle_id": j.hid, "body": body}))
 	if ans == nil || ans["error"] != nil {
 		j.t.Fatalf("stream %v: %v", body, ans)
 	}
@@ -122,10 +122,10 @@ func continuity(t *testing.T, name string, p *testpeer.Peer, stalls *testpeer.St
 	t.Logf("%s over %v: %.1f packets/s, %d missing, longest media gap %v, longest arrival gap %v (machine stalled %v, longest %v)",
 		name, d.Round(time.Millisecond), rate, missing, mediaGap, worst, total, longest)
 	minRate := 49 - total.Seconds()*50/d.Seconds()
-	if rate < minRate || missing > 0 || mediaGap > timeSlack*60*time.Millisecond+longest {
+	if rate < minRate || missing > 0 || mediaGap > mediaSlack*60*time.Millisecond+longest {
 		t.Errorf("%s: the meeting stalled: %.1f packets/s (want >= %.1f), %d missing, media gap %v", name, rate, minRate, missing, mediaGap)
 	}
-	if limit := timeSlack*200*time.Millisecond + longest; worst > limit {
+	if limit := mediaSlack*200*time.Millisecond + longest; worst > limit {
 		t.Errorf("%s: a packet arrived %v after the one before (want <= %v)", name, worst, limit)
 	}
 }
