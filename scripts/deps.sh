@@ -23,7 +23,7 @@ BENCH_PKGS=(valgrind)
 # Commands the test suite needs, with the Debian package that provides
 # each; installed only when the command is missing (a machine may already
 # have Node.js from elsewhere).
-TEST_CMDS=(node:nodejs npm:npm g++:g++ make:make python3:python3)
+TEST_CMDS=(node:nodejs npm:npm g++:g++ make:make python3:python3 curl:curl)
 RUNTIME_PKGS=(ca-certificates libopus0 libvpx7 libx264-164 libyuv0 libavcodec59 libavutil57)
 
 sudo_if_needed() {

@@ -1,10 +1,8 @@
 package hls
 
 import (
-	"bufio"
 	"context"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"sync"
@@ -14,6 +12,7 @@ import (
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/mpeg4audio"
 
 	"github.com/tessera-mcu/tessera/codec"
+	"github.com/tessera-mcu/tessera/codec/aac"
 	"github.com/tessera-mcu/tessera/codec/codectest"
 	"github.com/tessera-mcu/tessera/codec/h264"
 )
@@ -33,121 +32,23 @@ func needTool(t *testing.T, name string) string {
 	return p
 }
 
-// ffmpegAAC is an AudioEncoder that pipes the PCM through an ffmpeg
-// process (libavcodec's native AAC encoder) and reads ADTS back.
-type ffmpegAAC struct {
-	cmd   *exec.Cmd
-	stdin io.WriteCloser
-	done  chan struct{} // the reader has returned
-	once  sync.Once
+// testAAC is an AudioEncoder over codec/aac (libavcodec's native AAC
+// encoder), as the server's HLS streams use it.
+type testAAC struct{ enc *aac.Encoder }
 
-	mu      sync.Mutex
-	frames  [][]byte // read and not yet handed out
-	emitted int      // frames handed out so far
-	first   time.Duration
-	started bool
-	readErr error
-}
-
-// newFFmpegAAC starts ffmpeg (the path needTool returned).
-func newFFmpegAAC(ffmpeg string) (*ffmpegAAC, error) {
-	cmd := exec.Command(ffmpeg, "-hide_banner", "-loglevel", "error",
-		"-probesize", "32", "-analyzeduration", "0",
-		"-f", "s16le", "-ar", "48000", "-ac", "1", "-i", "pipe:0",
-		"-c:a", "aac", "-b:a", "64k", "-flush_packets", "1", "-f", "adts", "pipe:1")
-	stdin, err := cmd.StdinPipe()
+func (a testAAC) Encode(pcm []int16, pts time.Duration) ([]AACFrame, error) {
+	fs, err := a.enc.Encode(pcm, pts)
 	if err != nil {
 		return nil, err
 	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		return nil, err
+	out := make([]AACFrame, len(fs))
+	for i, f := range fs {
+		out[i] = AACFrame{Data: f.Data, PTS: f.PTS}
 	}
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		return nil, err
-	}
-	a := &ffmpegAAC{cmd: cmd, stdin: stdin, done: make(chan struct{})}
-	go a.read(stdout)
-	return a, nil
-}
-
-// read cuts ADTS frames off ffmpeg's output and keeps their payloads.
-func (a *ffmpegAAC) read(r io.Reader) {
-	defer close(a.done)
-	br := bufio.NewReader(r)
-	hdr := make([]byte, 7)
-	for {
-		if _, err := io.ReadFull(br, hdr); err != nil {
-			a.fail(err)
-			return
-		}
-		if hdr[0] != 0xff || hdr[1]&0xf0 != 0xf0 {
-			a.fail(fmt.Errorf("ADTS sync lost"))
-			return
-		}
-		hlen := 7
-		if hdr[1]&1 == 0 {
-			hlen = 9 // with CRC
-		}
-		flen := int(hdr[3]&3)<<11 | int(hdr[4])<<3 | int(hdr[5])>>5
-		if flen < hlen {
-			a.fail(fmt.Errorf("ADTS frame length %d", flen))
-			return
-		}
-		body := make([]byte, flen-7)
-		if _, err := io.ReadFull(br, body); err != nil {
-			a.fail(err)
-			return
-		}
-		a.mu.Lock()
-		a.frames = append(a.frames, body[hlen-7:])
-		a.mu.Unlock()
-	}
-}
-
-func (a *ffmpegAAC) fail(err error) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if err != io.EOF && a.readErr == nil {
-		a.readErr = err
-	}
-}
-
-// Encode implements AudioEncoder. ffmpeg's first frame is the encoder's
-// priming (1024 samples of delay), so frame k starts at sample (k-1)*1024
-// of the input.
-func (a *ffmpegAAC) Encode(pcm []int16, pts time.Duration) ([]AACFrame, error) {
-	a.mu.Lock()
-	if !a.started {
-		a.started, a.first = true, pts
-	}
-	err := a.readErr
-	a.mu.Unlock()
-	if err != nil {
-		return nil, err
-	}
-	buf := make([]byte, 2*len(pcm))
-	for i, s := range pcm {
-		buf[2*i], buf[2*i+1] = byte(s), byte(uint16(s)>>8)
-	}
-	if _, err := a.stdin.Write(buf); err != nil {
-		return nil, err
-	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	out := make([]AACFrame, 0, len(a.frames))
-	for _, f := range a.frames {
-		k := a.emitted - 1
-		out = append(out, AACFrame{Data: f, PTS: a.first + time.Duration(k)*aacFrameSamples*time.Second/AudioSampleRate})
-		a.emitted++
-	}
-	a.frames = a.frames[:0]
 	return out, nil
 }
 
-// Config implements AudioEncoder.
-func (a *ffmpegAAC) Config() []byte { return monoAACConfig() }
+func (a testAAC) Config() []byte { return a.enc.AudioSpecificConfig() }
 
 // monoAACConfig is the AudioSpecificConfig of AAC-LC, 48 kHz, mono.
 func monoAACConfig() []byte {
@@ -156,14 +57,6 @@ func monoAACConfig() []byte {
 		panic(err)
 	}
 	return b
-}
-
-func (a *ffmpegAAC) close() {
-	a.once.Do(func() {
-		_ = a.stdin.Close()
-		<-a.done
-		_ = a.cmd.Wait()
-	})
 }
 
 // feeder plays the part of a room's stream: a moving picture through the
@@ -239,17 +132,16 @@ func (f feeder) run(ctx context.Context, t testing.TB, m *Muxer, dur time.Durati
 }
 
 // testSource is a Source whose rooms "1" and "2" stream through a feeder;
-// other rooms do not exist. With feed.audio each stream gets its own
-// ffmpegAAC.
+// other rooms do not exist. With feed.audio each stream gets its own AAC
+// encoder.
 type testSource struct {
-	t      *testing.T
-	cfg    Config
-	feed   feeder
-	ffmpeg string // set when feed.audio
-	mu     sync.Mutex
-	runs   map[string]*feedRun
-	start  int
-	stop   int
+	t     *testing.T
+	cfg   Config
+	feed  feeder
+	mu    sync.Mutex
+	runs  map[string]*feedRun
+	start int
+	stop  int
 }
 
 type feedRun struct {
@@ -260,21 +152,17 @@ type feedRun struct {
 }
 
 // newTestAudio makes the AudioEncoder of one test stream and the function
-// that releases it: ffmpeg (the path needTool returned) as a pipe.
-var newTestAudio = func(ffmpeg string) (AudioEncoder, func(), error) {
-	a, err := newFFmpegAAC(ffmpeg)
+// that releases it.
+func newTestAudio() (AudioEncoder, func(), error) {
+	enc, err := aac.NewEncoder(aac.EncoderConfig{Bitrate: 64000})
 	if err != nil {
 		return nil, nil, err
 	}
-	return a, a.close, nil
+	return testAAC{enc}, func() { _ = enc.Close() }, nil
 }
 
 func newTestSource(t *testing.T, feed feeder, cfg Config) *testSource {
-	s := &testSource{t: t, cfg: cfg, feed: feed, runs: map[string]*feedRun{}}
-	if feed.audio {
-		s.ffmpeg = needTool(t, "ffmpeg")
-	}
-	return s
+	return &testSource{t: t, cfg: cfg, feed: feed, runs: map[string]*feedRun{}}
 }
 
 func (s *testSource) Start(room string) (*Muxer, error) {
@@ -284,7 +172,7 @@ func (s *testSource) Start(room string) (*Muxer, error) {
 	cfg := s.cfg
 	closeAudio := func() {}
 	if s.feed.audio {
-		a, closeA, err := newTestAudio(s.ffmpeg)
+		a, closeA, err := newTestAudio()
 		if err != nil {
 			return nil, err
 		}

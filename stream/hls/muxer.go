@@ -346,7 +346,12 @@ func (m *Muxer) WriteAudio(pcm []int16, pts time.Duration) error {
 			continue
 		}
 		if len(w.audio) == 0 {
+			// The part's audio starts here, and the frames that follow
+			// are counted from here: the first frame of a stream, which
+			// may come a little after its first keyframe, lasts its
+			// 1024 samples and not the time between the two.
 			w.audioBase = max(t, w.audioNext)
+			w.audioNext = w.audioBase
 		} else if t > w.audioNext+aacFrameSamples/2 {
 			// A gap in the mix: the last frame lasts until this one.
 			w.audio[len(w.audio)-1].Duration += uint32(t - w.audioNext)
@@ -422,7 +427,10 @@ func videoTicks(d time.Duration) uint64 {
 	return uint64(d / time.Microsecond * videoTimeScale / 1e6)
 }
 
-// audioTicks converts a pts to 48 kHz samples.
+// audioTicks converts a pts to 48 kHz samples, to the nearest: an AAC
+// frame's pts (a whole number of samples, truncated to nanoseconds) comes
+// back as its sample.
 func audioTicks(d time.Duration) uint64 {
-	return uint64(d / time.Microsecond * AudioSampleRate / 1e6)
+	whole, rest := d/time.Second, d%time.Second
+	return uint64(int64(whole)*AudioSampleRate + (int64(rest)*AudioSampleRate+int64(time.Second)/2)/int64(time.Second))
 }

@@ -121,11 +121,11 @@ func TestPushToNginx(t *testing.T) {
 	var st states
 	leaks := checkGoroutines(t)
 	kf := newKeyframeRequests(r.forceKeyframe)
-	p, err := New(fmt.Sprintf("rtmp://%s/live/meeting", ngx.addr()), Options{RequestKeyframe: kf.request, OnState: st.on})
+	p, err := New(fmt.Sprintf("rtmp://%s/live/meeting", ngx.Addr()), Options{RequestKeyframe: kf.request, OnState: st.on})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, want := p.Target(), "rtmp://"+ngx.addr()+"/live/…"; got != want {
+	if got, want := p.Target(), "rtmp://"+ngx.Addr()+"/live/…"; got != want {
 		t.Errorf("Target() = %q, want %q", got, want)
 	}
 	// The room starts its stream when the output is ready for it: the
@@ -168,22 +168,22 @@ func TestPushToNginx(t *testing.T) {
 		t.Errorf("WriteAudio after Close: %v, want ErrClosed", err)
 	}
 
-	path := ngx.recording("meeting", sent.Seconds()-0.5)
+	path := recording(t, ngx, "meeting", sent.Seconds()-0.5)
 	pr, err := probe(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	v, a := pr.stream("video"), pr.stream("audio")
+	v, a := pr.Stream("video"), pr.Stream("audio")
 	if v == nil || v.CodecName != "h264" || v.Width != 640 || v.Height != 360 {
 		t.Errorf("video stream %+v, want h264 640x360", v)
 	}
 	if a == nil || a.CodecName != "aac" || a.SampleRate != "48000" || a.Channels != 1 {
 		t.Errorf("audio stream %+v, want aac 48000 Hz mono", a)
 	}
-	if d := pr.duration(); math.Abs(d-sent.Seconds()) > 0.5 {
+	if d := pr.Duration(); math.Abs(d-sent.Seconds()) > 0.5 {
 		t.Errorf("recording lasts %.3f s, %v were sent", d, sent)
 	}
-	if fp := pr.firstVideoPacket(); fp == nil || !strings.Contains(fp.Flags, "K") {
+	if fp := pr.FirstVideoPacket(); fp == nil || !strings.Contains(fp.Flags, "K") {
 		t.Errorf("the recording's first video packet %+v is not a keyframe", fp)
 	}
 	if out := ffmpegErrors(t, path); out != "" {
@@ -194,7 +194,7 @@ func TestPushToNginx(t *testing.T) {
 		t.Errorf("%.3f s of audio decoded, %v sent", d, sent)
 	}
 	tone := codectest.MedianLevel(pcm, audioRate, toneFreq, 4800)
-	t.Logf("recording: %.3f s, streams %+v; %.3f s of audio, 440 Hz at %.3f", pr.duration(), pr.Streams, float64(len(pcm))/audioRate, tone)
+	t.Logf("recording: %.3f s, streams %+v; %.3f s of audio, 440 Hz at %.3f", pr.Duration(), pr.Streams, float64(len(pcm))/audioRate, tone)
 	if db := codectest.DB(tone / toneAmp); math.Abs(db) > 2 {
 		t.Errorf("440 Hz tone at %.3f in the recording (%.1f dB from what was sent)", tone, db)
 	}
@@ -257,7 +257,7 @@ func TestPushSurvivesIngestRestart(t *testing.T) {
 	streaming := st.await(t, 0, StateStreaming, 10*time.Second)
 	time.Sleep(4 * time.Second)
 
-	ngx.kill()
+	ngx.Kill()
 	lost := st.await(t, streaming+1, StateReconnecting, 10*time.Second)
 	if c := st.all()[lost]; c.Err == nil {
 		t.Errorf("reconnecting without the error: %+v", c)
@@ -305,15 +305,15 @@ func TestPushSurvivesIngestRestart(t *testing.T) {
 
 	// nginx's second recording holds what came after the reconnect,
 	// decodes cleanly and starts on a keyframe.
-	path := ngx2.recording("meeting", 3)
+	path := recording(t, ngx2, "meeting", 3)
 	pr, err := probe(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if v, a := pr.stream("video"), pr.stream("audio"); v == nil || v.CodecName != "h264" || a == nil || a.CodecName != "aac" {
+	if v, a := pr.Stream("video"), pr.Stream("audio"); v == nil || v.CodecName != "h264" || a == nil || a.CodecName != "aac" {
 		t.Errorf("second recording's streams: %+v", pr.Streams)
 	}
-	if fp := pr.firstVideoPacket(); fp == nil || !strings.Contains(fp.Flags, "K") {
+	if fp := pr.FirstVideoPacket(); fp == nil || !strings.Contains(fp.Flags, "K") {
 		t.Errorf("the second recording's first video packet %+v is not a keyframe", fp)
 	}
 	if out := ffmpegErrors(t, path); out != "" {
