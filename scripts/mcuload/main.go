@@ -34,6 +34,7 @@ import (
 	"time"
 
 	"github.com/tessera-mcu/tessera/codec"
+	"github.com/tessera-mcu/tessera/internal/procstat"
 	"github.com/tessera-mcu/tessera/internal/testpeer"
 	"github.com/tessera-mcu/tessera/room"
 	"github.com/tessera-mcu/tessera/room/rtc"
@@ -205,13 +206,13 @@ func measureCPU(n, talkers int, video string, dur time.Duration, workers int) (c
 		return 0, 0, 0, err
 	}
 	time.Sleep(2 * time.Second) // settle
-	c0, err := cpuSeconds(child.Process.Pid)
+	c0, err := procstat.CPUSeconds(child.Process.Pid)
 	if err != nil {
 		return 0, 0, 0, err
 	}
 	t0 := time.Now()
 	time.Sleep(dur)
-	c1, err := cpuSeconds(child.Process.Pid)
+	c1, err := procstat.CPUSeconds(child.Process.Pid)
 	if err != nil {
 		return 0, 0, 0, err
 	}
@@ -222,20 +223,6 @@ func measureCPU(n, talkers int, video string, dur time.Duration, workers int) (c
 		minFPS = min(minFPS, float64(p.VideoFramesSince(t0))/elapsed)
 	}
 	return (c1 - c0) / elapsed, minRate, minFPS, nil
-}
-
-// cpuSeconds reads a process's user+system CPU time from /proc.
-func cpuSeconds(pid int) (float64, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0, err
-	}
-	s := string(b)
-	fields := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
-	ut, _ := strconv.ParseFloat(fields[11], 64)
-	st, _ := strconv.ParseFloat(fields[12], 64)
-	const clkTck = 100 // USER_HZ on Linux
-	return (ut + st) / clkTck, nil
 }
 
 // measureLatency runs server and peers in this process: one camera sending

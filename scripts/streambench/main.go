@@ -35,6 +35,7 @@ import (
 
 	"github.com/tessera-mcu/tessera/codec"
 	"github.com/tessera-mcu/tessera/internal/nginxrtmp"
+	"github.com/tessera-mcu/tessera/internal/procstat"
 	"github.com/tessera-mcu/tessera/internal/testpeer"
 )
 
@@ -75,29 +76,15 @@ type bench struct {
 	pushes, hlsRun int
 }
 
-// cpuSeconds reads a process's user+system CPU time from /proc.
-func cpuSeconds(pid int) (float64, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0, err
-	}
-	s := string(b)
-	fields := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
-	ut, _ := strconv.ParseFloat(fields[11], 64)
-	st, _ := strconv.ParseFloat(fields[12], 64)
-	const clkTck = 100 // USER_HZ on Linux
-	return (ut + st) / clkTck, nil
-}
-
 // measure is the server's CPU over one window, in % of one core.
 func (b *bench) measure() (float64, error) {
-	c0, err := cpuSeconds(b.pid)
+	c0, err := procstat.CPUSeconds(b.pid)
 	if err != nil {
 		return 0, err
 	}
 	t0 := time.Now()
 	time.Sleep(b.window)
-	c1, err := cpuSeconds(b.pid)
+	c1, err := procstat.CPUSeconds(b.pid)
 	if err != nil {
 		return 0, err
 	}
