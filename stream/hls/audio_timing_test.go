@@ -25,8 +25,8 @@ func TestAudioTimelineIsContinuous(t *testing.T) {
 	}
 	var next uint64
 	first := true
-	for seg := range uint64(2) {
-		res, err := m.Resource(m.segmentName(seg))
+	for seg := uint64(1); seg <= 2; seg++ {
+		res, err := m.Resource(context.Background(), m.segmentName(seg))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -59,5 +59,62 @@ func TestAudioTimelineIsContinuous(t *testing.T) {
 	}
 	if first {
 		t.Fatal("no audio in the first two segments")
+	}
+}
+
+// TestPartAudioCoversItsVideo feeds the muxer as a room does, through the
+// real AAC encoder, whose frames come out a frame or two after the PCM
+// went in. Every part's audio must still reach the end of its video: a
+// player's buffer of muxed audio and video holds only what both tracks
+// cover, and a part whose audio stops short leaves a hole at each part
+// boundary that hls.js answers by reloading the segment.
+func TestPartAudioCoversItsVideo(t *testing.T) {
+	enc, closeEnc, err := newTestAudio()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeEnc()
+	m, err := NewMuxer(Config{Audio: enc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := (feeder{w: 160, h: 90, fps: 30, audio: true}).run(context.Background(), t, m, 7*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	checked := 0
+	for seg := uint64(1); seg <= 3; seg++ {
+		res, err := m.Resource(context.Background(), m.segmentName(seg))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var parts fmp4.Parts
+		if err := parts.Unmarshal(bytes.Join(res.Chunks, nil)); err != nil {
+			t.Fatal(err)
+		}
+		for i, p := range parts {
+			var videoEnd, audioEnd time.Duration
+			for _, tr := range p.Tracks {
+				end := tr.BaseTime
+				for _, s := range tr.Samples {
+					end += uint64(s.Duration)
+				}
+				switch tr.ID {
+				case videoTrackID:
+					videoEnd = time.Duration(end) * time.Second / videoTimeScale
+				case audioTrackID:
+					audioEnd = time.Duration(end) * time.Second / AudioSampleRate
+				}
+			}
+			if audioEnd < videoEnd {
+				t.Errorf("segment %d part %d: audio ends at %v, before its video (%v)", seg, i, audioEnd, videoEnd)
+			}
+			if audioEnd > videoEnd+2*aacFrameSamples*time.Second/AudioSampleRate {
+				t.Errorf("segment %d part %d: audio ends at %v, far past its video (%v)", seg, i, audioEnd, videoEnd)
+			}
+			checked++
+		}
+	}
+	if checked < 25 {
+		t.Fatalf("checked %d parts, want the 30 of three segments", checked)
 	}
 }

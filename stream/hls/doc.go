@@ -1,14 +1,23 @@
 // Package hls serves a room's composed meeting as HTTP Live Streaming
 // (RFC 8216 and its low-latency extension): fMP4 (CMAF) segments of about
 // two seconds cut at keyframes, each made of partial segments of about
-// 200 ms, listed in a sliding-window media playlist with
-// EXT-X-PROGRAM-DATE-TIME and blocking playlist reload (_HLS_msn,
-// _HLS_part). Its tests play it with hls.js (low-latency mode, in
-// Chromium) and read it with FFmpeg's HLS demuxer, which ignores the part
-// tags and loads whole segments as any player without low-latency support
-// does. Blocking requests for a preload hint (EXT-X-PRELOAD-HINT) and
-// playlist delta updates (_HLS_skip) are not offered; players then fetch
-// each part once the playlist lists it.
+// 200 ms, listed in a sliding-window media playlist with blocking
+// playlist reload (_HLS_msn, _HLS_part) and a part preload hint
+// (EXT-X-PRELOAD-HINT: a request for the hinted part waits until the
+// part is made). Its tests play it with hls.js (low-latency mode, in
+// Chromium; about 1.1 s behind the live edge) and read it with FFmpeg's
+// HLS demuxer, which ignores the part tags and loads whole segments as
+// any player without low-latency support does. Playlist delta updates
+// (_HLS_skip) are not offered.
+//
+// Three choices keep hls.js (1.7) playing, each covered by a test: media
+// sequence numbers start at 1 (hls.js takes parts of segment 0 for
+// evicted and reloads them without end); each part's audio reaches the
+// end of its video (a part waits up to 200 ms for the AAC encoder, since
+// a muxed buffer holds only what both tracks cover); and
+// EXT-X-PROGRAM-DATE-TIME is left out unless Config.ProgramDateTime asks
+// for it (hls.js's alignment of successive playlists by it shifted
+// completed segments two seconds back and stalled playback).
 //
 // A Muxer takes the room's stream (H.264 access units in Annex B with the
 // SPS and PPS before every keyframe, and 20 ms blocks of 48 kHz mono PCM

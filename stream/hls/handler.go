@@ -212,7 +212,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer func() { s.release(time.Now()) }()
-	res, err := s.mux.Resource(name)
+	res, err := s.mux.Resource(r.Context(), name)
 	if err != nil {
 		httpError(w, http.StatusNotFound, fmt.Sprintf("room %s has no %s (it may have left the window)", room, name))
 		return

@@ -61,6 +61,13 @@ type Config struct {
 	// Window is the number of complete segments the playlist lists. Zero
 	// means DefaultWindow.
 	Window int
+	// ProgramDateTime puts EXT-X-PROGRAM-DATE-TIME (the wall clock of
+	// each segment's first picture) in the playlist. It is off by
+	// default: hls.js (1.7) aligns successive low-latency playlists by it
+	// and, on this stream, moves segments two seconds back in its
+	// timeline as each completes, so that playback stops after a few
+	// seconds; without it hls.js aligns by media sequence and plays on.
+	ProgramDateTime bool
 	// Now is the wall clock for EXT-X-PROGRAM-DATE-TIME; nil means
 	// time.Now.
 	Now func() time.Time
@@ -142,6 +149,20 @@ type Muxer struct {
 	stats stats
 }
 
+// audioWait is how long past a cut the open part waits for its audio.
+// The mix reaches the muxer through the AAC encoder a few tens of
+// milliseconds after the picture of the same instant; a part whose audio
+// ends before its video ends leaves a hole at the end of a player's
+// buffer of muxed audio and video (the buffer holds what both tracks
+// cover), and hls.js then reloads the segment instead of going on.
+const audioWait = 200 * time.Millisecond
+
+// cut is a part boundary at a picture's pts.
+type cut struct {
+	end        time.Duration
+	endSegment bool
+}
+
 // writer is the state only the writing goroutine touches.
 type writer struct {
 	started    bool
@@ -152,6 +173,8 @@ type writer struct {
 	pending    *fmp4.Sample // last access unit; its duration comes with the next
 	pendingPTS time.Duration
 	video      []*fmp4.Sample // the open part's video
+	cut        *cut           // where the open part ends, while its audio catches up
+	after      []*fmp4.Sample // video after the cut, for the next part
 	audio      []*fmp4.Sample // the open part's audio
 	audioBase  uint64         // tfdt of audio[0], 48 kHz ticks
 	audioNext  uint64         // where the next AAC frame belongs, 48 kHz ticks
@@ -169,6 +192,11 @@ func NewMuxer(cfg Config) (*Muxer, error) {
 		id:      strconv.FormatInt(time.Now().UnixMilli(), 36) + strconv.FormatUint(streamSeq.Add(1), 36),
 		log:     cfg.Logger,
 		changed: make(chan struct{}),
+		// Media sequence numbers start at 1: hls.js (1.7) mistakes a part
+		// of segment 0 for no part at all when it checks what was
+		// evicted from its buffer, drops segment 0's parts as they are
+		// appended and reloads them for ever.
+		nextMSN: 1,
 	}
 	return m, nil
 }
@@ -247,22 +275,32 @@ func (m *Muxer) WriteVideo(au []byte, keyframe bool, pts time.Duration) error {
 	if w.pending != nil {
 		last := pts - w.pendingPTS
 		w.pending.Duration = uint32(videoTicks(pts) - videoTicks(w.pendingPTS))
-		w.video = append(w.video, w.pending)
+		if w.cut != nil {
+			w.after = append(w.after, w.pending)
+		} else {
+			w.video = append(w.video, w.pending)
+		}
 		w.pending = nil
-		switch {
-		case keyframe && pts-w.segStart >= m.cfg.SegmentDuration*3/4:
-			if err := m.flushPart(pts, true); err != nil {
+		if w.cut != nil && (keyframe || pts-w.cut.end > audioWait) {
+			if err := m.finishCut(); err != nil {
 				return err
 			}
-		case pts-w.segStart >= maxSegmentFactor*m.cfg.SegmentDuration:
-			m.stats.forcedCuts.Add(1)
-			w.warn.Warn(m.log, "hls: no keyframe for too long, segment cut without one", "after", pts-w.segStart)
-			if err := m.flushPart(pts, true); err != nil {
-				return err
+		}
+		if w.cut == nil {
+			switch {
+			case keyframe && pts-w.segStart >= m.cfg.SegmentDuration*3/4:
+				m.cutAt(pts, true)
+			case pts-w.segStart >= maxSegmentFactor*m.cfg.SegmentDuration:
+				m.stats.forcedCuts.Add(1)
+				w.warn.Warn(m.log, "hls: no keyframe for too long, segment cut without one", "after", pts-w.segStart)
+				m.cutAt(pts, true)
+			case pts-w.partStart+last > m.cfg.PartDuration+partSlack:
+				m.cutAt(pts, false)
 			}
-		case pts-w.partStart+last > m.cfg.PartDuration+partSlack:
-			if err := m.flushPart(pts, false); err != nil {
-				return err
+			if w.cut != nil && !m.audioBehind(w.cut.end) {
+				if err := m.finishCut(); err != nil {
+					return err
+				}
 			}
 		}
 	}
@@ -360,7 +398,40 @@ func (m *Muxer) WriteAudio(pcm []int16, pts time.Duration) error {
 		w.audio = append(w.audio, &fmp4.Sample{Duration: aacFrameSamples, Payload: append([]byte(nil), f.Data...)})
 		w.audioNext += aacFrameSamples
 		m.stats.audioFrames.Add(1)
+		if w.cut != nil && !m.audioBehind(w.cut.end) {
+			if err := m.finishCut(); err != nil {
+				return err
+			}
+		}
 	}
+	return nil
+}
+
+// cutAt marks the open part to end at end (and its segment with it, with
+// endSegment). The part is made when its audio reaches end too (see
+// finishCut); pictures from end on wait in w.after meanwhile.
+func (m *Muxer) cutAt(end time.Duration, endSegment bool) {
+	m.w.cut = &cut{end: end, endSegment: endSegment}
+}
+
+// audioBehind reports whether the stream carries audio that has not yet
+// reached t.
+func (m *Muxer) audioBehind(t time.Duration) bool {
+	return m.cfg.Audio != nil && m.w.audioNext < audioTicks(t)
+}
+
+// finishCut makes the part a cut waits for, and the pictures that waited
+// start the next one.
+func (m *Muxer) finishCut() error {
+	w := &m.w
+	c := w.cut
+	w.cut = nil
+	if err := m.flushPart(c.end, c.endSegment); err != nil {
+		return err
+	}
+	w.video = append(w.video, w.after...)
+	clear(w.after)
+	w.after = w.after[:0]
 	return nil
 }
 

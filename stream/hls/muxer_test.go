@@ -82,7 +82,7 @@ func parsePlaylist(t *testing.T, body []byte) playlistInfo {
 // more than the window and a little, and the segments are fMP4 fragments
 // holding every picture.
 func TestWindowSlides(t *testing.T) {
-	m, err := NewMuxer(Config{})
+	m, err := NewMuxer(Config{ProgramDateTime: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -106,8 +106,8 @@ func TestWindowSlides(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := parsePlaylist(t, body)
-	if p.target != 2 || p.sequence != 13 || len(p.extinf) != DefaultWindow {
-		t.Fatalf("target %d, sequence %d, %d segments; want 2, 13, %d:\n%s", p.target, p.sequence, len(p.extinf), DefaultWindow, body)
+	if p.target != 2 || p.sequence != 14 || len(p.extinf) != DefaultWindow {
+		t.Fatalf("target %d, sequence %d, %d segments; want 2, 14, %d:\n%s", p.target, p.sequence, len(p.extinf), DefaultWindow, body)
 	}
 	for i, d := range p.extinf {
 		if d < 1.99 || d > 2.01 {
@@ -132,16 +132,16 @@ func TestWindowSlides(t *testing.T) {
 		t.Errorf("%d independent parts, want one per listed segment (4)", p.indep)
 	}
 
-	if _, err := m.Resource(m.segmentName(10)); !errors.Is(err, ErrNotFound) {
-		t.Errorf("segment 10, out of the window and its margin: %v, want ErrNotFound", err)
+	if _, err := m.Resource(context.Background(), m.segmentName(11)); !errors.Is(err, ErrNotFound) {
+		t.Errorf("segment 11, out of the window and its margin: %v, want ErrNotFound", err)
 	}
-	if _, err := m.Resource(m.segmentName(11)); err != nil {
-		t.Errorf("segment 11, just out of the window: %v, want it kept", err)
+	if _, err := m.Resource(context.Background(), m.segmentName(12)); err != nil {
+		t.Errorf("segment 12, just out of the window: %v, want it kept", err)
 	}
-	if _, err := m.Resource(m.segmentName(19)); !errors.Is(err, ErrNotFound) {
-		t.Errorf("open segment 19: %v, want ErrNotFound", err)
+	if _, err := m.Resource(context.Background(), m.segmentName(20)); !errors.Is(err, ErrNotFound) {
+		t.Errorf("open segment 20: %v, want ErrNotFound", err)
 	}
-	if _, err := m.Resource("other-init.mp4"); !errors.Is(err, ErrNotFound) {
+	if _, err := m.Resource(context.Background(), "other-init.mp4"); !errors.Is(err, ErrNotFound) {
 		t.Errorf("another stream's init: %v, want ErrNotFound", err)
 	}
 
@@ -152,16 +152,16 @@ func TestWindowSlides(t *testing.T) {
 	if r.code != http.StatusOK || r.body != string(body) {
 		t.Fatalf("playlist over HTTP: %d\n%s", r.code, r.body)
 	}
-	if r := get(t, srv.URL+"/hls/1/"+m.segmentName(10)); r.code != http.StatusNotFound || !strings.Contains(r.body, "left the window") {
-		t.Errorf("segment 10 over HTTP: %d %q, want 404 with a body", r.code, r.body)
+	if r := get(t, srv.URL+"/hls/1/"+m.segmentName(11)); r.code != http.StatusNotFound || !strings.Contains(r.body, "left the window") {
+		t.Errorf("segment 11 over HTTP: %d %q, want 404 with a body", r.code, r.body)
 	}
 	r = get(t, srv.URL+"/hls/1/"+p.segments[0])
-	if seg, _ := m.Resource(p.segments[0]); r.code != http.StatusOK || len(r.body) != seg.Size ||
+	if seg, _ := m.Resource(context.Background(), p.segments[0]); r.code != http.StatusOK || len(r.body) != seg.Size ||
 		r.hdr.Get("Cache-Control") != "public, max-age=3600, immutable" || r.hdr.Get("Content-Type") != MediaType {
 		t.Errorf("segment %s over HTTP: %d, %d bytes, %v", p.segments[0], r.code, len(r.body), r.hdr)
 	}
 
-	initRes, err := m.Resource(p.mapURI)
+	initRes, err := m.Resource(context.Background(), p.mapURI)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -173,7 +173,7 @@ func TestWindowSlides(t *testing.T) {
 		t.Fatalf("init tracks %+v", init.Tracks)
 	}
 	for _, name := range p.segments {
-		res, err := m.Resource(name)
+		res, err := m.Resource(context.Background(), name)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -266,7 +266,15 @@ func TestBlockingReload(t *testing.T) {
 		}
 		t.Logf("part %d.%d listed after %v", next, part, time.Since(start))
 	}
-	body, err := m.Playlist(wctx, PlaylistRequest{MSN: int64(next + 1), Part: -1})
+	// A part past the last of segment next is the first of next+1.
+	body, err := m.Playlist(wctx, PlaylistRequest{MSN: int64(next), Part: 40})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := m.partName(next+1, 0); !bytes.Contains(body, []byte(want)) {
+		t.Errorf("playlist for msn %d part 40 lacks %s, the part after the segment's last:\n%s", next, want, body)
+	}
+	body, err = m.Playlist(wctx, PlaylistRequest{MSN: int64(next + 1), Part: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -292,3 +300,75 @@ type fixedSource struct{ m *Muxer }
 
 func (s fixedSource) Start(string) (*Muxer, error) { return s.m, nil }
 func (s fixedSource) Stop(string)                  {}
+
+// TestPreloadHint checks the playlist's EXT-X-PRELOAD-HINT: it names the
+// part not made yet, a request for that part waits until the part exists
+// and gets it, and a part further ahead is not found at once.
+func TestPreloadHint(t *testing.T) {
+	m, err := NewMuxer(Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = feeder{w: 320, h: 180, fps: 30, realTime: true}.run(ctx, t, m, 0)
+	}()
+	defer func() { cancel(); <-done }()
+	wctx, wcancel := context.WithTimeout(ctx, 10*time.Second)
+	defer wcancel()
+
+	for range 3 {
+		body, err := m.Playlist(wctx, PlaylistRequest{MSN: -1, Part: -1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines := strings.Split(strings.TrimSpace(string(body)), "\n")
+		hint, ok := strings.CutPrefix(lines[len(lines)-1], "#EXT-X-PRELOAD-HINT:TYPE=PART,URI=")
+		if !ok {
+			t.Fatalf("the playlist does not end with a part preload hint:\n%s", body)
+		}
+		hint = strings.Trim(hint, `"`)
+		if bytes.Contains(body, []byte(`URI="`+hint+`",`)) || bytes.Contains(body, []byte(`URI="`+hint+`"`+"\n#EXT-X-PART")) {
+			t.Fatalf("the hint %s names a listed part:\n%s", hint, body)
+		}
+		m.mu.Lock()
+		hm, hi := m.hintLocked()
+		m.mu.Unlock()
+		if ahead := m.partName(hm, hi+2); true {
+			start := time.Now()
+			if _, err := m.Resource(wctx, ahead); !errors.Is(err, ErrNotFound) || time.Since(start) > 50*time.Millisecond {
+				t.Errorf("part %s, beyond the hint: %v after %v, want ErrNotFound at once", ahead, err, time.Since(start))
+			}
+		}
+		res, err := m.Resource(wctx, hint)
+		if err != nil || res.Size == 0 {
+			t.Fatalf("hinted part %s: %v, %d bytes; want the part once made", hint, err, res.Size)
+		}
+		var parts fmp4.Parts
+		if err := parts.Unmarshal(bytes.Join(res.Chunks, nil)); err != nil || len(parts) != 1 {
+			t.Fatalf("hinted part %s: %d fragments, %v", hint, len(parts), err)
+		}
+	}
+}
+
+// TestSequenceStartsAtOne checks that the first segment is number 1 and
+// that the playlist carries no program date-time unless asked to (both
+// keep hls.js playing; see Config.ProgramDateTime and NewMuxer).
+func TestSequenceStartsAtOne(t *testing.T) {
+	m, err := NewMuxer(Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := (feeder{w: 160, h: 90, fps: 30}).run(context.Background(), t, m, 5*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	body, err := m.Playlist(context.Background(), PlaylistRequest{MSN: -1, Part: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := parsePlaylist(t, body); p.sequence != 1 || p.pdt != 0 || len(p.segments) == 0 || p.segments[0] != m.segmentName(1) {
+		t.Errorf("sequence %d, %d date-times, segments %v; want 1, none, starting with %s:\n%s", p.sequence, p.pdt, p.segments, m.segmentName(1), body)
+	}
+}

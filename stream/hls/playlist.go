@@ -34,7 +34,7 @@ type PlaylistRequest struct {
 func (m *Muxer) Playlist(ctx context.Context, req PlaylistRequest) ([]byte, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if err := m.waitLocked(ctx, func() bool { return m.completeLocked() > 0 }); err != nil {
+	if err := m.waitLocked(ctx, m.startedLocked); err != nil {
 		return nil, err
 	}
 	if req.MSN >= 0 {
@@ -43,14 +43,24 @@ func (m *Muxer) Playlist(ctx context.Context, req PlaylistRequest) ([]byte, erro
 		}
 		msn := uint64(req.MSN)
 		ready := func() bool {
-			if msn < m.nextMSN {
-				return true
-			}
-			if req.Part < 0 || msn > m.nextMSN {
-				return false
+			if msn >= m.nextMSN {
+				if req.Part < 0 || msn > m.nextMSN {
+					return false
+				}
+				s := m.segmentLocked(msn)
+				return s != nil && int64(len(s.parts)) > req.Part
 			}
 			s := m.segmentLocked(msn)
-			return s != nil && int64(len(s.parts)) > req.Part
+			if req.Part < 0 || s == nil || int64(len(s.parts)) > req.Part {
+				return true
+			}
+			// A part past the last of a complete segment is the first
+			// part of the segment after it.
+			if msn+1 < m.nextMSN {
+				return true
+			}
+			next := m.segmentLocked(msn + 1)
+			return next != nil && len(next.parts) > 0
 		}
 		wctx, cancel := context.WithTimeout(ctx, 3*m.targetDurationLocked())
 		defer cancel()
@@ -59,6 +69,21 @@ func (m *Muxer) Playlist(ctx context.Context, req PlaylistRequest) ([]byte, erro
 		}
 	}
 	return m.renderLocked(req.Query), nil
+}
+
+// startedLocked reports whether the stream has a complete segment and a
+// part after it, so that the first playlist a player gets shows where the
+// stream goes on (hls.js starts more reliably from such a playlist).
+func (m *Muxer) startedLocked() bool {
+	n := len(m.segs)
+	switch complete := m.completeLocked(); {
+	case complete == 0:
+		return false
+	case complete > 1:
+		return true
+	default:
+		return !m.segs[n-1].done && len(m.segs[n-1].parts) > 0
+	}
 }
 
 // targetDurationLocked is EXT-X-TARGETDURATION: the configured segment
@@ -94,9 +119,11 @@ func (m *Muxer) renderLocked(query string) []byte {
 	fmt.Fprintf(&b, "#EXT-X-MAP:URI=%q\n", uri(m.initName()))
 	for i := first; i < len(m.segs); i++ {
 		s := m.segs[i]
-		b.WriteString("#EXT-X-PROGRAM-DATE-TIME:")
-		b.WriteString(s.pdt.UTC().Format("2006-01-02T15:04:05.000Z"))
-		b.WriteByte('\n')
+		if m.cfg.ProgramDateTime {
+			b.WriteString("#EXT-X-PROGRAM-DATE-TIME:")
+			b.WriteString(s.pdt.UTC().Format("2006-01-02T15:04:05.000Z"))
+			b.WriteByte('\n')
+		}
 		if i >= complete-partsListed {
 			for j, p := range s.parts {
 				fmt.Fprintf(&b, "#EXT-X-PART:DURATION=%.3f,URI=%q", p.dur.Seconds(), uri(m.partName(s.msn, j)))
@@ -110,6 +137,8 @@ func (m *Muxer) renderLocked(query string) []byte {
 			fmt.Fprintf(&b, "#EXTINF:%.3f,\n%s\n", s.dur.Seconds(), uri(m.segmentName(s.msn)))
 		}
 	}
+	hm, hi := m.hintLocked()
+	fmt.Fprintf(&b, "#EXT-X-PRELOAD-HINT:TYPE=PART,URI=%q\n", uri(m.partName(hm, hi)))
 	return b.Bytes()
 }
 

@@ -55,8 +55,11 @@ func (m *Muxer) partName(msn uint64, i int) string {
 
 // Resource looks up the init section, a segment or a part by the name the
 // playlist gives it. A name of another stream, a segment that left the
-// window or one not made yet is ErrNotFound.
-func (m *Muxer) Resource(name string) (Resource, error) {
+// window or one not made yet is ErrNotFound, except the part the
+// playlist's preload hint names: a request for it waits until the part is
+// made (as LL-HLS asks of a server), at most three part durations past
+// the part's target length, or until ctx ends.
+func (m *Muxer) Resource(ctx context.Context, name string) (Resource, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	notFound := fmt.Errorf("%w: %s", ErrNotFound, name)
@@ -75,6 +78,15 @@ func (m *Muxer) Resource(name string) (Resource, error) {
 	msn, err := strconv.ParseUint(msnText, 10, 64)
 	if err != nil {
 		return Resource{}, notFound
+	}
+	if isPart {
+		if i, err := strconv.Atoi(partText); err == nil && m.hintedLocked(msn, i) {
+			wctx, cancel := context.WithTimeout(ctx, 4*m.cfg.PartDuration)
+			defer cancel()
+			if err := m.waitLocked(wctx, func() bool { return !m.hintedLocked(msn, i) }); err != nil {
+				return Resource{}, notFound
+			}
+		}
 	}
 	s := m.segmentLocked(msn)
 	if s == nil {
@@ -95,6 +107,22 @@ func (m *Muxer) Resource(name string) (Resource, error) {
 		return Resource{}, notFound
 	}
 	return Resource{Chunks: [][]byte{s.parts[i].data}, Size: len(s.parts[i].data)}, nil
+}
+
+// hintLocked is the part a player will want next: the next part of the
+// open segment, or the first of the next segment.
+func (m *Muxer) hintLocked() (msn uint64, part int) {
+	if n := len(m.segs); n > 0 && !m.segs[n-1].done {
+		return m.segs[n-1].msn, len(m.segs[n-1].parts)
+	}
+	return m.nextMSN, 0
+}
+
+// hintedLocked reports whether part i of segment msn is the part not made
+// yet that the preload hint names.
+func (m *Muxer) hintedLocked(msn uint64, i int) bool {
+	hm, hi := m.hintLocked()
+	return m.init != nil && msn == hm && i == hi
 }
 
 func (m *Muxer) segmentLocked(msn uint64) *segment {
