@@ -144,7 +144,7 @@ func (r *Room) StartStream(ctx context.Context, o StreamOptions, sink StreamSink
 		r.streamsOn.Store(int32(len(r.streams)))
 		started = true
 		go s.run(r)
-		r.publish(Event{Kind: EventStream, Stream: s.info, Streaming: true})
+		r.publish(Event{Kind: EventStream, Stream: s.info, Streaming: true, State: StreamStarting})
 	})
 	if !started {
 		r.releaseStream()
@@ -187,9 +187,19 @@ func (r *Room) Streams(ctx context.Context) ([]StreamInfo, error) {
 	return out, err
 }
 
+// Stream states a stream event carries. A stream starts in
+// StreamStarting; its sink says when it is StreamStreaming (an RTMP push
+// once the ingest accepts it, an HLS stream at once) and may report
+// other states of its own (e.g. "reconnecting").
+const (
+	StreamStarting  = "starting"
+	StreamStreaming = "streaming"
+)
+
 // NotifyStream tells the room's participants of a change in a stream's
-// state that only its sink knows (state: e.g. "reconnecting",
-// "streaming"; reason: why). Safe to call from any goroutine.
+// state that only its sink knows (state: StreamStreaming or the sink's
+// own, e.g. "reconnecting"; reason: why). Safe to call from any
+// goroutine.
 func (r *Room) NotifyStream(id StreamID, state, reason string) {
 	r.post(func() {
 		if s := r.streams[id]; s != nil {

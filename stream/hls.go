@@ -106,6 +106,8 @@ func (s *HLSSource) Start(name string) (*hls.Muxer, error) {
 		_ = enc.Close()
 		return nil, err
 	}
+	// The muxer is in the process: the stream is live once started.
+	r.NotifyStream(info.ID, room.StreamStreaming, "")
 	s.mu.Lock()
 	s.running[name] = hlsRun{r: r, id: info.ID}
 	s.mu.Unlock()

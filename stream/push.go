@@ -109,7 +109,7 @@ func (n *notifier) state(c rtmp.StateChange) {
 func (n *notifier) tell(id room.StreamID, c rtmp.StateChange) {
 	switch c.State {
 	case rtmp.StateStreaming:
-		n.r.NotifyStream(id, "streaming", "")
+		n.r.NotifyStream(id, room.StreamStreaming, "")
 	case rtmp.StateReconnecting:
 		reason := "connection lost"
 		if c.Err != nil {

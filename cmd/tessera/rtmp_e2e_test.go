@@ -74,6 +74,7 @@ func TestRTMPPushOfALiveRoom(t *testing.T) {
 	// A 20 s push.
 	ans := a.streamRequest(map[string]any{"action": "start", "url": ngx.URL("meeting")})
 	id := streamID(ans)
+	a.awaitEvent("starting", 10*time.Second, streamingEvent("starting", id))
 	_, began := a.awaitEvent("streaming", 10*time.Second, streamingEvent("streaming", id))
 	time.Sleep(20 * time.Second)
 	stopped := time.Now()

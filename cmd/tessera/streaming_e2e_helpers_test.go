@@ -55,7 +55,7 @@ func (j *janusWS) awaitEvent(what string, timeout time.Duration, ok func(data ma
 	}
 }
 
-// streamingEvent matches a stream event of the given kind ("streaming",
+// streamingEvent matches a stream event of the given kind ("starting", "streaming",
 // "stream-error", "stream-stopped") about stream id.
 func streamingEvent(kind string, id uint64) func(map[string]any) bool {
 	return func(d map[string]any) bool {

@@ -86,8 +86,9 @@ func streamErr(err error) *pluginError {
 	return roomErr(err)
 }
 
-// streamEvent tells a room's participants of a stream: "streaming" when
-// it starts or its ingest connection is back, "stream-error" when the
+// streamEvent tells a room's participants of a stream: "starting" when
+// it starts, "streaming" once media flows (an RTMP ingest accepted the
+// push, or its connection is back), "stream-error" when the
 // connection failed and is being retried, "stream-stopped" when it ended
 // (with the reason; an error ends it too).
 func streamEvent(key string, id room.RoomID, e room.Event) M {
@@ -96,8 +97,8 @@ func streamEvent(key string, id room.RoomID, e room.Event) M {
 	case !e.Streaming:
 		ev["streaming"] = "stream-stopped"
 		ev["reason"] = e.Reason
-	case e.State == "" || e.State == "streaming":
-		ev["streaming"] = "streaming"
+	case e.State == room.StreamStarting || e.State == room.StreamStreaming:
+		ev["streaming"] = e.State
 	default:
 		ev["streaming"] = "stream-error"
 		ev["state"] = e.State

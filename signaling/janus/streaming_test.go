@@ -78,9 +78,9 @@ func TestStreamRequest(t *testing.T) {
 	if id == 0 || d["mcu"] != "success" {
 		t.Fatalf("start: %v", d)
 	}
-	member.wait("streaming event", func(m M) bool {
+	member.wait("starting event", func(m M) bool {
 		pd := pluginData(m)
-		return pd["streaming"] == "streaming" && num(pd, "stream", "id") == id
+		return pd["streaming"] == "starting" && num(pd, "stream", "id") == id
 	})
 	d = call(M{"request": "stream", "action": "list", "room": 1234, "secret": "adminpwd"})
 	if list, _ := d["streams"].([]any); len(list) != 1 {
