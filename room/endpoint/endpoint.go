@@ -25,6 +25,18 @@ const (
 	CodecH264 = "h264"
 )
 
+// Codec names of a participant's microphone and of the mix it receives.
+const (
+	// CodecOpus: 48 kHz mono, RTP clock 48000 (what WebRTC peers use).
+	CodecOpus = "opus"
+	// CodecPCMU: G.711 µ-law, 8 kHz, RTP clock 8000 (static payload
+	// type 0).
+	CodecPCMU = "pcmu"
+	// CodecPCMA: G.711 A-law, 8 kHz, RTP clock 8000 (static payload
+	// type 8).
+	CodecPCMA = "pcma"
+)
+
 // Connection is a participant's media connection as the room sees it.
 type Connection interface {
 	// TargetBitrate is the bandwidth estimate towards the participant,
@@ -94,6 +106,11 @@ type Link interface {
 	// own goroutine. levelExt is the RFC 6464 audio level header
 	// extension's ID (0: none).
 	ReadAudio(conn Connection, src RTPReader, levelExt uint8)
+	// ReadAudioCodec is ReadAudio for a microphone in codec (CodecOpus,
+	// CodecPCMU or CodecPCMA), whose RTP timestamps run at that codec's
+	// clock; src gives only that codec's packets (no telephone-events or
+	// comfort noise). An unknown codec ends the call at once.
+	ReadAudioCodec(conn Connection, src RTPReader, codec string)
 	// ReadVideo reads the participant's camera (codec CodecVP8 or
 	// CodecH264) from src into the room until the track ends; it blocks.
 	ReadVideo(conn Connection, src RTPReader, codec string, fb SenderFeedback)
@@ -109,16 +126,25 @@ type Link interface {
 // the room before the connection is set up) and its kind.
 type Media struct {
 	Audio, Video FrameWriter
-	VideoCodec   string
-	Sends        bool
-	Link         Link
+	// AudioCodec is the codec of the mix written to Audio: CodecOpus
+	// (empty means Opus too), CodecPCMU or CodecPCMA. Each Frame is one
+	// RTP payload of 20 ms (for G.711, 160 bytes).
+	AudioCodec string
+	VideoCodec string
+	Sends      bool
+	Link       Link
 	// Kind names the kind of connection (KindWebRTC, ...): participants
 	// are counted by it. Empty counts as "other".
 	Kind string
 }
 
-// KindWebRTC is the Kind of a WebRTC peer connection.
-const KindWebRTC = "webrtc"
+// Kinds of connection.
+const (
+	// KindWebRTC is a WebRTC peer connection.
+	KindWebRTC = "webrtc"
+	// KindRTP is a plain RTP/AVP (or SAVP) connection, e.g. a SIP call.
+	KindRTP = "rtp"
+)
 
 // Errors of setting up a connection, shared by the room and every kind
 // of connection (the signalling maps them to protocol errors).
