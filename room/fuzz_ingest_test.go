@@ -130,7 +130,7 @@ func runAudioFuzz(t *testing.T, fp fuzzPool, ops []byte) {
 	sink := make(chan Frame, 16)
 	var parts []*participant
 	for i := range 3 {
-		in, err := newAudioInput()
+		in, err := newAudioInput(opusMic())
 		if err != nil {
 			t.Fatal(err)
 		}
