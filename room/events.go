@@ -48,6 +48,9 @@ const (
 	// Streaming; Reason says why: "stopped", "error: …", "room
 	// destroyed"), or its sink reported a change (State, Reason).
 	EventStream
+	// EventCall: a dial-out call progressed (Call; State is one of the
+	// Call* states, Reason says why it ended).
+	EventCall
 )
 
 func (k EventKind) String() string {
@@ -82,6 +85,8 @@ func (k EventKind) String() string {
 		return "tier"
 	case EventStream:
 		return "stream"
+	case EventCall:
+		return "call"
 	}
 	return "unknown"
 }
@@ -118,6 +123,8 @@ type Event struct {
 	Stream    StreamInfo
 	Streaming bool
 	State     string
+	// Call describes EventCall (with State and Reason).
+	Call CallInfo
 }
 
 // Subscription delivers a room's events in order. When the subscriber

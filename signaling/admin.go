@@ -32,6 +32,7 @@ type AdminRooms interface {
 //	GET  /admin/rooms/{room}/recording the recording in progress
 //	POST /admin/rooms/{room}/recording {"action":"start"|"stop", "video_codec"?, "filename"?}
 //	     /admin/rooms/{room}/streams   live pushes (admin_streams.go)
+//	POST /admin/rooms/{room}/calls     {"uri":"sip:…"}: dial out (admin_calls.go)
 //	POST /admin/rooms/{room}/tokens    {"kind":"whip"|"whep", "name"?, "ttl"?} → {"token", "expires"}
 //
 // With a Key set, every request needs "Authorization: Bearer KEY".
@@ -47,6 +48,8 @@ type Admin struct {
 	Lockout *lockout.Limiter
 	// Streamer starts live pushes (nil: none; see admin_streams.go).
 	Streamer Streamer
+	// Dialer places dial-out calls (nil: none; see admin_calls.go).
+	Dialer Dialer
 	// Tokens mints the WHIP and WHEP endpoints' tokens (nil: no
 	// /tokens route).
 	Tokens TokenMinter
@@ -58,6 +61,7 @@ func (a *Admin) routes(r chi.Router) {
 	r.Get("/rooms/{room}/recording", a.recordingState)
 	r.Post("/rooms/{room}/recording", a.recording)
 	a.streamRoutes(r)
+	a.callRoutes(r)
 	if a.Tokens != nil {
 		r.Post("/rooms/{room}/tokens", a.mintToken)
 	}

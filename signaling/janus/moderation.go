@@ -68,6 +68,7 @@ var moderatorRequests = map[string]moderatorRequest{
 	"layout": {reach: ownRoom, video: true, run: (*roomSession).layout},
 	"record": {reach: ownRoomSecured, video: true, run: (*roomSession).record},
 	"stream": {reach: ownRoomSecured, run: (*roomSession).stream},
+	"dial":   {reach: ownRoomSecured, run: (*roomSession).dial},
 }
 
 // onPlugin adapts a handler that answers the same whichever handle asks.

@@ -64,6 +64,8 @@ func (s *roomSession) forward(r *room.Room, self room.ParticipantID, sub *room.S
 			s.h.Event(M{key: "event", "room": r.ID(), "muted": e.Muted}, nil)
 		case room.EventStream:
 			s.h.Event(streamEvent(key, r.ID(), e), nil)
+		case room.EventCall:
+			s.h.Event(callEvent(key, r.ID(), e), nil)
 		case room.EventRecording:
 			ev := M{key: "event", "room": r.ID(), "recording": e.Recording}
 			if strings.HasPrefix(e.Reason, "error") {

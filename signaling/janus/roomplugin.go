@@ -87,6 +87,8 @@ type RoomPlugin struct {
 	lostLog loglimit.Limiter
 	// streamer starts live pushes (nil: none).
 	streamer Streamer
+	// dialer places dial-out calls (nil: none).
+	dialer Dialer
 	// adminKey, when set, must come with every create (as Janus's
 	// admin_key of its AudioBridge and VideoRoom plugins).
 	adminKey string

@@ -1,0 +1,99 @@
+package signaling
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tessera-mcu/tessera/room"
+)
+
+// ringDialer places calls that ring at once, reporting through the room;
+// URIs other than sip: are refused.
+type ringDialer struct{}
+
+func (ringDialer) Dial(_ context.Context, r *room.Room, uri string) (room.CallInfo, error) {
+	if !strings.HasPrefix(uri, "sip:") {
+		return room.CallInfo{}, fmt.Errorf("%w: %q is no sip: URI", room.ErrInvalidValue, uri)
+	}
+	info := room.CallInfo{ID: room.NewCallID(), URI: uri}
+	r.NotifyCall(info, room.CallRinging, "")
+	return info, nil
+}
+
+// The admin API dials out (201 and the call, whose ringing reaches the
+// room's participants); bad bodies and URIs get 400, an unknown room
+// 404, and the key is needed; without a dialer it is 501.
+func TestAdminCalls(t *testing.T) {
+	rooms, err := room.NewManager(room.ManagerConfig{Workers: 1, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = rooms.Close(context.Background()) })
+	r5, err := rooms.Create(room.Config{ID: 5, Video: room.VideoConfig{Disabled: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sub := r5.Subscribe(16)
+	defer sub.Close()
+	with := httptest.NewServer(NewRouter(ServerOptions{Admin: &Admin{Rooms: rooms, Key: "k", Dialer: ringDialer{}}}))
+	t.Cleanup(with.Close)
+	without := httptest.NewServer(NewRouter(ServerOptions{Admin: &Admin{Rooms: rooms, Key: "k"}}))
+	t.Cleanup(without.Close)
+	do := func(srv *httptest.Server, path, body, key string) (int, map[string]any) {
+		t.Helper()
+		req, _ := http.NewRequest("POST", srv.URL+path, strings.NewReader(body))
+		if key != "" {
+			req.Header.Set("Authorization", "Bearer "+key)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var m map[string]any
+		_ = json.NewDecoder(resp.Body).Decode(&m)
+		return resp.StatusCode, m
+	}
+	if code, _ := do(with, "/admin/rooms/5/calls", `{"uri":"sip:a@127.0.0.1"}`, ""); code != http.StatusUnauthorized {
+		t.Errorf("without the key: %d", code)
+	}
+	for _, tc := range []struct {
+		path, body string
+		want       int
+	}{
+		{"/admin/rooms/5/calls", `{}`, 400},
+		{"/admin/rooms/5/calls", `not json`, 400},
+		{"/admin/rooms/5/calls", `{"uri":"tel:+1555"}`, 400},
+		{"/admin/rooms/9/calls", `{"uri":"sip:a@127.0.0.1"}`, 404},
+	} {
+		if code, m := do(with, tc.path, tc.body, "k"); code != tc.want || m["error"] == "" {
+			t.Errorf("%s %s: %d %v, want %d with an error", tc.path, tc.body, code, m, tc.want)
+		}
+	}
+	if code, m := do(without, "/admin/rooms/5/calls", `{"uri":"sip:a@127.0.0.1"}`, "k"); code != http.StatusNotImplemented || m["error"] == "" {
+		t.Errorf("without a dialer: %d %v, want 501", code, m)
+	}
+	code, m := do(with, "/admin/rooms/5/calls", `{"uri":"sip:a@127.0.0.1"}`, "k")
+	if code != http.StatusCreated || m["uri"] != "sip:a@127.0.0.1" || m["id"] == nil {
+		t.Fatalf("dial: %d %v", code, m)
+	}
+	deadline := time.After(5 * time.Second)
+	for {
+		select {
+		case e := <-sub.C:
+			if e.Kind == room.EventCall && e.State == room.CallRinging && float64(e.Call.ID) == m["id"] {
+				return
+			}
+		case <-deadline:
+			t.Fatal("the room heard nothing of the call")
+		}
+	}
+}
