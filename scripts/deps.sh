@@ -18,7 +18,9 @@ BUILD_PKGS=(gcc libc6-dev make pkg-config git ca-certificates
 TEST_PKGS=(ffmpeg chromium prometheus nginx libnginx-mod-rtmp
   # scripts/e2e/whip-gst.py, the GStreamer WHIP publisher (webrtcbin from Python)
   python3-gi gir1.2-gst-plugins-bad-1.0 gir1.2-nice-0.1 gstreamer1.0-nice
-  gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad)
+  gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
+  # SIP peers: internal/baresip runs the baresip softphone
+  baresip-core)
 BENCH_PKGS=(valgrind)
 # Commands the test suite needs, with the Debian package that provides
 # each; installed only when the command is missing (a machine may already
