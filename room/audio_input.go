@@ -33,7 +33,8 @@ type audioInput struct {
 	arrival atomic.Int64 // unix nanoseconds of the last packet
 
 	jb    jitterBuffer
-	dec   *opus.Decoder
+	codec micCodec
+	dec   audioDecoder
 	stale bool // the decoder skipped packets: reset before decoding again
 
 	fifo  []int16 // decoded, not yet played
@@ -74,13 +75,15 @@ type slot struct {
 // shortest, make eight.
 const maxSlots = mixer.FrameSamples / 120
 
-func newAudioInput() (*audioInput, error) {
-	dec, err := opus.NewDecoder(mixer.SampleRate, 1)
+func newAudioInput(codec micCodec) (*audioInput, error) {
+	dec, err := codec.newDecoder()
 	if err != nil {
 		return nil, err
 	}
 	return &audioInput{
 		queue:  make(chan audioPacket, audioQueueLen),
+		jb:     jitterBuffer{duration: codec.samples},
+		codec:  codec,
 		dec:    dec,
 		fifo:   make([]int16, 0, opus.MaxFrameSamples+mixer.FrameSamples),
 		slots:  make([]slot, 0, maxSlots),
@@ -108,7 +111,7 @@ func (in *audioInput) push(pkt *rtp.Packet, levelExt uint8) {
 	in.packets.Add(1)
 	now := time.Now()
 	in.arrival.Store(now.UnixNano())
-	p := audioPacket{seq: pkt.SequenceNumber, ts: pkt.Timestamp, ssrc: pkt.SSRC, payload: pkt.Payload, arrived: now.Sub(epoch)}
+	p := audioPacket{seq: pkt.SequenceNumber, ts: pkt.Timestamp * in.codec.scale, ssrc: pkt.SSRC, payload: pkt.Payload, arrived: now.Sub(epoch)}
 	if levelExt != 0 {
 		if raw := pkt.GetExtension(levelExt); len(raw) > 0 {
 			var ext rtp.AudioLevelExtension
@@ -262,7 +265,7 @@ func (in *audioInput) decode(log *slog.Logger) {
 func (in *audioInput) decodeSlot(log *slog.Logger, sl slot) int {
 	want := min(sl.n, len(in.pcm))
 	if in.stale && sl.act == playPacket {
-		if dec, err := opus.NewDecoder(mixer.SampleRate, 1); err == nil {
+		if dec, err := in.codec.newDecoder(); err == nil {
 			in.dec.Close()
 			in.dec = dec
 			in.stale = false

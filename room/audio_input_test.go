@@ -53,7 +53,7 @@ func TestAudioInputPacketDurations(t *testing.T) {
 	for _, d := range opusDurations {
 		t.Run(fmt.Sprint(d), func(t *testing.T) {
 			pkts := feedTone(t, d, 4)
-			in, err := newAudioInput()
+			in, err := newAudioInput(opusMic())
 			if err != nil {
 				t.Fatal(err)
 			}

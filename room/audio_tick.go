@@ -82,8 +82,10 @@ func (r *Room) audioTick() {
 		}
 	}
 
-	// Encode each distinct mix once.
+	// Encode each distinct mix once (in Opus; in G.711 below, when a
+	// plain-RTP listener hears it).
 	clear(r.packets)
+	clear(r.g711Packets)
 	for _, id := range mixes.IDs() {
 		enc, err := r.encoderFor(id)
 		if err == nil {
@@ -120,12 +122,17 @@ func (r *Room) audioTick() {
 		if p.out == nil {
 			continue
 		}
-		if data, ok := r.packets[p.mix]; ok { // p.mix: set above
+		data, ok := r.packets[p.mix] // p.mix: set above
+		if p.acodec == CodecPCMU || p.acodec == CodecPCMA {
+			data, ok = r.g711Mix(p.mix, p.acodec, mixes.PCM(p.mix))
+		}
+		if ok {
 			p.out.push(Frame{Data: data, Duration: dur})
 		} else {
 			p.out.skip() // its mix failed to encode: a lost packet
 		}
 	}
+	r.dropIdleG711()
 }
 
 // syncPictures keeps a participant's voice and pictures together (see

@@ -63,7 +63,7 @@ func BenchmarkAudioTick(b *testing.B) {
 			}
 			srcs := make([]src, n)
 			for i := range srcs {
-				in, err := newAudioInput()
+				in, err := newAudioInput(opusMic())
 				if err != nil {
 					b.Fatal(err)
 				}

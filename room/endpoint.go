@@ -171,7 +171,20 @@ func (l *Link) ReportLost(video bool, cumulative uint32) {
 // extension (0: none).
 func (l *Link) ReadAudio(conn Connection, src RTPReader, levelExt uint8) {
 	r, id := l.get()
-	r.readAudio(id, conn, src, levelExt)
+	r.readAudio(id, conn, src, opusMic(), levelExt)
+}
+
+// ReadAudioCodec is ReadAudio for a microphone in codec (CodecOpus,
+// CodecPCMU or CodecPCMA), whose RTP timestamps run at the codec's clock.
+// An unknown codec returns at once, the track unread.
+func (l *Link) ReadAudioCodec(conn Connection, src RTPReader, codec string) {
+	c, err := micCodecFor(codec)
+	r, id := l.get()
+	if err != nil {
+		r.log.Error("microphone in a codec the room cannot decode", "participant", id, "err", err)
+		return
+	}
+	r.readAudio(id, conn, src, c, 0)
 }
 
 // ReadVideo reads the participant's camera from src into the room until
@@ -198,6 +211,10 @@ func (r *Room) Attach(ctx context.Context, id ParticipantID, conn Connection, m 
 	case m.Video != nil && m.VideoCodec != CodecVP8 && m.VideoCodec != CodecH264:
 		return fmt.Errorf("%w: composite codec %q", ErrInvalidValue, m.VideoCodec)
 	}
+	acodec, err := mixCodecFor(m.AudioCodec)
+	if err != nil {
+		return err
+	}
 	return r.withParticipant(ctx, id, func(p *participant) error {
 		if p.conn != nil {
 			return ErrAlreadyNegotiated
@@ -211,7 +228,7 @@ func (r *Room) Attach(ctx context.Context, id ParticipantID, conn Connection, m 
 			p.vout = newOutput(m.Video, videoQueueLen)
 			link.outs[1].Store(p.vout)
 		}
-		p.vcodec = m.VideoCodec
+		p.vcodec, p.acodec = m.VideoCodec, acodec
 		p.watchOnly = !m.Sends || p.viewer
 		if p.vout != nil {
 			r.addViewer(p, outputKey{codec: m.VideoCodec, tier: p.tier.Floor})

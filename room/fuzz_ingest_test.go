@@ -129,18 +129,31 @@ func runAudioFuzz(t *testing.T, fp fuzzPool, ops []byte) {
 	}
 	sink := make(chan Frame, 16)
 	var parts []*participant
-	for i := range 3 {
-		in, err := newAudioInput()
+	// Participant 1 is the fuzzed microphone, 2 and 3 talk, and 4 is a
+	// telephone: the fuzzed packets reach its G.711 decoder too, and it
+	// hears its mix in G.711.
+	for i := range 4 {
+		mic, acodec := opusMic(), CodecOpus
+		if i == 3 {
+			var err error
+			if mic, err = micCodecFor(CodecPCMU); err != nil {
+				t.Fatal(err)
+			}
+			acodec = CodecPCMU
+		}
+		in, err := newAudioInput(mic)
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer in.close()
-		p := &participant{id: ParticipantID(i + 1), volume: 1, in: in, out: &Output{ch: sink}}
+		p := &participant{id: ParticipantID(i + 1), volume: 1, in: in, out: &Output{ch: sink}, acodec: acodec}
 		r.parts[p.id] = p
 		r.order = append(r.order, p)
 		parts = append(parts, p)
 	}
 	defer func() {
+		clear(r.g711Packets)
+		r.dropIdleG711()
 		for _, enc := range r.encoders {
 			enc.Close()
 		}
@@ -172,12 +185,14 @@ func runAudioFuzz(t *testing.T, fp fuzzPool, ops []byte) {
 				t.Fatalf("tick %d: a listener got no packet", ticks)
 			}
 		}
-		in := parts[0].in
-		if in.jb.buffered() > maxPackets || in.jb.depth() > jitterMax+6 {
-			t.Fatalf("tick %d: fuzzed input holds %d packets, %d frames", ticks, in.jb.buffered(), in.jb.depth())
-		}
-		if len(in.fifo) > cap(in.fifo) || in.owed < 0 {
-			t.Fatalf("tick %d: fifo %d/%d owed %d", ticks, len(in.fifo), cap(in.fifo), in.owed)
+		for _, fuzzed := range []*participant{parts[0], parts[3]} {
+			in := fuzzed.in
+			if in.jb.buffered() > maxPackets || in.jb.depth() > jitterMax+6 {
+				t.Fatalf("tick %d: fuzzed %s input holds %d packets, %d frames", ticks, in.codec.name, in.jb.buffered(), in.jb.depth())
+			}
+			if len(in.fifo) > cap(in.fifo) || in.owed < 0 {
+				t.Fatalf("tick %d: %s fifo %d/%d owed %d", ticks, in.codec.name, len(in.fifo), cap(in.fifo), in.owed)
+			}
 		}
 	}
 	for i := 0; i < len(ops) && ticks < 150; {
@@ -224,6 +239,7 @@ func runAudioFuzz(t *testing.T, fp fuzzPool, ops []byte) {
 			continue
 		}
 		parts[0].in.push(&got, levelExt)
+		parts[3].in.push(&got, 0)
 	}
 	for range 10 { // drain what is left through the buffer
 		tickRoom()

@@ -2,8 +2,8 @@ package room
 
 // readAudio reads a participant's microphone from src until the track
 // ends (on the track's own goroutine).
-func (r *Room) readAudio(id ParticipantID, conn Connection, src RTPReader, levelExt uint8) {
-	in, err := newAudioInput()
+func (r *Room) readAudio(id ParticipantID, conn Connection, src RTPReader, codec micCodec, levelExt uint8) {
+	in, err := newAudioInput(codec)
 	if err != nil {
 		r.log.Error("cannot create audio input", "participant", id, "err", err)
 		return

@@ -133,14 +133,17 @@ type pcmSink struct {
 }
 
 func (s *pcmSink) WriteFrame(f endpoint.Frame) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.dec == nil {
+		return io.ErrClosedPipe // the room still sends after the test let go
+	}
 	buf := make([]int16, opus.MaxFrameSamples)
 	n, err := s.dec.Decode(f.Data, buf)
 	if err != nil {
 		return err
 	}
-	s.mu.Lock()
 	s.pcm = append(s.pcm, buf[:n]...)
-	s.mu.Unlock()
 	return nil
 }
 
@@ -161,16 +164,19 @@ type pictureSink struct {
 }
 
 func (s *pictureSink) WriteFrame(f endpoint.Frame) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.dec == nil {
+		return io.ErrClosedPipe
+	}
 	pic, err := s.dec.Decode(f.Data)
 	if err != nil || pic == nil {
 		return err
 	}
-	s.mu.Lock()
 	if s.last != nil {
 		s.last.Release()
 	}
 	s.last = pic
-	s.mu.Unlock()
 	return nil
 }
 
@@ -242,8 +248,14 @@ func joinLocal(t *testing.T, r *room.Room, name string, freq float64, colour cod
 		wg.Wait() // the readers end with their sources
 		enc.Close()
 		venc.Close()
+		l.audio.mu.Lock()
 		dec.Close()
+		l.audio.dec = nil
+		l.audio.mu.Unlock()
+		l.video.mu.Lock()
 		vdec.Close()
+		l.video.dec = nil
+		l.video.mu.Unlock()
 	})
 	return l
 }

@@ -85,15 +85,17 @@ type jitterStats struct {
 // duplicates, late packets, loss, DTX, SSRC changes and timestamp jumps.
 // It is not safe for concurrent use.
 type jitterBuffer struct {
-	pkts    []audioPacket // sorted by timestamp, oldest first
-	started bool
-	ssrc    uint32
-	hasSSRC bool
-	nextTS  uint32 // timestamp of the slot to play next
-	lastSeq uint16 // sequence number of the last packet played
-	missing int    // consecutive slots with nothing to play
-	deep    int    // samples played in a row with more than jitterTarget+1 frames waiting
-	dtx     bool   // the last packet played was a DTX frame
+	// duration is a packet's duration at 48 kHz (nil: an Opus packet's).
+	duration func(payload []byte) int
+	pkts     []audioPacket // sorted by timestamp, oldest first
+	started  bool
+	ssrc     uint32
+	hasSSRC  bool
+	nextTS   uint32 // timestamp of the slot to play next
+	lastSeq  uint16 // sequence number of the last packet played
+	missing  int    // consecutive slots with nothing to play
+	deep     int    // samples played in a row with more than jitterTarget+1 frames waiting
+	dtx      bool   // the last packet played was a DTX frame
 	// step is the duration of the last packet played, in samples: a slot
 	// with nothing to play (loss, DTX) lasts as long as the packets
 	// around it (0: one 20 ms frame).
@@ -160,7 +162,11 @@ func (b *jitterBuffer) insert(p audioPacket) {
 		}
 		i--
 	}
-	p.dur = opusSamples(p.payload)
+	if b.duration != nil {
+		p.dur = b.duration(p.payload)
+	} else {
+		p.dur = opusSamples(p.payload)
+	}
 	b.samples += p.dur
 	b.pkts = append(b.pkts, audioPacket{})
 	copy(b.pkts[i+1:], b.pkts[i:])

@@ -186,7 +186,7 @@ func newClaimRoom(tb testing.TB, senders ...[]claimPacket) *claimRoom {
 	}
 	c := &claimRoom{tb: tb, r: r, sent: senders, next: make([]int, len(senders)), dec: dec}
 	for i := range senders {
-		in, err := newAudioInput()
+		in, err := newAudioInput(opusMic())
 		if err != nil {
 			tb.Fatal(err)
 		}

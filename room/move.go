@@ -14,6 +14,7 @@ type carried struct {
 	vin       *videoInput
 	vout      *Output
 	vcodec    string
+	acodec    string
 	watchOnly bool
 	setup     bool
 	floor     int
@@ -83,7 +84,7 @@ func (r *Room) Move(ctx context.Context, id ParticipantID, dst *Room, req JoinRe
 // closing it (room goroutine).
 func (r *Room) takeMedia(p *participant) carried {
 	c := carried{conn: p.conn, link: p.link, in: p.in, out: p.out, vin: p.vin, vout: p.vout,
-		vcodec: p.vcodec, watchOnly: p.watchOnly, setup: p.setup, floor: p.tier.Floor, loss: p.loss, kind: p.kind}
+		vcodec: p.vcodec, acodec: p.acodec, watchOnly: p.watchOnly, setup: p.setup, floor: p.tier.Floor, loss: p.loss, kind: p.kind}
 	if p.vout != nil {
 		r.removeViewer(p)
 	}
@@ -96,7 +97,7 @@ func (r *Room) takeMedia(p *participant) carried {
 // goroutine).
 func (r *Room) giveMedia(p *participant, c carried) {
 	p.conn, p.link, p.in, p.out, p.vcodec, p.watchOnly = c.conn, c.link, c.in, c.out, c.vcodec, c.watchOnly
-	p.loss, p.kind = c.loss, c.kind
+	p.loss, p.kind, p.acodec = c.loss, c.kind, c.acodec
 	// The listener's decoder follows the old room's stream: the first
 	// frame of this room's mix must be a keyframe.
 	p.mix = noMix

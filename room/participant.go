@@ -30,9 +30,10 @@ type participant struct {
 	talking bool
 	joined  time.Time
 
-	in  *audioInput
-	out *Output
-	mix mixer.MixID // the mix the listener heard last tick (noMix: none of this room's)
+	in     *audioInput
+	out    *Output
+	acodec string      // the codec of the mix out carries (CodecOpus, CodecPCMU, CodecPCMA)
+	mix    mixer.MixID // the mix the listener heard last tick (noMix: none of this room's)
 	// pace keeps the participant's voice and pictures together.
 	pace avsync.Pace
 

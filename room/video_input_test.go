@@ -70,7 +70,7 @@ func TestSyncPicturesFollowsTheLaterMedium(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer r.video.close()
-	in, err := newAudioInput()
+	in, err := newAudioInput(opusMic())
 	if err != nil {
 		t.Fatal(err)
 	}
