@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
 
 	"github.com/tessera-mcu/tessera/room/endpoint"
@@ -210,4 +211,29 @@ func eventually(d time.Duration, cond func() bool) bool {
 		time.Sleep(10 * time.Millisecond)
 	}
 	return true
+}
+
+// readSR parses a sender report.
+func readSR(t testing.TB, b []byte) *rtcp.SenderReport {
+	t.Helper()
+	pkts, err := rtcp.Unmarshal(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sr, ok := pkts[0].(*rtcp.SenderReport)
+	if !ok {
+		t.Fatalf("the session sent %T, want a sender report", pkts[0])
+	}
+	return sr
+}
+
+// receiverReport is an RTCP receiver report from ssrc about media
+// stream about, with lost packets lost.
+func receiverReport(t testing.TB, ssrc, about, lost uint32) []byte {
+	t.Helper()
+	b, err := (&rtcp.ReceiverReport{SSRC: ssrc, Reports: []rtcp.ReceptionReport{{SSRC: about, TotalLost: lost}}}).Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
