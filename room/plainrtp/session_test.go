@@ -437,3 +437,52 @@ func TestCloseAndPorts(t *testing.T) {
 		_ = l.Close()
 	}
 }
+
+// Opus goes out one 20 ms packet per frame on the offer's payload type,
+// timestamps at 48 kHz, whatever the ptime.
+func TestPacketizationOpus(t *testing.T) {
+	e := testEngine(t, Config{})
+	p := newPhone(t)
+	s := p.dial(e, SessionOptions{}, "109 0", "a=rtpmap:109 opus/48000/2", "a=ptime:40")
+	for i := range 3 {
+		if err := s.WriteFrame(endpoint.Frame{Data: []byte{0xf8, byte(i)}, Duration: 20 * time.Millisecond}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var prev uint32
+	for i := range 3 {
+		pkt, ok := read(t, p.rtp, 2*time.Second)
+		if !ok {
+			t.Fatalf("packet %d never arrived", i)
+		}
+		if pkt.PayloadType != 109 || len(pkt.Payload) != 2 || pkt.Payload[1] != byte(i) {
+			t.Fatalf("packet %d: pt %d, payload %x", i, pkt.PayloadType, pkt.Payload)
+		}
+		if i > 0 && pkt.Timestamp-prev != 960 {
+			t.Errorf("packet %d: timestamp +%d, want +960", i, pkt.Timestamp-prev)
+		}
+		prev = pkt.Timestamp
+	}
+}
+
+func TestConfig(t *testing.T) {
+	for _, c := range []Config{
+		{BindIP: "0.0.0.0"}, // where would the phone send?
+		{BindIP: "127.0.0.1", PortMin: 40000, PortMax: 40000},
+		{BindIP: "127.0.0.1", PortMin: 80, PortMax: 90},
+		{BindIP: "nowhere"},
+		{BindIP: "127.0.0.1", SDPIP: "0.0.0.0"},
+		{BindIP: "127.0.0.1", Timeout: -time.Second},
+	} {
+		if _, err := NewEngine(c); !errors.Is(err, ErrInvalidConfig) {
+			t.Errorf("NewEngine(%+v): %v, want ErrInvalidConfig", c, err)
+		}
+	}
+	e, err := NewEngine(Config{BindIP: "0.0.0.0", SDPIP: "192.0.2.7", PortMin: 40001, PortMax: 40010})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if total, _ := e.Ports(); total != 4 || e.cfg.Timeout != DefaultTimeout || e.cfg.ReportInterval != DefaultReportInterval {
+		t.Errorf("%d pairs in 40002..40010, timeout %v, reports %v", total, e.cfg.Timeout, e.cfg.ReportInterval)
+	}
+}
