@@ -31,16 +31,10 @@ type g711Tone struct {
 }
 
 func (s *g711Tone) ReadRTP() (*rtp.Packet, error) {
-	if wait := time.Until(s.next); wait > 0 {
-		select {
-		case <-time.After(wait):
-		case <-s.conn.closed:
-			return nil, io.EOF
-		}
+	pcm, err := nextFrame(s.conn, &s.next, s.freq, &s.pos)
+	if err != nil {
+		return nil, err
 	}
-	s.next = s.next.Add(20 * time.Millisecond)
-	pcm := make([]int16, g711.FrameSamples)
-	s.pos = codectest.Tone(pcm, 1, 48000, s.freq, 0.25, s.pos)
 	buf := make([]byte, g711.FrameBytes)
 	if _, err := s.enc.Encode(pcm, buf); err != nil {
 		return nil, err

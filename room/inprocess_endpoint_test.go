@@ -48,17 +48,28 @@ type toneSource struct {
 	next time.Time
 }
 
-func (s *toneSource) ReadRTP() (*rtp.Packet, error) {
-	if wait := time.Until(s.next); wait > 0 {
+// nextFrame waits until *next, the time of a microphone's next 20 ms
+// frame, moves it on, and returns that frame of a tone of freq from
+// *pos; io.EOF once the connection closed.
+func nextFrame(conn *localConn, next *time.Time, freq float64, pos *int) ([]int16, error) {
+	if wait := time.Until(*next); wait > 0 {
 		select {
 		case <-time.After(wait):
-		case <-s.conn.closed:
+		case <-conn.closed:
 			return nil, io.EOF
 		}
 	}
-	s.next = s.next.Add(20 * time.Millisecond)
+	*next = next.Add(20 * time.Millisecond)
 	pcm := make([]int16, 960)
-	s.pos = codectest.Tone(pcm, 1, 48000, s.freq, 0.25, s.pos)
+	*pos = codectest.Tone(pcm, 1, 48000, freq, 0.25, *pos)
+	return pcm, nil
+}
+
+func (s *toneSource) ReadRTP() (*rtp.Packet, error) {
+	pcm, err := nextFrame(s.conn, &s.next, s.freq, &s.pos)
+	if err != nil {
+		return nil, err
+	}
 	buf := make([]byte, opus.MaxPacketBytes)
 	n, err := s.enc.Encode(pcm, buf)
 	if err != nil {

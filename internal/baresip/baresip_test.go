@@ -3,33 +3,21 @@ package baresip
 import (
 	"context"
 	"net"
-	"os"
 	"os/exec"
 	"strconv"
 	"testing"
 	"time"
 
 	"github.com/tessera-mcu/tessera/codec/codectest"
+	"github.com/tessera-mcu/tessera/internal/e2etool"
 )
-
-func need(t *testing.T, name string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("TESSERA_E2E") == "1" {
-			t.Fatalf("%s missing (run scripts/test.sh): %v", name, err)
-		}
-		t.Skipf("%s missing (%v); scripts/test.sh installs it", name, err)
-	}
-	return p
-}
 
 // The softphone calls SIPp's built-in answering side, which echoes its
 // RTP back: the call is established, the softphone hears its own tone
 // (660 Hz) and nothing at 440 Hz, and hanging up closes the call.
 func TestSoftphoneHearsEcho(t *testing.T) {
-	sipp := need(t, "sipp")
-	need(t, "baresip")
+	sipp := e2etool.Need(t, "sipp")
+	e2etool.Need(t, "baresip")
 	l, err := net.ListenPacket("udp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

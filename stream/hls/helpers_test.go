@@ -3,8 +3,6 @@ package hls
 import (
 	"context"
 	"fmt"
-	"os"
-	"os/exec"
 	"sync"
 	"testing"
 	"time"
@@ -16,21 +14,6 @@ import (
 	"github.com/tessera-mcu/tessera/codec/codectest"
 	"github.com/tessera-mcu/tessera/codec/h264"
 )
-
-// needTool returns the path of a command the test runs, skipping the test
-// when it is missing; with TESSERA_E2E=1 (set by scripts/test.sh, which
-// installs it) a missing tool is a failure instead.
-func needTool(t *testing.T, name string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("TESSERA_E2E") == "1" {
-			t.Fatalf("%s missing (run scripts/test.sh): %v", name, err)
-		}
-		t.Skipf("%s missing (%v); scripts/test.sh installs it", name, err)
-	}
-	return p
-}
 
 // testAAC is an AudioEncoder over codec/aac (libavcodec's native AAC
 // encoder), as the server's HLS streams use it.

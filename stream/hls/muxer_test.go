@@ -234,20 +234,7 @@ func TestSegmentBoundWithoutKeyframes(t *testing.T) {
 // the playlist comes back once they do, and one asked for too far ahead
 // is refused.
 func TestBlockingReload(t *testing.T) {
-	m, err := NewMuxer(Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		_ = feeder{w: 320, h: 180, fps: 30, realTime: true}.run(ctx, t, m, 0)
-	}()
-	defer func() { cancel(); <-done }()
-
-	wctx, wcancel := context.WithTimeout(ctx, 10*time.Second)
-	defer wcancel()
+	m, wctx := liveMuxer(t)
 	if err := m.WaitReady(wctx); err != nil {
 		t.Fatal(err)
 	}
@@ -305,19 +292,7 @@ func (s fixedSource) Stop(string)                  {}
 // part not made yet, a request for that part waits until the part exists
 // and gets it, and a part further ahead is not found at once.
 func TestPreloadHint(t *testing.T) {
-	m, err := NewMuxer(Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		_ = feeder{w: 320, h: 180, fps: 30, realTime: true}.run(ctx, t, m, 0)
-	}()
-	defer func() { cancel(); <-done }()
-	wctx, wcancel := context.WithTimeout(ctx, 10*time.Second)
-	defer wcancel()
+	m, wctx := liveMuxer(t)
 
 	for range 3 {
 		body, err := m.Playlist(wctx, PlaylistRequest{MSN: -1, Part: -1})
@@ -371,4 +346,23 @@ func TestSequenceStartsAtOne(t *testing.T) {
 	if p := parsePlaylist(t, body); p.sequence != 1 || p.pdt != 0 || len(p.segments) == 0 || p.segments[0] != m.segmentName(1) {
 		t.Errorf("sequence %d, %d date-times, segments %v; want 1, none, starting with %s:\n%s", p.sequence, p.pdt, p.segments, m.segmentName(1), body)
 	}
+}
+
+// liveMuxer is a Muxer fed in real time (320x180, 30 fps, no audio) until
+// the test ends, and a context that bounds the test's waits to 10 s.
+func liveMuxer(t *testing.T) (*Muxer, context.Context) {
+	m, err := NewMuxer(Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = feeder{w: 320, h: 180, fps: 30, realTime: true}.run(ctx, t, m, 0)
+	}()
+	t.Cleanup(func() { cancel(); <-done })
+	wctx, wcancel := context.WithTimeout(ctx, 10*time.Second)
+	t.Cleanup(wcancel)
+	return m, wctx
 }

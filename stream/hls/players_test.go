@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/tessera-mcu/tessera/codec/codectest"
+	"github.com/tessera-mcu/tessera/internal/e2etool"
 )
 
 // e2eDir holds the npm project with playwright-core and hls.js.
@@ -31,8 +32,8 @@ func avSource(t *testing.T) *testSource {
 // the playlist, and ffmpeg decode six seconds of both without a single
 // error.
 func TestFFmpegReadsTheStream(t *testing.T) {
-	ffprobe := needTool(t, "ffprobe")
-	ffmpeg := needTool(t, "ffmpeg")
+	ffprobe := e2etool.Need(t, "ffprobe")
+	ffmpeg := e2etool.Need(t, "ffmpeg")
 	_, srv := startServer(t, avSource(t))
 	playlist := srv.URL + "/hls/1/index.m3u8"
 
@@ -117,7 +118,7 @@ func TestFFmpegReadsTheStream(t *testing.T) {
 // advances, pictures and audio are decoded, parts are loaded, and hls.js
 // reports no fatal error.
 func TestChromiumPlaysWithHLSJS(t *testing.T) {
-	node := needTool(t, "node")
+	node := e2etool.Need(t, "node")
 	for _, pkg := range []string{"playwright-core", "hls.js"} {
 		if _, err := os.Stat(filepath.Join(e2eDir, "node_modules", pkg)); err != nil {
 			if os.Getenv("TESSERA_E2E") == "1" {
@@ -128,7 +129,7 @@ func TestChromiumPlaysWithHLSJS(t *testing.T) {
 	}
 	chromium := os.Getenv("CHROMIUM")
 	if chromium == "" {
-		chromium = needTool(t, "chromium")
+		chromium = e2etool.Need(t, "chromium")
 	}
 	_, srv := startServer(t, avSource(t))
 
