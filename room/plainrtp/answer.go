@@ -9,8 +9,9 @@ import (
 )
 
 // answer builds the SDP answer to p for a session whose RTP port is port
-// on address local; origin is the session's o= id and version.
-func answer(p parsedOffer, local netip.Addr, port int, id, version uint64) (string, error) {
+// on address local; origin is the session's o= id and version; key is
+// Tessera's SRTP master key and salt (nil for plain RTP).
+func answer(p parsedOffer, local netip.Addr, port int, id, version uint64, key []byte) (string, error) {
 	at := "IP4"
 	if local.Is6() {
 		at = "IP6"
@@ -31,7 +32,7 @@ func answer(p parsedOffer, local netip.Addr, port int, id, version uint64) (stri
 				Protos: md.MediaName.Protos, Formats: md.MediaName.Formats}})
 			continue
 		}
-		ans.MediaDescriptions = append(ans.MediaDescriptions, audioAnswer(p.r, port))
+		ans.MediaDescriptions = append(ans.MediaDescriptions, audioAnswer(p.r, port, key))
 	}
 	b, err := ans.Marshal()
 	if err != nil {
@@ -41,7 +42,7 @@ func answer(p parsedOffer, local netip.Addr, port int, id, version uint64) (stri
 }
 
 // audioAnswer is the answer's audio m-line.
-func audioAnswer(r remote, port int) *sdp.MediaDescription {
+func audioAnswer(r remote, port int, key []byte) *sdp.MediaDescription {
 	c := r.codec
 	formats := []string{strconv.Itoa(int(c.PT))}
 	attrs := []sdp.Attribute{sdp.NewAttribute("rtpmap", c.rtpmap())}
@@ -55,9 +56,14 @@ func audioAnswer(r remote, port int) *sdp.MediaDescription {
 	attrs = append(attrs,
 		sdp.NewAttribute("ptime", strconv.Itoa(int(r.ptime.Milliseconds()))),
 		sdp.NewPropertyAttribute(r.dir.mirror().String()))
+	proto := "AVP"
+	if r.secure {
+		proto = "SAVP"
+		attrs = append(attrs, cryptoAttr(r.crypto, key))
+	}
 	return &sdp.MediaDescription{
 		MediaName: sdp.MediaName{Media: "audio", Port: sdp.RangedPort{Value: port},
-			Protos: []string{"RTP", "AVP"}, Formats: formats},
+			Protos: []string{"RTP", proto}, Formats: formats},
 		Attributes: attrs,
 	}
 }

@@ -1,6 +1,7 @@
 // Package plainrtp is the plain-RTP connection of a room's participants:
 // the media of a SIP phone or room system, RTP/AVP over UDP (RFC 3550,
-// RFC 3551), audio only. The SIP signalling lives elsewhere; this package
+// RFC 3551) or SRTP (RTP/SAVP, RFC 3711) keyed in the SDP (SDES, RFC
+// 4568), audio only. The SIP signalling lives elsewhere; this package
 // takes its SDP and carries the media, through the endpoint contract of
 // package room/endpoint.
 //
@@ -11,8 +12,9 @@
 // and unhold), Session.Attach makes the session a room participant's
 // connection, Session.Close ends it and gives its ports back.
 //
-// Negotiation (RFC 3264): the first audio stream over RTP/AVP with a
-// codec Tessera speaks is answered, every other stream refused with port
+// Negotiation (RFC 3264): the first audio stream over RTP/AVP, or over
+// RTP/SAVP with an a=crypto line in AES_CM_128_HMAC_SHA1_80 or _32 (one
+// key, no MKI), with a codec Tessera speaks is answered, every other stream refused with port
 // 0. Its codec is the first of the offer's order among PCMU (payload type
 // 0), PCMA (8) and Opus (opus/48000/2 on its dynamic payload type); it
 // cannot change later. A telephone-event (RFC 4733) in the offer is
@@ -30,8 +32,11 @@
 // reach SessionOptions.OnDigit once per event. Garbage is counted and
 // dropped. RTP is sent to the SDP address until RTP comes from another
 // source, then to that source (symmetric RTP, for parties behind NAT);
-// whoever sends the session well-formed RTP of its codec is taken for the
-// party, as with any unencrypted RTP. RTCP: a sender report every
+// over plain RTP, whoever sends the session well-formed RTP of its codec
+// is taken for the party; over SRTP only packets that authenticate with
+// the party's key are looked at, latched to or counted as media (the
+// rest count as bad). The answer gives a fresh key of Tessera's; a
+// re-INVITE may re-key but not switch between RTP and SRTP. RTCP: a sender report every
 // Config.ReportInterval, and the losses in the party's receiver reports
 // go to the room. No RTP for Config.Timeout while the party is meant to
 // send ends the session (ConnFailed to the room, OnEnd, Done).

@@ -50,7 +50,15 @@ func (e *Engine) Offer(offer string, opts SessionOptions) (*Session, error) {
 		return nil, err
 	}
 	s := newSession(e, opts, port, rtpConn, rtcpConn, p.r)
-	if s.answer, err = answer(p, e.sdpIP, port, s.id, s.version); err != nil {
+	var key []byte
+	if p.r.secure {
+		if s.sec, err = newSRTP(p.r.crypto); err != nil {
+			_ = s.Close()
+			return nil, err
+		}
+		key = s.sec.local
+	}
+	if s.answer, err = answer(p, e.sdpIP, port, s.id, s.version, key); err != nil {
 		_ = s.Close()
 		return nil, err
 	}

@@ -20,12 +20,17 @@ var (
 	// ErrAnswer: the answer cannot be written.
 	ErrAnswer = endpoint.ErrAnswer
 	// ErrNoUsableAudio: the offer's audio streams are all refused, or
-	// none offers PCMU, PCMA or Opus over RTP/AVP. It wraps ErrNoMedia.
-	ErrNoUsableAudio = fmt.Errorf("%w: plainrtp: no audio stream in PCMU, PCMA or Opus over RTP/AVP", ErrNoMedia)
+	// none offers PCMU, PCMA or Opus over RTP/AVP (or RTP/SAVP keyed
+	// with a suite Tessera takes). It wraps ErrNoMedia.
+	ErrNoUsableAudio = fmt.Errorf("%w: plainrtp: no audio stream in PCMU, PCMA or Opus over RTP/AVP or RTP/SAVP", ErrNoMedia)
 	// ErrCodecChange: a new offer on an established session drops the
 	// codec the session was set up with; the room cannot switch codecs
 	// mid-call. It wraps ErrNoMedia.
 	ErrCodecChange = fmt.Errorf("%w: plainrtp: the new offer drops the session's codec", ErrNoMedia)
+	// ErrSecurityChange: a new offer on an established session turns
+	// SRTP on or off; the session keeps what it was set up with. It
+	// wraps ErrNoMedia.
+	ErrSecurityChange = fmt.Errorf("%w: plainrtp: the new offer switches between RTP/AVP and RTP/SAVP", ErrNoMedia)
 	// ErrInvalidConfig: the engine's configuration is wrong.
 	ErrInvalidConfig = errors.New("plainrtp: invalid configuration")
 	// ErrNoPorts: every media port pair of the range is in use.

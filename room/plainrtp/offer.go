@@ -97,6 +97,9 @@ type remote struct {
 	// rtp and rtcp are where the remote party takes its media; an
 	// invalid rtp (c= 0.0.0.0, RFC 2543 hold) sends nothing.
 	rtp, rtcp netip.AddrPort
+	// secure: RTP/SAVP, keyed by crypto (SDES).
+	secure bool
+	crypto crypto
 }
 
 // parsedOffer is an offer with its audio stream picked.
@@ -118,7 +121,8 @@ func parseOffer(offer string, keep *Codec) (parsedOffer, error) {
 	p := parsedOffer{sd: &sd, audio: -1}
 	var refusedCodec bool
 	for i, md := range sd.MediaDescriptions {
-		if md.MediaName.Media != "audio" || md.MediaName.Port.Value == 0 || !isAVP(md.MediaName.Protos) {
+		if md.MediaName.Media != "audio" || md.MediaName.Port.Value == 0 ||
+			(!isAVP(md.MediaName.Protos) && !isSAVP(md.MediaName.Protos)) {
 			continue
 		}
 		r, ok, err := parseAudio(&sd, md, keep)
@@ -138,7 +142,8 @@ func parseOffer(offer string, keep *Codec) (parsedOffer, error) {
 	return p, ErrNoUsableAudio
 }
 
-// isAVP tells whether a media line's protocol is RTP/AVP.
+// isAVP tells whether a media line's protocol is RTP/AVP (RTP/SAVP, see
+// isSAVP, is SRTP).
 func isAVP(protos []string) bool {
 	return len(protos) == 2 && strings.EqualFold(protos[0], "RTP") && strings.EqualFold(protos[1], "AVP")
 }
@@ -206,6 +211,15 @@ func parseAudio(sd *sdp.SessionDescription, md *sdp.MediaDescription, keep *Code
 	}
 	if r.rtp, r.rtcp, err = addresses(sd, md); err != nil {
 		return r, false, err
+	}
+	if isSAVP(md.MediaName.Protos) {
+		c, found, cerr := parseCrypto(md)
+		if !found {
+			// No key in a suite Tessera takes: the stream is refused
+			// (an unreadable key is the offer's error).
+			return r, false, cerr
+		}
+		r.secure, r.crypto = true, c
 	}
 	return r, true, nil
 }

@@ -50,6 +50,16 @@ func (s *Session) receive(b []byte, from netip.AddrPort, now time.Time) {
 		s.receiveRTCP(b, from)
 		return
 	}
+	if s.sec != nil {
+		// Nothing unauthenticated is looked at further (nor latched to).
+		plain, err := s.sec.decryptRTP(s.rtpPlain[:0], b)
+		if err != nil {
+			s.stats.bad.Add(1)
+			s.badLog.Warn(s.log, "SRTP: dropped a packet that does not authenticate", "from", from, "err", err)
+			return
+		}
+		s.rtpPlain, b = plain[:0], plain
+	}
 	var h rtp.Header
 	hl, err := h.Unmarshal(b)
 	if err != nil || h.Version != 2 || hl > len(b) {

@@ -34,6 +34,15 @@ func (s *Session) readRTCP() {
 // sent back to the datagram's source (latching, as for RTP). Everything
 // else is ignored.
 func (s *Session) receiveRTCP(b []byte, from netip.AddrPort) {
+	if s.sec != nil {
+		plain, err := s.sec.decryptRTCP(nil, b)
+		if err != nil {
+			s.stats.bad.Add(1)
+			s.badLog.Warn(s.log, "SRTCP: dropped a packet that does not authenticate", "from", from, "err", err)
+			return
+		}
+		b = plain
+	}
 	pkts, err := rtcp.Unmarshal(b)
 	if err != nil {
 		s.stats.bad.Add(1)
@@ -140,6 +149,12 @@ func (s *Session) sendReport(now time.Time) {
 	b, err := p.Marshal()
 	if err != nil {
 		return
+	}
+	if s.sec != nil {
+		if b, err = s.sec.encryptRTCP(nil, b); err != nil {
+			s.stats.sendErrors.Add(1)
+			return
+		}
 	}
 	if _, err := s.rtcp.WriteToUDPAddrPort(b, to); err != nil {
 		s.stats.sendErrors.Add(1)

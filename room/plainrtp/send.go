@@ -25,6 +25,7 @@ type sender struct {
 	pendingFrames int
 	pendingTS     uint32
 	buf           []byte
+	sealed        []byte // SRTP output
 	// For sender reports: the RTP time and wall clock of the last packet
 	// sent, and what was sent.
 	lastTS      uint32
@@ -101,6 +102,14 @@ func (w *sender) flush(pt uint8, to netip.AddrPort) {
 		return
 	}
 	out := append(w.buf[:b], p.Payload...)
+	if s.sec != nil {
+		if out, err = s.sec.encryptRTP(w.sealed[:0], out); err != nil {
+			s.stats.sendErrors.Add(1)
+			s.sendLog.Warn(s.log, "SRTP encryption failed", "err", err)
+			return
+		}
+		w.sealed = out[:0]
+	}
 	w.seq++
 	if _, err := s.rtp.WriteToUDPAddrPort(out, to); err != nil {
 		s.stats.sendErrors.Add(1)

@@ -67,6 +67,12 @@ type Session struct {
 
 	send sender
 	dtmf dtmfState // reader goroutine only
+	// sec is the session's SRTP (nil: plain RTP/AVP); set before the
+	// session starts and never replaced.
+	sec *srtpState
+	// rtpPlain and rtcpPlain hold decrypted SRTP and SRTCP (each its
+	// reader goroutine's own).
+	rtpPlain, rtcpPlain []byte
 
 	queue   chan *rtp.Packet
 	done    chan struct{} // closed by Close
@@ -152,9 +158,19 @@ func (s *Session) Update(offer string) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	if p.r.secure != (s.sec != nil) {
+		return "", ErrSecurityChange
+	}
+	var key []byte
+	if s.sec != nil {
+		if err := s.sec.rekey(p.r.crypto); err != nil {
+			return "", err
+		}
+		key = s.sec.local
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	ans, err := answer(p, s.eng.sdpIP, s.port, s.id, s.version+1)
+	ans, err := answer(p, s.eng.sdpIP, s.port, s.id, s.version+1, key)
 	if err != nil {
 		return "", err
 	}

@@ -13,8 +13,8 @@ type Stats struct {
 	// not negotiated, and packets the room did not read in time (a full
 	// queue).
 	Dropped uint64
-	// Bad: datagrams that are neither RTP nor RTCP, or malformed
-	// telephone-events.
+	// Bad: datagrams that are neither RTP nor RTCP, malformed
+	// telephone-events, and SRTP or SRTCP that does not authenticate.
 	Bad uint64
 	// Digits: DTMF digits reported.
 	Digits uint64
