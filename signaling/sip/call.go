@@ -49,9 +49,6 @@ func (c *call) end(reason error) {
 func (c *call) run() {
 	defer c.s.callsWG.Done()
 	why := c.wait()
-	c.s.mu.Lock()
-	delete(c.s.calls, c.dlg.ID)
-	c.s.mu.Unlock()
 	c.sub.Close()
 	c.s.leave(c.room, c.pid)
 	_ = c.media.Close()
@@ -62,6 +59,11 @@ func (c *call) run() {
 		}
 		cancel()
 	}
+	// The call leaves the table only now: a late ACK of its 200 OK
+	// still finds it while the BYE waits for the dialog's confirmation.
+	c.s.mu.Lock()
+	delete(c.s.calls, c.dlg.ID)
+	c.s.mu.Unlock()
 	_ = c.dlg.Close()
 	c.s.log.Info("SIP call ended", "room", c.room.ID(), "participant", c.pid, "why", why.Error())
 }
@@ -69,7 +71,7 @@ func (c *call) run() {
 // Reasons a call ends on Tessera's side.
 var (
 	errMediaEnded = errors.New("sip: media ended (no RTP)")
-	errKicked     = errors.New("sip: participant left the room (kicked)")
+	errKicked     = errors.New("sip: participant taken out of the room (kicked)")
 	errDestroyed  = errors.New("sip: room destroyed")
 )
 
@@ -86,6 +88,8 @@ func (c *call) wait() error {
 		case ev, ok := <-events:
 			switch {
 			case !ok || ev.Kind == room.EventDestroyed:
+				return errDestroyed
+			case ev.Kind == room.EventLeft && ev.Participant == c.pid && ev.Reason == "destroyed":
 				return errDestroyed
 			case ev.Kind == room.EventLeft && ev.Participant == c.pid:
 				return errKicked

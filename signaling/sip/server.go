@@ -38,15 +38,17 @@ type Server struct {
 	guesses *lockout.Limiter
 	stats   counters
 
-	mu        sync.Mutex
-	calls     map[string]*call // by dialog ID
-	closed    bool
-	started   bool
-	listeners []net.Addr
-	conns     []interface{ Close() error }
-	closing   chan struct{}
-	done      chan struct{} // closed when Close has finished
-	closeOnce sync.Once
+	mu     sync.Mutex
+	calls  map[string]*call // by dialog ID
+	closed bool
+	// stackClosed: the SIP stack is closed; no request is taken.
+	stackClosed bool
+	started     bool
+	listeners   []net.Addr
+	conns       []interface{ Close() error }
+	closing     chan struct{}
+	done        chan struct{} // closed when Close has finished
+	closeOnce   sync.Once
 
 	// requests: handlers running on the SIP stack's goroutines. callsWG:
 	// the calls' goroutines. serving: the listeners' read loops.
@@ -110,8 +112,11 @@ func New(cfg Config, rooms Rooms, media Media) (*Server, error) {
 // lacks what every request must carry gets 400.
 func (s *Server) handle(h sipgo.RequestHandler) sipgo.RequestHandler {
 	return func(req *sip.Request, tx sip.ServerTransaction) {
+		inDialog := req.To() != nil && req.To().Params.Has("tag")
 		s.mu.Lock()
-		closed := s.closed
+		// While the server closes, the requests of its calls' dialogs
+		// (the ACK of a 200 OK, a BYE) still count; new calls do not.
+		closed := s.stackClosed || (s.closed && !inDialog)
 		if !closed {
 			s.requests.Add(1)
 		}
@@ -229,6 +234,7 @@ func (s *Server) Close() error {
 		s.callsWG.Wait() // each call's goroutine sends its BYE
 		err := s.ua.Close()
 		s.mu.Lock()
+		s.stackClosed = true
 		for _, c := range s.conns {
 			_ = c.Close()
 		}
