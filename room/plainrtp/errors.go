@@ -1,0 +1,40 @@
+package plainrtp
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/tessera-mcu/tessera/room/endpoint"
+)
+
+// Errors of the plain-RTP connection. Those it shares with other kinds of
+// connection are endpoint's, so that one errors.Is matches whichever
+// connection failed.
+var (
+	// ErrInvalidSDP: the offer does not parse, or names no usable
+	// address.
+	ErrInvalidSDP = endpoint.ErrInvalidSDP
+	// ErrNoMedia: the offer has no audio stream in a codec Tessera
+	// speaks (a SIP user agent answers 488).
+	ErrNoMedia = endpoint.ErrNoMedia
+	// ErrAnswer: the answer cannot be written.
+	ErrAnswer = endpoint.ErrAnswer
+	// ErrNoUsableAudio: the offer's audio streams are all refused, or
+	// none offers PCMU, PCMA or Opus over RTP/AVP. It wraps ErrNoMedia.
+	ErrNoUsableAudio = fmt.Errorf("%w: plainrtp: no audio stream in PCMU, PCMA or Opus over RTP/AVP", ErrNoMedia)
+	// ErrCodecChange: a new offer on an established session drops the
+	// codec the session was set up with; the room cannot switch codecs
+	// mid-call. It wraps ErrNoMedia.
+	ErrCodecChange = fmt.Errorf("%w: plainrtp: the new offer drops the session's codec", ErrNoMedia)
+	// ErrInvalidConfig: the engine's configuration is wrong.
+	ErrInvalidConfig = errors.New("plainrtp: invalid configuration")
+	// ErrNoPorts: every media port pair of the range is in use.
+	ErrNoPorts = errors.New("plainrtp: no free media port pair")
+	// ErrClosed: the session (or the engine) is closed.
+	ErrClosed = errors.New("plainrtp: closed")
+	// ErrInactive: no RTP arrived for the configured timeout; the call
+	// is over.
+	ErrInactive = errors.New("plainrtp: no RTP for the inactivity timeout")
+	// ErrAttached: the session is already attached to a participant.
+	ErrAttached = errors.New("plainrtp: session already attached")
+)

@@ -1,0 +1,127 @@
+package plainrtp
+
+import (
+	"net/netip"
+	"sync"
+	"time"
+
+	"github.com/pion/rtp"
+
+	"github.com/tessera-mcu/tessera/room/endpoint"
+)
+
+// sender packetizes the participant's mix as RTP: its own SSRC, sequence
+// and timestamp at the codec's clock. G.711 frames are joined into
+// packets of the negotiated ptime; Opus packets are sent one per frame.
+type sender struct {
+	s  *Session
+	mu sync.Mutex
+	// seq is the next packet's sequence number, ts the RTP time of the
+	// next frame.
+	seq uint16
+	ts  uint32
+	// pending holds the joined frames not sent yet, from pendingTS on.
+	pending       []byte
+	pendingFrames int
+	pendingTS     uint32
+	buf           []byte
+	// For sender reports: the RTP time and wall clock of the last packet
+	// sent, and what was sent.
+	lastTS      uint32
+	lastAt      time.Time
+	sentPackets uint32
+	sentOctets  uint32
+}
+
+func (w *sender) init(s *Session) {
+	w.s = s
+	w.seq = uint16(s.ssrc >> 7)
+	w.ts = s.ssrc * 2654435761 // any start will do (RFC 3550 asks a random one)
+	w.buf = make([]byte, 0, maxDatagram)
+}
+
+// WriteFrame sends one 20 ms frame of the participant's mix. Skipped
+// frames advance the RTP time; while the call is on hold (the remote
+// party sendonly or inactive) nothing is sent but the time runs on.
+func (s *Session) WriteFrame(f endpoint.Frame) error {
+	select {
+	case <-s.done:
+		return ErrClosed
+	default:
+	}
+	w := &s.send
+	s.mu.Lock()
+	r, to := s.r, s.sendTo
+	s.mu.Unlock()
+	ticks := r.codec.frameTicks()
+	if f.Duration > 0 {
+		ticks = uint32(f.Duration * time.Duration(r.codec.Clock) / time.Second)
+	}
+	framesPerPacket := 1
+	if r.codec.Name != endpoint.CodecOpus {
+		framesPerPacket = int(r.ptime / framePtime)
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if f.Skipped > 0 {
+		w.flush(r.codec.PT, to)
+		w.ts += uint32(f.Skipped) * ticks
+	}
+	if !r.dir.receives() || !to.IsValid() {
+		w.pending, w.pendingFrames = w.pending[:0], 0
+		w.ts += ticks
+		s.stats.held.Add(1)
+		return nil
+	}
+	if w.pendingFrames == 0 {
+		w.pendingTS = w.ts
+	}
+	w.pending = append(w.pending, f.Data...)
+	w.pendingFrames++
+	w.ts += ticks
+	if w.pendingFrames >= framesPerPacket {
+		w.flush(r.codec.PT, to)
+	}
+	return nil
+}
+
+// flush sends the pending frames as one packet.
+func (w *sender) flush(pt uint8, to netip.AddrPort) {
+	if w.pendingFrames == 0 {
+		return
+	}
+	s := w.s
+	p := rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: pt, SequenceNumber: w.seq,
+		Timestamp: w.pendingTS, SSRC: s.ssrc}, Payload: w.pending}
+	n := len(w.pending)
+	w.pending, w.pendingFrames = w.pending[:0], 0
+	b, err := p.Header.MarshalTo(w.buf[:cap(w.buf)])
+	if err != nil || b+n > cap(w.buf) {
+		s.stats.sendErrors.Add(1)
+		return
+	}
+	out := append(w.buf[:b], p.Payload...)
+	w.seq++
+	if _, err := s.rtp.WriteToUDPAddrPort(out, to); err != nil {
+		s.stats.sendErrors.Add(1)
+		s.sendLog.Warn(s.log, "plain RTP send failed", "to", to, "err", err)
+		return
+	}
+	s.stats.packetsOut.Add(1)
+	s.stats.bytesOut.Add(uint64(n))
+	w.lastTS, w.lastAt = p.Timestamp, time.Now()
+	w.sentPackets++
+	w.sentOctets += uint32(n)
+}
+
+// report is what a sender report states: the RTP time now (at clock),
+// and the packets and octets sent; ok is false before the first packet.
+func (w *sender) report(now time.Time, clock uint32) (ts, packets, octets uint32, ok bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.lastAt.IsZero() {
+		return 0, 0, 0, false
+	}
+	ts = w.lastTS + uint32(now.Sub(w.lastAt)*time.Duration(clock)/time.Second)
+	return ts, w.sentPackets, w.sentOctets, true
+}

@@ -1,0 +1,44 @@
+package plainrtp
+
+import "sync/atomic"
+
+// Stats counts what a session carried and refused.
+type Stats struct {
+	// PacketsIn and BytesIn: RTP taken from the remote party (the codec's
+	// packets and telephone-events), payload bytes.
+	PacketsIn, BytesIn uint64
+	// PacketsOut and BytesOut: RTP sent, payload bytes.
+	PacketsOut, BytesOut uint64
+	// Dropped: well-formed RTP not passed on: comfort noise, payload types
+	// not negotiated, and packets the room did not read in time (a full
+	// queue).
+	Dropped uint64
+	// Bad: datagrams that are neither RTP nor RTCP, or malformed
+	// telephone-events.
+	Bad uint64
+	// Digits: DTMF digits reported.
+	Digits uint64
+	// RTCPIn and RTCPOut: RTCP packets received and sent.
+	RTCPIn, RTCPOut uint64
+	// SendErrors: RTP or RTCP packets the socket refused.
+	SendErrors uint64
+	// Held: frames of the mix not sent because the call is on hold.
+	Held uint64
+}
+
+// counters is Stats, counted as it happens.
+type counters struct {
+	packetsIn, bytesIn, packetsOut, bytesOut atomic.Uint64
+	dropped, bad, digits, rtcpIn, rtcpOut    atomic.Uint64
+	sendErrors, held                         atomic.Uint64
+}
+
+func (c *counters) snapshot() Stats {
+	return Stats{
+		PacketsIn: c.packetsIn.Load(), BytesIn: c.bytesIn.Load(),
+		PacketsOut: c.packetsOut.Load(), BytesOut: c.bytesOut.Load(),
+		Dropped: c.dropped.Load(), Bad: c.bad.Load(), Digits: c.digits.Load(),
+		RTCPIn: c.rtcpIn.Load(), RTCPOut: c.rtcpOut.Load(),
+		SendErrors: c.sendErrors.Load(), Held: c.held.Load(),
+	}
+}
