@@ -211,3 +211,24 @@ func TestServerInviteFlood(t *testing.T) {
 		t.Fatalf("stats %+v, want 2 rate limited", st)
 	}
 }
+
+// A call whose RTP never comes ends by the media's timeout, with a BYE
+// from Tessera, and its participant leaves.
+func TestServerHangsUpOnSilence(t *testing.T) {
+	h := newHarnessTimeout(t, Config{}, room.Config{}, time.Second)
+	p := newPhone(t)
+	if _, code := p.call(t, h, testRoom.String(), "Silent"); code != 200 {
+		t.Fatalf("call answered %d", code)
+	}
+	if names := h.participants(); len(names) != 1 {
+		t.Fatalf("participants %q during the call", names)
+	}
+	select {
+	case <-p.byes:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no BYE after the RTP timeout")
+	}
+	if !waitFor(2*time.Second, func() bool { return len(h.participants()) == 0 && h.srv.Calls() == 0 }) {
+		t.Fatalf("participants %q, %d calls after the timeout", h.participants(), h.srv.Calls())
+	}
+}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/tessera-mcu/tessera/room"
+	"github.com/tessera-mcu/tessera/room/plainrtp"
 )
 
 // testRoom is the room the tests dial.
@@ -31,6 +32,13 @@ type harness struct {
 }
 
 func newHarness(t *testing.T, cfg Config, rc room.Config) *harness {
+	t.Helper()
+	return newHarnessTimeout(t, cfg, rc, 0)
+}
+
+// newHarnessTimeout is newHarness whose calls end after rtpTimeout
+// without RTP (0: the media layer's default).
+func newHarnessTimeout(t *testing.T, cfg Config, rc room.Config, rtpTimeout time.Duration) *harness {
 	t.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	if testing.Verbose() {
@@ -58,7 +66,11 @@ func newHarness(t *testing.T, cfg Config, rc room.Config) *harness {
 		h.digits = append(h.digits, key)
 		h.mu.Unlock()
 	}
-	h.srv, err = New(cfg, mgr, udpMedia{})
+	eng, err := plainrtp.NewEngine(plainrtp.Config{PortMin: 41000, PortMax: 41999, BindIP: "127.0.0.1", Timeout: rtpTimeout, Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.srv, err = New(cfg, mgr, PlainRTP{Engine: eng})
 	if err != nil {
 		t.Fatal(err)
 	}
