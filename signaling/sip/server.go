@@ -96,15 +96,33 @@ func New(cfg Config, rooms Rooms, media Media) (*Server, error) {
 		_ = s.ua.Close()
 		return nil, fmt.Errorf("sip: client: %w", err)
 	}
-	s.srv.OnInvite(s.handle(s.onInvite))
-	s.srv.OnAck(s.handle(s.onAck))
-	s.srv.OnBye(s.handle(s.onBye))
-	s.srv.OnCancel(s.handle(s.onCancel))
-	s.srv.OnOptions(s.handle(s.onOptions))
-	s.srv.OnUpdate(s.handle(s.onUpdate))
-	s.srv.OnInfo(s.handle(s.onInfo))
+	for m, h := range s.routes() {
+		s.srv.OnRequest(m, s.handle(h))
+	}
 	s.srv.OnNoRoute(s.handle(s.onUnsupported))
 	return s, nil
+}
+
+// routes are the handlers of the methods Tessera answers (see allowed).
+func (s *Server) routes() map[sip.RequestMethod]sipgo.RequestHandler {
+	return map[sip.RequestMethod]sipgo.RequestHandler{
+		sip.INVITE:  s.onInvite,
+		sip.ACK:     s.onAck,
+		sip.BYE:     s.onBye,
+		sip.CANCEL:  s.onCancel,
+		sip.OPTIONS: s.onOptions,
+		sip.UPDATE:  s.onUpdate,
+		sip.INFO:    s.onInfo,
+	}
+}
+
+// dispatch handles a request as the SIP stack would hand it over.
+func (s *Server) dispatch(req *sip.Request, tx sip.ServerTransaction) {
+	h, ok := s.routes()[req.Method]
+	if !ok {
+		h = s.onUnsupported
+	}
+	s.handle(h)(req, tx)
 }
 
 // handle wraps a request handler: it is counted so that Close waits for
