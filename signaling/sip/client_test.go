@@ -172,21 +172,11 @@ func TestServerRefusals(t *testing.T) {
 		t.Fatalf("participants %q, want only the one let in", names)
 	}
 
-	full := newHarness(t, Config{}, room.Config{})
-	mgr, err := room.NewManager(room.ManagerConfig{Workers: 1, DisablePinning: true, Limits: room.Limits{MaxParticipants: 1}})
-	if err != nil {
+	full := newHarnessWith(t, Config{}, room.Config{}, 0, room.Limits{MaxParticipants: 1})
+	if _, _, err := full.room.Join(context.Background(), room.JoinRequest{Display: "first"}); err != nil {
 		t.Fatal(err)
 	}
-	defer mgr.Close(context.Background())
-	r, err := mgr.Create(room.Config{ID: 5})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, _, err := r.Join(context.Background(), room.JoinRequest{Display: "first"}); err != nil {
-		t.Fatal(err)
-	}
-	full.srv.rooms = mgr
-	if _, code := p.call(t, full, "5", "Bob"); code != 480 {
+	if _, code := p.call(t, full, testRoom.String(), "Bob"); code != 480 {
 		t.Fatalf("call to a full server: %d, want 480", code)
 	}
 }
@@ -215,7 +205,7 @@ func TestServerInviteFlood(t *testing.T) {
 // A call whose RTP never comes ends by the media's timeout, with a BYE
 // from Tessera, and its participant leaves.
 func TestServerHangsUpOnSilence(t *testing.T) {
-	h := newHarnessTimeout(t, Config{}, room.Config{}, time.Second)
+	h := newHarnessWith(t, Config{}, room.Config{}, time.Second, room.Limits{})
 	p := newPhone(t)
 	if _, code := p.call(t, h, testRoom.String(), "Silent"); code != 200 {
 		t.Fatalf("call answered %d", code)

@@ -33,18 +33,18 @@ type harness struct {
 
 func newHarness(t *testing.T, cfg Config, rc room.Config) *harness {
 	t.Helper()
-	return newHarnessTimeout(t, cfg, rc, 0)
+	return newHarnessWith(t, cfg, rc, 0, room.Limits{})
 }
 
-// newHarnessTimeout is newHarness whose calls end after rtpTimeout
-// without RTP (0: the media layer's default).
-func newHarnessTimeout(t *testing.T, cfg Config, rc room.Config, rtpTimeout time.Duration) *harness {
+// newHarnessWith is newHarness whose calls end after rtpTimeout without
+// RTP (0: the media layer's default), on a manager with limits.
+func newHarnessWith(t *testing.T, cfg Config, rc room.Config, rtpTimeout time.Duration, limits room.Limits) *harness {
 	t.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	if testing.Verbose() {
 		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
-	mgr, err := room.NewManager(room.ManagerConfig{Workers: 1, DisablePinning: true, Logger: log})
+	mgr, err := room.NewManager(room.ManagerConfig{Workers: 1, DisablePinning: true, Limits: limits, Logger: log})
 	if err != nil {
 		t.Fatal(err)
 	}
