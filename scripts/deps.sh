@@ -16,6 +16,8 @@ GO_VERSION=1.26.8
 BUILD_PKGS=(gcc libc6-dev make pkg-config git ca-certificates
   libopus-dev libvpx-dev libx264-dev libyuv-dev libavcodec-dev libavutil-dev)
 TEST_PKGS=(ffmpeg chromium prometheus nginx libnginx-mod-rtmp
+  # SIPp, the SIP user agent's scenario tests (signaling/sip)
+  sip-tester
   # scripts/e2e/whip-gst.py, the GStreamer WHIP publisher (webrtcbin from Python)
   python3-gi gir1.2-gst-plugins-bad-1.0 gir1.2-nice-0.1 gstreamer1.0-nice
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad

@@ -1,0 +1,38 @@
+// Package sip is Tessera's SIP user agent: SIP phones, softphones and
+// room systems dial into rooms with it, over UDP or TCP.
+//
+// A call to sip:<room>@host joins room <room> (its number) as a
+// participant named after the From header's display name, or its user
+// part; sip:<room>*<pin>@host gives the PIN of a room that has one. The
+// call is answered with 100 Trying, 180 Ringing (for Config.Ring) and a
+// 200 OK carrying the SDP answer of the media layer (Media), which makes
+// the participant's audio connection. The call ends with a BYE from
+// either side: Tessera sends one when the participant is kicked, the
+// room is destroyed, the media stops (no RTP for the media layer's
+// timeout) or the server closes. A CANCEL before the 200 OK gets the
+// INVITE a 487 and leaves nobody in the room. Within a call, a re-INVITE
+// or UPDATE with a new offer goes to the media (hold and unhold); INFO
+// with application/dtmf-relay gives DTMF keys, as RTP telephone-events
+// do, to Config.OnDigit. OPTIONS is answered 200 with Allow and Accept,
+// in a dialog or outside one.
+//
+// Refusals carry a status code and a reason phrase that says why: 400 for
+// a request lacking a header it needs (and for a datagram that does not
+// parse as SIP but reads as a request), 403 for a wrong or missing PIN
+// (too many wrong ones from one address lock it out for a while), 404 for
+// no such room, 415 for a body of an unknown type, 480 when the server is
+// full, 486 when the room is, 488 for an offer with no usable audio or no
+// offer at all, 503 with Retry-After for an address sending INVITEs
+// faster than its token bucket allows (Config.InviteRate, InviteBurst),
+// 405 with Allow for any other method.
+//
+// A Server owns every call: one goroutine per answered call, ended by
+// Close, which sends each call its BYE and waits for every goroutine the
+// server started and every request being handled. The rooms (Rooms) and
+// the media (Media, MediaCall) are reached through small interfaces, so
+// that a *room.Manager and the plain-RTP media layer plug in.
+//
+// Not there yet: dial-out, the spoken PIN prompt (a room's PIN is taken
+// from the dialled URI only), video, TLS, SRTP, session timers, digest
+// authentication, and an INVITE without an SDP offer.
+package sip

@@ -1,0 +1,32 @@
+package sip
+
+import "errors"
+
+// Errors of the SIP user agent. A call refused for a room's reason
+// carries the room package's sentinel (room.ErrRoomNotFound, ...) and the
+// media layer's (endpoint.ErrNoMedia, ...) wrapped, so errors.Is finds
+// them; the status code sent is chosen from them (see status.go).
+var (
+	// ErrInvalidConfig: the Config is wrong.
+	ErrInvalidConfig = errors.New("sip: invalid configuration")
+	// ErrClosed: the server is closed.
+	ErrClosed = errors.New("sip: server closed")
+	// ErrBadRequest: a request lacks a header the user agent needs or has
+	// one it cannot use.
+	ErrBadRequest = errors.New("sip: bad request")
+	// ErrNoSuchRoom: the Request-URI's user part names no room.
+	ErrNoSuchRoom = errors.New("sip: no such room")
+	// ErrNoOffer: an INVITE without an SDP offer (Tessera answers offers;
+	// it does not make them).
+	ErrNoOffer = errors.New("sip: INVITE carries no SDP offer")
+	// ErrUnsupportedMediaType: a body of a type the request cannot carry.
+	ErrUnsupportedMediaType = errors.New("sip: unsupported body type")
+	// ErrRateLimited: too many INVITEs from one source address.
+	ErrRateLimited = errors.New("sip: too many calls from this address")
+	// ErrLockedOut: too many wrong PINs from one source address.
+	ErrLockedOut = errors.New("sip: too many wrong PINs from this address")
+	// ErrCanceled: the caller cancelled the INVITE before it was answered.
+	ErrCanceled = errors.New("sip: call cancelled")
+	// ErrNoAck: the caller never acknowledged the 200 OK.
+	ErrNoAck = errors.New("sip: no ACK for the 200 OK")
+)

@@ -1,0 +1,39 @@
+package sip
+
+import (
+	"context"
+
+	"github.com/tessera-mcu/tessera/room"
+)
+
+// Rooms is what the user agent needs of the rooms: the room a call dials
+// (a *room.Manager is one).
+type Rooms interface {
+	Get(id room.RoomID) (*room.Room, error)
+}
+
+// Media makes the media side of a call from the caller's SDP offer.
+type Media interface {
+	// Answer takes an SDP offer and returns the call's media with its
+	// sockets open, and the SDP answer. digit is told of each DTMF key the
+	// caller sends in its RTP (RFC 4733); it must return soon. An offer
+	// with no usable audio is an error wrapping endpoint.ErrNoMedia, one
+	// that does not parse endpoint.ErrInvalidSDP.
+	Answer(offer []byte, digit func(rune)) (MediaCall, []byte, error)
+}
+
+// MediaCall is the media of one call.
+type MediaCall interface {
+	// Attach makes the media participant m's connection: m hears the
+	// caller and the caller hears m's mix.
+	Attach(ctx context.Context, m *room.Member) error
+	// Update takes a new offer from the caller (a re-INVITE or UPDATE:
+	// hold, unhold, a new address) and returns the answer. On an error
+	// the media goes on as it was.
+	Update(offer []byte) ([]byte, error)
+	// Done is closed when the media ended by itself (no RTP for too
+	// long) or was closed.
+	Done() <-chan struct{}
+	// Close ends the media; it is safe to call more than once.
+	Close() error
+}

@@ -1,0 +1,39 @@
+package sip
+
+import (
+	"context"
+
+	"github.com/tessera-mcu/tessera/room"
+	"github.com/tessera-mcu/tessera/room/plainrtp"
+)
+
+// PlainRTP is the Media of calls made by a plain-RTP engine: RTP/AVP
+// audio in PCMU, PCMA or Opus, DTMF as telephone-events, the call's end
+// when RTP stops for the engine's timeout.
+type PlainRTP struct{ Engine *plainrtp.Engine }
+
+var _ Media = PlainRTP{}
+
+// Answer opens a plain-RTP session for offer.
+func (p PlainRTP) Answer(offer []byte, digit func(rune)) (MediaCall, []byte, error) {
+	s, err := p.Engine.Offer(string(offer), plainrtp.SessionOptions{
+		OnDigit: func(d plainrtp.Digit) { digit(rune(d.Key)) },
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return plainCall{s}, []byte(s.Answer()), nil
+}
+
+// plainCall is a plain-RTP session as a call's media.
+type plainCall struct{ s *plainrtp.Session }
+
+func (c plainCall) Attach(ctx context.Context, m *room.Member) error { return c.s.Attach(ctx, m) }
+
+func (c plainCall) Update(offer []byte) ([]byte, error) {
+	answer, err := c.s.Update(string(offer))
+	return []byte(answer), err
+}
+
+func (c plainCall) Done() <-chan struct{} { return c.s.Done() }
+func (c plainCall) Close() error          { return c.s.Close() }
