@@ -259,7 +259,7 @@ func TestBrowserClient(t *testing.T) {
 	done := make(chan error, 1)
 	var logs strings.Builder
 	go func() {
-		done <- run(ctx, []string{"-listen", "127.0.0.1:0", "-media-port", "0", "-media-bind", "127.0.0.1", "-ws-listen", "", "-log-format", "json"},
+		done <- run(ctx, []string{"-listen", "127.0.0.1:0", "-media-port", "0", "-media-bind", "127.0.0.1", "-ws-listen", "", "-sip-listen", "", "-log-format", "json"},
 			env(map[string]string{"TESSERA_RECORD_DIR": t.TempDir()}), &syncWriter{b: &logs}, ready)
 	}()
 	var addr string

@@ -68,6 +68,8 @@ type Config struct {
 	WHIP whipConfig `yaml:",inline"`
 	// Live outputs: RTMP pushes and HLS (streaming.go).
 	Streams streamConfig `yaml:",inline"`
+	// SIP (sip.go).
+	SIP sipConfig `yaml:",inline"`
 	// Metrics.
 	MetricsListen string `yaml:"metrics_listen"`
 	MetricsKey    string `yaml:"metrics_key"`
@@ -113,6 +115,7 @@ func defaults() Config {
 		Events:  eventDefaults(),
 		WHIP:    whipDefaults(),
 		Streams: streamDefaults(),
+		SIP:     sipDefaults(),
 	}
 }
 
@@ -152,6 +155,7 @@ func bind(fs *flag.FlagSet, c *Config, configFile *string) {
 	bindEvents(fs, &c.Events)
 	bindWHIP(fs, &c.WHIP)
 	bindStreams(fs, &c.Streams)
+	bindSIP(fs, &c.SIP)
 	fs.StringVar(&c.MetricsListen, "metrics-listen", c.MetricsListen, "listen address of the Prometheus metrics (/metrics); empty disables them")
 	fs.StringVar(&c.MetricsKey, "metrics-key", c.MetricsKey, "bearer key the metrics listener requires (empty: none)")
 	fs.StringVar(&c.APISecret, "api-secret", c.APISecret, "secret every Janus API request must carry as apisecret (error 403 otherwise); empty: none")
@@ -306,6 +310,9 @@ func (c Config) validate() error {
 		return err
 	}
 	if err := c.Streams.validate(); err != nil {
+		return err
+	}
+	if err := c.SIP.validate(); err != nil {
 		return err
 	}
 	if err := c.Events.validate(); err != nil {

@@ -57,7 +57,7 @@ func TestRunSendsEvents(t *testing.T) {
 	done := make(chan error, 1)
 	metricsAddr := freeAddr(t)
 	go func() {
-		done <- run(ctx, []string{"-listen", "127.0.0.1:0", "-media-port", "0", "-media-bind", "127.0.0.1", "-ws-listen", "",
+		done <- run(ctx, []string{"-listen", "127.0.0.1:0", "-media-port", "0", "-media-bind", "127.0.0.1", "-ws-listen", "", "-sip-listen", "",
 			"-log-level", "error", "-event-url", rcv.URL, "-event-secret", string(secret), "-metrics-listen", metricsAddr}, env(nil), io.Discard, ready)
 	}()
 	var addr string

@@ -60,7 +60,7 @@ func TestRunJanusSecurityAndAdmin(t *testing.T) {
 	done := make(chan error, 1)
 	var logs strings.Builder
 	go func() {
-		done <- run(ctx, []string{"-listen", "127.0.0.1:0", "-ws-listen", "", "-media-port", "0", "-media-bind", "127.0.0.1",
+		done <- run(ctx, []string{"-listen", "127.0.0.1:0", "-ws-listen", "", "-sip-listen", "", "-media-port", "0", "-media-bind", "127.0.0.1",
 			"-log-format", "json", "-log-level", "info",
 			"-api-secret", "s3cret", "-token-auth", "-janus-tokens", "boot",
 			"-janus-admin-listen", adminAddr, "-janus-admin-secret", "adm"}, env(nil), &syncWriter{b: &logs}, ready)

@@ -23,7 +23,7 @@ func startServer(t *testing.T, extra ...string) string {
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan string, 1)
 	done := make(chan error, 1)
-	args := append([]string{"-listen", "127.0.0.1:0", "-media-port", "0", "-media-bind", "127.0.0.1", "-ws-listen", ""}, extra...)
+	args := append([]string{"-listen", "127.0.0.1:0", "-media-port", "0", "-media-bind", "127.0.0.1", "-ws-listen", "", "-sip-listen", ""}, extra...)
 	go func() { done <- run(ctx, args, env(nil), io.Discard, ready) }()
 	t.Cleanup(func() {
 		cancel()

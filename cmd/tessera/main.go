@@ -194,6 +194,14 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 		// Its streams end before the rooms close.
 		defer hlsHandler.Close()
 	}
+	// SIP phones join rooms; their calls end (BYE) before the rooms close.
+	sipSrv, err := cfg.SIP.newSIP(rooms, cfg.publicIPs(), cfg.MediaBind, guesses, log)
+	if err != nil {
+		return fmt.Errorf("sip: %w", err)
+	}
+	if sipSrv != nil {
+		defer sipSrv.Close()
+	}
 	servers := []*http.Server{newServer(signaling.NewRouter(routes))}
 	addrs := []string{cfg.Listen}
 	if cfg.WSListen != "" {

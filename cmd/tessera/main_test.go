@@ -17,7 +17,7 @@ func TestRunServesHealthAndPageThenDrains(t *testing.T) {
 	done := make(chan error, 1)
 	var logs strings.Builder
 	go func() {
-		done <- run(ctx, []string{"-listen", "127.0.0.1:0", "-log-format", "json", "-media-port", "0", "-media-bind", "127.0.0.1", "-ws-listen", ""}, env(nil), &syncWriter{b: &logs}, ready)
+		done <- run(ctx, []string{"-listen", "127.0.0.1:0", "-log-format", "json", "-media-port", "0", "-media-bind", "127.0.0.1", "-ws-listen", "", "-sip-listen", ""}, env(nil), &syncWriter{b: &logs}, ready)
 	}()
 	var addr string
 	select {
@@ -108,7 +108,7 @@ func TestRunDrainDelay(t *testing.T) {
 	ready := make(chan string, 1)
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, []string{"-listen", "127.0.0.1:0", "-media-port", "0", "-media-bind", "127.0.0.1", "-ws-listen", "",
+		done <- run(ctx, []string{"-listen", "127.0.0.1:0", "-media-port", "0", "-media-bind", "127.0.0.1", "-ws-listen", "", "-sip-listen", "",
 			"-drain-delay", "1500ms"}, env(nil), io.Discard, ready)
 	}()
 	var addr string

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/tessera-mcu/tessera/room"
+	"github.com/tessera-mcu/tessera/signaling/lockout"
 )
 
 // Defaults of Config.
@@ -47,6 +48,9 @@ type Config struct {
 	// telephone-event or SIP INFO application/dtmf-relay). It must return
 	// soon.
 	OnDigit func(r room.RoomID, p room.ParticipantID, key rune)
+	// Lockout counts wrong PINs per source address, shared with the
+	// other ways in (nil: a limiter of the server's own).
+	Lockout *lockout.Limiter
 	Logger  *slog.Logger
 }
 

@@ -72,10 +72,13 @@ func New(cfg Config, rooms Rooms, media Media) (*Server, error) {
 		media:   media,
 		log:     cfg.Logger.With("component", "sip"),
 		flood:   newFloodLimit(cfg.InviteRate, cfg.InviteBurst),
-		guesses: lockout.New(lockout.Options{Logger: cfg.Logger}),
+		guesses: cfg.Lockout,
 		calls:   map[string]*call{},
 		closing: make(chan struct{}),
 		done:    make(chan struct{}),
+	}
+	if s.guesses == nil {
+		s.guesses = lockout.New(lockout.Options{Logger: cfg.Logger})
 	}
 	stackLog := slog.New(newQuietHandler(s.log.Handler()))
 	s.ua, err = sipgo.NewUA(

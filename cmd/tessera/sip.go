@@ -1,0 +1,127 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tessera-mcu/tessera/room"
+	"github.com/tessera-mcu/tessera/room/plainrtp"
+	"github.com/tessera-mcu/tessera/signaling/lockout"
+	"github.com/tessera-mcu/tessera/signaling/sip"
+)
+
+// sipConfig configures the SIP user agent and the plain-RTP media of its
+// calls.
+type sipConfig struct {
+	SIPListen     string        `yaml:"sip_listen"`
+	SIPMediaPorts string        `yaml:"sip_media_ports"`
+	SIPMediaIP    string        `yaml:"sip_media_ip"`
+	SIPRTPTimeout time.Duration `yaml:"sip_rtp_timeout"`
+	SIPInviteRate float64       `yaml:"sip_invite_rate"`
+}
+
+func sipDefaults() sipConfig {
+	return sipConfig{
+		SIPListen:     sip.DefaultAddress,
+		SIPMediaPorts: fmt.Sprintf("%d-%d", plainrtp.DefaultPortMin, plainrtp.DefaultPortMax),
+		SIPRTPTimeout: plainrtp.DefaultTimeout,
+		SIPInviteRate: sip.DefaultInviteRate,
+	}
+}
+
+func bindSIP(fs *flag.FlagSet, c *sipConfig) {
+	fs.StringVar(&c.SIPListen, "sip-listen", c.SIPListen, "SIP address (UDP and TCP) phones call rooms at, as sip:ROOM@host or sip:ROOM*PIN@host; empty disables SIP")
+	fs.StringVar(&c.SIPMediaPorts, "sip-media-ports", c.SIPMediaPorts, "UDP port range MIN-MAX of SIP calls' RTP and RTCP (two ports a call, four with video)")
+	fs.StringVar(&c.SIPMediaIP, "sip-media-ip", c.SIPMediaIP, "address SIP calls send their media to (the SDP c= line); empty: the first -public-ips, else -media-bind, else the address of the default route")
+	fs.DurationVar(&c.SIPRTPTimeout, "sip-rtp-timeout", c.SIPRTPTimeout, "a SIP call with no RTP for this long is hung up")
+	fs.Float64Var(&c.SIPInviteRate, "sip-invite-rate", c.SIPInviteRate, "new INVITEs per second one address may send (beyond a burst of "+strconv.Itoa(sip.DefaultInviteBurst)+": 503); negative: no limit")
+}
+
+func (c sipConfig) validate() error {
+	if c.SIPListen == "" {
+		return nil
+	}
+	if _, _, err := net.SplitHostPort(c.SIPListen); err != nil {
+		return fmt.Errorf("%w: sip listen %q: %v", errConfig, c.SIPListen, err)
+	}
+	if _, _, err := c.ports(); err != nil {
+		return err
+	}
+	if c.SIPMediaIP != "" {
+		if a, err := netip.ParseAddr(c.SIPMediaIP); err != nil || a.IsUnspecified() {
+			return fmt.Errorf("%w: sip media ip %q (an address to reach this server at)", errConfig, c.SIPMediaIP)
+		}
+	}
+	if c.SIPRTPTimeout < time.Second {
+		return fmt.Errorf("%w: sip rtp timeout %v (at least 1s)", errConfig, c.SIPRTPTimeout)
+	}
+	return nil
+}
+
+// ports reads SIPMediaPorts.
+func (c sipConfig) ports() (lo, hi int, err error) {
+	a, b, ok := strings.Cut(c.SIPMediaPorts, "-")
+	lo, err1 := strconv.Atoi(strings.TrimSpace(a))
+	hi, err2 := strconv.Atoi(strings.TrimSpace(b))
+	if !ok || err1 != nil || err2 != nil || lo < 1024 || hi > 65535 || hi-lo < 3 {
+		return 0, 0, fmt.Errorf("%w: sip media ports %q (want MIN-MAX within 1024..65535, at least four ports)", errConfig, c.SIPMediaPorts)
+	}
+	return lo, hi, nil
+}
+
+// mediaIP is the address put in SDP: the configured one, else the first
+// public address, else the media bind address, else the source address
+// of the default route (found without sending anything).
+func (c sipConfig) mediaIP(publicIPs []string, bind string) string {
+	if c.SIPMediaIP != "" {
+		return c.SIPMediaIP
+	}
+	if len(publicIPs) > 0 {
+		return publicIPs[0]
+	}
+	if a, err := netip.ParseAddr(bind); err == nil && !a.IsUnspecified() {
+		return bind
+	}
+	if conn, err := net.Dial("udp", "192.0.2.1:9"); err == nil { // TEST-NET-1: routing only
+		defer conn.Close()
+		return conn.LocalAddr().(*net.UDPAddr).IP.String()
+	}
+	return "127.0.0.1"
+}
+
+// newSIP makes the SIP user agent and its media engine, listening (nil
+// when SIP is off).
+func (c sipConfig) newSIP(rooms *room.Manager, publicIPs []string, bind string, guesses *lockout.Limiter, log *slog.Logger) (*sip.Server, error) {
+	if c.SIPListen == "" {
+		return nil, nil
+	}
+	lo, hi, err := c.ports()
+	if err != nil {
+		return nil, err
+	}
+	bindIP := bind
+	if bindIP == "" {
+		bindIP = "0.0.0.0"
+	}
+	engine, err := plainrtp.NewEngine(plainrtp.Config{PortMin: lo, PortMax: hi, BindIP: bindIP,
+		SDPIP: c.mediaIP(publicIPs, bind), Timeout: c.SIPRTPTimeout, Logger: log})
+	if err != nil {
+		return nil, fmt.Errorf("sip media: %w", err)
+	}
+	srv, err := sip.New(sip.Config{UDP: c.SIPListen, TCP: c.SIPListen, InviteRate: c.SIPInviteRate,
+		Lockout: guesses, Logger: log}, rooms, sip.PlainRTP{Engine: engine})
+	if err != nil {
+		return nil, err
+	}
+	if err := srv.Listen(); err != nil {
+		_ = srv.Close()
+		return nil, fmt.Errorf("%w (-sip-listen \"\" turns SIP off)", err)
+	}
+	return srv, nil
+}

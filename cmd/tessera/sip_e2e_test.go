@@ -1,0 +1,113 @@
+package main
+
+import (
+	"context"
+	"net"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/tessera-mcu/tessera/codec/codectest"
+	"github.com/tessera-mcu/tessera/internal/baresip"
+	"github.com/tessera-mcu/tessera/internal/e2etool"
+	"github.com/tessera-mcu/tessera/internal/testpeer"
+)
+
+// freeUDPPort is a UDP port free on loopback now (and its TCP twin).
+func freeUDPPort(t *testing.T) int {
+	t.Helper()
+	for range 20 {
+		c, err := net.ListenPacket("udp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := c.LocalAddr().(*net.UDPAddr).Port
+		c.Close()
+		if l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(p)); err == nil {
+			l.Close()
+			return p
+		}
+	}
+	t.Fatal("no free port")
+	return 0
+}
+
+// Debian's baresip softphone calls the demo room over SIP, as a desk
+// phone would (sip:1234@host, G.711), while a WebRTC participant is in
+// the room: each hears the other's tone and not its own, the phone shows
+// in the room under its account's name, and when it hangs up it leaves.
+func TestBaresipCallsARoom(t *testing.T) {
+	e2etool.Need(t, "baresip")
+	sipPort := freeUDPPort(t)
+	mediaLo := 30000 + 2*(sipPort%8000)
+	addr := startServer(t, "-sip-listen", "127.0.0.1:"+strconv.Itoa(sipPort),
+		"-sip-media-ports", strconv.Itoa(mediaLo)+"-"+strconv.Itoa(mediaLo+19), "-sip-media-ip", "127.0.0.1")
+
+	web, peer := joinMCU(t, addr, "web", testpeer.Options{ToneHz: 440})
+	_ = web
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	phone, err := baresip.Start(ctx, t.TempDir(), baresip.Options{ToneHz: 660, User: "deskphone", Codecs: []string{"PCMA", "PCMU"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer phone.Close()
+	if err := phone.Dial("sip:1234@127.0.0.1:" + strconv.Itoa(sipPort)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := phone.WaitEvent(ctx, "CALL_ESTABLISHED"); err != nil {
+		t.Fatalf("%v\n%s", err, phone.Console())
+	}
+	hearsWithin(t, "the WebRTC participant", peer, 660, 10*time.Second)
+	time.Sleep(2 * time.Second)
+	pcm, rate, err := phone.Received()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(pcm) < rate {
+		t.Fatalf("the phone recorded %d samples at %d Hz", len(pcm), rate)
+	}
+	last := pcm[len(pcm)-rate:]
+	other, own := codectest.Goertzel(last, rate, 440), codectest.Goertzel(last, rate, 660)
+	webOwn := peer.Level(440, 500*time.Millisecond)
+	t.Logf("phone hears 440 Hz at %.3f, itself at %.4f; WebRTC hears 660 Hz at %.3f, itself at %.4f",
+		other, own, peer.Level(660, 500*time.Millisecond), webOwn)
+	if other < 0.1 || own > 0.02 {
+		t.Errorf("the phone hears the room at %.3f and itself at %.3f", other, own)
+	}
+	if webOwn > 0.02 {
+		t.Errorf("the WebRTC participant hears itself at %.3f", webOwn)
+	}
+	list := web.call(map[string]any{"janus": "message", "session_id": web.sid, "handle_id": web.hid,
+		"body": map[string]any{"request": "listparticipants", "room": 1234}})
+	if !containsDisplay(list, "deskphone") {
+		t.Errorf("the room's participants do not show the phone: %v", list)
+	}
+	if err := phone.Hangup(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		list := web.call(map[string]any{"janus": "message", "session_id": web.sid, "handle_id": web.hid,
+			"body": map[string]any{"request": "listparticipants", "room": 1234}})
+		if !containsDisplay(list, "deskphone") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the phone is still in the room after hanging up: %v", list)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// containsDisplay tells whether a listparticipants answer names display.
+func containsDisplay(answer map[string]any, display string) bool {
+	data := janusData(answer)
+	list, _ := data["participants"].([]any)
+	for _, p := range list {
+		if m, ok := p.(map[string]any); ok && m["display"] == display {
+			return true
+		}
+	}
+	return false
+}
