@@ -68,7 +68,7 @@ func maxFSOfLevel(idc int) int {
 
 // defaultProfileLevelID is what an H.264 format without profile-level-id
 // means (RFC 6184 section 8.1): baseline, level 1.0.
-const defaultProfileLevelID = "420010"
+const defaultProfileLevelID = "42000a"
 
 // answerLevel is the level Tessera answers: 3.1 (what its encoder states
 // for pictures up to 1280x720 at 30 fps), or the offer's own when that is
