@@ -69,7 +69,7 @@ func TestVideoOfferAnswer(t *testing.T) {
 				h264("97", "profile-level-id=42e01f;packetization-mode=1")...)...),
 			video: VideoCodec{endpoint.CodecVP8, 100, 1620}, fb: []string{"100 nack pli", "100 ccm fir"}},
 		{name: "mode 0 only is refused",
-			offer: sdpOffer(5004, "0") + videoLine("RTP/AVP", "96", h264("96", "profile-level-id=42e01f;packetization-mode=0")...),
+			offer:   sdpOffer(5004, "0") + videoLine("RTP/AVP", "96", h264("96", "profile-level-id=42e01f;packetization-mode=0")...),
 			refused: []string{"video"}},
 		{name: "unknown video codec is refused",
 			offer:   sdpOffer(5004, "0") + videoLine("RTP/AVP", "34 98", "a=rtpmap:34 H263/90000", "a=rtpmap:98 H265/90000"),
