@@ -20,10 +20,6 @@ const videoMTU = 1200
 // no extensions).
 const rtpHeaderLen = 12
 
-// defaultPictureTicks is a picture's duration when a frame states none
-// (30 fps).
-const defaultPictureTicks = videoClock / 30
-
 // videoSender packetizes the composite as RTP: H.264 in packetization
 // mode 1 (RFC 6184: single NAL units, STAP-A for parameter sets, FU-A for
 // NAL units over the MTU) or VP8 (RFC 7741), its own SSRC, sequence and
@@ -34,8 +30,10 @@ type videoSender struct {
 	payloader rtp.Payloader
 	seq       uint16
 	ts        uint32
-	buf       []byte
-	sealed    []byte
+	// rem is the time not yet counted in ts (below one tick).
+	rem    time.Duration
+	buf    []byte
+	sealed []byte
 	// For sender reports (see sender).
 	lastTS      uint32
 	lastAt      time.Time
@@ -73,19 +71,21 @@ func (v *videoStream) WriteFrame(f endpoint.Frame) error {
 	s.mu.Lock()
 	send, to := v.active && v.r.dir.receives(), v.sendTo
 	s.mu.Unlock()
-	ticks := uint32(defaultPictureTicks)
-	if f.Duration > 0 {
-		ticks = uint32(f.Duration * videoClock / time.Second)
+	d := f.Duration
+	if d <= 0 {
+		d = time.Second / 30
 	}
 	w := &v.send
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if f.Skipped > 0 {
+		// Skipped pictures: a sequence gap, and their time (each as long
+		// as this one).
 		w.seq += f.Skipped
-		w.ts += uint32(f.Skipped) * ticks
+		w.ts += w.ticks(time.Duration(f.Skipped) * d)
 	}
 	ts := w.ts
-	w.ts += ticks
+	w.ts += w.ticks(d)
 	if !send || !to.IsValid() {
 		v.stats.held.Add(1)
 		return nil
@@ -99,6 +99,15 @@ func (v *videoStream) WriteFrame(f endpoint.Frame) error {
 		v.stats.pictures.Add(1)
 	}
 	return nil
+}
+
+// ticks is d in RTP clock ticks, carrying what falls below one tick to
+// the next call (no drift from rounding).
+func (w *videoSender) ticks(d time.Duration) uint32 {
+	d += w.rem
+	n := d * videoClock / time.Second
+	w.rem = d - n*time.Second/videoClock
+	return uint32(n)
 }
 
 // packet sends one RTP packet of video.
