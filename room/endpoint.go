@@ -196,7 +196,8 @@ func (l *Link) ReadVideo(conn Connection, src RTPReader, codec string, fb Sender
 }
 
 // Attach gives participant id its media connection: its mix and
-// composite start flowing to m's writers. It fails with
+// composite start flowing to m's writers (the composite at the best tier
+// that fits m.MaxPictureSize, ErrNoTierFits if none does). It fails with
 // ErrAlreadyNegotiated if the participant has one; the caller then closes
 // conn. m.Link must be one of r's (NewLink).
 func (r *Room) Attach(ctx context.Context, id ParticipantID, conn Connection, m Media) error {
@@ -207,13 +208,19 @@ func (r *Room) Attach(ctx context.Context, id ParticipantID, conn Connection, m 
 	case conn == nil:
 		return fmt.Errorf("%w: no connection", ErrInvalidValue)
 	case m.Video != nil && r.video == nil:
-		return fmt.Errorf("%w: a composite asked of an audio-only room", ErrNoVideo)
+		return fmt.Errorf("%w: %w: a composite asked of an audio-only room", ErrNoVideo, endpoint.ErrNoComposite)
 	case m.Video != nil && m.VideoCodec != CodecVP8 && m.VideoCodec != CodecH264:
 		return fmt.Errorf("%w: composite codec %q", ErrInvalidValue, m.VideoCodec)
 	}
 	acodec, err := mixCodecFor(m.AudioCodec)
 	if err != nil {
 		return err
+	}
+	var sizeFloor int
+	if m.Video != nil {
+		if sizeFloor, err = r.sizeFloor(m.MaxPictureSize); err != nil {
+			return err
+		}
 	}
 	return r.withParticipant(ctx, id, func(p *participant) error {
 		if p.conn != nil {
@@ -231,6 +238,8 @@ func (r *Room) Attach(ctx context.Context, id ParticipantID, conn Connection, m 
 		p.vcodec, p.acodec = m.VideoCodec, acodec
 		p.watchOnly = !m.Sends || p.viewer
 		if p.vout != nil {
+			p.maxPicture, p.sizeFloor = m.MaxPictureSize, sizeFloor
+			p.tier.Floor = max(p.tier.Floor, sizeFloor)
 			r.addViewer(p, outputKey{codec: m.VideoCodec, tier: p.tier.Floor})
 		}
 		// Room lists count participants by their connection's kind.

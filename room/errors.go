@@ -2,6 +2,9 @@ package room
 
 import (
 	"errors"
+	"fmt"
+
+	"github.com/tessera-mcu/tessera/room/endpoint"
 )
 
 // Sentinel errors of the room package. Callers (the signalling plugins) map
@@ -30,6 +33,10 @@ var (
 	ErrAlreadyRecording = errors.New("room: already recording")
 	ErrNotRecording     = errors.New("room: not recording")
 	ErrRecording        = errors.New("room: recording failed")
+	// ErrNoTierFits: a connection asked for the composite at no more
+	// than a picture size (Media.MaxPictureSize) that no tier of the
+	// room fits. It wraps ErrNoVideo and endpoint.ErrNoComposite.
+	ErrNoTierFits = fmt.Errorf("%w: %w: no tier fits the receiver's picture size", ErrNoVideo, endpoint.ErrNoComposite)
 	// ErrStalled: a worker has stopped ticking its rooms.
 	ErrStalled = errors.New("room: worker stalled")
 	// ErrInternal: a bug in the room's code (a recovered panic) ended the

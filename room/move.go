@@ -18,8 +18,10 @@ type carried struct {
 	watchOnly bool
 	setup     bool
 	floor     int
-	loss      lossState
-	kind      string
+	// maxPicture: see participant.
+	maxPicture int
+	loss       lossState
+	kind       string
 }
 
 // Move takes participant id out of r into dst, as a new participant of
@@ -84,7 +86,8 @@ func (r *Room) Move(ctx context.Context, id ParticipantID, dst *Room, req JoinRe
 // closing it (room goroutine).
 func (r *Room) takeMedia(p *participant) carried {
 	c := carried{conn: p.conn, link: p.link, in: p.in, out: p.out, vin: p.vin, vout: p.vout,
-		vcodec: p.vcodec, acodec: p.acodec, watchOnly: p.watchOnly, setup: p.setup, floor: p.tier.Floor, loss: p.loss, kind: p.kind}
+		vcodec: p.vcodec, acodec: p.acodec, watchOnly: p.watchOnly, setup: p.setup, floor: p.tier.Floor, loss: p.loss, kind: p.kind,
+		maxPicture: p.maxPicture}
 	if p.vout != nil {
 		r.removeViewer(p)
 	}
@@ -112,6 +115,15 @@ func (r *Room) giveMedia(p *participant, c carried) {
 		}
 	} else {
 		p.vin, p.vout = c.vin, c.vout
+		if floor, err := r.sizeFloor(c.maxPicture); p.vout != nil && err != nil {
+			// No tier of this room fits the receiver: it gets no composite.
+			r.log.Info("no composite for a moved participant", "participant", p.id, "err", err)
+			p.vout.close()
+			p.vout = nil
+		} else if p.vout != nil {
+			p.maxPicture, p.sizeFloor = c.maxPicture, floor
+			p.tier.Floor = max(p.tier.Floor, floor)
+		}
 		if p.vout != nil {
 			r.addViewer(p, outputKey{codec: c.vcodec, tier: p.tier.Floor})
 		}

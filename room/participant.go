@@ -48,6 +48,10 @@ type participant struct {
 	vready      bool
 	tier        tier.State
 	preferCodec string
+	// maxPicture is the largest picture the viewer decodes, in pixels (0:
+	// no limit); sizeFloor is the best tier that fits it, below which
+	// tier.Floor never goes.
+	maxPicture, sizeFloor int
 	// watchOnly: the participant's media session sends nothing (a lobby
 	// screen, a wall display); it gets no tile on the composite.
 	watchOnly bool

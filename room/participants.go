@@ -197,7 +197,7 @@ func (r *Room) Update(ctx context.Context, id ParticipantID, u Update) (Particip
 		if u.VideoTier != nil {
 			// Applied by the next tier check (within a second): down at
 			// once, up as the bandwidth estimate allows.
-			p.tier.Floor = *u.VideoTier
+			p.tier.Floor = max(*u.VideoTier, p.sizeFloor)
 		}
 		info = p.info()
 		r.publish(Event{Kind: EventUpdated, Participant: id, Info: info, ByModerator: u.ByModerator})

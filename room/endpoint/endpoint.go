@@ -130,9 +130,19 @@ type Media struct {
 	// (empty means Opus too), CodecPCMU or CodecPCMA. Each Frame is one
 	// RTP payload of 20 ms (for G.711, 160 bytes).
 	AudioCodec string
+	// VideoCodec is the codec of the composite written to Video
+	// (CodecVP8 or CodecH264). Each Frame is one encoded picture: a VP8
+	// frame, or an H.264 access unit in Annex B (start codes before each
+	// NAL unit), as WebRTC's sample tracks take them.
 	VideoCodec string
-	Sends      bool
-	Link       Link
+	// MaxPictureSize is the largest picture, in pixels (width*height),
+	// the receiver of Video decodes: 0 means no limit. The room sends it
+	// the best tier that fits; if none does, Attach fails with an error
+	// wrapping ErrNoComposite (the connection may attach again without
+	// Video).
+	MaxPictureSize int
+	Sends          bool
+	Link           Link
 	// Kind names the kind of connection (KindWebRTC, ...): participants
 	// are counted by it. Empty counts as "other".
 	Kind string
@@ -154,4 +164,7 @@ var (
 	ErrAnswer            = errors.New("cannot answer the offer")
 	ErrInvalidCandidate  = errors.New("invalid ICE candidate")
 	ErrTooManyCandidates = errors.New("too many ICE candidates")
+	// ErrNoComposite: the room has no composite for the connection (it
+	// is audio-only, or no tier fits Media.MaxPictureSize).
+	ErrNoComposite = errors.New("no composite for the connection")
 )

@@ -9,9 +9,10 @@ import (
 )
 
 // answer builds the SDP answer to p for a session whose RTP port is port
-// on address local; origin is the session's o= id and version; key is
-// Tessera's SRTP master key and salt (nil for plain RTP).
-func answer(p parsedOffer, local netip.Addr, port int, id, version uint64, key []byte) (string, error) {
+// on address local (vport for video); origin is the session's o= id and
+// version; key and vkey are Tessera's SRTP master keys and salts of audio
+// and video (nil for plain RTP).
+func answer(p parsedOffer, local netip.Addr, port, vport int, id, version uint64, key, vkey []byte) (string, error) {
 	at := "IP4"
 	if local.Is6() {
 		at = "IP6"
@@ -25,6 +26,10 @@ func answer(p parsedOffer, local netip.Addr, port int, id, version uint64, key [
 		TimeDescriptions:      []sdp.TimeDescription{{}},
 	}
 	for i, md := range p.sd.MediaDescriptions {
+		if i == p.video {
+			ans.MediaDescriptions = append(ans.MediaDescriptions, videoAnswer(p.v, vport, vkey))
+			continue
+		}
 		if i != p.audio {
 			// Refused (RFC 3264 section 6): port 0, the offer's formats.
 			ans.MediaDescriptions = append(ans.MediaDescriptions, &sdp.MediaDescription{MediaName: sdp.MediaName{

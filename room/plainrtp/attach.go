@@ -2,6 +2,9 @@ package plainrtp
 
 import (
 	"context"
+	"errors"
+
+	"github.com/pion/rtp"
 
 	"github.com/tessera-mcu/tessera/room/endpoint"
 )
@@ -18,8 +21,13 @@ type Member interface {
 // Attach makes the session participant m's media connection: the room
 // sends the participant's mix, in the session's codec, to the session,
 // and reads its microphone from it on a goroutine of the session's (which
-// Close waits for). The room hears ConnUp once the party's RTP flows. A
-// session attaches once; on an error the caller closes it.
+// Close waits for). With video, the room also sends the composite, no
+// larger than the party's frame size allows (Media.MaxPictureSize), and
+// reads the party's camera on another goroutine; a room that has no
+// composite for it (audio-only, or no tier small enough) still takes the
+// camera, and the party gets no picture. The room hears ConnUp once the
+// party's RTP flows. A session attaches once; on an error the caller
+// closes it.
 func (s *Session) Attach(ctx context.Context, m Member) error {
 	s.mu.Lock()
 	attached := s.attached
@@ -30,17 +38,23 @@ func (s *Session) Attach(ctx context.Context, m Member) error {
 		return ErrAttached
 	}
 	link := m.NewLink()
-	err := m.Attach(ctx, s, endpoint.Media{Audio: s, AudioCodec: codec, Sends: true, Link: link, Kind: endpoint.KindRTP})
+	media := endpoint.Media{Audio: s, AudioCodec: codec, Sends: true, Link: link, Kind: endpoint.KindRTP}
+	if v := s.video; v != nil {
+		media.Video, media.VideoCodec, media.MaxPictureSize = v, v.codec.Name, v.codec.MaxPictureSize()
+	}
+	err := m.Attach(ctx, s, media)
+	if err != nil && media.Video != nil && errors.Is(err, endpoint.ErrNoComposite) {
+		s.log.Info("plain RTP: the room has no composite for the party; it gets no picture", "err", err)
+		media.Video, media.VideoCodec, media.MaxPictureSize = nil, "", 0
+		err = m.Attach(ctx, s, media)
+	}
 	if err != nil {
 		return err
 	}
 	// What arrived before the room was there is stale.
-	for drained := false; !drained; {
-		select {
-		case <-s.queue:
-		default:
-			drained = true
-		}
+	drain(s.queue)
+	if s.video != nil {
+		drain(s.video.queue)
 	}
 	s.mu.Lock()
 	if s.closed {
@@ -50,13 +64,33 @@ func (s *Session) Attach(ctx context.Context, m Member) error {
 	s.link = link
 	flowing := s.flowing
 	s.wg.Add(1) // under mu: Close waits only once closed is set
+	if s.video != nil {
+		s.wg.Add(1)
+	}
 	s.mu.Unlock()
 	go func() {
 		defer s.wg.Done()
 		link.ReadAudioCodec(s, s, codec)
 	}()
+	if v := s.video; v != nil {
+		go func() {
+			defer s.wg.Done()
+			link.ReadVideo(s, v, v.codec.Name, v)
+		}()
+	}
 	if flowing && s.upSent.CompareAndSwap(false, true) {
 		link.State(s, endpoint.ConnUp)
 	}
 	return nil
+}
+
+// drain empties a packet queue.
+func drain(q chan *rtp.Packet) {
+	for {
+		select {
+		case <-q:
+		default:
+			return
+		}
+	}
 }

@@ -1,21 +1,22 @@
 // Package plainrtp is the plain-RTP connection of a room's participants:
 // the media of a SIP phone or room system, RTP/AVP over UDP (RFC 3550,
 // RFC 3551) or SRTP (RTP/SAVP, RFC 3711) keyed in the SDP (SDES, RFC
-// 4568), audio only. The SIP signalling lives elsewhere; this package
+// 4568), audio and video. The SIP signalling lives elsewhere; this package
 // takes its SDP and carries the media, through the endpoint contract of
 // package room/endpoint.
 //
 // An Engine holds the media port range (RTP on an even port, RTCP on the
-// next) and the addresses to bind and to put in SDP. Engine.Offer takes
-// an offer and opens a Session: Session.Answer is the SDP answer,
+// next; a session with video takes a second pair for it) and the
+// addresses to bind and to put in SDP. Engine.Offer takes an offer and
+// opens a Session: Session.Answer is the SDP answer,
 // Session.Update answers a later offer (re-INVITE: a new address, hold
 // and unhold), Session.Attach makes the session a room participant's
-// connection, Session.Close ends it and gives its ports back.
+// connection, Session.Close ends it and gives its port pairs back.
 //
 // Negotiation (RFC 3264): the first audio stream over RTP/AVP, or over
 // RTP/SAVP with an a=crypto line in AES_CM_128_HMAC_SHA1_80 or _32 (one
-// key, no MKI), with a codec Tessera speaks is answered, every other stream refused with port
-// 0. Its codec is the first of the offer's order among PCMU (payload type
+// key, no MKI), with a codec Tessera speaks is answered, every other
+// audio stream refused with port 0. Its codec is the first of the offer's order among PCMU (payload type
 // 0), PCMA (8) and Opus (opus/48000/2 on its dynamic payload type); it
 // cannot change later. A telephone-event (RFC 4733) in the offer is
 // answered, at the codec's clock if offered so; comfort noise (RFC 3389)
@@ -41,5 +42,35 @@
 // go to the room. No RTP for Config.Timeout while the party is meant to
 // send ends the session (ConnFailed to the room, OnEnd, Done).
 //
-// Stats counts packets and bytes each way and what was dropped.
+// Video: the first video stream over the audio's profile (RTP/AVP, or
+// RTP/SAVP with its own a=crypto line and key) that offers H.264 in
+// packetization mode 1 or VP8 is answered, with the first of those in the
+// offer's order; other video streams are refused with port 0, and so is
+// a stream offering H.264 only in packetization mode 0 (Tessera does not
+// cut pictures into slices that fit single NAL unit packets). The party's
+// largest picture is its H.264 level's frame size (H.264 Table A-1; no
+// profile-level-id means level 1.0) or an explicit max-fs; the room sends
+// it the best tier of the composite that fits (endpoint.Media's
+// MaxPictureSize), or no composite at all if none fits (the party's
+// camera is still shown). The answer states what Tessera sends: H.264
+// constrained baseline (profile-level-id 42e0 with level 3.1, or the
+// offer's when higher) in packetization mode 1, and the keyframe
+// requests it takes (a=rtcp-fb nack pli, ccm fir: those the offer lists,
+// both if it lists none). The composite is packetized (RFC 6184: STAP-A,
+// FU-A; RFC 7741) into packets of at most 1200 bytes with the session's
+// video SSRC, a 90 kHz timestamp from each picture's duration, the
+// marker bit on a picture's last packet; pictures the room skipped leave
+// a sequence gap and advance the time; nothing is sent while the party
+// holds the video. The party's camera (its negotiated payload type only)
+// goes to the room through a bounded queue that drops and counts; the
+// room's keyframe requests reach the party as an RTCP PLI (and a FIR for
+// H.264); its bitrate limits are not passed on. The party's PLI or FIR
+// on the video RTCP port asks the room for a keyframe of its composite.
+// Video latches to its own source like audio, sends its own sender
+// reports, and its RTP keeps the call alive as audio's does. A
+// re-INVITE keeps the video codec; one without video stops the video, and
+// a session set up without video takes none later.
+//
+// Stats counts packets and bytes each way and what was dropped, per
+// medium.
 package plainrtp

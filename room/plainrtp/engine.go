@@ -34,14 +34,16 @@ func NewEngine(cfg Config) (*Engine, error) {
 // sessions hold one now.
 func (e *Engine) Ports() (total, used int) { return e.ports.pairs() }
 
-// Offer takes an SDP offer (RTP/AVP audio, as a SIP phone sends it) and
-// returns a session answering it, with its media ports open: Answer is
-// the SDP answer, Attach joins it to a room participant, Close ends it.
-// The first audio codec of the offer's order that Tessera speaks is
-// chosen; every other stream is refused. An offer with no usable audio
-// is an error wrapping ErrNoMedia, one that does not parse ErrInvalidSDP.
+// Offer takes an SDP offer (RTP/AVP audio, as a SIP phone sends it, and
+// maybe video) and returns a session answering it, with its media ports
+// open: Answer is the SDP answer, Attach joins it to a room participant,
+// Close ends it. The first audio codec of the offer's order that Tessera
+// speaks is chosen, and the first video stream with H.264 (packetization
+// mode 1) or VP8, on a port pair of its own; every other stream is
+// refused. An offer with no usable audio is an error wrapping ErrNoMedia,
+// one that does not parse ErrInvalidSDP.
 func (e *Engine) Offer(offer string, opts SessionOptions) (*Session, error) {
-	p, err := parseOffer(offer, nil)
+	p, err := parseOffer(offer, nil, videoWanted{allowed: true})
 	if err != nil {
 		return nil, err
 	}
@@ -50,7 +52,17 @@ func (e *Engine) Offer(offer string, opts SessionOptions) (*Session, error) {
 		return nil, err
 	}
 	s := newSession(e, opts, port, rtpConn, rtcpConn, p.r)
-	var key []byte
+	if p.video >= 0 {
+		vport, vrtp, vrtcp, err := e.listen()
+		if err != nil {
+			// No second pair: the call goes on without video.
+			s.log.Warn("plain RTP: no port pair for video; the video stream is refused", "err", err)
+			p.video = -1
+		} else {
+			s.video = newVideoStream(s, vport, vrtp, vrtcp, p.v)
+		}
+	}
+	var key, vkey []byte
 	if p.r.secure {
 		if s.sec, err = newSRTP(p.r.crypto); err != nil {
 			_ = s.Close()
@@ -58,7 +70,14 @@ func (e *Engine) Offer(offer string, opts SessionOptions) (*Session, error) {
 		}
 		key = s.sec.local
 	}
-	if s.answer, err = answer(p, e.sdpIP, port, s.id, s.version, key); err != nil {
+	if s.video != nil && p.v.secure {
+		if s.video.sec, err = newSRTP(p.v.crypto); err != nil {
+			_ = s.Close()
+			return nil, err
+		}
+		vkey = s.video.sec.local
+	}
+	if s.answer, err = answer(p, e.sdpIP, port, s.videoPort(), s.id, s.version, key, vkey); err != nil {
 		_ = s.Close()
 		return nil, err
 	}

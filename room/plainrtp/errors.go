@@ -37,8 +37,8 @@ var (
 	ErrNoPorts = errors.New("plainrtp: no free media port pair")
 	// ErrClosed: the session (or the engine) is closed.
 	ErrClosed = errors.New("plainrtp: closed")
-	// ErrInactive: no RTP arrived for the configured timeout; the call
-	// is over.
+	// ErrInactive: no RTP (of either medium) arrived for the configured
+	// timeout; the call is over.
 	ErrInactive = errors.New("plainrtp: no RTP for the inactivity timeout")
 	// ErrAttached: the session is already attached to a participant.
 	ErrAttached = errors.New("plainrtp: session already attached")

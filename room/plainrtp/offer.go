@@ -102,23 +102,61 @@ type remote struct {
 	crypto crypto
 }
 
-// parsedOffer is an offer with its audio stream picked.
+// parsedOffer is an offer with its audio stream, and maybe its video
+// stream, picked.
 type parsedOffer struct {
 	sd *sdp.SessionDescription
-	// audio is the index of the m-line answered; the others are refused.
-	audio int
-	r     remote
+	// audio and video are the indexes of the m-lines answered (video -1:
+	// none); the others are refused.
+	audio, video int
+	r            remote
+	v            videoRemote
 }
 
-// parseOffer parses an SDP offer and picks its audio stream and codec.
-// keep, if set, is the codec an established session has: the offer must
-// still carry it, and it is kept (its payload type may change).
-func parseOffer(offer string, keep *Codec) (parsedOffer, error) {
+// videoWanted says which video an offer may have answered: none (a
+// session set up without video takes none later), any, or the codec an
+// established session has.
+type videoWanted struct {
+	allowed bool
+	keep    *VideoCodec
+}
+
+// parseOffer parses an SDP offer and picks its audio stream and codec,
+// and its video stream as wanted allows. keep, if set, is the codec an
+// established session has: the offer must still carry it, and it is kept
+// (its payload type may change).
+func parseOffer(offer string, keep *Codec, wanted videoWanted) (parsedOffer, error) {
+	p, err := parseAudioOffer(offer, keep)
+	if err != nil || !wanted.allowed {
+		return p, err
+	}
+	for i, md := range p.sd.MediaDescriptions {
+		if md.MediaName.Media != "video" || md.MediaName.Port.Value == 0 {
+			continue
+		}
+		// Video goes as audio does: RTP/AVP, or SRTP keyed in the SDP.
+		if (p.r.secure && !isSAVP(md.MediaName.Protos)) || (!p.r.secure && !isAVP(md.MediaName.Protos)) {
+			continue
+		}
+		v, ok, err := parseVideo(p.sd, md, wanted.keep)
+		if err != nil {
+			return p, err
+		}
+		if ok {
+			p.video, p.v = i, v
+			break
+		}
+	}
+	return p, nil
+}
+
+// parseAudioOffer parses an SDP offer and picks its audio stream.
+func parseAudioOffer(offer string, keep *Codec) (parsedOffer, error) {
 	var sd sdp.SessionDescription
 	if err := sd.UnmarshalString(offer); err != nil {
 		return parsedOffer{}, fmt.Errorf("%w: %w", ErrInvalidSDP, err)
 	}
-	p := parsedOffer{sd: &sd, audio: -1}
+	p := parsedOffer{sd: &sd, audio: -1, video: -1}
 	var refusedCodec bool
 	for i, md := range sd.MediaDescriptions {
 		if md.MediaName.Media != "audio" || md.MediaName.Port.Value == 0 ||
@@ -267,7 +305,7 @@ func direction(attrs []sdp.Attribute) Direction {
 	return SendRecv
 }
 
-// addresses are where an audio m-line takes RTP and RTCP: its c= (or the
+// addresses are where an m-line takes RTP and RTCP: its c= (or the
 // session's), its port, and a=rtcp (RFC 3605) or the next port.
 func addresses(sd *sdp.SessionDescription, md *sdp.MediaDescription) (rtp, rtcp netip.AddrPort, err error) {
 	ci := md.ConnectionInformation
@@ -275,7 +313,7 @@ func addresses(sd *sdp.SessionDescription, md *sdp.MediaDescription) (rtp, rtcp 
 		ci = sd.ConnectionInformation
 	}
 	if ci == nil || ci.Address == nil {
-		return rtp, rtcp, fmt.Errorf("%w: no c= line for the audio stream", ErrInvalidSDP)
+		return rtp, rtcp, fmt.Errorf("%w: no c= line for the %s stream", ErrInvalidSDP, md.MediaName.Media)
 	}
 	if ci.NetworkType != "IN" || (ci.AddressType != "IP4" && ci.AddressType != "IP6") {
 		return rtp, rtcp, fmt.Errorf("%w: c=%s %s", ErrInvalidSDP, ci.NetworkType, ci.AddressType)
@@ -286,7 +324,7 @@ func addresses(sd *sdp.SessionDescription, md *sdp.MediaDescription) (rtp, rtcp 
 	}
 	port := md.MediaName.Port.Value
 	if port <= 0 || port > 65535 {
-		return rtp, rtcp, fmt.Errorf("%w: audio port %d", ErrInvalidSDP, port)
+		return rtp, rtcp, fmt.Errorf("%w: %s port %d", ErrInvalidSDP, md.MediaName.Media, port)
 	}
 	if addr.IsUnspecified() {
 		return rtp, rtcp, nil // on hold the old way: nowhere to send

@@ -92,6 +92,9 @@ func (s *Session) clock() {
 			return
 		case now := <-reports.C:
 			s.sendReport(now)
+			if s.video != nil {
+				s.video.sendReport(now)
+			}
 		case now := <-checks.C:
 			if s.inactive(now, cfg.Timeout) {
 				s.timedOut(cfg.Timeout)
@@ -102,10 +105,10 @@ func (s *Session) clock() {
 }
 
 // inactive tells whether the remote party, meant to send, has been quiet
-// for longer than timeout.
+// for longer than timeout: RTP of either medium keeps the call alive.
 func (s *Session) inactive(now time.Time, timeout time.Duration) bool {
 	s.mu.Lock()
-	sends := s.r.dir.sends()
+	sends := s.r.dir.sends() || (s.video != nil && s.video.sends())
 	s.mu.Unlock()
 	if !sends {
 		s.lastRTP.Store(now.UnixNano()) // on hold: the clock restarts on unhold

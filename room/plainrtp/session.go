@@ -73,6 +73,9 @@ type Session struct {
 	// rtpPlain and rtcpPlain hold decrypted SRTP and SRTCP (each its
 	// reader goroutine's own).
 	rtpPlain, rtcpPlain []byte
+	// video is the session's video (nil: none), set before the session
+	// starts and never replaced.
+	video *videoStream
 
 	queue   chan *rtp.Packet
 	done    chan struct{} // closed by Close
@@ -116,6 +119,29 @@ func (s *Session) start() {
 	go func() { defer s.wg.Done(); s.readRTP() }()
 	go func() { defer s.wg.Done(); s.readRTCP() }()
 	go func() { defer s.wg.Done(); s.clock() }()
+	if s.video != nil {
+		s.video.start()
+	}
+}
+
+// Video is the negotiated video codec; ok is false for a session
+// without video.
+func (s *Session) Video() (c VideoCodec, ok bool) {
+	if s.video == nil {
+		return VideoCodec{}, false
+	}
+	return s.video.codec, true
+}
+
+// VideoPort is the session's local video RTP port (RTCP is the next
+// one), 0 without video.
+func (s *Session) VideoPort() int { return s.videoPort() }
+
+func (s *Session) videoPort() int {
+	if s.video == nil {
+		return 0
+	}
+	return s.video.port
 }
 
 // Answer is the SDP answer to the session's latest offer.
@@ -145,8 +171,11 @@ func (s *Session) Port() int { return s.port }
 // Update takes a new offer for the session (a SIP re-INVITE or UPDATE)
 // and returns the answer: the remote address, packet time, DTMF payload
 // type and direction (hold: sendonly or inactive; unhold: sendrecv) may
-// change. The codec may not: an offer without it is an error wrapping
-// ErrCodecChange (and ErrNoMedia), and the session goes on as it was.
+// change, for video too. The codec may not: an offer without it is an
+// error wrapping ErrCodecChange (and ErrNoMedia), and the session goes on
+// as it was. A session set up without video refuses video later; one with
+// video whose new offer has no video stream in its codec (or refuses it)
+// stops its video until an offer brings it back.
 func (s *Session) Update(offer string) (string, error) {
 	select {
 	case <-s.done:
@@ -154,23 +183,33 @@ func (s *Session) Update(offer string) (string, error) {
 	default:
 	}
 	keep := s.Codec()
-	p, err := parseOffer(offer, &keep)
+	wanted := videoWanted{allowed: s.video != nil}
+	if s.video != nil {
+		wanted.keep = &s.video.codec
+	}
+	p, err := parseOffer(offer, &keep, wanted)
 	if err != nil {
 		return "", err
 	}
 	if p.r.secure != (s.sec != nil) {
 		return "", ErrSecurityChange
 	}
-	var key []byte
+	var key, vkey []byte
 	if s.sec != nil {
 		if err := s.sec.rekey(p.r.crypto); err != nil {
 			return "", err
 		}
 		key = s.sec.local
 	}
+	if p.video >= 0 && s.video.sec != nil {
+		if err := s.video.sec.rekey(p.v.crypto); err != nil {
+			return "", err
+		}
+		vkey = s.video.sec.local
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	ans, err := answer(p, s.eng.sdpIP, s.port, s.id, s.version+1, key)
+	ans, err := answer(p, s.eng.sdpIP, s.port, s.videoPort(), s.id, s.version+1, key, vkey)
 	if err != nil {
 		return "", err
 	}
@@ -187,6 +226,18 @@ func (s *Session) Update(offer string) (string, error) {
 	}
 	if old.dir != p.r.dir {
 		s.log.Info("plain RTP direction changed", "from", old.dir, "to", p.r.dir)
+	}
+	if v := s.video; v != nil {
+		v.active = p.video >= 0
+		if v.active {
+			if p.v.rtp != v.r.rtp {
+				v.sendTo, v.latched = p.v.rtp, false
+			}
+			if p.v.rtcp != v.r.rtcp {
+				v.rtcpTo = p.v.rtcp
+			}
+			v.r = p.v
+		}
 	}
 	// The inactivity timeout starts afresh (a party back from hold).
 	s.lastRTP.Store(time.Now().UnixNano())
@@ -234,8 +285,14 @@ func (s *Session) Close() error {
 		s.end(ErrClosed)
 		close(s.done)
 		s.closeErr = errors.Join(s.rtp.Close(), s.rtcp.Close())
+		if s.video != nil {
+			s.closeErr = errors.Join(s.closeErr, s.video.close())
+		}
 		s.wg.Wait()
 		s.eng.ports.give(s.port)
+		if s.video != nil {
+			s.eng.ports.give(s.video.port)
+		}
 		s.mu.Lock()
 		link := s.link
 		s.mu.Unlock()
@@ -247,7 +304,13 @@ func (s *Session) Close() error {
 }
 
 // Stats are the session's counters so far.
-func (s *Session) Stats() Stats { return s.stats.snapshot() }
+func (s *Session) Stats() Stats {
+	st := s.stats.snapshot()
+	if s.video != nil {
+		st.Video = s.video.stats.snapshot()
+	}
+	return st
+}
 
 // ReadRTP gives the next microphone packet (only the negotiated codec's):
 // the room's reader calls it. It ends with io.EOF once the session is
