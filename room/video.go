@@ -32,9 +32,11 @@ type VideoConfig struct {
 	// canvas, mixer.DefaultCanvasWidth x mixer.DefaultCanvasHeight, at
 	// 30 fps).
 	Width, Height, FPS int
-	// Tiers, best first (default the canvas size at 1.5 Mbps and half of
-	// it each way at 400 kbps). Each viewer gets one, chosen by its
-	// bandwidth estimate.
+	// Tiers, best first (default the canvas size at 1.5 Mbps, half of it
+	// each way at 400 kbps and a quarter at 150 kbps, which a CIF room
+	// system can take). Each viewer gets one, chosen by its bandwidth
+	// estimate, at most the best its picture size allows. A tier nobody
+	// views costs nothing.
 	Tiers []Tier
 	// Layout at start (default grid).
 	Layout mixer.LayoutKind
@@ -57,7 +59,8 @@ func (c *VideoConfig) setDefaults() error {
 		c.FPS = 30
 	}
 	if len(c.Tiers) == 0 {
-		c.Tiers = []Tier{{c.Width, c.Height, 1_500_000}, {c.Width / 2 &^ 1, c.Height / 2 &^ 1, 400_000}}
+		c.Tiers = []Tier{{c.Width, c.Height, 1_500_000}, {c.Width / 2 &^ 1, c.Height / 2 &^ 1, 400_000},
+			{c.Width / 4 &^ 1, c.Height / 4 &^ 1, 150_000}}
 	}
 	if c.StallTimeout == 0 {
 		c.StallTimeout = 2 * time.Second
