@@ -313,3 +313,20 @@ func (v *videoStream) sendRTCP(b []byte) bool {
 	v.stats.rtcpOut.Add(1)
 	return true
 }
+
+// PictureFastUpdate passes the party's request for a keyframe of the
+// composite it receives to the room, as an RTCP PLI or FIR on the video
+// port does; room systems also send it as SIP INFO (XML media_control,
+// picture_fast_update). It reports whether the session has video and a
+// room to ask.
+func (s *Session) PictureFastUpdate() bool {
+	s.mu.Lock()
+	link := s.link
+	s.mu.Unlock()
+	if s.video == nil || link == nil {
+		return false
+	}
+	s.video.stats.keyframeRequestsIn.Add(1)
+	link.RequestKeyframe()
+	return true
+}

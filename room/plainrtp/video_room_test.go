@@ -390,6 +390,19 @@ func TestRoomSystemVideo(t *testing.T) {
 	if got := plis(); got <= before {
 		t.Errorf("the room counted %d PLIs of the phone's output, %d before the phone sent one", got, before)
 	}
+	// The same request as SIP INFO picture_fast_update brings one too.
+	time.Sleep(700 * time.Millisecond)
+	sentAt = time.Now()
+	if !call.PictureFastUpdate() {
+		t.Fatal("the call has no video to refresh")
+	}
+	deadline = time.Now().Add(1500 * time.Millisecond)
+	for !keyframe() && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if !keyframe() {
+		t.Error("no keyframe within 1.5 s of a picture fast update")
+	}
 	st := call.Stats()
 	if st.Video.KeyframeRequestsIn == 0 || st.Video.PacketsIn == 0 || st.Video.Pictures == 0 || st.Video.Bad != 0 {
 		t.Errorf("video stats %+v", st.Video)

@@ -1,6 +1,7 @@
 package sip
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 
@@ -99,9 +100,10 @@ func (s *Server) onReoffer(req *sip.Request, tx sip.ServerTransaction) {
 	s.respond(req, tx, 200, "OK", answer, sip.NewHeader("Content-Type", "application/sdp"), &contact)
 }
 
-// onInfo takes DTMF sent as SIP INFO (application/dtmf-relay), and
-// acknowledges the video fast-update requests room systems send (there
-// is no video to refresh yet).
+// onInfo takes DTMF sent as SIP INFO (application/dtmf-relay), and the
+// video fast-update requests room systems send (XML media_control with
+// picture_fast_update): the room is asked for a keyframe of the caller's
+// composite.
 func (s *Server) onInfo(req *sip.Request, tx sip.ServerTransaction) {
 	c := s.lookup(req)
 	if c == nil {
@@ -124,6 +126,9 @@ func (s *Server) onInfo(req *sip.Request, tx sip.ServerTransaction) {
 		s.digit(c, key)
 	case "application/media_control+xml", "":
 		s.respond(req, tx, 200, "OK", nil)
+		if bytes.Contains(req.Body(), []byte("picture_fast_update")) {
+			c.media.PictureFastUpdate()
+		}
 	default:
 		s.refuse(req, tx, fmt.Errorf("%w: %s", ErrUnsupportedMediaType, t))
 	}

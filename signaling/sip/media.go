@@ -31,6 +31,10 @@ type MediaCall interface {
 	// hold, unhold, a new address) and returns the answer. On an error
 	// the media goes on as it was.
 	Update(offer []byte) ([]byte, error)
+	// PictureFastUpdate asks the room for a keyframe of the caller's
+	// composite (a room system's SIP INFO picture_fast_update); false
+	// when the call has no video.
+	PictureFastUpdate() bool
 	// Done is closed when the media ended by itself (no RTP for too
 	// long) or was closed.
 	Done() <-chan struct{}

@@ -35,5 +35,6 @@ func (c plainCall) Update(offer []byte) ([]byte, error) {
 	return []byte(answer), err
 }
 
-func (c plainCall) Done() <-chan struct{} { return c.s.Done() }
-func (c plainCall) Close() error          { return c.s.Close() }
+func (c plainCall) Done() <-chan struct{}   { return c.s.Done() }
+func (c plainCall) PictureFastUpdate() bool { return c.s.PictureFastUpdate() }
+func (c plainCall) Close() error            { return c.s.Close() }
