@@ -1,6 +1,7 @@
 package sip
 
 import (
+	"os"
 	"runtime"
 	"slices"
 	"testing"
@@ -91,7 +92,8 @@ func TestSIPpBadRequests(t *testing.T) {
 	}
 }
 
-// Twenty calls in a row leave no goroutine behind.
+// A hundred calls in a row leave no goroutine and no file descriptor
+// (socket) behind.
 func TestSIPpCallsNoLeak(t *testing.T) {
 	h := newHarness(t, Config{}, room.Config{})
 	// One call first, so that what the stack starts once is counted in.
@@ -99,19 +101,33 @@ func TestSIPpCallsNoLeak(t *testing.T) {
 		t.Fatal(err)
 	}
 	time.Sleep(200 * time.Millisecond)
-	base := runtime.NumGoroutine()
-	if err := h.sipp(t, "call.xml", "u1", testRoom.String(), "-key", "hold_ms", "0", "-m", "20"); err != nil {
+	base, baseFDs := runtime.NumGoroutine(), openFDs(t)
+	if err := h.sipp(t, "call.xml", "u1", testRoom.String(), "-key", "hold_ms", "0", "-m", "100", "-l", "5", "-r", "25", "-timeout", "90s"); err != nil {
 		t.Fatal(err)
 	}
-	if st := h.srv.Stats(); st.Answered != 21 {
-		t.Fatalf("stats %+v, want 21 answered", st)
+	if st := h.srv.Stats(); st.Answered != 101 {
+		t.Fatalf("stats %+v, want 101 answered", st)
 	}
 	var n int
 	if !waitFor(10*time.Second, func() bool { n = runtime.NumGoroutine(); return n <= base+2 }) {
 		buf := make([]byte, 1<<20)
-		t.Fatalf("%d goroutines after 20 calls, %d before:\n%s", n, base, buf[:runtime.Stack(buf, true)])
+		t.Fatalf("%d goroutines after 100 calls, %d before:\n%s", n, base, buf[:runtime.Stack(buf, true)])
+	}
+	var fds int
+	if !waitFor(5*time.Second, func() bool { fds = openFDs(t); return fds <= baseFDs+2 }) {
+		t.Fatalf("%d open files after 100 calls, %d before", fds, baseFDs)
 	}
 	if h.srv.Calls() != 0 || len(h.participants()) != 0 {
 		t.Fatalf("%d calls up, participants %q", h.srv.Calls(), h.participants())
 	}
+}
+
+// openFDs counts the process's open file descriptors.
+func openFDs(t *testing.T) int {
+	t.Helper()
+	entries, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(entries)
 }
