@@ -41,5 +41,11 @@
 // go to the room. No RTP for Config.Timeout while the party is meant to
 // send ends the session (ConnFailed to the room, OnEnd, Done).
 //
+// For a call Tessera places, Engine.NewOffer opens a session and gives
+// Tessera's offer (RTP/AVP, PCMU and PCMA with telephone-event/8000);
+// Session.Answered takes the callee's answer and starts the media, in
+// the codec the callee picked among those offered. From then on the
+// session is as one that answered (later offers go to Update).
+//
 // Stats counts packets and bytes each way and what was dropped.
 package plainrtp
