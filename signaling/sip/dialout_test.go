@@ -3,6 +3,9 @@ package sip
 import (
 	"context"
 	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -239,5 +242,52 @@ func TestDialOutInvalidURI(t *testing.T) {
 		if _, err := h.srv.Dial(t.Context(), h.room, uri); !errors.Is(err, room.ErrInvalidValue) {
 			t.Errorf("Dial(%q): %v, want ErrInvalidValue", uri, err)
 		}
+	}
+}
+
+// Tessera dials out through an outbound proxy (a SIPp trunk) that
+// challenges the INVITE (401): the second INVITE carries the digest of
+// Config.Username and Password, the call is answered, and the trunk's
+// BYE hangs it up. The dialled host is never contacted: everything goes
+// to Config.Outbound.
+func TestDialOutDigestAuth(t *testing.T) {
+	bin := needSipp(t)
+	port := freeUDPPort(t)
+	h := newHarness(t, Config{Outbound: "127.0.0.1:" + itoa(port), Username: "tessera", Password: "secret"}, room.Config{})
+	calls := watchCalls(t, h.room)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	dir := t.TempDir()
+	trunk := exec.CommandContext(ctx, bin, "-sf", filepath.Join("testdata", "dial_auth.xml"), "-i", "127.0.0.1", "-p", itoa(port),
+		"-mp", itoa(freeUDPPort(t)), "-m", "1", "-timeout", "20s", "-timeout_error", "-nostdin",
+		"-trace_err", "-error_file", filepath.Join(dir, "errors.log"))
+	trunk.Dir, _ = os.Getwd()
+	var out strings.Builder
+	trunk.Stdout, trunk.Stderr = &out, &out
+	if err := trunk.Start(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(300 * time.Millisecond) // SIPp binds its port
+	c, err := h.srv.Dial(t.Context(), h.room, "sip:+15550100@pstn.invalid")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ans := calls.wait(t, c.ID, room.CallAnswered, 10*time.Second)
+	if got := h.participants(); len(got) != 1 || got[0] != "+15550100" {
+		t.Errorf("participants %q, want the dialled user", got)
+	}
+	hung := calls.wait(t, c.ID, room.CallHungUp, 15*time.Second)
+	if hung.Reason != "hung up" || hung.Call.Participant != ans.Call.Participant {
+		t.Errorf("hung up %+v for %q", hung.Call, hung.Reason)
+	}
+	if err := trunk.Wait(); err != nil {
+		errs, _ := os.ReadFile(filepath.Join(dir, "errors.log"))
+		t.Fatalf("the trunk's scenario failed: %v\n%s\n%s", err, lastLines([]byte(out.String()), 20), errs)
+	}
+	if got := strings.Join(calls.states(c.ID), " "); got != "dialing ringing answered hungup" {
+		t.Errorf("the call went %q", got)
+	}
+	if !waitFor(5*time.Second, func() bool { return len(h.participants()) == 0 }) {
+		t.Errorf("participants %q after the BYE", h.participants())
 	}
 }
