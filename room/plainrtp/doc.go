@@ -71,6 +71,12 @@
 // re-INVITE keeps the video codec; one without video stops the video, and
 // a session set up without video takes none later.
 //
+// For a call Tessera places, Engine.NewOffer opens a session and gives
+// Tessera's offer (RTP/AVP, PCMU and PCMA with telephone-event/8000);
+// Session.Answered takes the callee's answer and starts the media, in
+// the codec the callee picked among those offered. From then on the
+// session is as one that answered (later offers go to Update).
+//
 // Stats counts packets and bytes each way and what was dropped, per
 // medium.
 package plainrtp

@@ -31,6 +31,9 @@ var (
 	// SRTP on or off; the session keeps what it was set up with. It
 	// wraps ErrNoMedia.
 	ErrSecurityChange = fmt.Errorf("%w: plainrtp: the new offer switches between RTP/AVP and RTP/SAVP", ErrNoMedia)
+	// ErrAnswered: Session.Answered was called on a session that already
+	// has its answer (or answers an offer of the remote party's).
+	ErrAnswered = errors.New("plainrtp: session already answered")
 	// ErrInvalidConfig: the engine's configuration is wrong.
 	ErrInvalidConfig = errors.New("plainrtp: invalid configuration")
 	// ErrNoPorts: every media port pair of the range is in use.

@@ -5,16 +5,32 @@ import (
 	"errors"
 	"sync"
 
-	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
 
 	"github.com/tessera-mcu/tessera/room"
 )
 
+// dialog is what a call needs of its SIP dialog, whichever side placed
+// it: a *sipgo.DialogServerSession for a call that came in, an outDialog
+// for one Tessera placed.
+type dialog interface {
+	// ReadBye answers the other side's BYE.
+	ReadBye(req *sip.Request, tx sip.ServerTransaction) error
+	// ReadRequest checks a request within the dialog (its CSeq).
+	ReadRequest(req *sip.Request, tx sip.ServerTransaction) error
+	// Bye ends the dialog from Tessera's side.
+	Bye(ctx context.Context) error
+	Close() error
+}
+
 // call is one answered call: a dialog, a participant of a room and its
 // media. Its goroutine (run) owns its end.
 type call struct {
-	s      *Server
-	dlg    *sipgo.DialogServerSession
+	s *Server
+	// id keys the call in the server's table: the dialog ID as a request
+	// from the other side computes it (sip.DialogIDFromRequestUAS).
+	id     string
+	dlg    dialog
 	room   *room.Room
 	pid    room.ParticipantID
 	media  MediaCall
@@ -29,10 +45,14 @@ type call struct {
 	// answer, sent again for an offerless re-INVITE.
 	update sync.Mutex
 	answer []byte
+
+	// out is the dial-out call this is (nil: a call that came in); its
+	// end is told to the room as a hung-up call.
+	out *room.CallInfo
 }
 
-// errRemoteBye is why a call ends when the caller hangs up.
-var errRemoteBye = errors.New("sip: caller hung up")
+// errRemoteBye is why a call ends when the other side hangs up.
+var errRemoteBye = errors.New("sip: the other side hung up")
 
 // end asks the call's goroutine to end the call for reason.
 func (c *call) end(reason error) {
@@ -62,9 +82,12 @@ func (c *call) run() {
 	// The call leaves the table only now: a late ACK of its 200 OK
 	// still finds it while the BYE waits for the dialog's confirmation.
 	c.s.mu.Lock()
-	delete(c.s.calls, c.dlg.ID)
+	delete(c.s.calls, c.id)
 	c.s.mu.Unlock()
 	_ = c.dlg.Close()
+	if c.out != nil {
+		c.room.NotifyCall(*c.out, room.CallHungUp, hangupReason(why))
+	}
 	c.s.log.Info("SIP call ended", "room", c.room.ID(), "participant", c.pid, "why", why.Error())
 }
 

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/emiago/sipgo/sip"
+
 	"github.com/tessera-mcu/tessera/room"
 	"github.com/tessera-mcu/tessera/signaling/lockout"
 )
@@ -22,6 +24,8 @@ const (
 	// DefaultByeTimeout bounds the wait for the answer to a BYE Tessera
 	// sends.
 	DefaultByeTimeout = 5 * time.Second
+	// DefaultDialTimeout is how long a dial-out call may go unanswered.
+	DefaultDialTimeout = 30 * time.Second
 )
 
 // Config configures the SIP user agent.
@@ -51,7 +55,25 @@ type Config struct {
 	// Lockout counts wrong PINs per source address, shared with the
 	// other ways in (nil: a limiter of the server's own).
 	Lockout *lockout.Limiter
-	Logger  *slog.Logger
+
+	// Dial-out (Server.Dial).
+
+	// Outbound, host:port of an outbound proxy or SIP trunk (port 5060
+	// if left out), is where every dial-out INVITE goes, whatever the
+	// dialled URI's host; empty: straight to the URI's host.
+	Outbound string
+	// From is the From of dial-out calls, a SIP URI, with a display name
+	// if wanted ("Tessera" <sip:rooms@example.net>); default
+	// sip:tessera@ the address Tessera sends from.
+	From string
+	// Username and Password answer a 401 or 407 challenge to a dial-out
+	// INVITE with digest authentication (RFC 3261 section 22); without a
+	// password a challenge fails the call.
+	Username, Password string
+	// DialTimeout is how long a dial-out call may go unanswered before
+	// it is cancelled (CANCEL) and fails. Default DefaultDialTimeout.
+	DialTimeout time.Duration
+	Logger      *slog.Logger
 }
 
 func (cfg Config) withDefaults() (Config, error) {
@@ -89,6 +111,26 @@ func (cfg Config) withDefaults() (Config, error) {
 	}
 	if cfg.ByeTimeout == 0 {
 		cfg.ByeTimeout = DefaultByeTimeout
+	}
+	if cfg.DialTimeout < 0 {
+		return cfg, fmt.Errorf("%w: negative dial timeout", ErrInvalidConfig)
+	}
+	if cfg.DialTimeout == 0 {
+		cfg.DialTimeout = DefaultDialTimeout
+	}
+	if cfg.Outbound != "" {
+		if _, _, err := net.SplitHostPort(cfg.Outbound); err != nil {
+			cfg.Outbound = net.JoinHostPort(cfg.Outbound, "5060")
+		}
+		if host, _, err := net.SplitHostPort(cfg.Outbound); err != nil || host == "" {
+			return cfg, fmt.Errorf("%w: outbound proxy %q", ErrInvalidConfig, cfg.Outbound)
+		}
+	}
+	if cfg.From != "" {
+		var uri sip.Uri
+		if _, err := sip.ParseAddressValue(cfg.From, &uri, nil); err != nil || uri.Host == "" {
+			return cfg, fmt.Errorf("%w: From %q is not a SIP address", ErrInvalidConfig, cfg.From)
+		}
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()

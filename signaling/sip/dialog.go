@@ -16,7 +16,11 @@ import (
 // ACK is never answered).
 func (s *Server) onAck(req *sip.Request, tx sip.ServerTransaction) {
 	if c := s.lookup(req); c != nil {
-		_ = c.dlg.ReadAck(req, tx)
+		if d, ok := c.dlg.(interface {
+			ReadAck(*sip.Request, sip.ServerTransaction) error
+		}); ok {
+			_ = d.ReadAck(req, tx)
+		}
 	}
 }
 

@@ -32,7 +32,21 @@
 // the media (Media, MediaCall) are reached through small interfaces, so
 // that a *room.Manager and the plain-RTP media layer plug in.
 //
-// Not there yet: dial-out, the spoken PIN prompt (a room's PIN is taken
-// from the dialled URI only), video, TLS, SRTP, session timers, digest
-// authentication, and an INVITE without an SDP offer.
+// Server.Dial calls out: a room calls a sip: or sips: URI. The INVITE
+// carries the media layer's offer (an Offerer: PlainRTP offers PCMU and
+// PCMA) and goes to the URI's host, or to Config.Outbound (an outbound
+// proxy or SIP trunk), from Config.From (default sip:tessera@ the address
+// Tessera sends from); a 401 or 407 is answered with digest
+// authentication from Config.Username and Password. Each step reaches the
+// room as a call event (room.NotifyCall): dialing as Dial returns,
+// ringing on 180 or 183, answered on 200 (ACK; the callee joins the room
+// named after the URI's user, its media attached), busy on 486, 600 or
+// 603, failed on any other refusal or after Config.DialTimeout without an
+// answer (then CANCEL). An answered call is then like one that came in
+// (re-INVITE, UPDATE, INFO, BYE either way) and ends as hungup, with its
+// reason. Close cancels the calls still ringing and hangs up the others.
+//
+// Not there yet: the spoken PIN prompt (a room's PIN is taken from the
+// dialled URI only), video, TLS (a sips: call fails), SRTP offers, session
+// timers, and an INVITE without an SDP offer.
 package sip

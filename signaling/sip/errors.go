@@ -27,6 +27,9 @@ var (
 	ErrLockedOut = errors.New("sip: too many wrong PINs from this address")
 	// ErrCanceled: the caller cancelled the INVITE before it was answered.
 	ErrCanceled = errors.New("sip: call cancelled")
+	// ErrNoDialOut: the media layer cannot make offers, so no call can
+	// be placed.
+	ErrNoDialOut = errors.New("sip: the media layer cannot place calls")
 	// ErrNoAck: the caller never acknowledged the 200 OK.
 	ErrNoAck = errors.New("sip: no ACK for the 200 OK")
 )

@@ -112,7 +112,7 @@ func (s *Server) answer(req *sip.Request, tx sip.ServerTransaction) error {
 		return refuseDialog(err)
 	}
 	pid := joined.Me.ID
-	c := &call{s: s, dlg: dlg, room: r, pid: pid, media: mc, source: req.Source(),
+	c := &call{s: s, id: dlg.ID, dlg: dlg, room: r, pid: pid, media: mc, source: req.Source(),
 		sub: r.Subscribe(16), stop: make(chan struct{}), answer: answer}
 	if err := mc.Attach(ctx, r.Member(pid)); err != nil {
 		c.sub.Close()
@@ -187,7 +187,7 @@ func (s *Server) register(c *call) bool {
 	if s.closed {
 		return false
 	}
-	s.calls[c.dlg.ID] = c
+	s.calls[c.id] = c
 	s.callsWG.Add(1)
 	return true
 }

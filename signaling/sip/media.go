@@ -22,6 +22,24 @@ type Media interface {
 	Answer(offer []byte, digit func(rune)) (MediaCall, []byte, error)
 }
 
+// Offerer is a Media that also makes offers, for the calls Tessera
+// places (Server.Dial); PlainRTP is one.
+type Offerer interface {
+	// Offer opens the media of a call to place and returns it with the
+	// SDP offer. digit is as for Answer.
+	Offer(digit func(rune)) (OfferedCall, []byte, error)
+}
+
+// OfferedCall is the media of a call Tessera places: it starts once the
+// callee's answer is in.
+type OfferedCall interface {
+	MediaCall
+	// Answered takes the callee's SDP answer and starts the media; an
+	// answer with no codec offered is an error wrapping
+	// endpoint.ErrNoMedia.
+	Answered(answer []byte) error
+}
+
 // MediaCall is the media of one call.
 type MediaCall interface {
 	// Attach makes the media participant m's connection: m hears the

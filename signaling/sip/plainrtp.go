@@ -12,7 +12,10 @@ import (
 // when RTP stops for the engine's timeout.
 type PlainRTP struct{ Engine *plainrtp.Engine }
 
-var _ Media = PlainRTP{}
+var (
+	_ Media   = PlainRTP{}
+	_ Offerer = PlainRTP{}
+)
 
 // Answer opens a plain-RTP session for offer.
 func (p PlainRTP) Answer(offer []byte, digit func(rune)) (MediaCall, []byte, error) {
@@ -38,3 +41,16 @@ func (c plainCall) Update(offer []byte) ([]byte, error) {
 func (c plainCall) Done() <-chan struct{}   { return c.s.Done() }
 func (c plainCall) PictureFastUpdate() bool { return c.s.PictureFastUpdate() }
 func (c plainCall) Close() error            { return c.s.Close() }
+
+// Offer opens a plain-RTP session for a call Tessera places.
+func (p PlainRTP) Offer(digit func(rune)) (OfferedCall, []byte, error) {
+	s, offer, err := p.Engine.NewOffer(plainrtp.SessionOptions{
+		OnDigit: func(d plainrtp.Digit) { digit(rune(d.Key)) },
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return plainCall{s}, []byte(offer), nil
+}
+
+func (c plainCall) Answered(answer []byte) error { return c.s.Answered(string(answer)) }

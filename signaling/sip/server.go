@@ -47,8 +47,12 @@ type Server struct {
 	listeners   []net.Addr
 	conns       []interface{ Close() error }
 	closing     chan struct{}
-	done        chan struct{} // closed when Close has finished
-	closeOnce   sync.Once
+	// base is cancelled as Close begins: it bounds dial-out calls still
+	// ringing.
+	base       context.Context
+	cancelBase context.CancelFunc
+	done       chan struct{} // closed when Close has finished
+	closeOnce  sync.Once
 
 	// requests: handlers running on the SIP stack's goroutines. callsWG:
 	// the calls' goroutines. serving: the listeners' read loops.
@@ -80,6 +84,7 @@ func New(cfg Config, rooms Rooms, media Media) (*Server, error) {
 	if s.guesses == nil {
 		s.guesses = lockout.New(lockout.Options{Logger: cfg.Logger})
 	}
+	s.base, s.cancelBase = context.WithCancel(context.Background())
 	stackLog := slog.New(newQuietHandler(s.log.Handler()))
 	s.ua, err = sipgo.NewUA(
 		sipgo.WithUserAgent(cfg.UserAgent),
@@ -252,6 +257,7 @@ func (s *Server) Close() error {
 		s.closed = true
 		close(s.closing)
 		s.mu.Unlock()
+		s.cancelBase()
 		s.callsWG.Wait() // each call's goroutine sends its BYE
 		err := s.ua.Close()
 		s.mu.Lock()

@@ -1,0 +1,384 @@
+package sip
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+
+	"github.com/tessera-mcu/tessera/room"
+)
+
+// Dial places a call from room r to a SIP URI (sip: or sips: with a
+// host; anything else is an error wrapping room.ErrInvalidValue). It
+// returns at once, once the room was told the call is dialing; the call
+// goes on on a goroutine of the server's: ringing (180, 183), answered
+// (200: the callee joins the room as a participant named after the URI's
+// user, its media attached), busy (486, 600, 603) or failed (any other
+// refusal, no answer within Config.DialTimeout: CANCEL), and once
+// answered it is a call like those that come in, until hung up. Every
+// step reaches the room as a call event (room.NotifyCall). Close ends a
+// call still ringing with a CANCEL, an answered one with a BYE.
+func (s *Server) Dial(ctx context.Context, r *room.Room, uri string) (room.CallInfo, error) {
+	target, name, err := dialTarget(uri)
+	if err != nil {
+		return room.CallInfo{}, err
+	}
+	off, ok := s.media.(Offerer)
+	if !ok {
+		return room.CallInfo{}, ErrNoDialOut
+	}
+	if err := ctx.Err(); err != nil {
+		return room.CallInfo{}, err
+	}
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return room.CallInfo{}, ErrClosed
+	}
+	s.callsWG.Add(1)
+	s.mu.Unlock()
+	info := room.CallInfo{ID: room.NewCallID(), URI: uri}
+	r.NotifyCall(info, room.CallDialing, "")
+	go func() {
+		defer s.callsWG.Done()
+		s.dialOut(r, target, name, info, off)
+	}()
+	return info, nil
+}
+
+// dialTarget checks a dialled URI: sip: or sips:, with a host. name is
+// who the callee becomes in the room: its user part, or its host.
+func dialTarget(uri string) (sip.Uri, string, error) {
+	var u sip.Uri
+	raw := strings.TrimSpace(uri)
+	if len(raw) > 1024 || strings.ContainsAny(raw, "\r\n<>\" ") {
+		return u, "", fmt.Errorf("%w: %q is not a SIP URI", room.ErrInvalidValue, uri)
+	}
+	lower := strings.ToLower(raw)
+	if !strings.HasPrefix(lower, "sip:") && !strings.HasPrefix(lower, "sips:") {
+		return u, "", fmt.Errorf("%w: %q is not a sip: or sips: URI", room.ErrInvalidValue, uri)
+	}
+	if err := sip.ParseUri(raw, &u); err != nil || u.Host == "" {
+		return u, "", fmt.Errorf("%w: %q names no host", room.ErrInvalidValue, uri)
+	}
+	name := u.User
+	if name == "" {
+		name = u.Host
+	}
+	return u, displayName(&sip.FromHeader{DisplayName: name}), nil
+}
+
+// Reasons a dial-out call fails or ends, as the room's call events give
+// them.
+const (
+	reasonNoAnswer = "no answer"
+	reasonClosing  = "server closing"
+)
+
+// dialOut runs one dial-out call: the INVITE, its answer, the join, then
+// the call as any other (call.run).
+func (s *Server) dialOut(r *room.Room, target sip.Uri, name string, info room.CallInfo, off Offerer) {
+	failed := func(state, reason string, err error) {
+		s.log.Info("SIP dial-out ended", "room", r.ID(), "uri", info.URI, "state", state, "reason", reason, "err", err)
+		r.NotifyCall(info, state, reason)
+	}
+	var owner atomic.Pointer[call]
+	mc, offer, err := off.Offer(func(key rune) {
+		if c := owner.Load(); c != nil {
+			s.digit(c, key)
+		}
+	})
+	if err != nil {
+		failed(room.CallFailed, "no media ports", err)
+		return
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			_ = mc.Close()
+		}
+	}()
+	req, err := s.inviteRequest(target, offer)
+	if err != nil {
+		failed(room.CallFailed, "cannot reach "+target.Host, err)
+		return
+	}
+	ctx, cancel := context.WithTimeoutCause(s.base, s.cfg.DialTimeout, errNoAnswer)
+	defer cancel()
+	ua := sipgo.DialogUA{Client: s.client, ContactHDR: *req.Contact(), RewriteContact: true}
+	dlg, err := ua.WriteInvite(ctx, req)
+	if err != nil {
+		failed(room.CallFailed, "cannot reach "+target.Host, err)
+		return
+	}
+	var ringing sync.Once
+	err = dlg.WaitAnswer(ctx, sipgo.AnswerOptions{
+		Username: s.cfg.Username, Password: s.cfg.Password,
+		OnResponse: func(res *sip.Response) error {
+			if res.StatusCode == 180 || res.StatusCode == 183 {
+				ringing.Do(func() { r.NotifyCall(info, room.CallRinging, "") })
+			}
+			return nil
+		},
+	})
+	if err != nil {
+		s.unanswered(dlg)
+		state, reason := refusedCall(ctx, err)
+		failed(state, reason, err)
+		return
+	}
+	id, err := outDialogKey(dlg.InviteResponse)
+	if err == nil {
+		err = dlg.Ack(context.Background())
+	}
+	if err != nil {
+		_ = dlg.Close()
+		failed(room.CallFailed, "broken answer", err)
+		return
+	}
+	bye := func() {
+		bctx, bcancel := context.WithTimeout(context.Background(), s.cfg.ByeTimeout)
+		_ = dlg.Bye(bctx)
+		bcancel()
+	}
+	if err := mc.Answered(dlg.InviteResponse.Body()); err != nil {
+		bye()
+		failed(room.CallFailed, "no usable audio in the answer", err)
+		return
+	}
+	jctx, jcancel := context.WithTimeout(s.base, 10*time.Second)
+	defer jcancel()
+	joined, err := r.Enter(jctx, room.JoinRequest{Display: name, Pin: r.Config().Pin})
+	if err != nil {
+		bye()
+		failed(room.CallFailed, "cannot join the room: "+err.Error(), err)
+		return
+	}
+	pid := joined.Me.ID
+	info.Participant = pid
+	c := &call{s: s, id: id, dlg: &outDialog{DialogClientSession: dlg}, room: r, pid: pid, media: mc,
+		source: dlg.InviteResponse.Source(), sub: r.Subscribe(16), stop: make(chan struct{}),
+		answer: offer, out: &info}
+	if err := mc.Attach(jctx, r.Member(pid)); err != nil {
+		c.sub.Close()
+		s.leave(r, pid)
+		bye()
+		failed(room.CallFailed, "media: "+err.Error(), err)
+		return
+	}
+	if !s.register(c) {
+		c.sub.Close()
+		s.leave(r, pid)
+		bye()
+		failed(room.CallFailed, reasonClosing, ErrClosed)
+		return
+	}
+	ok = true
+	owner.Store(c)
+	s.stats.answered.Add(1)
+	s.log.Info("SIP dial-out up", "room", r.ID(), "participant", pid, "uri", info.URI)
+	r.NotifyCall(info, room.CallAnswered, "")
+	c.run()
+}
+
+// errNoAnswer is why a dial-out call still ringing at its timeout ends.
+var errNoAnswer = errors.New("sip: no answer")
+
+// refusedCall is the state and reason of a call that got no 2xx.
+func refusedCall(ctx context.Context, err error) (state, reason string) {
+	var res *sipgo.ErrDialogResponse
+	if errors.As(err, &res) {
+		code := res.Res.StatusCode
+		reason := strconv.Itoa(code) + " " + res.Res.Reason
+		switch code {
+		case 486, 600, 603:
+			return room.CallBusy, reason
+		}
+		return room.CallFailed, reason
+	}
+	var res2 sipgo.ErrDialogResponse
+	if errors.As(err, &res2) {
+		return refusedCall(ctx, &res2)
+	}
+	switch {
+	case errors.Is(context.Cause(ctx), errNoAnswer):
+		return room.CallFailed, reasonNoAnswer
+	case ctx.Err() != nil:
+		return room.CallFailed, reasonClosing
+	}
+	return room.CallFailed, "unreachable"
+}
+
+// unanswered cleans up after an INVITE that got no 2xx. A 2xx that
+// crossed the CANCEL gets its ACK and a BYE at once.
+func (s *Server) unanswered(dlg *sipgo.DialogClientSession) {
+	if res := dlg.InviteResponse; res != nil && res.IsSuccess() {
+		ctx, cancel := context.WithTimeout(context.Background(), s.cfg.ByeTimeout)
+		defer cancel()
+		if dlg.Ack(ctx) == nil {
+			_ = dlg.Bye(ctx)
+		}
+	}
+	_ = dlg.Close()
+}
+
+// outDialogKey is the table key of a dial-out call: its dialog ID as the
+// callee's requests compute it (Call-ID, Tessera's tag, the callee's).
+func outDialogKey(res *sip.Response) (string, error) {
+	if res == nil || res.CallID() == nil || res.From() == nil || res.To() == nil {
+		return "", fmt.Errorf("%w: answer lacks Call-ID, From or To", ErrBadRequest)
+	}
+	local, _ := res.From().Params.Get("tag")
+	remote, ok := res.To().Params.Get("tag")
+	if !ok || local == "" || remote == "" {
+		return "", fmt.Errorf("%w: answer has no To tag", ErrBadRequest)
+	}
+	return sip.DialogIDMake(res.CallID().Value(), local, remote), nil
+}
+
+// inviteRequest builds the INVITE of a call to target: through the
+// outbound proxy if one is set, from the UDP listener (TCP if UDP is
+// off), with Tessera's From, Contact and User-Agent.
+func (s *Server) inviteRequest(target sip.Uri, offer []byte) (*sip.Request, error) {
+	network := "udp"
+	if s.cfg.UDP == "-" {
+		network = "tcp"
+	}
+	if t, ok := target.UriParams.Get("transport"); ok && target.UriParams != nil {
+		network = strings.ToLower(t)
+	}
+	if network != "udp" && network != "tcp" {
+		return nil, fmt.Errorf("%w: transport %s", ErrInvalidConfig, network)
+	}
+	if target.Scheme == "sips" {
+		return nil, fmt.Errorf("%w: sips: needs TLS, which this server does not speak", ErrInvalidConfig)
+	}
+	dest := s.cfg.Outbound
+	if dest == "" {
+		port := target.Port
+		if port == 0 {
+			port = 5060
+		}
+		dest = net.JoinHostPort(target.Host, strconv.Itoa(port))
+	}
+	local, err := s.localAddr(network, dest)
+	if err != nil {
+		return nil, err
+	}
+	req := sip.NewRequest(sip.INVITE, target)
+	req.SetTransport(strings.ToUpper(network))
+	req.SetDestination(dest)
+	if network == "udp" {
+		// Sent from the listening socket, so that the callee's requests
+		// come back where the server reads.
+		req.Laddr = sip.Addr{IP: local.ip, Port: local.port}
+	}
+	contact := sip.ContactHeader{Address: sip.Uri{Scheme: "sip", User: "tessera", Host: local.host, Port: local.port}}
+	if network == "tcp" {
+		contact.Address.UriParams = sip.NewParams()
+		contact.Address.UriParams.Add("transport", "tcp")
+	}
+	from := sip.FromHeader{Address: sip.Uri{Scheme: "sip", User: "tessera", Host: local.host}, Params: sip.NewParams()}
+	if s.cfg.From != "" {
+		from.DisplayName, _ = sip.ParseAddressValue(s.cfg.From, &from.Address, &from.Params)
+	}
+	from.Params.Add("tag", sip.GenerateTagN(16))
+	to := sip.ToHeader{Address: sip.Uri{Scheme: target.Scheme, User: target.User, Host: target.Host, Port: target.Port}, Params: sip.NewParams()}
+	req.AppendHeader(&from)
+	req.AppendHeader(&to)
+	req.AppendHeader(&contact)
+	req.AppendHeader(sip.NewHeader("User-Agent", s.cfg.UserAgent))
+	req.AppendHeader(sip.NewHeader("Allow", allowed))
+	req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+	req.SetBody(offer)
+	return req, nil
+}
+
+// localAddr is where Tessera sends from on network to dest: the
+// listening address, with the local address the system routes to dest
+// by when the server listens on every interface.
+type localAddr struct {
+	ip   net.IP // nil: any (a new TCP connection)
+	host string
+	port int
+}
+
+func (s *Server) localAddr(network, dest string) (localAddr, error) {
+	var a localAddr
+	for _, l := range s.Addrs() {
+		if !strings.HasPrefix(l.Network(), network) {
+			continue
+		}
+		host, port, err := net.SplitHostPort(l.String())
+		if err != nil {
+			continue
+		}
+		a.port, _ = strconv.Atoi(port)
+		a.ip, a.host = net.ParseIP(host), host
+		break
+	}
+	if a.port == 0 {
+		return a, fmt.Errorf("%w: not listening on %s (call Listen first)", ErrClosed, network)
+	}
+	if a.ip == nil || a.ip.IsUnspecified() {
+		// A connected UDP socket sends nothing; it only picks the route.
+		c, err := net.Dial("udp", dest)
+		if err != nil {
+			return a, err
+		}
+		a.host = c.LocalAddr().(*net.UDPAddr).IP.String()
+		_ = c.Close()
+	}
+	if network == "tcp" {
+		a.ip = nil // a new TCP connection binds any local port
+	}
+	return a, nil
+}
+
+// outDialog is the dialog of a call Tessera placed, as a call holds it.
+// The callee's requests carry CSeq numbers of its own, which start
+// anywhere: the first one is taken, and later ones must not go back.
+type outDialog struct {
+	*sipgo.DialogClientSession
+	mu   sync.Mutex
+	cseq uint32
+	seen bool
+}
+
+func (d *outDialog) ReadRequest(req *sip.Request, _ sip.ServerTransaction) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	n := req.CSeq().SeqNo
+	if d.seen && n <= d.cseq {
+		return sipgo.ErrDialogInvalidCseq
+	}
+	d.cseq, d.seen = n, true
+	return nil
+}
+
+// hangupReason is why an answered dial-out call ended, as the room's
+// hung-up event gives it.
+func hangupReason(why error) string {
+	switch {
+	case errors.Is(why, errRemoteBye):
+		return "hung up"
+	case errors.Is(why, errKicked):
+		return "kicked"
+	case errors.Is(why, errDestroyed):
+		return "room destroyed"
+	case errors.Is(why, errMediaEnded):
+		return "no media"
+	case errors.Is(why, ErrClosed):
+		return reasonClosing
+	}
+	return why.Error()
+}
