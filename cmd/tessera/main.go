@@ -201,6 +201,11 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 	}
 	if sipSrv != nil {
 		defer sipSrv.Close()
+		// Rooms call phones through it: the plugins' dial request and
+		// POST /admin/rooms/{room}/calls.
+		ab.SetDialer(sipSrv)
+		mcu.SetDialer(sipSrv)
+		admin.Dialer = sipSrv
 	}
 	servers := []*http.Server{newServer(signaling.NewRouter(routes))}
 	addrs := []string{cfg.Listen}

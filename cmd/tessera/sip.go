@@ -24,6 +24,12 @@ type sipConfig struct {
 	SIPMediaIP    string        `yaml:"sip_media_ip"`
 	SIPRTPTimeout time.Duration `yaml:"sip_rtp_timeout"`
 	SIPInviteRate float64       `yaml:"sip_invite_rate"`
+	// Dial-out.
+	SIPOutbound    string        `yaml:"sip_outbound"`
+	SIPFrom        string        `yaml:"sip_from"`
+	SIPUsername    string        `yaml:"sip_username"`
+	SIPPassword    string        `yaml:"sip_password"`
+	SIPDialTimeout time.Duration `yaml:"sip_dial_timeout"`
 }
 
 func sipDefaults() sipConfig {
@@ -32,6 +38,8 @@ func sipDefaults() sipConfig {
 		SIPMediaPorts: fmt.Sprintf("%d-%d", plainrtp.DefaultPortMin, plainrtp.DefaultPortMax),
 		SIPRTPTimeout: plainrtp.DefaultTimeout,
 		SIPInviteRate: sip.DefaultInviteRate,
+
+		SIPDialTimeout: sip.DefaultDialTimeout,
 	}
 }
 
@@ -40,6 +48,11 @@ func bindSIP(fs *flag.FlagSet, c *sipConfig) {
 	fs.StringVar(&c.SIPMediaPorts, "sip-media-ports", c.SIPMediaPorts, "UDP port range MIN-MAX of SIP calls' RTP and RTCP (two ports a call, four with video)")
 	fs.StringVar(&c.SIPMediaIP, "sip-media-ip", c.SIPMediaIP, "address SIP calls send their media to (the SDP c= line); empty: the first -public-ips, else -media-bind, else the address of the default route")
 	fs.DurationVar(&c.SIPRTPTimeout, "sip-rtp-timeout", c.SIPRTPTimeout, "a SIP call with no RTP for this long is hung up")
+	fs.StringVar(&c.SIPOutbound, "sip-outbound", c.SIPOutbound, "host:port of an outbound proxy or SIP trunk every dial-out INVITE goes to; empty: the dialled URI's host")
+	fs.StringVar(&c.SIPFrom, "sip-from", c.SIPFrom, "From of dial-out calls, a SIP URI (a display name may come first); empty: sip:tessera@ the address calls leave from")
+	fs.StringVar(&c.SIPUsername, "sip-username", c.SIPUsername, "username answering a trunk's digest challenge (401/407) to a dial-out call")
+	fs.StringVar(&c.SIPPassword, "sip-password", c.SIPPassword, "password answering a trunk's digest challenge to a dial-out call")
+	fs.DurationVar(&c.SIPDialTimeout, "sip-dial-timeout", c.SIPDialTimeout, "a dial-out call not answered in this time is cancelled (the room hears \"failed\")")
 	fs.Float64Var(&c.SIPInviteRate, "sip-invite-rate", c.SIPInviteRate, "new INVITEs per second one address may send (beyond a burst of "+strconv.Itoa(sip.DefaultInviteBurst)+": 503); negative: no limit")
 }
 
@@ -115,7 +128,8 @@ func (c sipConfig) newSIP(rooms *room.Manager, publicIPs []string, bind string, 
 		return nil, fmt.Errorf("sip media: %w", err)
 	}
 	srv, err := sip.New(sip.Config{UDP: c.SIPListen, TCP: c.SIPListen, InviteRate: c.SIPInviteRate,
-		Lockout: guesses, Logger: log}, rooms, sip.PlainRTP{Engine: engine})
+		Outbound: c.SIPOutbound, From: c.SIPFrom, Username: c.SIPUsername, Password: c.SIPPassword,
+		DialTimeout: c.SIPDialTimeout, Lockout: guesses, Logger: log}, rooms, sip.PlainRTP{Engine: engine})
 	if err != nil {
 		return nil, err
 	}

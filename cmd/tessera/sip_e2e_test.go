@@ -111,3 +111,60 @@ func containsDisplay(answer map[string]any, display string) bool {
 	}
 	return false
 }
+
+// A participant asks the running server to call a phone into the demo
+// room ({"request":"dial"}): baresip, answering by itself, rings and
+// answers, everyone in the room hears of it, the participant hears the
+// phone's tone, and the phone hears the participant's.
+func TestDialOutThroughThePlugin(t *testing.T) {
+	e2etool.Need(t, "baresip")
+	sipPort := freeUDPPort(t)
+	mediaLo := 30000 + 2*(sipPort%8000)
+	addr := startServer(t, "-sip-listen", "127.0.0.1:"+strconv.Itoa(sipPort),
+		"-sip-media-ports", strconv.Itoa(mediaLo)+"-"+strconv.Itoa(mediaLo+19), "-sip-media-ip", "127.0.0.1")
+	web, peer := joinMCU(t, addr, "web", testpeer.Options{ToneHz: 440})
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	phone, err := baresip.Start(ctx, t.TempDir(), baresip.Options{ToneHz: 880, User: "alice", AutoAnswer: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer phone.Close()
+
+	ans := web.call(map[string]any{"janus": "message", "session_id": web.sid, "handle_id": web.hid,
+		"body": map[string]any{"request": "dial", "room": 1234, "secret": "adminpwd", "uri": "sip:alice@" + phone.SIPAddr}})
+	data := janusData(ans)
+	call, _ := data["call"].(map[string]any)
+	callID, _ := call["id"].(float64)
+	if data["mcu"] != "success" || callID == 0 {
+		t.Fatalf("dial: %v", ans)
+	}
+	dialEvent := func(state string) func(map[string]any) bool {
+		return func(d map[string]any) bool {
+			c, _ := d["call"].(map[string]any)
+			id, _ := c["id"].(float64)
+			return d["dial"] == state && id == callID
+		}
+	}
+	answered, _ := web.awaitEvent("answered", 15*time.Second, dialEvent("answered"))
+	if c, _ := answered["call"].(map[string]any); c["participant"] == nil {
+		t.Errorf("the answered event does not name the participant: %v", answered)
+	}
+	hearsWithin(t, "the WebRTC participant", peer, 880, 10*time.Second)
+	time.Sleep(2 * time.Second)
+	pcm, rate, err := phone.Received()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(pcm) < rate {
+		t.Fatalf("the phone recorded %d samples", len(pcm))
+	}
+	last := pcm[len(pcm)-rate:]
+	if room, own := codectest.Goertzel(last, rate, 440), codectest.Goertzel(last, rate, 880); room < 0.1 || own > 0.02 {
+		t.Errorf("the phone hears the room at %.3f and itself at %.3f", room, own)
+	}
+	if err := phone.Hangup(); err != nil {
+		t.Fatal(err)
+	}
+	web.awaitEvent("hungup", 10*time.Second, dialEvent("hungup"))
+}
