@@ -1,6 +1,7 @@
 package main
 
 import (
+	"crypto/tls"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -24,6 +25,10 @@ type sipConfig struct {
 	SIPMediaIP    string        `yaml:"sip_media_ip"`
 	SIPRTPTimeout time.Duration `yaml:"sip_rtp_timeout"`
 	SIPInviteRate float64       `yaml:"sip_invite_rate"`
+	// SIP over TLS, when a certificate is given.
+	SIPTLSListen string `yaml:"sip_tls_listen"`
+	SIPTLSCert   string `yaml:"sip_tls_cert"`
+	SIPTLSKey    string `yaml:"sip_tls_key"`
 	// Dial-out.
 	SIPOutbound    string        `yaml:"sip_outbound"`
 	SIPFrom        string        `yaml:"sip_from"`
@@ -38,6 +43,7 @@ func sipDefaults() sipConfig {
 		SIPMediaPorts: fmt.Sprintf("%d-%d", plainrtp.DefaultPortMin, plainrtp.DefaultPortMax),
 		SIPRTPTimeout: plainrtp.DefaultTimeout,
 		SIPInviteRate: sip.DefaultInviteRate,
+		SIPTLSListen:  ":5061",
 
 		SIPDialTimeout: sip.DefaultDialTimeout,
 	}
@@ -48,6 +54,9 @@ func bindSIP(fs *flag.FlagSet, c *sipConfig) {
 	fs.StringVar(&c.SIPMediaPorts, "sip-media-ports", c.SIPMediaPorts, "UDP port range MIN-MAX of SIP calls' RTP and RTCP (two ports a call, four with video)")
 	fs.StringVar(&c.SIPMediaIP, "sip-media-ip", c.SIPMediaIP, "address SIP calls send their media to (the SDP c= line); empty: the first -public-ips, else -media-bind, else the address of the default route")
 	fs.DurationVar(&c.SIPRTPTimeout, "sip-rtp-timeout", c.SIPRTPTimeout, "a SIP call with no RTP for this long is hung up")
+	fs.StringVar(&c.SIPTLSListen, "sip-tls-listen", c.SIPTLSListen, "SIP over TLS address, used when -sip-tls-cert and -sip-tls-key are set")
+	fs.StringVar(&c.SIPTLSCert, "sip-tls-cert", c.SIPTLSCert, "PEM certificate (chain) of SIP over TLS; with -sip-tls-key it turns the TLS listener on")
+	fs.StringVar(&c.SIPTLSKey, "sip-tls-key", c.SIPTLSKey, "PEM private key of -sip-tls-cert")
 	fs.StringVar(&c.SIPOutbound, "sip-outbound", c.SIPOutbound, "host:port of an outbound proxy or SIP trunk every dial-out INVITE goes to; empty: the dialled URI's host")
 	fs.StringVar(&c.SIPFrom, "sip-from", c.SIPFrom, "From of dial-out calls, a SIP URI (a display name may come first); empty: sip:tessera@ the address calls leave from")
 	fs.StringVar(&c.SIPUsername, "sip-username", c.SIPUsername, "username answering a trunk's digest challenge (401/407) to a dial-out call")
@@ -69,6 +78,17 @@ func (c sipConfig) validate() error {
 	if c.SIPMediaIP != "" {
 		if a, err := netip.ParseAddr(c.SIPMediaIP); err != nil || a.IsUnspecified() {
 			return fmt.Errorf("%w: sip media ip %q (an address to reach this server at)", errConfig, c.SIPMediaIP)
+		}
+	}
+	if (c.SIPTLSCert == "") != (c.SIPTLSKey == "") {
+		return fmt.Errorf("%w: -sip-tls-cert and -sip-tls-key go together", errConfig)
+	}
+	if c.SIPTLSCert != "" {
+		if _, err := tls.LoadX509KeyPair(c.SIPTLSCert, c.SIPTLSKey); err != nil {
+			return fmt.Errorf("%w: sip tls certificate: %v", errConfig, err)
+		}
+		if _, _, err := net.SplitHostPort(c.SIPTLSListen); err != nil {
+			return fmt.Errorf("%w: sip tls listen %q: %v", errConfig, c.SIPTLSListen, err)
 		}
 	}
 	if c.SIPRTPTimeout < time.Second {
@@ -127,9 +147,18 @@ func (c sipConfig) newSIP(rooms *room.Manager, publicIPs []string, bind string, 
 	if err != nil {
 		return nil, fmt.Errorf("sip media: %w", err)
 	}
-	srv, err := sip.New(sip.Config{UDP: c.SIPListen, TCP: c.SIPListen, InviteRate: c.SIPInviteRate,
+	scfg := sip.Config{UDP: c.SIPListen, TCP: c.SIPListen, InviteRate: c.SIPInviteRate,
 		Outbound: c.SIPOutbound, From: c.SIPFrom, Username: c.SIPUsername, Password: c.SIPPassword,
-		DialTimeout: c.SIPDialTimeout, Lockout: guesses, Logger: log}, rooms, sip.PlainRTP{Engine: engine})
+		DialTimeout: c.SIPDialTimeout, Lockout: guesses, Logger: log}
+	if c.SIPTLSCert != "" {
+		cert, err := tls.LoadX509KeyPair(c.SIPTLSCert, c.SIPTLSKey)
+		if err != nil {
+			return nil, fmt.Errorf("sip tls: %w", err)
+		}
+		scfg.TLS = c.SIPTLSListen
+		scfg.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	}
+	srv, err := sip.New(scfg, rooms, sip.PlainRTP{Engine: engine})
 	if err != nil {
 		return nil, err
 	}

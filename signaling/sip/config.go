@@ -1,6 +1,7 @@
 package sip
 
 import (
+	"crypto/tls"
 	"fmt"
 	"log/slog"
 	"net"
@@ -30,6 +31,11 @@ const (
 
 // Config configures the SIP user agent.
 type Config struct {
+	// TLS is the address to listen on for SIP over TLS (RFC 3261 section
+	// 26; Debian phones and trunks use 5061), with TLSConfig's
+	// certificate; empty: no TLS listener.
+	TLS       string
+	TLSConfig *tls.Config
 	// UDP and TCP are the addresses to listen on, host:port (port 0: any
 	// free one). Default both DefaultAddress; "-" turns one off.
 	UDP, TCP string
@@ -89,6 +95,14 @@ func (cfg Config) withDefaults() (Config, error) {
 		}
 		if _, _, err := net.SplitHostPort(a); err != nil {
 			return cfg, fmt.Errorf("%w: address %q: %v", ErrInvalidConfig, a, err)
+		}
+	}
+	if cfg.TLS != "" {
+		if _, _, err := net.SplitHostPort(cfg.TLS); err != nil {
+			return cfg, fmt.Errorf("%w: tls address %q: %v", ErrInvalidConfig, cfg.TLS, err)
+		}
+		if cfg.TLSConfig == nil || (len(cfg.TLSConfig.Certificates) == 0 && cfg.TLSConfig.GetCertificate == nil) {
+			return cfg, fmt.Errorf("%w: a TLS listener needs a certificate", ErrInvalidConfig)
 		}
 	}
 	if cfg.UDP == "-" && cfg.TCP == "-" {

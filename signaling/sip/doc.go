@@ -46,7 +46,13 @@
 // (re-INVITE, UPDATE, INFO, BYE either way) and ends as hungup, with its
 // reason. Close cancels the calls still ringing and hangs up the others.
 //
+// The media layer answers what the offer carries: audio, and video from
+// a room system (its camera a tile, the composite back at a size its
+// level allows; SIP INFO picture_fast_update asks for a keyframe), over
+// RTP/AVP or SDES-keyed RTP/SAVP. With Config.TLS and TLSConfig the
+// server also takes SIP over TLS.
+//
 // Not there yet: the spoken PIN prompt (a room's PIN is taken from the
-// dialled URI only), video, TLS (a sips: call fails), SRTP offers, session
+// dialled URI only), dial-out over TLS (a sips: call fails), session
 // timers, and an INVITE without an SDP offer.
 package sip

@@ -2,6 +2,7 @@ package sip
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -195,6 +196,18 @@ func (s *Server) Listen() error {
 		s.conns = append(s.conns, l)
 		s.listeners = append(s.listeners, l.Addr())
 	}
+	if s.cfg.TLS != "" {
+		l, err := tls.Listen("tcp", s.cfg.TLS, s.cfg.TLSConfig)
+		if err != nil {
+			for _, c := range s.conns {
+				_ = c.Close()
+			}
+			s.conns, s.listeners = nil, nil
+			return fmt.Errorf("sip: listen tls %s: %w", s.cfg.TLS, err)
+		}
+		s.conns = append(s.conns, tlsListener{l})
+		s.listeners = append(s.listeners, tlsAddr{l.Addr()})
+	}
 	s.started = true
 	for _, c := range s.conns {
 		s.serving.Add(1)
@@ -204,6 +217,8 @@ func (s *Server) Listen() error {
 			switch c := c.(type) {
 			case net.PacketConn:
 				err = s.srv.ServeUDP(c)
+			case tlsListener:
+				err = s.srv.ServeTLS(c.Listener)
 			case net.Listener:
 				err = s.srv.ServeTCP(c)
 			}
@@ -336,12 +351,20 @@ func (s *Server) contact(req *sip.Request) sip.ContactHeader {
 		uri.Port, _ = strconv.Atoi(port)
 		break
 	}
-	if network == "tcp" {
+	if network == "tcp" || network == "tls" {
 		uri.UriParams = sip.NewParams()
-		uri.UriParams.Add("transport", "tcp")
+		uri.UriParams.Add("transport", network)
 	}
 	return sip.ContactHeader{Address: uri}
 }
+
+// tlsListener marks the TLS listener among the server's listeners.
+type tlsListener struct{ net.Listener }
+
+// tlsAddr is the TLS listener's address, telling its network as "tls".
+type tlsAddr struct{ net.Addr }
+
+func (tlsAddr) Network() string { return "tls" }
 
 // Stats count what the server did.
 type Stats struct {
