@@ -100,3 +100,20 @@ func TestNegotiateTimer(t *testing.T) {
 		})
 	}
 }
+
+// A phone that leaves the refreshing to Tessera gets refresher=uas and
+// an UPDATE refresh at half the interval, twice; when a refresh fails
+// (481), Tessera hangs up and the room is empty.
+func TestSIPpSessionTimerTesseraRefreshes(t *testing.T) {
+	h := newHarness(t, Config{MinSE: 2 * time.Second}, room.Config{})
+	start := time.Now()
+	if err := h.sipp(t, "timer_uas.xml", "u1", testRoom.String()); err != nil {
+		t.Fatalf("session timer scenario (Tessera refreshes): %v", err)
+	}
+	if d := time.Since(start); d < 3*time.Second {
+		t.Fatalf("two refreshes of a 4 s session within %v", d)
+	}
+	if !waitFor(2*time.Second, func() bool { return h.srv.Calls() == 0 && len(h.participants()) == 0 }) {
+		t.Fatalf("%d calls up, participants %q after the failed refresh", h.srv.Calls(), h.participants())
+	}
+}
