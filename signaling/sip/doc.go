@@ -46,7 +46,21 @@
 // (re-INVITE, UPDATE, INFO, BYE either way) and ends as hungup, with its
 // reason. Close cancels the calls still ringing and hangs up the others.
 //
+// Session timers (RFC 4028): an INVITE with Session-Expires gets it back
+// in the 200 OK (raised to Config.MinSE, 90 s by default, for a caller
+// that does not support timers; 422 with Min-SE for one that does and
+// asks for less), with Supported: timer and, when the caller supports
+// timers, Require: timer. The caller refreshes (refresher=uac) unless it
+// leaves that to Tessera and allows UPDATE: then Tessera sends an
+// offerless UPDATE at half the interval (refresher=uas), and a refresh
+// that fails ends the call. Each re-INVITE or UPDATE answered 2xx
+// restarts the timer, and its 200 carries Session-Expires again; when
+// the interval passes without one (less min(32 s, a third of it)),
+// Tessera sends a BYE and the participant leaves. Tessera does not
+// refresh by re-INVITE: a caller that wants Tessera to refresh but does
+// not take UPDATE gets no session timer. Dial-out calls ask for none.
+//
 // Not there yet: the spoken PIN prompt (a room's PIN is taken from the
-// dialled URI only), video, TLS (a sips: call fails), SRTP offers, session
-// timers, and an INVITE without an SDP offer.
+// dialled URI only), video, TLS (a sips: call fails), SRTP offers, and
+// an INVITE without an SDP offer.
 package sip
