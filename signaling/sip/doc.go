@@ -24,7 +24,8 @@
 // full, 486 when the room is, 488 for an offer with no usable audio or no
 // offer at all, 503 with Retry-After for an address sending INVITEs
 // faster than its token bucket allows (Config.InviteRate, InviteBurst),
-// 405 with Allow for any other method.
+// 422 with Min-SE for a session interval below Config.MinSE, 405 with
+// Allow for any other method.
 //
 // A Server owns every call: one goroutine per answered call, ended by
 // Close, which sends each call its BYE and waits for every goroutine the

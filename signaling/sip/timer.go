@@ -161,7 +161,10 @@ func (s *Server) negotiateTimer(req *sip.Request) (*sessionTimer, error) {
 // apply takes the interval and refresher a request asks for; the caller
 // must hold mu once the timer runs.
 func (st *sessionTimer) apply(sr sessionRequest) error {
-	floor := max(st.s.cfg.MinSE, sr.minSE)
+	if sr.interval < sr.minSE {
+		return fmt.Errorf("%w: Session-Expires below the request's own Min-SE", ErrBadRequest)
+	}
+	floor := st.s.cfg.MinSE
 	interval := sr.interval
 	if interval < floor {
 		if sr.supported {

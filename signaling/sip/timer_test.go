@@ -2,6 +2,7 @@ package sip
 
 import (
 	"errors"
+	"slices"
 	"testing"
 	"time"
 
@@ -52,6 +53,7 @@ func TestNegotiateTimer(t *testing.T) {
 		hdrs      map[string]string
 		none      bool
 		tooSmall  bool
+		bad       bool
 		interval  time.Duration
 		refresher string
 		require   bool
@@ -66,7 +68,10 @@ func TestNegotiateTimer(t *testing.T) {
 		{name: "compact form", hdrs: map[string]string{"k": "timer", "x": "120;refresher=uac"},
 			interval: 120 * time.Second, refresher: "uac", require: true},
 		{name: "too small", hdrs: map[string]string{"Supported": "timer", "Session-Expires": "60"}, tooSmall: true},
-		{name: "below Min-SE of the request", hdrs: map[string]string{"Supported": "timer", "Session-Expires": "100", "Min-SE": "120"}, tooSmall: true},
+		{name: "above Min-SE of the request", hdrs: map[string]string{"Supported": "timer", "Session-Expires": "200;refresher=uac", "Min-SE": "120"},
+			interval: 200 * time.Second, refresher: "uac", require: true},
+		{name: "below Min-SE of the request", hdrs: map[string]string{"Supported": "timer", "Session-Expires": "100", "Min-SE": "120"}, bad: true},
+		{name: "not a number", hdrs: map[string]string{"Session-Expires": "soon"}, bad: true},
 		{name: "raised without timer support", hdrs: map[string]string{"Session-Expires": "60", "Allow": "UPDATE"},
 			interval: 90 * time.Second, refresher: "uas"},
 		{name: "no support, no UPDATE", hdrs: map[string]string{"Session-Expires": "600"}, none: true},
@@ -78,6 +83,11 @@ func TestNegotiateTimer(t *testing.T) {
 			}
 			st, err := s.negotiateTimer(req)
 			switch {
+			case tc.bad:
+				if !errors.Is(err, ErrBadRequest) {
+					t.Fatalf("err %v, want ErrBadRequest", err)
+				}
+				return
 			case tc.tooSmall:
 				if !errors.Is(err, ErrSessionIntervalTooSmall) || refuse(err).code != 422 {
 					t.Fatalf("err %v, want 422", err)
@@ -115,5 +125,38 @@ func TestSIPpSessionTimerTesseraRefreshes(t *testing.T) {
 	}
 	if !waitFor(2*time.Second, func() bool { return h.srv.Calls() == 0 && len(h.participants()) == 0 }) {
 		t.Fatalf("%d calls up, participants %q after the failed refresh", h.srv.Calls(), h.participants())
+	}
+}
+
+// A refresh asking for less than Min-SE is refused 422 (and leaves the
+// session as it was); one without Session-Expires keeps the interval and
+// is answered with it.
+func TestSessionRefresh(t *testing.T) {
+	s := &Server{cfg: Config{MinSE: 90 * time.Second}}
+	req := sip.NewRequest(sip.INVITE, sip.Uri{User: "1234", Host: "127.0.0.1"})
+	req.AppendHeader(sip.NewHeader("Supported", "timer"))
+	req.AppendHeader(sip.NewHeader("Session-Expires", "300;refresher=uac"))
+	st, err := s.negotiateTimer(req)
+	if err != nil || st == nil {
+		t.Fatalf("timer %v, err %v", st, err)
+	}
+	small := sip.NewRequest(sip.UPDATE, sip.Uri{User: "1234", Host: "127.0.0.1"})
+	small.AppendHeader(sip.NewHeader("Supported", "timer"))
+	small.AppendHeader(sip.NewHeader("Session-Expires", "30"))
+	if _, err := st.check(small); refuse(err).code != 422 {
+		t.Fatalf("refresh of 30 s: %v, want 422", err)
+	}
+	plain := sip.NewRequest(sip.UPDATE, sip.Uri{User: "1234", Host: "127.0.0.1"})
+	asked, err := st.check(plain)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, h := range st.refreshed(asked) {
+		got = append(got, h.Name()+": "+h.Value())
+	}
+	want := []string{"Session-Expires: 300;refresher=uac", "Supported: timer", "Require: timer"}
+	if !slices.Equal(got, want) {
+		t.Fatalf("refresh answer headers %q, want %q", got, want)
 	}
 }
