@@ -49,6 +49,8 @@ type call struct {
 	// out is the dial-out call this is (nil: a call that came in); its
 	// end is told to the room as a hung-up call.
 	out *room.CallInfo
+	// session is the call's session timer (nil: none; see timer.go).
+	session *sessionTimer
 }
 
 // errRemoteBye is why a call ends when the other side hangs up.
@@ -69,6 +71,7 @@ func (c *call) end(reason error) {
 func (c *call) run() {
 	defer c.s.callsWG.Done()
 	why := c.wait()
+	c.session.stop()
 	c.sub.Close()
 	c.s.leave(c.room, c.pid)
 	_ = c.media.Close()

@@ -79,7 +79,13 @@ type Config struct {
 	// DialTimeout is how long a dial-out call may go unanswered before
 	// it is cancelled (CANCEL) and fails. Default DefaultDialTimeout.
 	DialTimeout time.Duration
-	Logger      *slog.Logger
+
+	// MinSE is the shortest session interval (RFC 4028 session timers)
+	// Tessera accepts: a call asking for less is refused 422 with Min-SE,
+	// or given MinSE when it cannot read a 422. Default DefaultMinSE, the
+	// RFC's floor; whole seconds, shorter values are for tests only.
+	MinSE  time.Duration
+	Logger *slog.Logger
 }
 
 func (cfg Config) withDefaults() (Config, error) {
@@ -131,6 +137,12 @@ func (cfg Config) withDefaults() (Config, error) {
 	}
 	if cfg.DialTimeout == 0 {
 		cfg.DialTimeout = DefaultDialTimeout
+	}
+	if cfg.MinSE == 0 {
+		cfg.MinSE = DefaultMinSE
+	}
+	if cfg.MinSE < time.Second || cfg.MinSE%time.Second != 0 {
+		return cfg, fmt.Errorf("%w: Min-SE %v is not a whole number of seconds", ErrInvalidConfig, cfg.MinSE)
 	}
 	if cfg.Outbound != "" {
 		if _, _, err := net.SplitHostPort(cfg.Outbound); err != nil {

@@ -80,6 +80,11 @@ func (s *Server) onReoffer(req *sip.Request, tx sip.ServerTransaction) {
 		s.refuse(req, tx, err)
 		return
 	}
+	asked, err := c.session.check(req)
+	if err != nil {
+		s.refuse(req, tx, err)
+		return
+	}
 	c.update.Lock()
 	answer := c.answer
 	if offer != nil {
@@ -96,12 +101,13 @@ func (s *Server) onReoffer(req *sip.Request, tx sip.ServerTransaction) {
 		s.refuse(req, tx, err)
 		return
 	}
+	timer := c.session.refreshed(asked) // a 2xx refreshes the session
 	if req.Method == sip.UPDATE && offer == nil {
-		s.respond(req, tx, 200, "OK", nil)
+		s.respond(req, tx, 200, "OK", nil, timer...)
 		return
 	}
 	contact := s.contact(req)
-	s.respond(req, tx, 200, "OK", answer, sip.NewHeader("Content-Type", "application/sdp"), &contact)
+	s.respond(req, tx, 200, "OK", answer, append(timer, sip.NewHeader("Content-Type", "application/sdp"), &contact)...)
 }
 
 // onInfo takes DTMF sent as SIP INFO (application/dtmf-relay), and the

@@ -24,7 +24,8 @@
 // full, 486 when the room is, 488 for an offer with no usable audio or no
 // offer at all, 503 with Retry-After for an address sending INVITEs
 // faster than its token bucket allows (Config.InviteRate, InviteBurst),
-// 405 with Allow for any other method.
+// 422 with Min-SE for a session interval below Config.MinSE, 405 with
+// Allow for any other method.
 //
 // A Server owns every call: one goroutine per answered call, ended by
 // Close, which sends each call its BYE and waits for every goroutine the
@@ -52,7 +53,21 @@
 // RTP/AVP or SDES-keyed RTP/SAVP. With Config.TLS and TLSConfig the
 // server also takes SIP over TLS.
 //
+// Session timers (RFC 4028): an INVITE with Session-Expires gets it back
+// in the 200 OK (raised to Config.MinSE, 90 s by default, for a caller
+// that does not support timers; 422 with Min-SE for one that does and
+// asks for less), with Supported: timer and, when the caller supports
+// timers, Require: timer. The caller refreshes (refresher=uac) unless it
+// leaves that to Tessera and allows UPDATE: then Tessera sends an
+// offerless UPDATE at half the interval (refresher=uas), and a refresh
+// that fails ends the call. Each re-INVITE or UPDATE answered 2xx
+// restarts the timer, and its 200 carries Session-Expires again; when
+// the interval passes without one (less min(32 s, a third of it)),
+// Tessera sends a BYE and the participant leaves. Tessera does not
+// refresh by re-INVITE: a caller that wants Tessera to refresh but does
+// not take UPDATE gets no session timer. Dial-out calls ask for none.
+//
 // Not there yet: the spoken PIN prompt (a room's PIN is taken from the
-// dialled URI only), dial-out over TLS (a sips: call fails), session
-// timers, and an INVITE without an SDP offer.
+// dialled URI only), dial-out over TLS (a sips: call fails), and an
+// INVITE without an SDP offer.
 package sip

@@ -32,4 +32,7 @@ var (
 	ErrNoDialOut = errors.New("sip: the media layer cannot place calls")
 	// ErrNoAck: the caller never acknowledged the 200 OK.
 	ErrNoAck = errors.New("sip: no ACK for the 200 OK")
+	// ErrSessionIntervalTooSmall: a Session-Expires below Config.MinSE
+	// (answered 422 with Min-SE).
+	ErrSessionIntervalTooSmall = errors.New("sip: session interval too small")
 )

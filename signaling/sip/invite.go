@@ -52,6 +52,10 @@ func (s *Server) answer(req *sip.Request, tx sip.ServerTransaction) error {
 	if offer == nil {
 		return fail(ErrNoOffer)
 	}
+	session, err := s.negotiateTimer(req)
+	if err != nil {
+		return fail(err)
+	}
 	r, err := s.rooms.Get(id)
 	if err != nil {
 		return fail(err)
@@ -113,7 +117,7 @@ func (s *Server) answer(req *sip.Request, tx sip.ServerTransaction) error {
 	}
 	pid := joined.Me.ID
 	c := &call{s: s, id: dlg.ID, dlg: dlg, room: r, pid: pid, media: mc, source: req.Source(),
-		sub: r.Subscribe(16), stop: make(chan struct{}), answer: answer}
+		sub: r.Subscribe(16), stop: make(chan struct{}), answer: answer, session: session}
 	if err := mc.Attach(ctx, r.Member(pid)); err != nil {
 		c.sub.Close()
 		s.leave(r, pid)
@@ -126,11 +130,15 @@ func (s *Server) answer(req *sip.Request, tx sip.ServerTransaction) error {
 	}
 	ok = true
 	owner.Store(c)
+	session.start(c)
 	go c.run()
 
 	res := sip.NewSDPResponseFromRequest(dlg.InviteRequest, answer)
 	res.AppendHeader(server)
 	res.AppendHeader(sip.NewHeader("Allow", allowed))
+	for _, h := range session.headers() {
+		res.AppendHeader(h)
+	}
 	if dlg.Context().Err() != nil {
 		c.end(ErrCanceled)
 		return ErrCanceled

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
@@ -327,6 +328,8 @@ func (s *Server) refusalHeaders(code int) []sip.Header {
 		return []sip.Header{sip.NewHeader("Allow", allowed)}
 	case 415:
 		return []sip.Header{sip.NewHeader("Accept", accepted)}
+	case 422:
+		return []sip.Header{sip.NewHeader("Min-SE", strconv.Itoa(int(s.cfg.MinSE/time.Second)))}
 	}
 	return nil
 }

@@ -27,6 +27,8 @@ func refuse(err error) refusal {
 		return refusal{403, "Forbidden (wrong or missing PIN)"}
 	case errors.Is(err, ErrLockedOut):
 		return refusal{403, "Forbidden (too many wrong PINs; try again later)"}
+	case errors.Is(err, ErrSessionIntervalTooSmall):
+		return refusal{422, "Session Interval Too Small"}
 	case errors.Is(err, ErrUnsupportedMediaType):
 		return refusal{415, "Unsupported Media Type"}
 	case errors.Is(err, room.ErrRoomFull):
