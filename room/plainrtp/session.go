@@ -70,9 +70,9 @@ type Session struct {
 	// sec is the session's SRTP (nil: plain RTP/AVP); set before the
 	// session starts and never replaced.
 	sec *srtpState
-	// rtpPlain and rtcpPlain hold decrypted SRTP and SRTCP (each its
-	// reader goroutine's own).
-	rtpPlain, rtcpPlain []byte
+	// rtpPlain holds decrypted SRTP (the RTP reader goroutine's own;
+	// SRTCP, which two readers may get, is decrypted into fresh memory).
+	rtpPlain []byte
 	// video is the session's video (nil: none), set before the session
 	// starts and never replaced.
 	video *videoStream

@@ -21,7 +21,6 @@ type phone struct {
 	client *sipgo.Client
 	dialog *sipgo.DialogClientCache
 	byes   chan struct{}
-	cancel context.CancelFunc
 	done   chan struct{}
 }
 
