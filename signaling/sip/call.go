@@ -49,6 +49,9 @@ type call struct {
 	// out is the dial-out call this is (nil: a call that came in); its
 	// end is told to the room as a hung-up call.
 	out *room.CallInfo
+	// lobby is the PIN prompt of a call answered before it joins the
+	// room (nil: the call joined as it was answered).
+	lobby *lobby
 }
 
 // errRemoteBye is why a call ends when the other side hangs up.
@@ -68,9 +71,12 @@ func (c *call) end(reason error) {
 // hung up, sends a BYE.
 func (c *call) run() {
 	defer c.s.callsWG.Done()
-	why := c.wait()
-	c.sub.Close()
-	c.s.leave(c.room, c.pid)
+	why := c.admit()
+	if why == nil {
+		why = c.wait()
+		c.sub.Close()
+		c.s.leave(c.room, c.pid)
+	}
 	_ = c.media.Close()
 	if !errors.Is(why, errRemoteBye) {
 		ctx, cancel := context.WithTimeout(context.Background(), c.s.cfg.ByeTimeout)
