@@ -1,0 +1,155 @@
+package sip
+
+import (
+	"net"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/pion/rtp"
+
+	"github.com/tessera-mcu/tessera/codec/codectest"
+	"github.com/tessera-mcu/tessera/codec/g711"
+	"github.com/tessera-mcu/tessera/room"
+	"github.com/tessera-mcu/tessera/signaling/lockout"
+)
+
+// listenAudio is the caller's RTP socket: what Tessera sends it is
+// decoded (PCMU) into 48 kHz PCM on pcm until the socket closes.
+func listenAudio(t *testing.T) (port int, pcm <-chan []int16) {
+	t.Helper()
+	conn, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = conn.Close() })
+	dec, err := g711.NewDecoder(g711.ULaw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := make(chan []int16, 1000)
+	go func() {
+		defer close(out)
+		buf := make([]byte, 1500)
+		for {
+			n, err := conn.Read(buf)
+			if err != nil {
+				return
+			}
+			var p rtp.Packet
+			if p.Unmarshal(buf[:n]) != nil || p.PayloadType != 0 {
+				continue
+			}
+			frame := make([]int16, len(p.Payload)*6)
+			m, err := dec.Decode(p.Payload, frame)
+			if err != nil {
+				continue
+			}
+			select {
+			case out <- frame[:m]:
+			default:
+			}
+		}
+	}()
+	return conn.LocalAddr().(*net.UDPAddr).Port, out
+}
+
+// A caller dials a room that has a PIN without giving it: the call is
+// answered, the caller hears the prompt (1 kHz beeps) and, once it keys
+// the right PIN by INFO, is in the room until its BYE.
+func TestSIPpPinPrompt(t *testing.T) {
+	h := newHarness(t, Config{}, room.Config{Pin: "4321"})
+	port, audio := listenAudio(t)
+	heard := make(chan []int16, 1)
+	go func() {
+		var pcm []int16
+		deadline := time.After(5 * time.Second)
+		for len(pcm) < 48000 { // the first second
+			select {
+			case f, ok := <-audio:
+				if !ok {
+					heard <- pcm
+					return
+				}
+				pcm = append(pcm, f...)
+			case <-deadline:
+				heard <- pcm
+				return
+			}
+		}
+		heard <- pcm
+	}()
+	seen := make(chan []string, 1)
+	go func() {
+		var names []string
+		waitFor(10*time.Second, func() bool { names = h.participants(); return len(names) > 0 })
+		seen <- names
+	}()
+	if err := h.sipp(t, "pin.xml", "u1", testRoom.String(), "-key", "audio_port", itoa(port),
+		"-key", "pin1", "4", "-key", "pin2", "3", "-key", "pin3", "2", "-key", "pin4", "1"); err != nil {
+		t.Fatalf("the call failed: %v", err)
+	}
+	pcm := <-heard
+	if len(pcm) < 24000 {
+		t.Fatalf("the caller heard %d samples of the prompt, want a second", len(pcm))
+	}
+	// The first beep: 150 ms of 1 kHz at the start of the prompt.
+	beep := codectest.Goertzel(pcm[:7200], toneRate, 1000)
+	other := codectest.Goertzel(pcm[:7200], toneRate, 1500)
+	gap := codectest.Goertzel(pcm[24000:48000], toneRate, 1000)
+	if beep < 0.1 || beep < 10*other || gap > beep/10 {
+		t.Fatalf("prompt: 1 kHz at %.3f (1.5 kHz %.3f) in its first 150 ms, %.3f in its silence; want a clear beep",
+			beep, other, gap)
+	}
+	if names := <-seen; !slices.Equal(names, []string{"Deskphone"}) {
+		t.Fatalf("participants after the PIN: %q, want [Deskphone]", names)
+	}
+	if names := h.participants(); len(names) != 0 {
+		t.Fatalf("participants after the BYE: %q", names)
+	}
+	if !waitFor(2*time.Second, func() bool { return h.srv.Calls() == 0 }) {
+		t.Fatalf("%d calls up after the BYE", h.srv.Calls())
+	}
+	if k := h.keys(); k != "" {
+		t.Fatalf("the PIN's keys reached OnDigit: %q", k)
+	}
+}
+
+// Three wrong PINs keyed at the prompt: Tessera hangs up, nobody joined,
+// and the caller's address counted its wrong guesses.
+func TestSIPpPinPromptWrong(t *testing.T) {
+	guesses := lockout.New(lockout.Options{MaxFailures: pinAttempts})
+	h := newHarness(t, Config{Lockout: guesses}, room.Config{Pin: "4321"})
+	joined := make(chan bool, 1)
+	stop := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case <-stop:
+				joined <- false
+				return
+			default:
+			}
+			if len(h.participants()) > 0 {
+				joined <- true
+				return
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}()
+	err := h.sipp(t, "pin_wrong.xml", "u1", testRoom.String(), "-key", "audio_port", itoa(freeUDPPort(t)))
+	close(stop)
+	if err != nil {
+		t.Fatalf("the call failed (no BYE?): %v", err)
+	}
+	if <-joined {
+		t.Fatal("a participant joined with a wrong PIN")
+	}
+	if !waitFor(2*time.Second, func() bool { return h.srv.Calls() == 0 }) {
+		t.Fatalf("%d calls up after the BYE", h.srv.Calls())
+	}
+	// Three wrong guesses lock the address out.
+	if guesses.Allow("127.0.0.1:5060") {
+		t.Fatal("the prompt's wrong PINs were not counted against the address")
+	}
+}
