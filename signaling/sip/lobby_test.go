@@ -137,7 +137,8 @@ func TestSIPpPinPromptWrong(t *testing.T) {
 			time.Sleep(20 * time.Millisecond)
 		}
 	}()
-	err := h.sipp(t, "pin_wrong.xml", "u1", testRoom.String(), "-key", "audio_port", itoa(freeUDPPort(t)))
+	port, audio := listenAudio(t)
+	err := h.sipp(t, "pin_wrong.xml", "u1", testRoom.String(), "-key", "audio_port", itoa(port))
 	close(stop)
 	if err != nil {
 		t.Fatalf("the call failed (no BYE?): %v", err)
@@ -148,8 +149,60 @@ func TestSIPpPinPromptWrong(t *testing.T) {
 	if !waitFor(2*time.Second, func() bool { return h.srv.Calls() == 0 }) {
 		t.Fatalf("%d calls up after the BYE", h.srv.Calls())
 	}
+	// The caller heard the low "wrong" tone and the failure's
+	// descending ones (400 Hz is only theirs) before the BYE.
+	pcm := drain(audio)
+	if w, f := peak(pcm, 300), peak(pcm, 400); w < 0.1 || f < 0.1 {
+		t.Fatalf("%d samples heard: 300 Hz peaks at %.3f, 400 Hz at %.3f; want the wrong and failure tones", len(pcm), w, f)
+	}
 	// Three wrong guesses lock the address out.
 	if guesses.Allow("127.0.0.1:5060") {
 		t.Fatal("the prompt's wrong PINs were not counted against the address")
 	}
+}
+
+// A caller who hangs up at the prompt, after a wrong PIN, leaves
+// nobody in the room and no call up.
+func TestSIPpPinPromptHangUp(t *testing.T) {
+	h := newHarness(t, Config{}, room.Config{Pin: "4321"})
+	port, audio := listenAudio(t)
+	if err := h.sipp(t, "pin.xml", "u1", testRoom.String(), "-key", "audio_port", itoa(port),
+		"-key", "pin1", "9", "-key", "pin2", "9", "-key", "pin3", "9", "-key", "pin4", "9"); err != nil {
+		t.Fatalf("the call failed: %v", err)
+	}
+	if names := h.participants(); len(names) != 0 {
+		t.Fatalf("participants: %q", names)
+	}
+	if !waitFor(2*time.Second, func() bool { return h.srv.Calls() == 0 }) {
+		t.Fatalf("%d calls up after the BYE", h.srv.Calls())
+	}
+	pcm := drain(audio)
+	if w := peak(pcm, 300); w < 0.1 {
+		t.Fatalf("300 Hz peaks at %.3f in %d samples: the wrong tone was not heard", w, len(pcm))
+	}
+}
+
+// drain takes the audio received so far.
+func drain(audio <-chan []int16) []int16 {
+	var pcm []int16
+	for {
+		select {
+		case f, ok := <-audio:
+			if !ok {
+				return pcm
+			}
+			pcm = append(pcm, f...)
+		case <-time.After(100 * time.Millisecond):
+			return pcm
+		}
+	}
+}
+
+// peak is the strongest freq Hz component of pcm over 100 ms windows.
+func peak(pcm []int16, freq float64) float64 {
+	best := 0.0
+	for i := 0; i+4800 <= len(pcm); i += 2400 {
+		best = max(best, codectest.Goertzel(pcm[i:i+4800], toneRate, freq))
+	}
+	return best
 }
