@@ -97,7 +97,13 @@ func (c *call) admit() (err error) {
 		return err
 	}
 	p := startTones(w)
-	defer p.stop()
+	defer func() {
+		p.stop()
+		if n := l.dropped.Load(); n > 0 || p.failed > 0 {
+			c.s.log.Debug("SIP PIN prompt", "room", c.room.ID(), "from", c.source,
+				"keys_dropped", n, "frames_not_sent", p.failed)
+		}
+	}()
 	prompt, wrong := synth(promptTones), synth(wrongTones)
 	p.play(nil, prompt)
 	deadline := time.NewTimer(pinWait)

@@ -74,7 +74,7 @@ type tonePlayer struct {
 	quit chan struct{}
 	done chan struct{}
 	once sync.Once
-	// failed counts the frames the writer refused.
+	// failed counts the frames the writer refused (read it after stop).
 	failed int
 }
 
