@@ -1,11 +1,16 @@
 package sip
 
 import (
+	"context"
 	"net"
+	"regexp"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
 	"github.com/pion/rtp"
 
 	"github.com/tessera-mcu/tessera/codec/codectest"
@@ -205,4 +210,68 @@ func peak(pcm []int16, freq float64) float64 {
 		best = max(best, codectest.Goertzel(pcm[i:i+4800], toneRate, freq))
 	}
 	return best
+}
+
+// A caller keys the PIN as RTP telephone-events (RFC 4733): it joins the
+// room once the last key's event ends.
+func TestPinPromptRTPEvents(t *testing.T) {
+	h := newHarness(t, Config{}, room.Config{Pin: "4321"})
+	p := newPhone(t)
+	conn, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	offer := strings.Replace(phoneOffer, "m=audio 40000 ", "m=audio "+itoa(conn.LocalAddr().(*net.UDPAddr).Port)+" ", 1)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	to := sip.Uri{Scheme: "sip", User: testRoom.String(), Host: "127.0.0.1", Port: h.udp.Port}
+	from := &sip.FromHeader{DisplayName: "Keypad", Address: sip.Uri{Scheme: "sip", User: "alice", Host: "127.0.0.1"}, Params: sip.NewParams()}
+	from.Params.Add("tag", sip.GenerateTagN(10))
+	d, err := p.dialog.Invite(ctx, to, []byte(offer), sip.NewHeader("Content-Type", "application/sdp"), from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.WaitAnswer(ctx, sipgo.AnswerOptions{}); err != nil {
+		t.Fatalf("the call was not answered: %v", err)
+	}
+	if err := d.Ack(ctx); err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`m=audio (\d+) `).FindStringSubmatch(string(d.InviteResponse.Body()))
+	if m == nil {
+		t.Fatalf("no audio port in the answer %q", d.InviteResponse.Body())
+	}
+	dst, _ := net.ResolveUDPAddr("udp", "127.0.0.1:"+m[1])
+	if names := h.participants(); len(names) != 0 {
+		t.Fatalf("participants before the PIN: %q", names)
+	}
+	seq, ts := uint16(1), uint32(1000)
+	for _, key := range []byte{4, 3, 2, 1} {
+		for i := range 4 {
+			end := byte(0)
+			if i >= 2 {
+				end = 0x80 // the end of the event, sent twice
+			}
+			pkt := rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 101, SequenceNumber: seq, Timestamp: ts, SSRC: 7, Marker: i == 0},
+				Payload: []byte{key, end | 10, 0, byte(160 * (i + 1))}}
+			b, _ := pkt.Marshal()
+			if _, err := conn.WriteToUDP(b, dst); err != nil {
+				t.Fatal(err)
+			}
+			seq++
+			time.Sleep(20 * time.Millisecond)
+		}
+		ts += 1600
+	}
+	var names []string
+	if !waitFor(5*time.Second, func() bool { names = h.participants(); return len(names) == 1 }) || names[0] != "Keypad" {
+		t.Fatalf("participants after the PIN: %q, want [Keypad]", names)
+	}
+	if err := d.Bye(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if !waitFor(2*time.Second, func() bool { return h.srv.Calls() == 0 && len(h.participants()) == 0 }) {
+		t.Fatalf("%d calls, participants %q after the BYE", h.srv.Calls(), h.participants())
+	}
 }
