@@ -26,6 +26,8 @@ const (
 	DefaultByeTimeout = 5 * time.Second
 	// DefaultDialTimeout is how long a dial-out call may go unanswered.
 	DefaultDialTimeout = 30 * time.Second
+	// DefaultPinWait is how long the PIN prompt waits for a complete PIN.
+	DefaultPinWait = 30 * time.Second
 )
 
 // Config configures the SIP user agent.
@@ -73,7 +75,10 @@ type Config struct {
 	// DialTimeout is how long a dial-out call may go unanswered before
 	// it is cancelled (CANCEL) and fails. Default DefaultDialTimeout.
 	DialTimeout time.Duration
-	Logger      *slog.Logger
+	// PinWait is how long the PIN prompt waits for a complete PIN before
+	// it hangs up. Default DefaultPinWait.
+	PinWait time.Duration
+	Logger  *slog.Logger
 }
 
 func (cfg Config) withDefaults() (Config, error) {
@@ -117,6 +122,12 @@ func (cfg Config) withDefaults() (Config, error) {
 	}
 	if cfg.DialTimeout == 0 {
 		cfg.DialTimeout = DefaultDialTimeout
+	}
+	if cfg.PinWait < 0 {
+		return cfg, fmt.Errorf("%w: negative PIN wait", ErrInvalidConfig)
+	}
+	if cfg.PinWait == 0 {
+		cfg.PinWait = DefaultPinWait
 	}
 	if cfg.Outbound != "" {
 		if _, _, err := net.SplitHostPort(cfg.Outbound); err != nil {

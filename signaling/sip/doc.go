@@ -24,7 +24,7 @@
 // joins the room, the call then going on as any other; a wrong one plays
 // a low 300 Hz tone, counts as a wrong PIN of the caller's address for
 // the lockout, and the prompt starts again. After three wrong PINs, or
-// 30 s without a complete one, Tessera plays three descending tones (900,
+// Config.PinWait (30 s) without a complete one, Tessera plays three descending tones (900,
 // 600, 400 Hz) and hangs up. The tones are 48 kHz PCM encoded in the
 // call's codec and sent at 20 ms pace (MediaCall.Prompt) by a goroutine
 // of the call, which ends before the room's mix takes over or the call

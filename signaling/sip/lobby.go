@@ -16,11 +16,10 @@ import (
 // digits (* starts over). A right PIN joins the room; a wrong one counts
 // as a wrong guess of the caller's address (the lockout a wrong PIN in
 // the URI also feeds) and the prompt starts again; after pinAttempts
-// wrong PINs, or pinWait without a complete entry, Tessera plays the
+// wrong PINs, or Config.PinWait without a complete entry, Tessera plays the
 // failure tones and hangs up.
 const (
 	pinAttempts = 3
-	pinWait     = 30 * time.Second
 	// pinKeys bounds the keys waiting for the prompt; more are dropped.
 	pinKeys = 32
 )
@@ -106,7 +105,7 @@ func (c *call) admit() (err error) {
 	}()
 	prompt, wrong := synth(promptTones), synth(wrongTones)
 	p.play(nil, prompt)
-	deadline := time.NewTimer(pinWait)
+	deadline := time.NewTimer(c.s.cfg.PinWait)
 	defer deadline.Stop()
 	entry, attempts := "", 0
 	for {
@@ -153,7 +152,7 @@ func (c *call) admit() (err error) {
 		}
 		entry = ""
 		p.play(wrong, prompt)
-		deadline.Reset(pinWait)
+		deadline.Reset(c.s.cfg.PinWait)
 	}
 }
 

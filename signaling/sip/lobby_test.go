@@ -275,3 +275,28 @@ func TestPinPromptRTPEvents(t *testing.T) {
 		t.Fatalf("%d calls, participants %q after the BYE", h.srv.Calls(), h.participants())
 	}
 }
+
+// A caller who keys no PIN within Config.PinWait hears the failure
+// tones and gets a BYE; nobody joined.
+func TestPinPromptTimeout(t *testing.T) {
+	h := newHarness(t, Config{PinWait: 500 * time.Millisecond}, room.Config{Pin: "4321"})
+	p := newPhone(t)
+	start := time.Now()
+	if _, code := p.call(t, h, testRoom.String(), "Silent"); code != 200 {
+		t.Fatalf("call answered %d, want 200 for the prompt", code)
+	}
+	select {
+	case <-p.byes:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no BYE after the PIN wait")
+	}
+	if d := time.Since(start); d < 500*time.Millisecond {
+		t.Fatalf("BYE after %v, before the PIN wait", d)
+	}
+	if names := h.participants(); len(names) != 0 {
+		t.Fatalf("participants: %q", names)
+	}
+	if !waitFor(2*time.Second, func() bool { return h.srv.Calls() == 0 }) {
+		t.Fatalf("%d calls up after the BYE", h.srv.Calls())
+	}
+}
