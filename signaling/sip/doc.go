@@ -16,20 +16,21 @@
 // do, to Config.OnDigit. OPTIONS is answered 200 with Allow and Accept,
 // in a dialog or outside one.
 //
-// A call to a room that has a PIN, dialled without one, is answered
-// (200 OK, ACK) without joining: the caller hears a prompt, two short
-// 1 kHz beeps every 3 s, and keys the PIN in DTMF (RTP telephone-events
-// or INFO), ending it with # or typing all its digits (* starts over).
-// The right PIN plays three short rising tones (600, 900, 1200 Hz) and
-// joins the room, the call then going on as any other; a wrong one plays
-// a low 300 Hz tone, counts as a wrong PIN of the caller's address for
-// the lockout, and the prompt starts again. After three wrong PINs, or
-// Config.PinWait (30 s) without a complete one, Tessera plays three descending tones (900,
-// 600, 400 Hz) and hangs up. The tones are 48 kHz PCM encoded in the
-// call's codec and sent at 20 ms pace (MediaCall.Prompt) by a goroutine
-// of the call, which ends before the room's mix takes over or the call
-// ends. The keys of the PIN do not reach Config.OnDigit. A BYE during the
-// prompt ends the call with nobody joined.
+// A call to a room that has a PIN, dialled without one, is answered (200
+// OK, ACK) without joining: the caller hears a prompt, two short 1 kHz
+// beeps every 3 s, and keys the PIN in DTMF (RTP telephone-events or
+// INFO), ending it with # or typing all its digits (* starts over). The
+// right PIN plays three short rising tones (600, 900, 1200 Hz) and joins
+// the room, the call then going on as any other; a wrong one plays a low
+// 300 Hz tone, counts as a wrong PIN of the caller's address for the
+// lockout, and the prompt starts again. After three wrong PINs, or
+// Config.PinWait (30 s) without a complete one, Tessera plays three
+// descending tones (900, 600, 400 Hz) and hangs up. The tones are 48 kHz
+// PCM encoded in the call's codec and sent at 20 ms pace
+// (MediaCall.Prompt) by a goroutine of the call, which ends before the
+// room's mix takes over or the call ends. The keys of the PIN do not
+// reach Config.OnDigit. A BYE during the prompt ends the call with
+// nobody joined.
 //
 // Refusals carry a status code and a reason phrase that says why: 400 for
 // a request lacking a header it needs (and for a datagram that does not
