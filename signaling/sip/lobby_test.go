@@ -300,3 +300,25 @@ func TestPinPromptTimeout(t *testing.T) {
 		t.Fatalf("%d calls up after the BYE", h.srv.Calls())
 	}
 }
+
+// The server closing during the prompt hangs up the call (BYE), and
+// Close returns once the prompt's goroutines ended.
+func TestPinPromptServerClose(t *testing.T) {
+	h := newHarness(t, Config{}, room.Config{Pin: "4321"})
+	p := newPhone(t)
+	if _, code := p.call(t, h, testRoom.String(), "Waiting"); code != 200 {
+		t.Fatalf("call answered %d, want 200 for the prompt", code)
+	}
+	time.Sleep(200 * time.Millisecond) // the prompt plays
+	if err := h.srv.Close(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-p.byes:
+	case <-time.After(time.Second):
+		t.Fatal("no BYE when the server closed")
+	}
+	if n := h.srv.Calls(); n != 0 {
+		t.Fatalf("%d calls up after Close", n)
+	}
+}
