@@ -65,7 +65,8 @@ func (c *call) end(reason error) {
 	})
 }
 
-// run waits for the call's end: the caller's BYE, the media's end, the
+// run first runs the call's PIN prompt, if it has one (admit), then
+// waits for the call's end: the caller's BYE, the media's end, the
 // participant kicked or the room destroyed, or the server closing. Then
 // it takes the participant out, closes the media and, unless the caller
 // hung up, sends a BYE.
