@@ -51,6 +51,9 @@ type call struct {
 	out *room.CallInfo
 	// session is the call's session timer (nil: none; see timer.go).
 	session *sessionTimer
+	// lobby is the PIN prompt of a call answered before it joins the
+	// room (nil: the call joined as it was answered).
+	lobby *lobby
 }
 
 // errRemoteBye is why a call ends when the other side hangs up.
@@ -64,16 +67,20 @@ func (c *call) end(reason error) {
 	})
 }
 
-// run waits for the call's end: the caller's BYE, the media's end, the
+// run first runs the call's PIN prompt, if it has one (admit), then
+// waits for the call's end: the caller's BYE, the media's end, the
 // participant kicked or the room destroyed, or the server closing. Then
 // it takes the participant out, closes the media and, unless the caller
 // hung up, sends a BYE.
 func (c *call) run() {
 	defer c.s.callsWG.Done()
-	why := c.wait()
+	why := c.admit()
+	if why == nil {
+		why = c.wait()
+		c.sub.Close()
+		c.s.leave(c.room, c.pid)
+	}
 	c.session.stop()
-	c.sub.Close()
-	c.s.leave(c.room, c.pid)
 	_ = c.media.Close()
 	if !errors.Is(why, errRemoteBye) {
 		ctx, cancel := context.WithTimeout(context.Background(), c.s.cfg.ByeTimeout)

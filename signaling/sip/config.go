@@ -27,6 +27,8 @@ const (
 	DefaultByeTimeout = 5 * time.Second
 	// DefaultDialTimeout is how long a dial-out call may go unanswered.
 	DefaultDialTimeout = 30 * time.Second
+	// DefaultPinWait is how long the PIN prompt waits for a complete PIN.
+	DefaultPinWait = 30 * time.Second
 )
 
 // Config configures the SIP user agent.
@@ -84,8 +86,11 @@ type Config struct {
 	// Tessera accepts: a call asking for less is refused 422 with Min-SE,
 	// or given MinSE when it cannot read a 422. Default DefaultMinSE, the
 	// RFC's floor; whole seconds, shorter values are for tests only.
-	MinSE  time.Duration
-	Logger *slog.Logger
+	MinSE time.Duration
+	// PinWait is how long the PIN prompt waits for a complete PIN before
+	// it hangs up. Default DefaultPinWait.
+	PinWait time.Duration
+	Logger  *slog.Logger
 }
 
 func (cfg Config) withDefaults() (Config, error) {
@@ -143,6 +148,12 @@ func (cfg Config) withDefaults() (Config, error) {
 	}
 	if cfg.MinSE < time.Second || cfg.MinSE%time.Second != 0 {
 		return cfg, fmt.Errorf("%w: Min-SE %v is not a whole number of seconds", ErrInvalidConfig, cfg.MinSE)
+	}
+	if cfg.PinWait < 0 {
+		return cfg, fmt.Errorf("%w: negative PIN wait", ErrInvalidConfig)
+	}
+	if cfg.PinWait == 0 {
+		cfg.PinWait = DefaultPinWait
 	}
 	if cfg.Outbound != "" {
 		if _, _, err := net.SplitHostPort(cfg.Outbound); err != nil {

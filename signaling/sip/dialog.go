@@ -146,6 +146,9 @@ func (s *Server) onInfo(req *sip.Request, tx sip.ServerTransaction) {
 
 // digit passes on a DTMF key of call c.
 func (s *Server) digit(c *call, key rune) {
+	if c.lobby != nil && c.lobby.take(key) {
+		return
+	}
 	if s.cfg.OnDigit != nil {
 		s.cfg.OnDigit(c.room.ID(), c.pid, key)
 	}

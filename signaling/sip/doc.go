@@ -16,9 +16,25 @@
 // do, to Config.OnDigit. OPTIONS is answered 200 with Allow and Accept,
 // in a dialog or outside one.
 //
+// A call to a room that has a PIN, dialled without one, is answered (200
+// OK, ACK) without joining: the caller hears a prompt, two short 1 kHz
+// beeps every 3 s, and keys the PIN in DTMF (RTP telephone-events or
+// INFO), ending it with # or typing all its digits (* starts over). The
+// right PIN plays three short rising tones (600, 900, 1200 Hz) and joins
+// the room, the call then going on as any other; a wrong one plays a low
+// 300 Hz tone, counts as a wrong PIN of the caller's address for the
+// lockout, and the prompt starts again. After three wrong PINs, or
+// Config.PinWait (30 s) without a complete one, Tessera plays three
+// descending tones (900, 600, 400 Hz) and hangs up. The tones are 48 kHz
+// PCM encoded in the call's codec and sent at 20 ms pace
+// (MediaCall.Prompt) by a goroutine of the call, which ends before the
+// room's mix takes over or the call ends. The keys of the PIN do not
+// reach Config.OnDigit. A BYE during the prompt ends the call with
+// nobody joined.
+//
 // Refusals carry a status code and a reason phrase that says why: 400 for
 // a request lacking a header it needs (and for a datagram that does not
-// parse as SIP but reads as a request), 403 for a wrong or missing PIN
+// parse as SIP but reads as a request), 403 for a wrong PIN in the URI
 // (too many wrong ones from one address lock it out for a while), 404 for
 // no such room, 415 for a body of an unknown type, 480 when the server is
 // full, 486 when the room is, 488 for an offer with no usable audio or no
@@ -67,7 +83,6 @@
 // refresh by re-INVITE: a caller that wants Tessera to refresh but does
 // not take UPDATE gets no session timer. Dial-out calls ask for none.
 //
-// Not there yet: the spoken PIN prompt (a room's PIN is taken from the
-// dialled URI only), dial-out over TLS (a sips: call fails), and an
-// INVITE without an SDP offer.
+// Not there yet: a spoken PIN prompt (the prompt is tones), dial-out
+// over TLS (a sips: call fails), and an INVITE without an SDP offer.
 package sip

@@ -64,7 +64,7 @@ func (s *Server) answer(req *sip.Request, tx sip.ServerTransaction) error {
 		if !s.guesses.Allow(req.Source()) {
 			return fail(ErrLockedOut)
 		}
-		if !r.CheckPin(pin) {
+		if pin != "" && !r.CheckPin(pin) {
 			s.guesses.Fail(req.Source())
 			return fail(room.ErrUnauthorized)
 		}
@@ -109,24 +109,35 @@ func (s *Server) answer(req *sip.Request, tx sip.ServerTransaction) error {
 		return refuseDialog(err)
 	}
 
-	ctx, cancel := context.WithTimeout(dlg.Context(), 10*time.Second)
-	defer cancel()
-	joined, err := r.Enter(ctx, room.JoinRequest{Display: displayName(req.From()), Pin: pin})
-	if err != nil {
-		return refuseDialog(err)
-	}
-	pid := joined.Me.ID
-	c := &call{s: s, id: dlg.ID, dlg: dlg, room: r, pid: pid, media: mc, source: req.Source(),
-		sub: r.Subscribe(16), stop: make(chan struct{}), answer: answer, session: session}
-	if err := mc.Attach(ctx, r.Member(pid)); err != nil {
-		c.sub.Close()
-		s.leave(r, pid)
-		return refuseDialog(err)
-	}
-	if !s.register(c) {
-		c.sub.Close()
-		s.leave(r, pid)
-		return refuseDialog(ErrClosed)
+	// A room with a PIN dialled without one: the call is answered and
+	// joins once the caller keys the PIN (lobby.go).
+	var c *call
+	if r.Config().Pin != "" && pin == "" {
+		c = s.promptCall(dlg.ID, dlg, r, mc, req.Source(), displayName(req.From()), answer)
+		c.session = session
+		if !s.register(c) {
+			return refuseDialog(ErrClosed)
+		}
+	} else {
+		ctx, cancel := context.WithTimeout(dlg.Context(), 10*time.Second)
+		defer cancel()
+		joined, err := r.Enter(ctx, room.JoinRequest{Display: displayName(req.From()), Pin: pin})
+		if err != nil {
+			return refuseDialog(err)
+		}
+		pid := joined.Me.ID
+		c = &call{s: s, id: dlg.ID, dlg: dlg, room: r, pid: pid, media: mc, source: req.Source(),
+			sub: r.Subscribe(16), stop: make(chan struct{}), answer: answer, session: session}
+		if err := mc.Attach(ctx, r.Member(pid)); err != nil {
+			c.sub.Close()
+			s.leave(r, pid)
+			return refuseDialog(err)
+		}
+		if !s.register(c) {
+			c.sub.Close()
+			s.leave(r, pid)
+			return refuseDialog(ErrClosed)
+		}
 	}
 	ok = true
 	owner.Store(c)
@@ -152,7 +163,12 @@ func (s *Server) answer(req *sip.Request, tx sip.ServerTransaction) error {
 		return err
 	}
 	s.stats.answered.Add(1)
-	s.log.Info("SIP call up", "room", r.ID(), "participant", pid, "from", c.source, "display", joined.Me.Display)
+	if c.lobby != nil {
+		close(c.lobby.acked)
+		s.log.Info("SIP call up, waiting for the PIN", "room", r.ID(), "from", c.source)
+		return nil
+	}
+	s.log.Info("SIP call up", "room", r.ID(), "participant", c.pid, "from", c.source, "display", displayName(req.From()))
 	return nil
 }
 

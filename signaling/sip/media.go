@@ -53,6 +53,10 @@ type MediaCall interface {
 	// composite (a room system's SIP INFO picture_fast_update); false
 	// when the call has no video.
 	PictureFastUpdate() bool
+	// Prompt opens a writer of Tessera's own audio to the caller (the
+	// PIN prompt's tones), for use before Attach: the room's mix takes
+	// over once the media is attached.
+	Prompt() (PCMWriter, error)
 	// Done is closed when the media ended by itself (no RTP for too
 	// long) or was closed.
 	Done() <-chan struct{}

@@ -3,6 +3,7 @@ package sip
 import (
 	"context"
 
+	"github.com/tessera-mcu/tessera/codec/opus"
 	"github.com/tessera-mcu/tessera/room"
 	"github.com/tessera-mcu/tessera/room/plainrtp"
 )
@@ -36,6 +37,10 @@ func (c plainCall) Attach(ctx context.Context, m *room.Member) error { return c.
 func (c plainCall) Update(offer []byte) ([]byte, error) {
 	answer, err := c.s.Update(string(offer))
 	return []byte(answer), err
+}
+
+func (c plainCall) Prompt() (PCMWriter, error) {
+	return &sessionPCM{s: c.s, buf: make([]byte, 0, opus.MaxPacketBytes)}, nil
 }
 
 func (c plainCall) Done() <-chan struct{}   { return c.s.Done() }
