@@ -56,10 +56,10 @@ type videoStream struct {
 	fbMu   sync.Mutex
 	firSeq uint8
 
-	queue               chan *rtp.Packet
-	send                videoSender
-	rtpPlain, rtcpPlain []byte // reader goroutines' own
-	stats               videoCounters
+	queue    chan *rtp.Packet
+	send     videoSender
+	rtpPlain []byte // the RTP reader goroutine's own
+	stats    videoCounters
 }
 
 var (
@@ -202,13 +202,15 @@ func (v *videoStream) readRTCP() {
 func (v *videoStream) receiveRTCP(b []byte, from netip.AddrPort) {
 	s := v.s
 	if v.sec != nil {
-		plain, err := v.sec.decryptRTCP(v.rtcpPlain[:0], b)
+		// Fresh memory: the RTP reader (RTCP multiplexed) and the RTCP
+		// reader both get here.
+		plain, err := v.sec.decryptRTCP(nil, b)
 		if err != nil {
 			v.stats.bad.Add(1)
 			s.badLog.Warn(s.log, "SRTCP: dropped a video packet that does not authenticate", "from", from, "err", err)
 			return
 		}
-		v.rtcpPlain, b = plain[:0], plain
+		b = plain
 	}
 	pkts, err := rtcp.Unmarshal(b)
 	if err != nil {
