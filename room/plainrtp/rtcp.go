@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"sync/atomic"
 	"time"
 
 	"github.com/pion/rtcp"
@@ -34,22 +35,10 @@ func (s *Session) readRTCP() {
 // sent back to the datagram's source (latching, as for RTP). Everything
 // else is ignored.
 func (s *Session) receiveRTCP(b []byte, from netip.AddrPort) {
-	if s.sec != nil {
-		plain, err := s.sec.decryptRTCP(nil, b)
-		if err != nil {
-			s.stats.bad.Add(1)
-			s.badLog.Warn(s.log, "SRTCP: dropped a packet that does not authenticate", "from", from, "err", err)
-			return
-		}
-		b = plain
-	}
-	pkts, err := rtcp.Unmarshal(b)
-	if err != nil {
-		s.stats.bad.Add(1)
-		s.badLog.Warn(s.log, "plain RTP: dropped a datagram that is not RTCP", "from", from, "bytes", len(b))
+	pkts := s.openRTCP(s.sec, &s.stats.bad, &s.stats.rtcpIn, "audio", b, from)
+	if pkts == nil {
 		return
 	}
-	s.stats.rtcpIn.Add(1)
 	from = netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
 	s.mu.Lock()
 	if from != s.rtcpTo {
@@ -63,19 +52,52 @@ func (s *Session) receiveRTCP(b []byte, from netip.AddrPort) {
 		return
 	}
 	for _, p := range pkts {
-		var blocks []rtcp.ReceptionReport
-		switch p := p.(type) {
-		case *rtcp.ReceiverReport:
-			blocks = p.Reports
-		case *rtcp.SenderReport:
-			blocks = p.Reports
-		}
-		for _, rr := range blocks {
-			if rr.SSRC == s.ssrc {
-				link.ReportLost(false, rr.TotalLost)
-			}
+		if lost, ok := lossAbout(p, s.ssrc); ok {
+			link.ReportLost(false, lost)
 		}
 	}
+}
+
+// openRTCP authenticates (SRTCP, when sec is set) and parses one RTCP
+// datagram of medium, counting it in bad or in; nil when it is dropped.
+// It decrypts into fresh memory: a medium's RTP reader (RTCP multiplexed
+// on the RTP port) and its RTCP reader may both get here.
+func (s *Session) openRTCP(sec *srtpState, bad, in *atomic.Uint64, medium string, b []byte, from netip.AddrPort) []rtcp.Packet {
+	if sec != nil {
+		plain, err := sec.decryptRTCP(nil, b)
+		if err != nil {
+			bad.Add(1)
+			s.badLog.Warn(s.log, "SRTCP: dropped a packet that does not authenticate", "medium", medium, "from", from, "err", err)
+			return nil
+		}
+		b = plain
+	}
+	pkts, err := rtcp.Unmarshal(b)
+	if err != nil {
+		bad.Add(1)
+		s.badLog.Warn(s.log, "plain RTP: dropped a datagram that is not RTCP", "medium", medium, "from", from, "bytes", len(b))
+		return nil
+	}
+	in.Add(1)
+	return pkts
+}
+
+// lossAbout is the cumulative loss a sender or receiver report gives of
+// the stream ssrc, if it has a block about it.
+func lossAbout(p rtcp.Packet, ssrc uint32) (uint32, bool) {
+	var blocks []rtcp.ReceptionReport
+	switch p := p.(type) {
+	case *rtcp.ReceiverReport:
+		blocks = p.Reports
+	case *rtcp.SenderReport:
+		blocks = p.Reports
+	}
+	for _, rr := range blocks {
+		if rr.SSRC == ssrc {
+			return rr.TotalLost, true
+		}
+	}
+	return 0, false
 }
 
 // clock sends a sender report every report interval and ends the session

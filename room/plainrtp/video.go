@@ -201,24 +201,10 @@ func (v *videoStream) readRTCP() {
 // losses its receiver reports count.
 func (v *videoStream) receiveRTCP(b []byte, from netip.AddrPort) {
 	s := v.s
-	if v.sec != nil {
-		// Fresh memory: the RTP reader (RTCP multiplexed) and the RTCP
-		// reader both get here.
-		plain, err := v.sec.decryptRTCP(nil, b)
-		if err != nil {
-			v.stats.bad.Add(1)
-			s.badLog.Warn(s.log, "SRTCP: dropped a video packet that does not authenticate", "from", from, "err", err)
-			return
-		}
-		b = plain
-	}
-	pkts, err := rtcp.Unmarshal(b)
-	if err != nil {
-		v.stats.bad.Add(1)
-		s.badLog.Warn(s.log, "plain RTP: dropped a video datagram that is not RTCP", "from", from, "bytes", len(b))
+	pkts := s.openRTCP(v.sec, &v.stats.bad, &v.stats.rtcpIn, "video", b, from)
+	if pkts == nil {
 		return
 	}
-	v.stats.rtcpIn.Add(1)
 	from = netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
 	s.mu.Lock()
 	if from != v.rtcpTo {
@@ -232,20 +218,13 @@ func (v *videoStream) receiveRTCP(b []byte, from netip.AddrPort) {
 		return
 	}
 	for _, p := range pkts {
-		var blocks []rtcp.ReceptionReport
-		switch p := p.(type) {
+		switch p.(type) {
 		case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
 			v.stats.keyframeRequestsIn.Add(1)
 			link.RequestKeyframe()
-		case *rtcp.ReceiverReport:
-			blocks = p.Reports
-		case *rtcp.SenderReport:
-			blocks = p.Reports
 		}
-		for _, rr := range blocks {
-			if rr.SSRC == v.ssrc {
-				link.ReportLost(true, rr.TotalLost)
-			}
+		if lost, ok := lossAbout(p, v.ssrc); ok {
+			link.ReportLost(true, lost)
 		}
 	}
 }
