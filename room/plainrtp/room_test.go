@@ -124,29 +124,7 @@ func TestPhoneAndWebRTCInRoom(t *testing.T) {
 	}
 
 	// The WebRTC participant, sending 440 Hz.
-	me, _, err := r.Join(ctx, room.JoinRequest{Display: "web"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	web, err := testpeer.New(testpeer.Options{ToneHz: 440})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = web.Close() })
-	offer, err := web.Offer()
-	if err != nil {
-		t.Fatal(err)
-	}
-	ans, err := webrtc.Offer(ctx, r.Member(me.ID), offer)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := web.Accept(ans.SDP); err != nil {
-		t.Fatal(err)
-	}
-	if err := web.WaitConnected(10 * time.Second); err != nil {
-		t.Fatal(err)
-	}
+	_, web := joinWebRTC(ctx, t, r, webrtc, testpeer.Options{ToneHz: 440})
 
 	// The phone, sending 660 Hz in PCMU.
 	conn, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
@@ -227,4 +205,34 @@ func TestPhoneAndWebRTCInRoom(t *testing.T) {
 	if st := call.Stats(); st.Bad != 0 || st.PacketsIn == 0 || st.PacketsOut == 0 {
 		t.Errorf("call stats %+v", st)
 	}
+}
+
+// joinWebRTC joins r as "web" with a real pion peer that sends opts'
+// media through the WebRTC engine, and waits until it is connected.
+func joinWebRTC(ctx context.Context, t *testing.T, r *room.Room, webrtc *rtc.Engine, opts testpeer.Options) (room.ParticipantInfo, *testpeer.Peer) {
+	t.Helper()
+	me, _, err := r.Join(ctx, room.JoinRequest{Display: "web"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	web, err := testpeer.New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = web.Close() })
+	offer, err := web.Offer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ans, err := webrtc.Offer(ctx, r.Member(me.ID), offer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := web.Accept(ans.SDP); err != nil {
+		t.Fatal(err)
+	}
+	if err := web.WaitConnected(10 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	return me, web
 }

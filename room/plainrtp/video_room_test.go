@@ -261,29 +261,7 @@ func TestRoomSystemVideo(t *testing.T) {
 	}
 
 	red, blue := codec.RGB(220, 30, 30), codec.RGB(30, 40, 220)
-	me, _, err := r.Join(ctx, room.JoinRequest{Display: "web"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	web, err := testpeer.New(testpeer.Options{ToneHz: 440, Video: "vp8", VideoColor: blue})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = web.Close() })
-	offer, err := web.Offer()
-	if err != nil {
-		t.Fatal(err)
-	}
-	ans, err := webrtc.Offer(ctx, r.Member(me.ID), offer)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := web.Accept(ans.SDP); err != nil {
-		t.Fatal(err)
-	}
-	if err := web.WaitConnected(10 * time.Second); err != nil {
-		t.Fatal(err)
-	}
+	me, web := joinWebRTC(ctx, t, r, webrtc, testpeer.Options{ToneHz: 440, Video: "vp8", VideoColor: blue})
 
 	phone := newVideoPhone(t, red)
 	call, err := engine.Offer(phone.offer(), plainrtp.SessionOptions{})
