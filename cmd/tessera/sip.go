@@ -2,11 +2,13 @@ package main
 
 import (
 	"crypto/tls"
+	"crypto/x509"
 	"flag"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/netip"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -35,6 +37,11 @@ type sipConfig struct {
 	SIPUsername    string        `yaml:"sip_username"`
 	SIPPassword    string        `yaml:"sip_password"`
 	SIPDialTimeout time.Duration `yaml:"sip_dial_timeout"`
+	SIPTLSCA       string        `yaml:"sip_tls_ca"`
+	// Session timers and the PIN prompt.
+	SIPMinSE          time.Duration `yaml:"sip_min_se"`
+	SIPSessionExpires time.Duration `yaml:"sip_session_expires"`
+	SIPPinWait        time.Duration `yaml:"sip_pin_wait"`
 }
 
 func sipDefaults() sipConfig {
@@ -46,6 +53,10 @@ func sipDefaults() sipConfig {
 		SIPTLSListen:  ":5061",
 
 		SIPDialTimeout: sip.DefaultDialTimeout,
+
+		SIPMinSE:          sip.DefaultMinSE,
+		SIPSessionExpires: sip.DefaultSessionExpires,
+		SIPPinWait:        sip.DefaultPinWait,
 	}
 }
 
@@ -62,6 +73,10 @@ func bindSIP(fs *flag.FlagSet, c *sipConfig) {
 	fs.StringVar(&c.SIPUsername, "sip-username", c.SIPUsername, "username answering a trunk's digest challenge (401/407) to a dial-out call")
 	fs.StringVar(&c.SIPPassword, "sip-password", c.SIPPassword, "password answering a trunk's digest challenge to a dial-out call")
 	fs.DurationVar(&c.SIPDialTimeout, "sip-dial-timeout", c.SIPDialTimeout, "a dial-out call not answered in this time is cancelled (the room hears \"failed\")")
+	fs.StringVar(&c.SIPTLSCA, "sip-tls-ca", c.SIPTLSCA, "PEM file of the certificate authorities trusted when dialling out over TLS (sips: URIs); empty: the system's")
+	fs.DurationVar(&c.SIPMinSE, "sip-min-se", c.SIPMinSE, "shortest SIP session timer interval accepted (RFC 4028 Min-SE; shorter requests get 422), whole seconds")
+	fs.DurationVar(&c.SIPSessionExpires, "sip-session-expires", c.SIPSessionExpires, "session timer interval dial-out calls ask for, whole seconds; 0: none")
+	fs.DurationVar(&c.SIPPinWait, "sip-pin-wait", c.SIPPinWait, "how long a caller to a PIN room is prompted for the PIN before it is hung up")
 	fs.Float64Var(&c.SIPInviteRate, "sip-invite-rate", c.SIPInviteRate, "new INVITEs per second one address may send (beyond a burst of "+strconv.Itoa(sip.DefaultInviteBurst)+": 503); negative: no limit")
 }
 
@@ -90,6 +105,17 @@ func (c sipConfig) validate() error {
 		if _, _, err := net.SplitHostPort(c.SIPTLSListen); err != nil {
 			return fmt.Errorf("%w: sip tls listen %q: %v", errConfig, c.SIPTLSListen, err)
 		}
+	}
+	if c.SIPTLSCA != "" {
+		if _, err := c.dialTLS(); err != nil {
+			return err
+		}
+	}
+	if c.SIPMinSE < time.Second || c.SIPMinSE%time.Second != 0 || c.SIPSessionExpires < 0 || c.SIPSessionExpires%time.Second != 0 {
+		return fmt.Errorf("%w: sip min-se %v / session expires %v (whole seconds, min-se at least 1s)", errConfig, c.SIPMinSE, c.SIPSessionExpires)
+	}
+	if c.SIPPinWait < time.Second {
+		return fmt.Errorf("%w: sip pin wait %v (at least 1s)", errConfig, c.SIPPinWait)
 	}
 	if c.SIPRTPTimeout < time.Second {
 		return fmt.Errorf("%w: sip rtp timeout %v (at least 1s)", errConfig, c.SIPRTPTimeout)
@@ -149,7 +175,14 @@ func (c sipConfig) newSIP(rooms *room.Manager, publicIPs []string, bind string, 
 	}
 	scfg := sip.Config{UDP: c.SIPListen, TCP: c.SIPListen, InviteRate: c.SIPInviteRate,
 		Outbound: c.SIPOutbound, From: c.SIPFrom, Username: c.SIPUsername, Password: c.SIPPassword,
-		DialTimeout: c.SIPDialTimeout, Lockout: guesses, Logger: log}
+		DialTimeout: c.SIPDialTimeout, Lockout: guesses, Logger: log,
+		MinSE: c.SIPMinSE, SessionExpires: c.SIPSessionExpires, PinWait: c.SIPPinWait}
+	if scfg.SessionExpires == 0 {
+		scfg.SessionExpires = -1 // the flag's 0: ask for no session timer
+	}
+	if scfg.DialTLS, err = c.dialTLS(); err != nil {
+		return nil, err
+	}
 	if c.SIPTLSCert != "" {
 		cert, err := tls.LoadX509KeyPair(c.SIPTLSCert, c.SIPTLSKey)
 		if err != nil {
@@ -167,4 +200,21 @@ func (c sipConfig) newSIP(rooms *room.Manager, publicIPs []string, bind string, 
 		return nil, fmt.Errorf("%w (-sip-listen \"\" turns SIP off)", err)
 	}
 	return srv, nil
+}
+
+// dialTLS is the TLS client configuration of dial-out over TLS: the
+// system's certificate authorities, or those of SIPTLSCA.
+func (c sipConfig) dialTLS() (*tls.Config, error) {
+	if c.SIPTLSCA == "" {
+		return nil, nil
+	}
+	pem, err := os.ReadFile(c.SIPTLSCA)
+	if err != nil {
+		return nil, fmt.Errorf("%w: sip tls ca: %v", errConfig, err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("%w: sip tls ca %s holds no PEM certificate", errConfig, c.SIPTLSCA)
+	}
+	return &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}, nil
 }

@@ -81,6 +81,14 @@ type Config struct {
 	// DialTimeout is how long a dial-out call may go unanswered before
 	// it is cancelled (CANCEL) and fails. Default DefaultDialTimeout.
 	DialTimeout time.Duration
+	// DialTLS is the TLS client configuration of dial-out over TLS (sips:
+	// URIs and transport=tls, which also need the TLS listener): which
+	// certificate authorities to trust (nil: the system's).
+	DialTLS *tls.Config
+	// SessionExpires is the session interval (RFC 4028) dial-out calls
+	// ask for, raised to MinSE; default DefaultSessionExpires; negative:
+	// they ask for none (and only say they support timers).
+	SessionExpires time.Duration
 
 	// MinSE is the shortest session interval (RFC 4028 session timers)
 	// Tessera accepts: a call asking for less is refused 422 with Min-SE,
@@ -148,6 +156,12 @@ func (cfg Config) withDefaults() (Config, error) {
 	}
 	if cfg.MinSE < time.Second || cfg.MinSE%time.Second != 0 {
 		return cfg, fmt.Errorf("%w: Min-SE %v is not a whole number of seconds", ErrInvalidConfig, cfg.MinSE)
+	}
+	if cfg.SessionExpires == 0 {
+		cfg.SessionExpires = DefaultSessionExpires
+	}
+	if cfg.SessionExpires > 0 && cfg.SessionExpires%time.Second != 0 {
+		return cfg, fmt.Errorf("%w: session interval %v is not a whole number of seconds", ErrInvalidConfig, cfg.SessionExpires)
 	}
 	if cfg.PinWait < 0 {
 		return cfg, fmt.Errorf("%w: negative PIN wait", ErrInvalidConfig)

@@ -32,6 +32,9 @@ func (s *Server) Dial(ctx context.Context, r *room.Room, uri string) (room.CallI
 	if err != nil {
 		return room.CallInfo{}, err
 	}
+	if _, err := s.dialNetwork(target); err != nil {
+		return room.CallInfo{}, fmt.Errorf("%w: %w", room.ErrInvalidValue, err)
+	}
 	off, ok := s.media.(Offerer)
 	if !ok {
 		return room.CallInfo{}, ErrNoDialOut
@@ -114,23 +117,12 @@ func (s *Server) dialOut(r *room.Room, target sip.Uri, name string, info room.Ca
 	}
 	ctx, cancel := context.WithTimeoutCause(s.base, s.cfg.DialTimeout, errNoAnswer)
 	defer cancel()
-	ua := sipgo.DialogUA{Client: s.client, ContactHDR: *req.Contact(), RewriteContact: true}
-	dlg, err := ua.WriteInvite(ctx, req)
+	dlg, err := s.invite(ctx, req, func() { r.NotifyCall(info, room.CallRinging, "") })
 	if err != nil {
-		failed(room.CallFailed, "cannot reach "+target.Host, err)
-		return
-	}
-	var ringing sync.Once
-	err = dlg.WaitAnswer(ctx, sipgo.AnswerOptions{
-		Username: s.cfg.Username, Password: s.cfg.Password,
-		OnResponse: func(res *sip.Response) error {
-			if res.StatusCode == 180 || res.StatusCode == 183 {
-				ringing.Do(func() { r.NotifyCall(info, room.CallRinging, "") })
-			}
-			return nil
-		},
-	})
-	if err != nil {
+		if dlg == nil {
+			failed(room.CallFailed, "cannot reach "+target.Host, err)
+			return
+		}
 		s.unanswered(dlg)
 		state, reason := refusedCall(ctx, err)
 		failed(state, reason, err)
@@ -167,7 +159,7 @@ func (s *Server) dialOut(r *room.Room, target sip.Uri, name string, info room.Ca
 	info.Participant = pid
 	c := &call{s: s, id: id, dlg: &outDialog{DialogClientSession: dlg}, room: r, pid: pid, media: mc,
 		source: dlg.InviteResponse.Source(), sub: r.Subscribe(16), stop: make(chan struct{}),
-		answer: offer, out: &info}
+		answer: offer, out: &info, session: s.answeredTimer(dlg.InviteResponse)}
 	if err := mc.Attach(jctx, r.Member(pid)); err != nil {
 		c.sub.Close()
 		s.leave(r, pid)
@@ -184,10 +176,42 @@ func (s *Server) dialOut(r *room.Room, target sip.Uri, name string, info room.Ca
 	}
 	ok = true
 	owner.Store(c)
+	c.session.start(c)
 	s.stats.answered.Add(1)
 	s.log.Info("SIP dial-out up", "room", r.ID(), "participant", pid, "uri", info.URI)
 	r.NotifyCall(info, room.CallAnswered, "")
 	c.run()
+}
+
+// invite sends a dial-out INVITE and waits for its final answer,
+// answering digest challenges and retrying once after a 422 (session
+// interval too small); ringing is called at the first 180 or 183. The
+// dialog is nil when the INVITE could not be sent at all.
+func (s *Server) invite(ctx context.Context, req *sip.Request, ringing func()) (*sipgo.DialogClientSession, error) {
+	ua := sipgo.DialogUA{Client: s.client, ContactHDR: *req.Contact(), RewriteContact: true}
+	var rang sync.Once
+	opts := sipgo.AnswerOptions{
+		Username: s.cfg.Username, Password: s.cfg.Password,
+		OnResponse: func(res *sip.Response) error {
+			if res.StatusCode == 180 || res.StatusCode == 183 {
+				rang.Do(ringing)
+			}
+			return nil
+		},
+	}
+	for retried := false; ; retried = true {
+		dlg, err := ua.WriteInvite(ctx, req)
+		if err != nil {
+			return nil, err
+		}
+		err = dlg.WaitAnswer(ctx, opts)
+		res := dlg.InviteResponse
+		if err == nil || retried || res == nil || res.StatusCode != 422 || !s.retryAfter422(dlg.InviteRequest, res) {
+			return dlg, err
+		}
+		_ = dlg.Close()
+		req = dlg.InviteRequest
+	}
 }
 
 // errNoAnswer is why a dial-out call still ringing at its timeout ends.
@@ -249,24 +273,18 @@ func outDialogKey(res *sip.Response) (string, error) {
 // outbound proxy if one is set, from the UDP listener (TCP if UDP is
 // off), with Tessera's From, Contact and User-Agent.
 func (s *Server) inviteRequest(target sip.Uri, offer []byte) (*sip.Request, error) {
-	network := "udp"
-	if s.cfg.UDP == "-" {
-		network = "tcp"
-	}
-	if t, ok := target.UriParams.Get("transport"); ok && target.UriParams != nil {
-		network = strings.ToLower(t)
-	}
-	if network != "udp" && network != "tcp" {
-		return nil, fmt.Errorf("%w: transport %s", ErrInvalidConfig, network)
-	}
-	if target.Scheme == "sips" {
-		return nil, fmt.Errorf("%w: sips: needs TLS, which this server does not speak", ErrInvalidConfig)
+	network, err := s.dialNetwork(target)
+	if err != nil {
+		return nil, err
 	}
 	dest := s.cfg.Outbound
 	if dest == "" {
 		port := target.Port
 		if port == 0 {
 			port = 5060
+			if network == "tls" {
+				port = 5061
+			}
 		}
 		dest = net.JoinHostPort(target.Host, strconv.Itoa(port))
 	}
@@ -283,9 +301,12 @@ func (s *Server) inviteRequest(target sip.Uri, offer []byte) (*sip.Request, erro
 		req.Laddr = sip.Addr{IP: local.ip, Port: local.port}
 	}
 	contact := sip.ContactHeader{Address: sip.Uri{Scheme: "sip", User: "tessera", Host: local.host, Port: local.port}}
-	if network == "tcp" {
+	if target.Scheme == "sips" {
+		contact.Address.Scheme = "sips" // RFC 3261 section 8.1.1.8
+	}
+	if network != "udp" {
 		contact.Address.UriParams = sip.NewParams()
-		contact.Address.UriParams.Add("transport", "tcp")
+		contact.Address.UriParams.Add("transport", network)
 	}
 	from := sip.FromHeader{Address: sip.Uri{Scheme: "sip", User: "tessera", Host: local.host}, Params: sip.NewParams()}
 	if s.cfg.From != "" {
@@ -298,9 +319,41 @@ func (s *Server) inviteRequest(target sip.Uri, offer []byte) (*sip.Request, erro
 	req.AppendHeader(&contact)
 	req.AppendHeader(sip.NewHeader("User-Agent", s.cfg.UserAgent))
 	req.AppendHeader(sip.NewHeader("Allow", allowed))
+	for _, h := range s.sessionOffer(0) {
+		req.AppendHeader(h)
+	}
 	req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
 	req.SetBody(offer)
 	return req, nil
+}
+
+// dialNetwork is the transport a dial-out INVITE to target goes over:
+// TLS for a sips: URI or transport=tls (which need the TLS listener, so
+// that the callee's requests have somewhere to come back to), else the
+// URI's transport, else UDP (TCP when UDP is off).
+func (s *Server) dialNetwork(target sip.Uri) (string, error) {
+	network := "udp"
+	if s.cfg.UDP == "-" {
+		network = "tcp"
+	}
+	if target.UriParams != nil {
+		if t, ok := target.UriParams.Get("transport"); ok {
+			network = strings.ToLower(t)
+		}
+	}
+	if target.Scheme == "sips" {
+		network = "tls"
+	}
+	switch network {
+	case "udp", "tcp":
+	case "tls":
+		if s.cfg.TLS == "" {
+			return "", fmt.Errorf("%w: dialling over TLS needs the TLS listener (Config.TLS)", ErrInvalidConfig)
+		}
+	default:
+		return "", fmt.Errorf("%w: transport %s", ErrInvalidConfig, network)
+	}
+	return network, nil
 }
 
 // localAddr is where Tessera sends from on network to dest: the
@@ -338,8 +391,8 @@ func (s *Server) localAddr(network, dest string) (localAddr, error) {
 		a.host = c.LocalAddr().(*net.UDPAddr).IP.String()
 		_ = c.Close()
 	}
-	if network == "tcp" {
-		a.ip = nil // a new TCP connection binds any local port
+	if network != "udp" {
+		a.ip = nil // a new TCP or TLS connection binds any local port
 	}
 	return a, nil
 }

@@ -238,7 +238,8 @@ func TestDialOutBusyAndNoAnswer(t *testing.T) {
 // and no call event is sent.
 func TestDialOutInvalidURI(t *testing.T) {
 	h := newHarness(t, Config{}, room.Config{})
-	for _, uri := range []string{"", "tel:+15551234", "http://example.net", "sip:", "sip:alice@", "sip:a@b\r\nX: y"} {
+	for _, uri := range []string{"", "tel:+15551234", "http://example.net", "sip:", "sip:alice@", "sip:a@b\r\nX: y",
+		"sips:alice@127.0.0.1", "sip:alice@127.0.0.1;transport=tls", "sip:alice@127.0.0.1;transport=sctp"} {
 		if _, err := h.srv.Dial(t.Context(), h.room, uri); !errors.Is(err, room.ErrInvalidValue) {
 			t.Errorf("Dial(%q): %v, want ErrInvalidValue", uri, err)
 		}
@@ -255,19 +256,7 @@ func TestDialOutDigestAuth(t *testing.T) {
 	port := freeUDPPort(t)
 	h := newHarness(t, Config{Outbound: "127.0.0.1:" + itoa(port), Username: "tessera", Password: "secret"}, room.Config{})
 	calls := watchCalls(t, h.room)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	dir := t.TempDir()
-	trunk := exec.CommandContext(ctx, bin, "-sf", filepath.Join("testdata", "dial_auth.xml"), "-i", "127.0.0.1", "-p", itoa(port),
-		"-mp", itoa(freeUDPPort(t)), "-m", "1", "-timeout", "20s", "-timeout_error", "-nostdin",
-		"-trace_err", "-error_file", filepath.Join(dir, "errors.log"))
-	trunk.Dir, _ = os.Getwd()
-	var out strings.Builder
-	trunk.Stdout, trunk.Stderr = &out, &out
-	if err := trunk.Start(); err != nil {
-		t.Fatal(err)
-	}
-	time.Sleep(300 * time.Millisecond) // SIPp binds its port
+	trunk := startTrunk(t, bin, "dial_auth.xml", port)
 	c, err := h.srv.Dial(t.Context(), h.room, "sip:+15550100@pstn.invalid")
 	if err != nil {
 		t.Fatal(err)
@@ -280,14 +269,46 @@ func TestDialOutDigestAuth(t *testing.T) {
 	if hung.Reason != "hung up" || hung.Call.Participant != ans.Call.Participant {
 		t.Errorf("hung up %+v for %q", hung.Call, hung.Reason)
 	}
-	if err := trunk.Wait(); err != nil {
-		errs, _ := os.ReadFile(filepath.Join(dir, "errors.log"))
-		t.Fatalf("the trunk's scenario failed: %v\n%s\n%s", err, lastLines([]byte(out.String()), 20), errs)
-	}
+	trunk.wait(t)
 	if got := strings.Join(calls.states(c.ID), " "); got != "dialing ringing answered hungup" {
 		t.Errorf("the call went %q", got)
 	}
 	if !waitFor(5*time.Second, func() bool { return len(h.participants()) == 0 }) {
 		t.Errorf("participants %q after the BYE", h.participants())
+	}
+}
+
+// trunk is a SIPp scenario that Tessera dials out to (as its outbound
+// proxy), running until its one call is done.
+type trunk struct {
+	cmd *exec.Cmd
+	out *strings.Builder
+	dir string
+}
+
+// startTrunk runs SIPp's scenario (in testdata) as a callee on port.
+func startTrunk(t *testing.T, bin, scenario string, port int) *trunk {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	t.Cleanup(cancel)
+	tr := &trunk{out: &strings.Builder{}, dir: t.TempDir()}
+	tr.cmd = exec.CommandContext(ctx, bin, "-sf", filepath.Join("testdata", scenario), "-i", "127.0.0.1", "-p", itoa(port),
+		"-mp", itoa(freeUDPPort(t)), "-m", "1", "-timeout", "20s", "-timeout_error", "-nostdin",
+		"-trace_err", "-error_file", filepath.Join(tr.dir, "errors.log"))
+	tr.cmd.Dir, _ = os.Getwd()
+	tr.cmd.Stdout, tr.cmd.Stderr = tr.out, tr.out
+	if err := tr.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(300 * time.Millisecond) // SIPp binds its port
+	return tr
+}
+
+// wait fails the test unless the scenario ran to its end.
+func (tr *trunk) wait(t *testing.T) {
+	t.Helper()
+	if err := tr.cmd.Wait(); err != nil {
+		errs, _ := os.ReadFile(filepath.Join(tr.dir, "errors.log"))
+		t.Fatalf("the trunk's scenario failed: %v\n%s\n%s", err, lastLines([]byte(tr.out.String()), 20), errs)
 	}
 }

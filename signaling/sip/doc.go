@@ -75,8 +75,12 @@
 // asks for less), with Supported: timer and, when the caller supports
 // timers, Require: timer. The caller refreshes (refresher=uac) unless it
 // leaves that to Tessera and allows UPDATE: then Tessera sends an
-// offerless UPDATE at half the interval (refresher=uas), and a refresh
-// that fails ends the call. Each re-INVITE or UPDATE answered 2xx
+// offerless UPDATE at half the interval (refresher=uac: the parameter
+// names the roles of the transaction it is in), and a refresh that fails
+// ends the call. Calls Tessera places ask for Config.SessionExpires
+// (1800 s) with the callee as refresher; the callee's 2xx decides, a 422
+// is retried once with its Min-SE, and a 2xx without Session-Expires
+// means no timer. Each re-INVITE or UPDATE answered 2xx
 // restarts the timer, and its 200 carries Session-Expires again; when
 // the interval passes without one (less min(32 s, a third of it)),
 // Tessera sends a BYE and the participant leaves. Tessera does not

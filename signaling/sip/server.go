@@ -90,6 +90,7 @@ func New(cfg Config, rooms Rooms, media Media) (*Server, error) {
 	stackLog := slog.New(newQuietHandler(s.log.Handler()))
 	s.ua, err = sipgo.NewUA(
 		sipgo.WithUserAgent(cfg.UserAgent),
+		sipgo.WithUserAgenTLSConfig(cfg.DialTLS),
 		sipgo.WithUserAgentTransportLayerOptions(
 			sip.WithTransportLayerLogger(stackLog),
 			sip.WithTransportLayerReadFilter(s.readFilter)),

@@ -20,8 +20,11 @@ import (
 // 4028's Min-SE floor).
 const DefaultMinSE = 90 * time.Second
 
-// Who refreshes a session (the refresher parameter): the caller (uac)
-// or Tessera (uas).
+// Who refreshes a session (the refresher parameter). The parameter names
+// roles of the transaction it is carried in: in a request from the
+// other party, or Tessera's answer to one, "uac" is that party and "uas"
+// Tessera; in a request Tessera sends, "uac" is Tessera. A sessionTimer's
+// refresher is always read the first way.
 const (
 	refresherUAC = "uac"
 	refresherUAS = "uas"
@@ -306,7 +309,8 @@ func (st *sessionTimer) refresh(ctx context.Context, interval time.Duration, sup
 		return
 	}
 	req := sip.NewRequest(sip.UPDATE, st.target)
-	req.AppendHeader(sip.NewHeader("Session-Expires", fmt.Sprintf("%d;refresher=uas", int(interval/time.Second))))
+	// Tessera sends this request, so it is the "uac" that refreshes.
+	req.AppendHeader(sip.NewHeader("Session-Expires", fmt.Sprintf("%d;refresher=%s", int(interval/time.Second), refresherUAC)))
 	req.AppendHeader(sip.NewHeader("Supported", "timer"))
 	if supported {
 		req.AppendHeader(sip.NewHeader("Require", "timer"))

@@ -160,3 +160,36 @@ func TestSessionRefresh(t *testing.T) {
 		t.Fatalf("refresh answer headers %q, want %q", got, want)
 	}
 }
+
+// Session timers of dial-out calls, against SIPp callees: one that makes
+// Tessera the refresher gets UPDATE refreshes carrying refresher=uac;
+// one that answers the first INVITE 422 gets a retry asking for its
+// Min-SE, and when it then lets the session lapse Tessera hangs up.
+func TestDialOutSessionTimer(t *testing.T) {
+	bin := needSipp(t)
+	for _, tc := range []struct {
+		scenario, reason string
+		cfg              Config
+	}{
+		{"dial_timer.xml", "hung up", Config{MinSE: 2 * time.Second, SessionExpires: 4 * time.Second}},
+		{"dial_timer422.xml", errSessionExpired.Error(), Config{MinSE: 2 * time.Second, SessionExpires: 2 * time.Second}},
+	} {
+		t.Run(tc.scenario, func(t *testing.T) {
+			port := freeUDPPort(t)
+			tc.cfg.Outbound = "127.0.0.1:" + itoa(port)
+			h := newHarness(t, tc.cfg, room.Config{})
+			calls := watchCalls(t, h.room)
+			trunk := startTrunk(t, bin, tc.scenario, port)
+			c, err := h.srv.Dial(t.Context(), h.room, "sip:callee@pstn.invalid")
+			if err != nil {
+				t.Fatal(err)
+			}
+			calls.wait(t, c.ID, room.CallAnswered, 10*time.Second)
+			hung := calls.wait(t, c.ID, room.CallHungUp, 15*time.Second)
+			trunk.wait(t)
+			if hung.Reason != tc.reason {
+				t.Errorf("hung up for %q, want %q", hung.Reason, tc.reason)
+			}
+		})
+	}
+}

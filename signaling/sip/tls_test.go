@@ -48,15 +48,7 @@ func selfSigned(t *testing.T) (tls.Certificate, *x509.CertPool) {
 func TestSIPOverTLS(t *testing.T) {
 	cert, pool := selfSigned(t)
 	h := newHarness(t, Config{TLS: "127.0.0.1:0", TLSConfig: &tls.Config{Certificates: []tls.Certificate{cert}}}, room.Config{})
-	var addr net.Addr
-	for _, a := range h.srv.Addrs() {
-		if a.Network() == "tls" {
-			addr = a
-		}
-	}
-	if addr == nil {
-		t.Fatalf("no TLS listener among %v", h.srv.Addrs())
-	}
+	addr := tlsListenAddr(t, h)
 	conn, err := tls.Dial("tcp", addr.String(), &tls.Config{RootCAs: pool, ServerName: "127.0.0.1"})
 	if err != nil {
 		t.Fatal(err)
@@ -93,5 +85,62 @@ func TestSIPOverTLS(t *testing.T) {
 
 	if _, err := New(Config{TLS: "127.0.0.1:0"}, h.mgr, PlainRTP{}); err == nil {
 		t.Error("a TLS listener without a certificate was accepted")
+	}
+}
+
+// tlsListenAddr is the address of h's TLS listener.
+func tlsListenAddr(t *testing.T, h *harness) net.Addr {
+	t.Helper()
+	for _, a := range h.srv.Addrs() {
+		if a.Network() == "tls" {
+			return a
+		}
+	}
+	t.Fatalf("no TLS listener among %v", h.srv.Addrs())
+	return nil
+}
+
+// Dial-out over TLS: one Tessera dials sips:ROOM@ the TLS listener of
+// another, trusting its certificate (Config.DialTLS). The call is
+// answered, the caller joins the other room, and the kick that ends the
+// call on the dialling side empties both rooms. The same dial with no
+// trust in the certificate fails.
+func TestDialOutOverTLS(t *testing.T) {
+	cert, pool := selfSigned(t)
+	serve := &tls.Config{Certificates: []tls.Certificate{cert}}
+	callee := newHarness(t, Config{TLS: "127.0.0.1:0", TLSConfig: serve}, room.Config{})
+	caller := newHarness(t, Config{TLS: "127.0.0.1:0", TLSConfig: serve, DialTLS: &tls.Config{RootCAs: pool}},
+		room.Config{ID: testRoom + 1})
+	calls := watchCalls(t, caller.room)
+	uri := "sips:" + testRoom.String() + "@" + tlsListenAddr(t, callee).String()
+	c, err := caller.srv.Dial(t.Context(), caller.room, uri)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ans := calls.wait(t, c.ID, room.CallAnswered, 10*time.Second)
+	if !waitFor(5*time.Second, func() bool { return len(callee.participants()) == 1 }) {
+		t.Fatalf("callee room participants %q, want the caller", callee.participants())
+	}
+	if err := caller.room.Kick(t.Context(), ans.Call.Participant); err != nil {
+		t.Fatal(err)
+	}
+	if hung := calls.wait(t, c.ID, room.CallHungUp, 10*time.Second); hung.Reason != "kicked" {
+		t.Errorf("hung up for %q, want kicked", hung.Reason)
+	}
+	if !waitFor(5*time.Second, func() bool { return len(callee.participants()) == 0 }) {
+		t.Errorf("callee room participants %q after the BYE over TLS", callee.participants())
+	}
+
+	untrusting := newHarness(t, Config{TLS: "127.0.0.1:0", TLSConfig: serve}, room.Config{ID: testRoom + 2})
+	calls = watchCalls(t, untrusting.room)
+	c, err = untrusting.srv.Dial(t.Context(), untrusting.room, uri)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if failed := calls.wait(t, c.ID, room.CallFailed, 10*time.Second); failed.Reason == "" {
+		t.Error("a call to an untrusted certificate failed without a reason")
+	}
+	if n := len(callee.participants()); n != 0 {
+		t.Errorf("%d participants joined over an untrusted connection", n)
 	}
 }
