@@ -206,6 +206,9 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 		ab.SetDialer(sipSrv)
 		mcu.SetDialer(sipSrv)
 		admin.Dialer = sipSrv
+		if meter != nil {
+			meter.SetSIP(sipSrv)
+		}
 	}
 	servers := []*http.Server{newServer(signaling.NewRouter(routes))}
 	addrs := []string{cfg.Listen}

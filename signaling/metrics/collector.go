@@ -57,6 +57,11 @@ var (
 	recErrorsDesc  = desc("tessera_recording_write_errors_total", "Write errors, each of which ended a recording.")
 	recDroppedDesc = desc("tessera_recording_dropped_frames_total", "Frames dropped because a recording's queue was full (a slow disk).")
 
+	sipCallsDesc     = desc("tessera_sip_calls", "SIP calls up (dialled in or out).")
+	sipInvitesDesc   = desc("tessera_sip_invites_total", "INVITEs that started a call, by how they ended: answered, refused (a final error response), cancelled (CANCEL while ringing), rate_limited (503 to an address sending too many).", "result")
+	sipMalformedDesc = desc("tessera_sip_malformed_requests_total", "SIP requests answered 400 (malformed).")
+	sipPortsDesc     = desc("tessera_sip_media_ports", "Media port pairs of SIP calls: all of -sip-media-ports (state=total) and those calls hold (state=used).", "state")
+
 	panicsDesc = desc("tessera_panics_total", "Panics recovered, by where: a room tick (the room ended), a video decode or a track reader (that input stopped).", "where")
 )
 
@@ -64,7 +69,7 @@ var allDescs = []*prometheus.Desc{buildInfo, roomsDesc, participantsDesc, talker
 	sessionsDesc, handlesDesc, tickDesc, lateDesc, skippedDesc, busyDesc, busyTimeDesc, workerRooms,
 	packetsDesc, bytesDesc, nacksDesc, sockDropsDesc, sockBufDesc, lostDesc, incomplete, keyReqDesc, keyframesDesc, forcedDesc, decodeErrDesc,
 	jitterMax, jitterMean, audioEncoders, videoEncoders, viewersDesc, recBytesDesc, recErrorsDesc, recDroppedDesc,
-	panicsDesc}
+	sipCallsDesc, sipInvitesDesc, sipMalformedDesc, sipPortsDesc, panicsDesc}
 
 // collector reads the sources when Prometheus scrapes.
 type collector struct{ o *Options }
@@ -113,6 +118,23 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		gauge(ch, sessionsDesc, float64(n.Sessions))
 		gauge(ch, handlesDesc, float64(n.Handles))
 	}
+	if s := c.o.SIP; s != nil {
+		c.sip(ch, s)
+	}
+}
+
+// sip reports the SIP user agent's calls and media ports.
+func (c *collector) sip(ch chan<- prometheus.Metric, s SIP) {
+	gauge(ch, sipCallsDesc, float64(s.Calls()))
+	n := s.Stats()
+	counter(ch, sipInvitesDesc, n.Answered, "answered")
+	counter(ch, sipInvitesDesc, n.Refused, "refused")
+	counter(ch, sipInvitesDesc, n.Cancelled, "cancelled")
+	counter(ch, sipInvitesDesc, n.RateLimited, "rate_limited")
+	counter(ch, sipMalformedDesc, n.Malformed)
+	total, used := s.MediaPorts()
+	gauge(ch, sipPortsDesc, float64(total), "total")
+	gauge(ch, sipPortsDesc, float64(used), "used")
 }
 
 // rooms reports what the rooms last published of themselves.
@@ -131,7 +153,7 @@ func (c *collector) rooms(ch chan<- prometheus.Metric) {
 	gauge(ch, roomsDesc, float64(len(stats)))
 	// The kinds of today's connections are always reported, at zero
 	// when no one uses them.
-	kinds := map[string]int{room.KindNone: 0, endpoint.KindWebRTC: 0}
+	kinds := map[string]int{room.KindNone: 0, endpoint.KindWebRTC: 0, endpoint.KindRTP: 0}
 	type tierKey struct {
 		codec string
 		tier  int

@@ -17,6 +17,7 @@ import (
 	"github.com/tessera-mcu/tessera/signaling/internal/httpjson"
 	"github.com/tessera-mcu/tessera/signaling/janus"
 	"github.com/tessera-mcu/tessera/signaling/lockout"
+	"github.com/tessera-mcu/tessera/signaling/sip"
 )
 
 // Rooms is what the metrics read of the rooms (a *room.Manager).
@@ -39,11 +40,19 @@ type Gateway interface {
 	Counts() janus.Counts
 }
 
+// SIP is what the metrics read of the SIP user agent (a *sip.Server).
+type SIP interface {
+	Calls() int
+	Stats() sip.Stats
+	MediaPorts() (total, used int)
+}
+
 // Options configures the metrics. A nil source leaves its metrics out.
 type Options struct {
 	Rooms Rooms
 	Media Media
 	Janus Gateway
+	SIP   SIP
 	// Events is the event handlers' dispatcher (nil: none configured).
 	Events Events
 	// Version is reported by tessera_build_info.
@@ -109,6 +118,10 @@ func New(o Options) *Metrics {
 // counted, for a gateway made after the metrics (it observes them). Call
 // it before the metrics are served.
 func (m *Metrics) SetGateway(g Gateway) { m.o.Janus = g }
+
+// SetSIP sets the SIP user agent whose calls are counted, for one made
+// after the metrics. Call it before the metrics are served.
+func (m *Metrics) SetSIP(s SIP) { m.o.SIP = s }
 
 // Registry is the registry the metrics are in (to add more).
 func (m *Metrics) Registry() *prometheus.Registry { return m.reg }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"testing"
 	"time"
 
@@ -178,6 +179,35 @@ func TestServerRefusals(t *testing.T) {
 	}
 	if _, code := p.call(t, full, testRoom.String(), "Bob"); code != 480 {
 		t.Fatalf("call to a full server: %d, want 480", code)
+	}
+}
+
+// When every media port pair is held by a call, the next INVITE gets 503
+// and nothing joins; once a call ends its pair serves the next one.
+func TestServerOutOfMediaPorts(t *testing.T) {
+	lo := 42000 + 2*(os.Getpid()%400)
+	h := newHarnessPorts(t, Config{}, room.Config{}, 0, room.Limits{}, lo, lo+1)
+	p := newPhone(t)
+	d, code := p.call(t, h, testRoom.String(), "First")
+	if code != 200 {
+		t.Fatalf("first call answered %d", code)
+	}
+	if _, code := p.call(t, h, testRoom.String(), "Second"); code != 503 {
+		t.Fatalf("call with no media port free: %d, want 503", code)
+	}
+	if n := len(h.participants()); n != 1 {
+		t.Fatalf("%d participants, want the first caller only", n)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := d.Bye(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if !waitFor(5*time.Second, func() bool { return h.srv.Calls() == 0 }) {
+		t.Fatal("the first call did not end")
+	}
+	if _, code := p.call(t, h, testRoom.String(), "Third"); code != 200 {
+		t.Fatalf("call after a port pair came free: %d", code)
 	}
 }
 

@@ -32,6 +32,8 @@ var (
 	ErrNoDialOut = errors.New("sip: the media layer cannot place calls")
 	// ErrNoAck: the caller never acknowledged the 200 OK.
 	ErrNoAck = errors.New("sip: no ACK for the 200 OK")
+	// ErrNoMediaPorts: every media port pair of the call range is in use.
+	ErrNoMediaPorts = errors.New("sip: no free media port")
 	// ErrSessionIntervalTooSmall: a Session-Expires below Config.MinSE
 	// (answered 422 with Min-SE).
 	ErrSessionIntervalTooSmall = errors.New("sip: session interval too small")

@@ -40,6 +40,13 @@ func newHarness(t *testing.T, cfg Config, rc room.Config) *harness {
 // RTP (0: the media layer's default), on a manager with limits.
 func newHarnessWith(t *testing.T, cfg Config, rc room.Config, rtpTimeout time.Duration, limits room.Limits) *harness {
 	t.Helper()
+	return newHarnessPorts(t, cfg, rc, rtpTimeout, limits, 41000, 41999)
+}
+
+// newHarnessPorts is newHarnessWith whose calls' media take port pairs
+// from portMin..portMax.
+func newHarnessPorts(t *testing.T, cfg Config, rc room.Config, rtpTimeout time.Duration, limits room.Limits, portMin, portMax int) *harness {
+	t.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	if testing.Verbose() {
 		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
@@ -66,7 +73,7 @@ func newHarnessWith(t *testing.T, cfg Config, rc room.Config, rtpTimeout time.Du
 		h.digits = append(h.digits, key)
 		h.mu.Unlock()
 	}
-	eng, err := plainrtp.NewEngine(plainrtp.Config{PortMin: 41000, PortMax: 41999, BindIP: "127.0.0.1", Timeout: rtpTimeout, Logger: log})
+	eng, err := plainrtp.NewEngine(plainrtp.Config{PortMin: portMin, PortMax: portMax, BindIP: "127.0.0.1", Timeout: rtpTimeout, Logger: log})
 	if err != nil {
 		t.Fatal(err)
 	}

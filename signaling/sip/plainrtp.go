@@ -2,6 +2,8 @@ package sip
 
 import (
 	"context"
+	"errors"
+	"fmt"
 
 	"github.com/tessera-mcu/tessera/codec/opus"
 	"github.com/tessera-mcu/tessera/room"
@@ -18,13 +20,16 @@ var (
 	_ Offerer = PlainRTP{}
 )
 
+// Ports are the engine's media port pairs: all, and those calls hold.
+func (m PlainRTP) Ports() (total, used int) { return m.Engine.Ports() }
+
 // Answer opens a plain-RTP session for offer.
 func (p PlainRTP) Answer(offer []byte, digit func(rune)) (MediaCall, []byte, error) {
 	s, err := p.Engine.Offer(string(offer), plainrtp.SessionOptions{
 		OnDigit: func(d plainrtp.Digit) { digit(rune(d.Key)) },
 	})
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, mediaErr(err)
 	}
 	return plainCall{s}, []byte(s.Answer()), nil
 }
@@ -53,9 +58,18 @@ func (p PlainRTP) Offer(digit func(rune)) (OfferedCall, []byte, error) {
 		OnDigit: func(d plainrtp.Digit) { digit(rune(d.Key)) },
 	})
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, mediaErr(err)
 	}
 	return plainCall{s}, []byte(offer), nil
+}
+
+// mediaErr marks the engine's running out of ports as the user agent's
+// ErrNoMediaPorts (503).
+func mediaErr(err error) error {
+	if errors.Is(err, plainrtp.ErrNoPorts) {
+		return fmt.Errorf("%w: %w", ErrNoMediaPorts, err)
+	}
+	return err
 }
 
 func (c plainCall) Answered(answer []byte) error { return c.s.Answered(string(answer)) }

@@ -301,6 +301,15 @@ func (s *Server) Calls() int {
 	return len(s.calls)
 }
 
+// MediaPorts are the media port pairs of calls: all, and those held (0,
+// 0 when the media layer does not count them).
+func (s *Server) MediaPorts() (total, used int) {
+	if p, ok := s.media.(interface{ Ports() (int, int) }); ok {
+		return p.Ports()
+	}
+	return 0, 0
+}
+
 // Stats are the server's counters so far.
 func (s *Server) Stats() Stats { return s.stats.snapshot() }
 

@@ -39,6 +39,8 @@ func refuse(err error) refusal {
 		return refusal{488, "Not Acceptable Here (no SDP offer)"}
 	case errors.Is(err, endpoint.ErrNoMedia):
 		return refusal{488, "Not Acceptable Here (no usable audio codec)"}
+	case errors.Is(err, ErrNoMediaPorts):
+		return refusal{503, "Service Unavailable (no media ports free)"}
 	case errors.Is(err, ErrRateLimited):
 		return refusal{503, "Service Unavailable (too many calls)"}
 	case errors.Is(err, ErrClosed), errors.Is(err, room.ErrClosed):
