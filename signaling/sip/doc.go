@@ -84,9 +84,15 @@
 // restarts the timer, and its 200 carries Session-Expires again; when
 // the interval passes without one (less min(32 s, a third of it)),
 // Tessera sends a BYE and the participant leaves. Tessera does not
-// refresh by re-INVITE: a caller that wants Tessera to refresh but does
-// not take UPDATE gets no session timer. Dial-out calls ask for none.
+// refresh by re-INVITE: a caller (or callee) that wants Tessera to
+// refresh but does not take UPDATE gets no session timer.
 //
-// Not there yet: a spoken PIN prompt (the prompt is tones), dial-out
-// over TLS (a sips: call fails), and an INVITE without an SDP offer.
+// Dial-out over TLS: a sips: URI, or one with transport=tls, goes over
+// TLS (port 5061 unless the URI names one), trusting the certificate
+// authorities of Config.DialTLS (the system's by default); it needs the
+// TLS listener, which the callee's requests come back to, and Dial
+// refuses it without one.
+//
+// Not there yet: a spoken PIN prompt (the prompt is tones), and an
+// INVITE without an SDP offer.
 package sip
