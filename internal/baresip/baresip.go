@@ -34,6 +34,15 @@ type Options struct {
 	User string
 	// Binary is the baresip executable (default: baresip on PATH).
 	Binary string
+	// Video is the video codec offered and accepted ("VP8"); empty: the
+	// UA has no video. Its camera is fakevideo's still picture, three
+	// vertical bars (red, green, blue from left to right; FakeCamera),
+	// at VideoWidth x VideoHeight (default 320x240) and 15 frames a
+	// second; what it receives is decoded and can be photographed
+	// (SnapshotReceived).
+	Video string
+	// VideoWidth and VideoHeight of the camera picture.
+	VideoWidth, VideoHeight int
 }
 
 // Event is one call event the softphone reported (ctrl_tcp), e.g.
@@ -60,6 +69,7 @@ type UA struct {
 	replies chan map[string]any
 	done    chan struct{}
 	token   int
+	snaps   int // snapshots taken
 }
 
 // Start runs a softphone in a fresh directory under dir (a test's
@@ -96,7 +106,7 @@ func Start(ctx context.Context, dir string, o Options) (*UA, error) {
 	if err := os.MkdirAll(rec, 0o755); err != nil {
 		return nil, err
 	}
-	config := strings.Join([]string{
+	lines := []string{
 		"poll_method epoll",
 		"sip_listen " + u.SIPAddr,
 		"audio_player aufile,/dev/null",
@@ -116,13 +126,18 @@ func Start(ctx context.Context, dir string, o Options) (*UA, error) {
 		"module_app menu.so",
 		"module_app ctrl_tcp.so",
 		fmt.Sprintf("ctrl_tcp_listen 127.0.0.1:%d", ctrlPort),
-		"",
-	}, "\n")
+	}
+	lines = append(lines, videoConfig(o)...)
+	config := strings.Join(append(lines, ""), "\n")
 	answer := "manual"
 	if o.AutoAnswer {
 		answer = "auto"
 	}
-	account := fmt.Sprintf("<sip:%s@127.0.0.1>;regint=0;answermode=%s;audio_codecs=%s\n", o.User, answer, strings.Join(o.Codecs, ","))
+	account := fmt.Sprintf("<sip:%s@127.0.0.1>;regint=0;answermode=%s;audio_codecs=%s", o.User, answer, strings.Join(o.Codecs, ","))
+	if o.Video != "" {
+		account += ";video_codecs=" + o.Video
+	}
+	account += "\n"
 	if err := os.WriteFile(filepath.Join(dir, "config"), []byte(config), 0o644); err != nil {
 		return nil, err
 	}
@@ -130,6 +145,7 @@ func Start(ctx context.Context, dir string, o Options) (*UA, error) {
 		return nil, err
 	}
 	u.cmd = exec.Command(bin, "-f", dir)
+	u.cmd.Dir = dir // snapshots are written relative to it
 	u.cmd.Stdout = &lockedWriter{u: u}
 	u.cmd.Stderr = &lockedWriter{u: u}
 	if err := u.cmd.Start(); err != nil {
