@@ -3,7 +3,9 @@ package main
 import (
 	"context"
 	"image"
+	"os"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -13,15 +15,29 @@ import (
 	"github.com/tessera-mcu/tessera/internal/testpeer"
 )
 
-// Debian's baresip calls the demo room with video (VP8, its fakevideo
-// camera: red, green and blue vertical bars) while a WebRTC participant
-// sends a magenta picture: the phone's tile in the participant's
-// composite shows the three bars in their order, and the composite the
-// phone receives decodes (its snapshot filter photographs a decoded
-// picture) and shows the participant's magenta in the participant's
-// tile.
+// Debian's baresip calls the demo room with video (VP8 with its own
+// module; H.264 with baresip-ffmpeg's avcodec module, when installed),
+// its fakevideo camera sending red, green and blue vertical bars, while
+// a WebRTC participant sends a magenta picture: the phone's tile in the
+// participant's composite shows the three bars in their order, and the
+// composite the phone receives decodes (its snapshot filter photographs
+// a decoded picture) and shows the participant's magenta in the
+// participant's tile.
 func TestBaresipVideoInARoom(t *testing.T) {
 	e2etool.Need(t, "baresip")
+	for _, c := range []string{"VP8", "H264"} {
+		t.Run(c, func(t *testing.T) {
+			if c == "H264" {
+				if _, err := os.Stat(baresip.ModulePath + "/avcodec.so"); err != nil {
+					t.Skip("no avcodec module (Debian package baresip-ffmpeg)")
+				}
+			}
+			baresipVideoCall(t, c)
+		})
+	}
+}
+
+func baresipVideoCall(t *testing.T, videoCodec string) {
 	sipPort := freeUDPPort(t)
 	mediaLo := 30000 + 2*(sipPort%8000)
 	addr := startServer(t, "-sip-listen", "127.0.0.1:"+strconv.Itoa(sipPort),
@@ -32,7 +48,7 @@ func TestBaresipVideoInARoom(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	phone, err := baresip.Start(ctx, t.TempDir(), baresip.Options{ToneHz: 660, User: "roomsystem", Video: "VP8"})
+	phone, err := baresip.Start(ctx, t.TempDir(), baresip.Options{ToneHz: 660, User: "roomsystem", Video: videoCodec})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,6 +100,9 @@ func TestBaresipVideoInARoom(t *testing.T) {
 		return rgbNear(seen, magenta, 40)
 	}) {
 		t.Fatalf("the phone's picture of the participant's tile is %v, want magenta %v\n%s", seen, magenta, phone.Console())
+	}
+	if enc := "Set video encoder: " + videoCodec; !strings.Contains(phone.Console(), enc) {
+		t.Errorf("the phone did not say %q:\n%s", enc, phone.Console())
 	}
 	t.Logf("the WebRTC participant sees the phone's bars %q; the phone sees the participant as %v", bars, seen)
 }

@@ -18,6 +18,9 @@ import (
 	"time"
 )
 
+// ModulePath is where Debian installs baresip's modules.
+const ModulePath = "/usr/lib/baresip/modules"
+
 // ErrNotReady: the softphone did not come up, or a command failed.
 var ErrNotReady = errors.New("baresip: not ready")
 
@@ -34,8 +37,9 @@ type Options struct {
 	User string
 	// Binary is the baresip executable (default: baresip on PATH).
 	Binary string
-	// Video is the video codec offered and accepted ("VP8"); empty: the
-	// UA has no video. Its camera is fakevideo's still picture, three
+	// Video is the video codec offered and accepted: "VP8", or "H264"
+	// (baresip-ffmpeg's avcodec module; its H.263, MPEG-4 and H.265 are
+	// offered after it); empty: the UA has no video. Its camera is fakevideo's still picture, three
 	// vertical bars (red, green, blue from left to right; FakeCamera),
 	// at VideoWidth x VideoHeight (default 320x240) and 15 frames a
 	// second; what it receives is decoded and can be photographed
@@ -114,7 +118,7 @@ func Start(ctx context.Context, dir string, o Options) (*UA, error) {
 		fmt.Sprintf("audio_source ausine,%d", o.ToneHz),
 		"ausrc_srate 48000",
 		"ausrc_channels 2",
-		"module_path /usr/lib/baresip/modules",
+		"module_path " + ModulePath,
 		"module g711.so",
 		"module g722.so",
 		"module opus.so",
@@ -134,7 +138,10 @@ func Start(ctx context.Context, dir string, o Options) (*UA, error) {
 		answer = "auto"
 	}
 	account := fmt.Sprintf("<sip:%s@127.0.0.1>;regint=0;answermode=%s;audio_codecs=%s", o.User, answer, strings.Join(o.Codecs, ","))
-	if o.Video != "" {
+	if strings.EqualFold(o.Video, "VP8") {
+		// baresip takes a codec's first variant by name: for H.264 that
+		// is packetization mode 0, which Tessera does not send, so an
+		// H.264 UA offers all of its codecs (mode 0, then mode 1, ...).
 		account += ";video_codecs=" + o.Video
 	}
 	account += "\n"
