@@ -187,6 +187,12 @@ const (
 	// keyframeInterval serves PLIs: many viewers' requests after one loss
 	// cost one IDR.
 	keyframeInterval = 500 * time.Millisecond
+	// keyframeFresh: a request that arrives this soon after the output's
+	// last keyframe was sent before its viewer could have had that
+	// keyframe, which answers it. A later one is served at the latest
+	// keyframeInterval after that keyframe, so no request waits more
+	// than keyframeInterval-keyframeFresh plus one frame.
+	keyframeFresh = 200 * time.Millisecond
 	// keyframeNewViewer serves a viewer that just connected or changed
 	// tier: it shows nothing (or a frozen picture) until then.
 	keyframeNewViewer = 250 * time.Millisecond

@@ -165,10 +165,12 @@ func (r *Room) removeViewer(p *participant) {
 }
 
 // viewerWantsKeyframe handles a PLI or FIR from a viewer. A request that
-// arrives while the output's last keyframe is less than keyframeInterval
+// arrives while the output's last keyframe is less than keyframeFresh
 // old is answered by that keyframe, which is already on its way: a burst
-// of PLIs from many viewers after one loss costs one IDR. A viewer that
-// still cannot decode asks again, and is served within keyframeInterval.
+// of PLIs from many viewers after one loss costs one IDR. A later request
+// (a loss after the keyframe, a room system's picture fast update) gets
+// a new keyframe once the last is keyframeInterval old: at most two IDRs
+// a second per output, and none waits more than about 300 ms.
 func (r *Room) viewerWantsKeyframe(id ParticipantID, requests uint64) {
 	p := r.parts[id]
 	if p == nil || p.vout == nil || r.video == nil {
@@ -180,7 +182,7 @@ func (r *Room) viewerWantsKeyframe(id ParticipantID, requests uint64) {
 	}
 	o.plis += requests
 	r.count.keyframeRequestsIn.Add(requests)
-	if time.Since(o.lastKey) < keyframeInterval && !o.keyWanted {
+	if time.Since(o.lastKey) < keyframeFresh && !o.keyWanted {
 		o.plisAnswered += requests
 		return
 	}

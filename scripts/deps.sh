@@ -21,8 +21,9 @@ TEST_PKGS=(ffmpeg chromium prometheus nginx libnginx-mod-rtmp
   # scripts/e2e/whip-gst.py, the GStreamer WHIP publisher (webrtcbin from Python)
   python3-gi gir1.2-gst-plugins-bad-1.0 gir1.2-nice-0.1 gstreamer1.0-nice
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
-  # SIP peers: internal/baresip runs the baresip softphone
-  baresip-core)
+  # SIP peers: internal/baresip runs the baresip softphone (avcodec
+  # module for H.264 from baresip-ffmpeg)
+  baresip-core baresip-ffmpeg)
 BENCH_PKGS=(valgrind)
 # Commands the test suite needs, with the Debian package that provides
 # each; installed only when the command is missing (a machine may already

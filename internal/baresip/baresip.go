@@ -18,6 +18,9 @@ import (
 	"time"
 )
 
+// ModulePath is where Debian installs baresip's modules.
+const ModulePath = "/usr/lib/baresip/modules"
+
 // ErrNotReady: the softphone did not come up, or a command failed.
 var ErrNotReady = errors.New("baresip: not ready")
 
@@ -34,6 +37,16 @@ type Options struct {
 	User string
 	// Binary is the baresip executable (default: baresip on PATH).
 	Binary string
+	// Video is the video codec offered and accepted: "VP8", or "H264"
+	// (baresip-ffmpeg's avcodec module; its H.263, MPEG-4 and H.265 are
+	// offered after it); empty: the UA has no video. Its camera is fakevideo's still picture, three
+	// vertical bars (red, green, blue from left to right; FakeCamera),
+	// at VideoWidth x VideoHeight (default 320x240) and 15 frames a
+	// second; what it receives is decoded and can be photographed
+	// (SnapshotReceived).
+	Video string
+	// VideoWidth and VideoHeight of the camera picture.
+	VideoWidth, VideoHeight int
 }
 
 // Event is one call event the softphone reported (ctrl_tcp), e.g.
@@ -60,6 +73,7 @@ type UA struct {
 	replies chan map[string]any
 	done    chan struct{}
 	token   int
+	snaps   int // snapshots taken
 }
 
 // Start runs a softphone in a fresh directory under dir (a test's
@@ -96,7 +110,7 @@ func Start(ctx context.Context, dir string, o Options) (*UA, error) {
 	if err := os.MkdirAll(rec, 0o755); err != nil {
 		return nil, err
 	}
-	config := strings.Join([]string{
+	lines := []string{
 		"poll_method epoll",
 		"sip_listen " + u.SIPAddr,
 		"audio_player aufile,/dev/null",
@@ -104,7 +118,7 @@ func Start(ctx context.Context, dir string, o Options) (*UA, error) {
 		fmt.Sprintf("audio_source ausine,%d", o.ToneHz),
 		"ausrc_srate 48000",
 		"ausrc_channels 2",
-		"module_path /usr/lib/baresip/modules",
+		"module_path " + ModulePath,
 		"module g711.so",
 		"module g722.so",
 		"module opus.so",
@@ -116,13 +130,21 @@ func Start(ctx context.Context, dir string, o Options) (*UA, error) {
 		"module_app menu.so",
 		"module_app ctrl_tcp.so",
 		fmt.Sprintf("ctrl_tcp_listen 127.0.0.1:%d", ctrlPort),
-		"",
-	}, "\n")
+	}
+	lines = append(lines, videoConfig(o)...)
+	config := strings.Join(append(lines, ""), "\n")
 	answer := "manual"
 	if o.AutoAnswer {
 		answer = "auto"
 	}
-	account := fmt.Sprintf("<sip:%s@127.0.0.1>;regint=0;answermode=%s;audio_codecs=%s\n", o.User, answer, strings.Join(o.Codecs, ","))
+	account := fmt.Sprintf("<sip:%s@127.0.0.1>;regint=0;answermode=%s;audio_codecs=%s", o.User, answer, strings.Join(o.Codecs, ","))
+	if strings.EqualFold(o.Video, "VP8") {
+		// baresip takes a codec's first variant by name: for H.264 that
+		// is packetization mode 0, which Tessera does not send, so an
+		// H.264 UA offers all of its codecs (mode 0, then mode 1, ...).
+		account += ";video_codecs=" + o.Video
+	}
+	account += "\n"
 	if err := os.WriteFile(filepath.Join(dir, "config"), []byte(config), 0o644); err != nil {
 		return nil, err
 	}
@@ -130,6 +152,7 @@ func Start(ctx context.Context, dir string, o Options) (*UA, error) {
 		return nil, err
 	}
 	u.cmd = exec.Command(bin, "-f", dir)
+	u.cmd.Dir = dir // snapshots are written relative to it
 	u.cmd.Stdout = &lockedWriter{u: u}
 	u.cmd.Stderr = &lockedWriter{u: u}
 	if err := u.cmd.Start(); err != nil {
