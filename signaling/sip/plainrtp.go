@@ -2,6 +2,8 @@ package sip
 
 import (
 	"context"
+	"errors"
+	"fmt"
 
 	"github.com/tessera-mcu/tessera/codec/opus"
 	"github.com/tessera-mcu/tessera/room"
@@ -41,6 +43,18 @@ func (c plainCall) Update(offer []byte) ([]byte, error) {
 
 func (c plainCall) Prompt() (PCMWriter, error) {
 	return &sessionPCM{s: c.s, buf: make([]byte, 0, opus.MaxPacketBytes)}, nil
+}
+
+// SendDigits sends keys as RFC 4733 telephone-events.
+func (c plainCall) SendDigits(ctx context.Context, keys string) error {
+	err := c.s.SendDigits(ctx, keys)
+	switch {
+	case errors.Is(err, plainrtp.ErrInvalidDigits):
+		return fmt.Errorf("%w: %w", room.ErrInvalidValue, err)
+	case errors.Is(err, plainrtp.ErrNoTelephoneEvent):
+		return fmt.Errorf("%w: %w", room.ErrCallNoDTMF, err)
+	}
+	return err
 }
 
 func (c plainCall) Done() <-chan struct{}   { return c.s.Done() }
