@@ -30,7 +30,8 @@
 // timestamp at the codec's clock (frames the room skipped advance the
 // timestamp). It hands the room only the codec's packets of the party's
 // microphone, through a bounded queue that drops and counts; DTMF digits
-// reach SessionOptions.OnDigit once per event. Garbage is counted and
+// reach SessionOptions.OnDigit once per event, and Session.SendDigits
+// sends keys the other way as telephone-events on the audio stream. Garbage is counted and
 // dropped. RTP is sent to the SDP address until RTP comes from another
 // source, then to that source (symmetric RTP, for parties behind NAT);
 // over plain RTP, whoever sends the session well-formed RTP of its codec
