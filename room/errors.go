@@ -50,6 +50,11 @@ var (
 	ErrTooManyStreams    = errors.New("room: too many streams")
 	// ErrNoSuchStream: no stream of that ID runs in the room.
 	ErrNoSuchStream = errors.New("room: no such stream")
+	// ErrCallNotFound: no dial-out call of the room has that ID (or it
+	// is not answered yet, or over).
+	ErrCallNotFound = errors.New("room: no such call")
+	// ErrCallNoDTMF: the callee takes no DTMF keys Tessera could send.
+	ErrCallNoDTMF = errors.New("room: the call takes no DTMF")
 	// ErrDiskLow: the recordings' file system has less free space than
 	// the configured floor.
 	ErrDiskLow = errors.New("room: disk space below the floor")

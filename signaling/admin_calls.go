@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strconv"
 
 	"github.com/go-chi/chi/v5"
 
@@ -11,18 +12,64 @@ import (
 	"github.com/tessera-mcu/tessera/signaling/internal/httpjson"
 )
 
-// Dialer places calls from a room to telephones (see janus.Dialer; a URI
-// it cannot call wraps room.ErrInvalidValue).
+// Dialer places calls from a room to telephones and sends DTMF keys into
+// them (see janus.Dialer; a URI it cannot call, or keys that are not
+// keys, wrap room.ErrInvalidValue, an unknown call room.ErrCallNotFound).
 type Dialer interface {
 	Dial(ctx context.Context, r *room.Room, uri string) (room.CallInfo, error)
+	SendDigits(ctx context.Context, r *room.Room, call room.CallID, keys string) error
 }
 
 // Dial-out calls of a room:
 //
 //	POST /admin/rooms/{room}/calls  {"uri":"sip:…"}: 201 and the call;
 //	                                its progress comes as the room's events
+//	POST /admin/rooms/{room}/calls/{call}/dtmf  {"digits":"1234#"}: 204
+//	                                once the keys were sent
 func (a *Admin) callRoutes(r chi.Router) {
 	r.Post("/rooms/{room}/calls", a.dial)
+	r.Post("/rooms/{room}/calls/{call}/dtmf", a.dtmf)
+}
+
+// dtmf sends DTMF keys into an answered dial-out call: 404 for an
+// unknown call, 400 for keys that are not keys, 409 for a callee that
+// takes no DTMF.
+func (a *Admin) dtmf(w http.ResponseWriter, r *http.Request) {
+	rm := a.room(w, r)
+	if rm == nil {
+		return
+	}
+	id, err := strconv.ParseUint(chi.URLParam(r, "call"), 10, 64)
+	if err != nil {
+		adminError(w, http.StatusBadRequest, "the call must be a number")
+		return
+	}
+	var req struct {
+		Digits string `json:"digits"`
+	}
+	if !readBody(w, r, &req) {
+		return
+	}
+	if req.Digits == "" {
+		adminError(w, http.StatusBadRequest, `body must be {"digits": "1234#"}`)
+		return
+	}
+	if a.Dialer == nil {
+		adminError(w, http.StatusNotImplemented, "dialing out is not available on this server")
+		return
+	}
+	switch err := a.Dialer.SendDigits(r.Context(), rm, room.CallID(id), req.Digits); {
+	case err == nil:
+		w.WriteHeader(http.StatusNoContent)
+	case errors.Is(err, room.ErrCallNotFound):
+		adminError(w, http.StatusNotFound, err.Error())
+	case errors.Is(err, room.ErrInvalidValue):
+		adminError(w, http.StatusBadRequest, err.Error())
+	case errors.Is(err, room.ErrCallNoDTMF):
+		adminError(w, http.StatusConflict, err.Error())
+	default:
+		adminError(w, http.StatusInternalServerError, err.Error())
+	}
 }
 
 func (a *Admin) dial(w http.ResponseWriter, r *http.Request) {

@@ -28,6 +28,65 @@ func (ringDialer) Dial(_ context.Context, r *room.Room, uri string) (room.CallIn
 	return info, nil
 }
 
+// SendDigits knows call 4242 of room 5 and takes keys 0-9 # * into it.
+func (ringDialer) SendDigits(_ context.Context, r *room.Room, call room.CallID, keys string) error {
+	switch {
+	case call != 4242 || r.ID() != 5:
+		return fmt.Errorf("%w: %d", room.ErrCallNotFound, call)
+	case keys == "" || strings.Trim(keys, "0123456789*#") != "":
+		return fmt.Errorf("%w: %q", room.ErrInvalidValue, keys)
+	case keys == "0":
+		return room.ErrCallNoDTMF
+	}
+	return nil
+}
+
+// The admin API sends DTMF into a dial-out call: 204 once sent; 404 for
+// an unknown call or room, 400 for bad keys or bodies, 409 for a callee
+// without DTMF, 501 without a dialer, 401 without the key.
+func TestAdminCallDTMF(t *testing.T) {
+	rooms, err := room.NewManager(room.ManagerConfig{Workers: 1, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = rooms.Close(context.Background()) })
+	if _, err := rooms.Create(room.Config{ID: 5, Video: room.VideoConfig{Disabled: true}}); err != nil {
+		t.Fatal(err)
+	}
+	with := httptest.NewServer(NewRouter(ServerOptions{Admin: &Admin{Rooms: rooms, Key: "k", Dialer: ringDialer{}}}))
+	t.Cleanup(with.Close)
+	without := httptest.NewServer(NewRouter(ServerOptions{Admin: &Admin{Rooms: rooms, Key: "k"}}))
+	t.Cleanup(without.Close)
+	for _, tc := range []struct {
+		srv             *httptest.Server
+		path, body, key string
+		want            int
+	}{
+		{with, "/admin/rooms/5/calls/4242/dtmf", `{"digits":"1234#"}`, "k", 204},
+		{with, "/admin/rooms/5/calls/4242/dtmf", `{"digits":"1234#"}`, "", 401},
+		{with, "/admin/rooms/5/calls/7/dtmf", `{"digits":"1"}`, "k", 404},
+		{with, "/admin/rooms/9/calls/4242/dtmf", `{"digits":"1"}`, "k", 404},
+		{with, "/admin/rooms/5/calls/x/dtmf", `{"digits":"1"}`, "k", 400},
+		{with, "/admin/rooms/5/calls/4242/dtmf", `{"digits":"12x"}`, "k", 400},
+		{with, "/admin/rooms/5/calls/4242/dtmf", `{}`, "k", 400},
+		{with, "/admin/rooms/5/calls/4242/dtmf", `{"digits":"0"}`, "k", 409},
+		{without, "/admin/rooms/5/calls/4242/dtmf", `{"digits":"1"}`, "k", 501},
+	} {
+		req, _ := http.NewRequest("POST", tc.srv.URL+tc.path, strings.NewReader(tc.body))
+		if tc.key != "" {
+			req.Header.Set("Authorization", "Bearer "+tc.key)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != tc.want {
+			t.Errorf("%s %s (key %q): %d, want %d", tc.path, tc.body, tc.key, resp.StatusCode, tc.want)
+		}
+	}
+}
+
 // The admin API dials out (201 and the call, whose ringing reaches the
 // room's participants); bad bodies and URIs get 400, an unknown room
 // 404, and the key is needed; without a dialer it is 501.

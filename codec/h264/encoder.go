@@ -46,7 +46,7 @@ static tessera_x264 *tessera_x264_new(void) {
 // tessera_x264_configure fills t->param. It returns 0, or -1 if x264 rejects
 // the preset or the profile (the message is in t->log).
 static int tessera_x264_configure(tessera_x264 *t, int w, int h, int fps, int kbps,
-		int vbv_kbit, int keyint, int level) {
+		int vbv_kbit, int keyint, int level, int slice_max) {
 	x264_param_t *p = &t->param;
 	if (x264_param_default_preset(p, "ultrafast", "zerolatency") < 0) {
 		snprintf(t->log, sizeof t->log, "preset ultrafast/zerolatency rejected");
@@ -79,6 +79,11 @@ static int tessera_x264_configure(tessera_x264 *t, int w, int h, int fps, int kb
 	p->i_keyint_min = keyint;
 	p->i_scenecut_threshold = 0;
 	p->b_intra_refresh = 0;
+
+	// slice_max > 0 cuts each picture into slices of at most that many
+	// bytes (NAL header and emulation prevention included), so that every
+	// NAL unit fits one RTP packet.
+	p->i_slice_max_size = slice_max;
 
 	p->b_annexb = 1;
 	p->b_repeat_headers = 1;
@@ -201,7 +206,17 @@ type EncoderConfig struct {
 	// KeyframeInterval is the most pictures between two IDRs. Zero means
 	// ten seconds' worth; IDRs are meant to be forced on demand.
 	KeyframeInterval int
+	// MaxSliceBytes, if set (MinSliceBytes or more), cuts every picture
+	// into slices of at most that many bytes each, so that each NAL unit
+	// fits one RTP packet (RFC 6184 single NAL unit mode). Zero: one slice
+	// per picture. x264 keeps to it for any slice that holds more than
+	// one macroblock; a single macroblock larger than that is still one
+	// NAL unit.
+	MaxSliceBytes int
 }
+
+// MinSliceBytes is the smallest MaxSliceBytes accepted.
+const MinSliceBytes = 200
 
 // DefaultBitrate is codec.RealTimeBitrate for a w x h picture, rounded
 // down to 1 kbit/s and kept within MinBitrate..MaxBitrate: 700 kbps at
@@ -267,6 +282,9 @@ func (c *EncoderConfig) validate() error {
 	if c.KeyframeInterval < 0 {
 		return fmt.Errorf("%w: h264: keyframe interval %d is negative", codec.ErrInvalidConfig, c.KeyframeInterval)
 	}
+	if c.MaxSliceBytes != 0 && c.MaxSliceBytes < MinSliceBytes {
+		return fmt.Errorf("%w: h264: slice size %d below %d bytes", codec.ErrInvalidConfig, c.MaxSliceBytes, MinSliceBytes)
+	}
 	return nil
 }
 
@@ -314,7 +332,7 @@ func NewEncoder(cfg EncoderConfig) (*Encoder, error) {
 	}
 	kbps, vbv := rateParams(cfg.Bitrate)
 	if C.tessera_x264_configure(c, C.int(cfg.Width), C.int(cfg.Height), C.int(cfg.FPS),
-		C.int(kbps), C.int(vbv), C.int(cfg.KeyframeInterval), C.int(lvl)) != 0 {
+		C.int(kbps), C.int(vbv), C.int(cfg.KeyframeInterval), C.int(lvl), C.int(cfg.MaxSliceBytes)) != 0 {
 		err := fmt.Errorf("%w: h264: x264: %s", codec.ErrInvalidConfig, C.GoString(&c.log[0]))
 		C.tessera_x264_free(c)
 		return nil, err

@@ -30,7 +30,8 @@
 // timestamp at the codec's clock (frames the room skipped advance the
 // timestamp). It hands the room only the codec's packets of the party's
 // microphone, through a bounded queue that drops and counts; DTMF digits
-// reach SessionOptions.OnDigit once per event. Garbage is counted and
+// reach SessionOptions.OnDigit once per event, and Session.SendDigits
+// sends keys the other way as telephone-events on the audio stream. Garbage is counted and
 // dropped. RTP is sent to the SDP address until RTP comes from another
 // source, then to that source (symmetric RTP, for parties behind NAT);
 // over plain RTP, whoever sends the session well-formed RTP of its codec
@@ -45,20 +46,24 @@
 // Video: the first video stream over the audio's profile (RTP/AVP, or
 // RTP/SAVP with its own a=crypto line and key) that offers H.264 in
 // packetization mode 1 or VP8 is answered, with the first of those in the
-// offer's order; other video streams are refused with port 0, and so is
-// a stream offering H.264 only in packetization mode 0 (Tessera does not
-// cut pictures into slices that fit single NAL unit packets). The party's
-// largest picture is its H.264 level's frame size (H.264 Table A-1; no
-// profile-level-id means level 1.0) or an explicit max-fs; the room sends
-// it the best tier of the composite that fits (endpoint.Media's
-// MaxPictureSize), or no composite at all if none fits (the party's
-// camera is still shown). The answer states what Tessera sends: H.264
-// constrained baseline (profile-level-id 42e0 with level 3.1, or the
-// offer's when higher) in packetization mode 1, and the keyframe
-// requests it takes (a=rtcp-fb nack pli, ccm fir: those the offer lists,
-// both if it lists none). The composite is packetized (RFC 6184: STAP-A,
-// FU-A; RFC 7741) into packets of at most 1200 bytes with the session's
-// video SSRC, a 90 kHz timestamp from each picture's duration, the
+// offer's order, or else H.264 in single NAL unit mode (packetization
+// mode 0, also what no packetization-mode means); other video streams
+// are refused with port 0. The party's largest picture is its H.264
+// level's frame size (H.264 Table A-1; no profile-level-id means level
+// 1.0) or an explicit max-fs, capped by the largest picture its
+// a=imageattr recv sets for the format allow (RFC 6236: values, ranges,
+// lists; "*" caps nothing); the room sends it the best tier of the
+// composite that fits (endpoint.Media's MaxPictureSize), or no composite
+// at all if none fits (the party's camera is still shown). The answer
+// states what Tessera sends: H.264 constrained baseline
+// (profile-level-id 42e0 with level 3.1, or the offer's when higher) in
+// the packetization mode chosen, and the keyframe requests it takes
+// (a=rtcp-fb nack pli, ccm fir: those the offer lists, both if it lists
+// none). The composite is packetized (RFC 6184: STAP-A and FU-A, or in
+// mode 0 one NAL unit per packet; RFC 7741) into packets of at most 1200
+// bytes (the room's H.264 slices each fit one; in mode 0 a NAL unit that
+// does not is dropped and counted, and the room asked for a keyframe)
+// with the session's video SSRC, a 90 kHz timestamp from each picture's duration, the
 // marker bit on a picture's last packet; pictures the room skipped leave
 // a sequence gap and advance the time; nothing is sent while the party
 // holds the video. The party's camera (its negotiated payload type only)

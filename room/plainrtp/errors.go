@@ -43,6 +43,12 @@ var (
 	// ErrInactive: no RTP (of either medium) arrived for the configured
 	// timeout; the call is over.
 	ErrInactive = errors.New("plainrtp: no RTP for the inactivity timeout")
+	// ErrNoTelephoneEvent: digits cannot be sent, the remote party did
+	// not offer RFC 4733 telephone-event.
+	ErrNoTelephoneEvent = errors.New("plainrtp: the remote party takes no telephone-events")
+	// ErrInvalidDigits: keys to send that are not DTMF keys (0-9, *, #,
+	// A-D), or too many.
+	ErrInvalidDigits = errors.New("plainrtp: invalid DTMF digits")
 	// ErrAttached: the session is already attached to a participant.
 	ErrAttached = errors.New("plainrtp: session already attached")
 )

@@ -20,6 +20,13 @@ func FuzzSDP(f *testing.F) {
 	f.Add(sdpOffer(5004, "0", "a=ptime:40") + "m=video 5006 RTP/AVP 96\r\na=rtpmap:96 H264/90000\r\na=fmtp:96 profile-level-id=42e01f;packetization-mode=1\r\n")
 	f.Add(strings.Replace(sdpOffer(5004, "0", "a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:WVNfX19zZW1jdGwgKCkgewkyMjA7fQp9CnVubGVz"), "RTP/AVP", "RTP/SAVP", 1))
 	f.Add("v=0\r\no=- 0 0 IN IP4 0.0.0.0\r\ns=-\r\nc=IN IP4 0.0.0.0\r\nt=0 0\r\nm=audio 0 RTP/AVP 0\r\n")
+	video := func(lines ...string) string {
+		return sdpOffer(5004, "0") + "m=video 5006 RTP/AVP 96 97\r\na=rtpmap:96 H264/90000\r\na=rtpmap:97 VP8/90000\r\n" +
+			strings.Join(lines, "\r\n") + "\r\n"
+	}
+	f.Add(video("a=fmtp:96 profile-level-id=42e01f", "a=imageattr:96 send [x=1280,y=720] recv [x=[176:16:352],y=[144:144:288]] [x=320,y=240,q=0.5]"))
+	f.Add(video("a=imageattr:* recv [x=[320,640],y=[180:360]]", "a=imageattr:97 recv *"))
+	f.Add(video("a=imageattr:96 recv [x=[1:0:9],y=[", "a=imageattr:97 recv ]]x=,y=[99999999999999999999]"))
 	f.Add("garbage")
 	e := testEngine(f, Config{})
 	base, err := e.Offer(sdpOffer(5004, "0"), SessionOptions{})

@@ -14,7 +14,7 @@ import (
 
 func TestOfferAnswer(t *testing.T) {
 	e := testEngine(t, Config{})
-	video := "m=video 5006 RTP/AVP 96\r\na=rtpmap:96 H264/90000"
+	video := "m=video 5006 RTP/AVP 96\r\na=rtpmap:96 H263-1998/90000"
 	cases := []struct {
 		name    string
 		offer   string

@@ -32,6 +32,10 @@ type sender struct {
 	lastAt      time.Time
 	sentPackets uint32
 	sentOctets  uint32
+	// nextEventTS is the earliest RTP time of the next telephone-event
+	// Tessera sends (eventsSent: one was sent).
+	nextEventTS uint32
+	eventsSent  bool
 }
 
 func (w *sender) init(s *Session) {
@@ -91,22 +95,31 @@ func (w *sender) flush(pt uint8, to netip.AddrPort) {
 	if w.pendingFrames == 0 {
 		return
 	}
-	s := w.s
 	p := rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: pt, SequenceNumber: w.seq,
-		Timestamp: w.pendingTS, SSRC: s.ssrc}, Payload: w.pending}
-	n := len(w.pending)
+		Timestamp: w.pendingTS, SSRC: w.s.ssrc}, Payload: w.pending}
 	w.pending, w.pendingFrames = w.pending[:0], 0
-	b, err := p.Header.MarshalTo(w.buf[:cap(w.buf)])
+	if w.write(p.Header, p.Payload, to) {
+		w.lastTS, w.lastAt = p.Timestamp, time.Now()
+	}
+}
+
+// write sends one RTP packet on the audio stream (w.mu held): the next
+// sequence number is h's, and it counts. It reports whether the packet
+// went out.
+func (w *sender) write(h rtp.Header, payload []byte, to netip.AddrPort) bool {
+	s := w.s
+	n := len(payload)
+	b, err := h.MarshalTo(w.buf[:cap(w.buf)])
 	if err != nil || b+n > cap(w.buf) {
 		s.stats.sendErrors.Add(1)
-		return
+		return false
 	}
-	out := append(w.buf[:b], p.Payload...)
+	out := append(w.buf[:b], payload...)
 	if s.sec != nil {
 		if out, err = s.sec.encryptRTP(w.sealed[:0], out); err != nil {
 			s.stats.sendErrors.Add(1)
 			s.sendLog.Warn(s.log, "SRTP encryption failed", "err", err)
-			return
+			return false
 		}
 		w.sealed = out[:0]
 	}
@@ -114,13 +127,13 @@ func (w *sender) flush(pt uint8, to netip.AddrPort) {
 	if _, err := s.rtp.WriteToUDPAddrPort(out, to); err != nil {
 		s.stats.sendErrors.Add(1)
 		s.sendLog.Warn(s.log, "plain RTP send failed", "to", to, "err", err)
-		return
+		return false
 	}
 	s.stats.packetsOut.Add(1)
 	s.stats.bytesOut.Add(uint64(n))
-	w.lastTS, w.lastAt = p.Timestamp, time.Now()
 	w.sentPackets++
 	w.sentOctets += uint32(n)
+	return true
 }
 
 // report is what a sender report states: the RTP time now (at clock),

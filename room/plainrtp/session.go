@@ -66,7 +66,9 @@ type Session struct {
 	upSent  atomic.Bool
 
 	send sender
-	dtmf dtmfState // reader goroutine only
+	// digitsMu serves SendDigits calls one at a time.
+	digitsMu sync.Mutex
+	dtmf     dtmfState // reader goroutine only
 	// sec is the session's SRTP (nil: plain RTP/AVP); set before the
 	// session starts and never replaced.
 	sec *srtpState

@@ -49,6 +49,9 @@ type VideoStats struct {
 	// SendErrors: packets the socket refused. Held: pictures not sent
 	// while the call is on hold.
 	SendErrors, Held uint64
+	// TooLarge: H.264 NAL units not sent in single NAL unit mode
+	// (packetization-mode 0) because they exceed a packet.
+	TooLarge uint64
 }
 
 // counters is Stats, counted as it happens.
@@ -73,7 +76,7 @@ type videoCounters struct {
 	packetsIn, bytesIn, packetsOut, bytesOut, pictures atomic.Uint64
 	dropped, bad, rtcpIn, rtcpOut                      atomic.Uint64
 	keyframeRequestsIn, keyframeRequestsOut            atomic.Uint64
-	sendErrors, held                                   atomic.Uint64
+	sendErrors, held, tooLarge                         atomic.Uint64
 }
 
 func (c *videoCounters) snapshot() VideoStats {
@@ -82,6 +85,6 @@ func (c *videoCounters) snapshot() VideoStats {
 		PacketsOut: c.packetsOut.Load(), BytesOut: c.bytesOut.Load(), Pictures: c.pictures.Load(),
 		Dropped: c.dropped.Load(), Bad: c.bad.Load(), RTCPIn: c.rtcpIn.Load(), RTCPOut: c.rtcpOut.Load(),
 		KeyframeRequestsIn: c.keyframeRequestsIn.Load(), KeyframeRequestsOut: c.keyframeRequestsOut.Load(),
-		SendErrors: c.sendErrors.Load(), Held: c.held.Load(),
+		SendErrors: c.sendErrors.Load(), Held: c.held.Load(), TooLarge: c.tooLarge.Load(),
 	}
 }

@@ -45,6 +45,8 @@ type videoStream struct {
 	sendTo, rtcpTo         netip.AddrPort
 	latched                bool
 	latchLog, rtcpLatchLog loglimit.Limiter
+	// tooLargeLog: NAL units too large for single NAL unit mode.
+	tooLargeLog loglimit.Limiter
 
 	// remoteSSRC is the SSRC of the party's camera (keyframe requests
 	// name it).

@@ -23,11 +23,25 @@ type VideoCodec struct {
 	// profile-level-id's level (H.264 Table A-1), for either codec an
 	// explicit max-fs parameter instead.
 	MaxFS int
+	// ImageMax is the largest picture, in pixels, that the party's
+	// a=imageattr recv sets for the format allow (RFC 6236; 0: none
+	// stated).
+	ImageMax int
+	// Mode is H.264's packetization-mode (RFC 6184): 1 (non-interleaved:
+	// FU-A and STAP-A too) or 0 (single NAL unit: every NAL unit in a
+	// packet of its own, none larger than the MTU).
+	Mode int
 }
 
 // MaxPictureSize is the largest picture the party decodes, in pixels (0:
-// no limit).
-func (c VideoCodec) MaxPictureSize() int { return c.MaxFS * 256 }
+// no limit): the smaller of its frame size (MaxFS) and ImageMax.
+func (c VideoCodec) MaxPictureSize() int {
+	px := c.MaxFS * 256
+	if c.ImageMax > 0 && (px == 0 || c.ImageMax < px) {
+		px = c.ImageMax
+	}
+	return px
+}
 
 // videoClock is the RTP clock of video (RFC 6184, RFC 7741).
 const videoClock = 90000
@@ -90,12 +104,14 @@ func fmtpParams(v string) map[string]string {
 }
 
 // parseVideo reads one video m-line; ok is false when it has no codec
-// Tessera takes (H.264 in packetization mode 1, or VP8). keep, if set, is
-// the codec an established session has; it alone is taken.
+// Tessera takes (H.264 in packetization mode 1 or 0, or VP8). keep, if
+// set, is the codec an established session has; it alone (in the same
+// packetization mode) is taken.
 func parseVideo(sd *sdp.SessionDescription, md *sdp.MediaDescription, keep *VideoCodec) (v videoRemote, ok bool, err error) {
 	rtpmaps := map[int]string{}
 	fmtps := map[int]map[string]string{}
 	fbs := map[string]map[string]bool{} // pt or "*" → values
+	var imageattrs []string
 	for _, a := range md.Attributes {
 		switch a.Key {
 		case "rtpmap", "fmtp":
@@ -109,6 +125,8 @@ func parseVideo(sd *sdp.SessionDescription, md *sdp.MediaDescription, keep *Vide
 			} else {
 				fmtps[n] = fmtpParams(rest)
 			}
+		case "imageattr":
+			imageattrs = append(imageattrs, a.Value)
 		case "rtcp-fb":
 			pt, rest, _ := strings.Cut(a.Value, " ")
 			if fbs[pt] == nil {
@@ -117,6 +135,9 @@ func parseVideo(sd *sdp.SessionDescription, md *sdp.MediaDescription, keep *Vide
 			fbs[pt][strings.ToLower(strings.Join(strings.Fields(rest), " "))] = true
 		}
 	}
+	// The first format Tessera takes wins, except that H.264 in single
+	// NAL unit mode is taken only if nothing else is.
+	var fallback *videoRemote
 	for _, f := range md.MediaName.Formats {
 		n, perr := strconv.Atoi(f)
 		if perr != nil || n < 0 || n > 127 {
@@ -125,40 +146,34 @@ func parseVideo(sd *sdp.SessionDescription, md *sdp.MediaDescription, keep *Vide
 		if n < 96 {
 			continue
 		}
-		params := fmtps[n]
-		switch rtpmaps[n] {
-		case "h264/90000":
-			if params["packetization-mode"] != "1" {
-				continue // single NAL unit or interleaved mode: not sent
-			}
-			pli := params["profile-level-id"]
-			if pli == "" {
-				pli = defaultProfileLevelID
-			}
-			b, herr := hex.DecodeString(pli)
-			if herr != nil || len(b) != 3 {
-				return v, false, fmt.Errorf("%w: profile-level-id %q", ErrInvalidSDP, pli)
-			}
-			v.level = int(b[2])
-			v.codec = VideoCodec{Name: endpoint.CodecH264, PT: uint8(n), MaxFS: maxFSOfLevel(v.level)}
-		case "vp8/90000":
-			v.codec = VideoCodec{Name: endpoint.CodecVP8, PT: uint8(n)}
-		default:
+		c, good, ferr := videoFormat(uint8(n), rtpmaps[n], fmtps[n])
+		if ferr != nil {
+			return v, false, ferr
+		}
+		if !good || (keep != nil && (keep.Name != c.codec.Name || keep.Mode != c.codec.Mode)) {
 			continue
 		}
-		if keep != nil && keep.Name != v.codec.Name {
-			continue
-		}
-		if fs, perr := strconv.Atoi(params["max-fs"]); perr == nil && fs > 0 {
-			v.codec.MaxFS = fs // an explicit max-fs wins over the level's
+		for _, a := range imageattrs {
+			if px, found := imageattrRecvPixels(a, c.codec.PT); found && (c.codec.ImageMax == 0 || px < c.codec.ImageMax) {
+				c.codec.ImageMax = px
+			}
 		}
 		for _, want := range []string{"nack pli", "ccm fir"} {
 			if fbs[f][want] || fbs["*"][want] || len(fbs) == 0 {
-				v.fb = append(v.fb, want)
+				c.fb = append(c.fb, want)
 			}
 		}
-		ok = true
+		if c.codec.Name == endpoint.CodecH264 && c.codec.Mode == 0 {
+			if fallback == nil {
+				fallback = &c
+			}
+			continue
+		}
+		v, ok = c, true
 		break
+	}
+	if !ok && fallback != nil {
+		v, ok = *fallback, true
 	}
 	if !ok {
 		return videoRemote{}, false, nil
@@ -188,7 +203,7 @@ func videoAnswer(v videoRemote, port int, key []byte) *sdp.MediaDescription {
 	var attrs []sdp.Attribute
 	if v.codec.Name == endpoint.CodecH264 {
 		attrs = append(attrs, sdp.NewAttribute("rtpmap", pt+" H264/90000"),
-			sdp.NewAttribute("fmtp", fmt.Sprintf("%s profile-level-id=42e0%02x;packetization-mode=1", pt, answerLevel(v.level))))
+			sdp.NewAttribute("fmtp", fmt.Sprintf("%s profile-level-id=42e0%02x;packetization-mode=%d", pt, answerLevel(v.level), v.codec.Mode)))
 	} else {
 		attrs = append(attrs, sdp.NewAttribute("rtpmap", pt+" VP8/90000"))
 	}
@@ -206,4 +221,41 @@ func videoAnswer(v videoRemote, port int, key []byte) *sdp.MediaDescription {
 			Protos: []string{"RTP", proto}, Formats: []string{pt}},
 		Attributes: attrs,
 	}
+}
+
+// videoFormat reads one dynamic payload type of a video m-line: its
+// codec, if Tessera takes it, with its frame size limits (the H.264
+// level's, or max-fs).
+func videoFormat(pt uint8, rtpmap string, params map[string]string) (v videoRemote, ok bool, err error) {
+	switch rtpmap {
+	case "h264/90000":
+		// RFC 6184 section 8.1: no packetization-mode means mode 0.
+		// Interleaved mode (2) is not sent.
+		mode := 0
+		switch params["packetization-mode"] {
+		case "", "0":
+		case "1":
+			mode = 1
+		default:
+			return v, false, nil
+		}
+		pli := params["profile-level-id"]
+		if pli == "" {
+			pli = defaultProfileLevelID
+		}
+		b, herr := hex.DecodeString(pli)
+		if herr != nil || len(b) != 3 {
+			return v, false, fmt.Errorf("%w: profile-level-id %q", ErrInvalidSDP, pli)
+		}
+		v.level = int(b[2])
+		v.codec = VideoCodec{Name: endpoint.CodecH264, PT: pt, MaxFS: maxFSOfLevel(v.level), Mode: mode}
+	case "vp8/90000":
+		v.codec = VideoCodec{Name: endpoint.CodecVP8, PT: pt}
+	default:
+		return v, false, nil
+	}
+	if fs, perr := strconv.Atoi(params["max-fs"]); perr == nil && fs > 0 {
+		v.codec.MaxFS = fs // an explicit max-fs wins over the level's
+	}
+	return v, true, nil
 }

@@ -46,10 +46,21 @@ type videoPhone struct {
 	pictures    int
 	idrs        []time.Time // when each IDR of the composite arrived
 	pts         map[uint8]int
+	// nalTypes counts the composite's packets by the type in their
+	// payload's first byte (1-23: a single NAL unit, 24 STAP-A, 28
+	// FU-A); largest is the largest packet, header included.
+	nalTypes map[int]int
+	largest  int
+
+	// fmtp and attrs, if set, replace the offer's H.264 fmtp line and
+	// add attribute lines; mode0 sends the camera as single NAL units.
+	fmtp  string
+	attrs []string
+	mode0 bool
 }
 
 func newVideoPhone(t *testing.T, colour codec.YUV) *videoPhone {
-	p := &videoPhone{t: t, colour: colour, stop: make(chan struct{}), pts: map[uint8]int{}}
+	p := &videoPhone{t: t, colour: colour, stop: make(chan struct{}), pts: map[uint8]int{}, nalTypes: map[int]int{}}
 	for _, c := range []**net.UDPConn{&p.audio, &p.video, &p.vrtcp} {
 		conn, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 		if err != nil {
@@ -65,11 +76,15 @@ func udpPort(c *net.UDPConn) int { return c.LocalAddr().(*net.UDPAddr).Port }
 // offer is the phone's offer: PCMU, and H.264 in packetization mode 1
 // at level 3.1 capped to CIF by max-fs.
 func (p *videoPhone) offer() string {
-	return strings.Join([]string{"v=0", "o=roomsystem 1 1 IN IP4 127.0.0.1", "s=call", "c=IN IP4 127.0.0.1", "t=0 0",
+	fmtp := "profile-level-id=42e01f;packetization-mode=1;max-fs=396"
+	if p.fmtp != "" {
+		fmtp = p.fmtp
+	}
+	lines := []string{"v=0", "o=roomsystem 1 1 IN IP4 127.0.0.1", "s=call", "c=IN IP4 127.0.0.1", "t=0 0",
 		fmt.Sprintf("m=audio %d RTP/AVP 0", udpPort(p.audio)), "a=sendrecv",
-		fmt.Sprintf("m=video %d RTP/AVP 97", udpPort(p.video)), "a=rtpmap:97 H264/90000",
-		"a=fmtp:97 profile-level-id=42e01f;packetization-mode=1;max-fs=396",
-		fmt.Sprintf("a=rtcp:%d", udpPort(p.vrtcp)), "a=rtcp-fb:97 nack pli", "a=rtcp-fb:97 ccm fir", "a=sendrecv", ""}, "\r\n")
+		fmt.Sprintf("m=video %d RTP/AVP 97", udpPort(p.video)), "a=rtpmap:97 H264/90000", "a=fmtp:97 " + fmtp,
+		fmt.Sprintf("a=rtcp:%d", udpPort(p.vrtcp)), "a=rtcp-fb:97 nack pli", "a=rtcp-fb:97 ccm fir", "a=sendrecv"}
+	return strings.Join(append(lines, append(p.attrs, "")...), "\r\n")
 }
 
 func (p *videoPhone) start(call *plainrtp.Session) {
@@ -95,7 +110,11 @@ func (p *videoPhone) start(call *plainrtp.Session) {
 // sendCamera sends a 320x240 picture of the phone's colour at 15 fps.
 func (p *videoPhone) sendCamera() {
 	defer p.wg.Done()
-	enc, err := h264.NewEncoder(h264.EncoderConfig{Width: 320, Height: 240, FPS: 15, Bitrate: 300_000})
+	cfg := h264.EncoderConfig{Width: 320, Height: 240, FPS: 15, Bitrate: 300_000}
+	if p.mode0 {
+		cfg.MaxSliceBytes = 1100
+	}
+	enc, err := h264.NewEncoder(cfg)
 	if err != nil {
 		p.t.Error(err)
 		return
@@ -124,6 +143,9 @@ func (p *videoPhone) sendCamera() {
 			continue
 		}
 		payloads := pay.Payload(1188, pkt.Data)
+		if p.mode0 {
+			payloads = h264.SplitNALUnits(pkt.Data)
+		}
 		for i, pl := range payloads {
 			b, _ := (&rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 97, SequenceNumber: seq, Timestamp: ts,
 				SSRC: 0xca11, Marker: i == len(payloads)-1}, Payload: pl}).Marshal()
@@ -182,6 +204,10 @@ func (p *videoPhone) receive() {
 		}
 		p.mu.Lock()
 		p.pts[pkt.PayloadType]++
+		if len(pkt.Payload) > 0 {
+			p.nalTypes[int(pkt.Payload[0]&0x1f)]++
+		}
+		p.largest = max(p.largest, n)
 		p.mu.Unlock()
 		nal, err := dep.Unmarshal(pkt.Payload)
 		if err != nil {

@@ -1,6 +1,7 @@
 package plainrtp
 
 import (
+	"log/slog"
 	"net/netip"
 	"sync"
 	"time"
@@ -8,6 +9,7 @@ import (
 	"github.com/pion/rtp"
 	"github.com/pion/rtp/codecs"
 
+	"github.com/tessera-mcu/tessera/codec/h264/nal"
 	"github.com/tessera-mcu/tessera/room/endpoint"
 )
 
@@ -22,7 +24,8 @@ const rtpHeaderLen = 12
 
 // videoSender packetizes the composite as RTP: H.264 in packetization
 // mode 1 (RFC 6184: single NAL units, STAP-A for parameter sets, FU-A for
-// NAL units over the MTU) or VP8 (RFC 7741), its own SSRC, sequence and
+// NAL units over the MTU) or mode 0 (single NAL units only, see
+// singleNALPayloader), or VP8 (RFC 7741), its own SSRC, sequence and
 // timestamp at 90 kHz, the marker bit on each picture's last packet.
 type videoSender struct {
 	v         *videoStream
@@ -43,9 +46,12 @@ type videoSender struct {
 
 func (w *videoSender) init(v *videoStream) {
 	w.v = v
-	if v.codec.Name == endpoint.CodecH264 {
+	switch {
+	case v.codec.Name == endpoint.CodecH264 && v.codec.Mode == 0:
+		w.payloader = &singleNALPayloader{v: v}
+	case v.codec.Name == endpoint.CodecH264:
 		w.payloader = &codecs.H264Payloader{}
-	} else {
+	default:
 		w.payloader = &codecs.VP8Payloader{EnablePictureID: true}
 	}
 	w.seq = uint16(rand32(v.ssrc) >> 9)
@@ -149,4 +155,46 @@ func (w *videoSender) report(now time.Time) (ts, packets, octets uint32, ok bool
 	}
 	ts = w.lastTS + uint32(now.Sub(w.lastAt)*videoClock/time.Second)
 	return ts, w.sentPackets, w.sentOctets, true
+}
+
+// singleNALPayloader is H.264 in single NAL unit mode (RFC 6184
+// packetization-mode 0): each NAL unit of an access unit is one RTP
+// packet's payload. The room's H.264 encoders cut pictures into slices
+// that fit; a NAL unit that still does not is never fragmented (a mode-0
+// party cannot take FU-A): it is dropped and counted, and the room is
+// asked for a keyframe, since the party's picture is broken until then.
+type singleNALPayloader struct {
+	v *videoStream
+}
+
+func (p *singleNALPayloader) Payload(mtu uint16, au []byte) [][]byte {
+	var out [][]byte
+	it := nal.NewIter(au)
+	for u, ok := it.Next(); ok; u, ok = it.Next() {
+		switch nal.Type(u) {
+		case nal.AUD, 12: // access unit delimiters and filler data carry nothing
+			continue
+		}
+		if len(u) > int(mtu) {
+			p.tooLarge(len(u), int(mtu))
+			continue
+		}
+		out = append(out, u)
+	}
+	return out
+}
+
+// tooLarge counts a NAL unit dropped for its size and asks for a
+// keyframe.
+func (p *singleNALPayloader) tooLarge(size, mtu int) {
+	v, s := p.v, p.v.s
+	v.stats.tooLarge.Add(1)
+	s.mu.Lock()
+	link := s.link
+	s.mu.Unlock()
+	v.tooLargeLog.Log(s.log, slog.LevelWarn, "plain RTP: dropped an H.264 NAL unit larger than a packet (single NAL unit mode); keyframe requested",
+		"bytes", size, "max", mtu)
+	if link != nil {
+		link.RequestKeyframe()
+	}
 }

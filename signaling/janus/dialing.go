@@ -2,6 +2,7 @@ package janus
 
 import (
 	"context"
+	"errors"
 
 	"github.com/tessera-mcu/tessera/room"
 )
@@ -9,9 +10,13 @@ import (
 // Dialer places calls from a room to telephones (SIP dial-out). Dial
 // returns once the call is placed; its progress (ringing, answered, busy,
 // failed, hung up) comes as the room's call events. A URI it cannot call
-// is an error wrapping room.ErrInvalidValue.
+// is an error wrapping room.ErrInvalidValue. SendDigits sends DTMF keys
+// into an answered call and returns once they were sent (an unknown call
+// wraps room.ErrCallNotFound, keys that are not keys
+// room.ErrInvalidValue, a callee without DTMF room.ErrCallNoDTMF).
 type Dialer interface {
 	Dial(ctx context.Context, r *room.Room, uri string) (room.CallInfo, error)
+	SendDigits(ctx context.Context, r *room.Room, call room.CallID, keys string) error
 }
 
 // SetDialer enables the dial request (nil: it answers that dialing out is
@@ -34,6 +39,35 @@ func (s *roomSession) dial(ctx context.Context, q roomCall) (M, error) {
 		return nil, roomErr(err)
 	}
 	return M{s.plugin.key: "success", "room": q.r.ID(), "call": callJSON(info)}, nil
+}
+
+// dtmf sends DTMF keys into one of the room's dial-out calls: {call: id,
+// digits: "1234#"}, with the room's secret when it has one (as dial). It
+// answers once the keys were sent.
+func (s *roomSession) dtmf(ctx context.Context, q roomCall) (M, error) {
+	id, err := q.b.uint("call", true)
+	if err != nil {
+		return nil, err
+	}
+	digits, err := q.b.str("digits", true)
+	if err != nil {
+		return nil, err
+	}
+	if s.plugin.dialer == nil {
+		return nil, perr(abInvalidRequest, "Dialing out is not available on this server")
+	}
+	switch err := s.plugin.dialer.SendDigits(ctx, q.r, room.CallID(id), digits); {
+	case err == nil:
+	case errors.Is(err, room.ErrCallNotFound):
+		return nil, perr(abNoSuchUser, "No such call (%d)", id)
+	case errors.Is(err, room.ErrInvalidValue):
+		return nil, perr(abInvalidElement, "Invalid digits (%v)", err)
+	case errors.Is(err, room.ErrCallNoDTMF):
+		return nil, perr(abInvalidRequest, "The call takes no DTMF")
+	default:
+		return nil, roomErr(err)
+	}
+	return M{s.plugin.key: "success", "room": q.r.ID(), "call": id, "digits": digits}, nil
 }
 
 func callJSON(info room.CallInfo) M {

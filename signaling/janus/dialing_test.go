@@ -25,6 +25,20 @@ func (progressDialer) Dial(_ context.Context, r *room.Room, uri string) (room.Ca
 	return room.CallInfo{ID: info.ID, URI: uri}, nil
 }
 
+// SendDigits knows one call, 4242 of room 1234, and takes keys 0-9 # *
+// into it.
+func (progressDialer) SendDigits(_ context.Context, r *room.Room, call room.CallID, keys string) error {
+	switch {
+	case call != 4242 || r.ID() != 1234:
+		return fmt.Errorf("%w: %d", room.ErrCallNotFound, call)
+	case keys == "" || strings.Trim(keys, "0123456789*#") != "":
+		return fmt.Errorf("%w: %q", room.ErrInvalidValue, keys)
+	case keys == "0":
+		return room.ErrCallNoDTMF
+	}
+	return nil
+}
+
 // The dial request, on both plugins: it needs the room's secret and a
 // uri, calls through the Dialer, and everyone in the room hears the
 // call's progress; without a dialer it says dialing out is not available.
@@ -86,6 +100,29 @@ func TestDialRequest(t *testing.T) {
 			pd := pluginData(m)
 			return pd["dial"] == state && num(pd, "call", "id") == id && pd["room"] == 1234.0
 		})
+	}
+	// dtmf: a known call takes keys; an unknown call, keys that are not
+	// keys, missing elements, a missing secret and a callee without
+	// DTMF get their error codes.
+	if d := onMCU(M{"request": "dtmf", "room": 1234, "secret": "adminpwd", "call": 4242, "digits": "1234#"}); d["mcu"] != "success" ||
+		d["digits"] != "1234#" || num(d, "call") != 4242 {
+		t.Errorf("dtmf: %v", d)
+	}
+	for _, tc := range []struct {
+		body M
+		code uint64
+	}{
+		{M{"request": "dtmf", "room": 1234, "call": 4242, "digits": "1"}, abUnauthorized},
+		{M{"request": "dtmf", "room": 1234, "secret": "adminpwd", "call": 7, "digits": "1"}, abNoSuchUser},
+		{M{"request": "dtmf", "room": 1234, "secret": "adminpwd", "call": 4242, "digits": "12x"}, abInvalidElement},
+		{M{"request": "dtmf", "room": 1234, "secret": "adminpwd", "call": 4242, "digits": "0"}, abInvalidRequest},
+		{M{"request": "dtmf", "room": 1234, "secret": "adminpwd", "digits": "1"}, abMissingElement},
+		{M{"request": "dtmf", "room": 1234, "secret": "adminpwd", "call": 4242}, abMissingElement},
+		{M{"request": "dtmf", "room": 1234, "secret": "adminpwd", "call": "x", "digits": "1"}, abInvalidElement},
+	} {
+		if d := onMCU(tc.body); num(d, "error_code") != tc.code {
+			t.Errorf("%v: %v, want error %d", tc.body, d, tc.code)
+		}
 	}
 	// The AudioBridge without a dialer says so.
 	if d := onBridge(M{"request": "dial", "room": 1234, "secret": "adminpwd", "uri": "sip:bob@127.0.0.1"}); num(d, "error_code") != abInvalidRequest ||

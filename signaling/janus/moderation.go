@@ -69,6 +69,7 @@ var moderatorRequests = map[string]moderatorRequest{
 	"record": {reach: ownRoomSecured, video: true, run: (*roomSession).record},
 	"stream": {reach: ownRoomSecured, run: (*roomSession).stream},
 	"dial":   {reach: ownRoomSecured, run: (*roomSession).dial},
+	"dtmf":   {reach: ownRoomSecured, run: (*roomSession).dtmf},
 }
 
 // onPlugin adapts a handler that answers the same whichever handle asks.

@@ -435,3 +435,25 @@ func hangupReason(why error) string {
 	}
 	return why.Error()
 }
+
+// SendDigits sends DTMF keys into dial-out call id of room r (an IVR or
+// another bridge asking for a PIN) and returns once they were sent. A
+// call that is not r's, not answered yet or over is an error wrapping
+// room.ErrCallNotFound; keys that are not DTMF keys wrap
+// room.ErrInvalidValue, a callee that did not offer telephone-events
+// room.ErrCallNoDTMF.
+func (s *Server) SendDigits(ctx context.Context, r *room.Room, id room.CallID, keys string) error {
+	var media MediaCall
+	s.mu.Lock()
+	for _, c := range s.calls {
+		if c.out != nil && c.out.ID == id && c.room == r {
+			media = c.media
+			break
+		}
+	}
+	s.mu.Unlock()
+	if media == nil {
+		return fmt.Errorf("%w: %d", room.ErrCallNotFound, id)
+	}
+	return media.SendDigits(ctx, keys)
+}

@@ -53,6 +53,11 @@ type MediaCall interface {
 	// composite (a room system's SIP INFO picture_fast_update); false
 	// when the call has no video.
 	PictureFastUpdate() bool
+	// SendDigits sends DTMF keys (0-9, *, #, A-D) to the other side and
+	// returns once they were sent: keys that are not keys wrap
+	// room.ErrInvalidValue, a callee that takes no DTMF
+	// room.ErrCallNoDTMF.
+	SendDigits(ctx context.Context, keys string) error
 	// Prompt opens a writer of Tessera's own audio to the caller (the
 	// PIN prompt's tones), for use before Attach: the room's mix takes
 	// over once the media is attached.

@@ -48,6 +48,18 @@ func (c plainCall) Prompt() (PCMWriter, error) {
 	return &sessionPCM{s: c.s, buf: make([]byte, 0, opus.MaxPacketBytes)}, nil
 }
 
+// SendDigits sends keys as RFC 4733 telephone-events.
+func (c plainCall) SendDigits(ctx context.Context, keys string) error {
+	err := c.s.SendDigits(ctx, keys)
+	switch {
+	case errors.Is(err, plainrtp.ErrInvalidDigits):
+		return fmt.Errorf("%w: %w", room.ErrInvalidValue, err)
+	case errors.Is(err, plainrtp.ErrNoTelephoneEvent):
+		return fmt.Errorf("%w: %w", room.ErrCallNoDTMF, err)
+	}
+	return err
+}
+
 func (c plainCall) Done() <-chan struct{}   { return c.s.Done() }
 func (c plainCall) PictureFastUpdate() bool { return c.s.PictureFastUpdate() }
 func (c plainCall) Close() error            { return c.s.Close() }
