@@ -115,7 +115,8 @@ func containsDisplay(answer map[string]any, display string) bool {
 // A participant asks the running server to call a phone into the demo
 // room ({"request":"dial"}): baresip, answering by itself, rings and
 // answers, everyone in the room hears of it, the participant hears the
-// phone's tone, and the phone hears the participant's.
+// phone's tone, the phone hears the participant's and decodes the digits
+// the participant keys into the call.
 func TestDialOutThroughThePlugin(t *testing.T) {
 	e2etool.Need(t, "baresip")
 	sipPort := freeUDPPort(t)
@@ -162,6 +163,26 @@ func TestDialOutThroughThePlugin(t *testing.T) {
 	last := pcm[len(pcm)-rate:]
 	if room, own := codectest.Goertzel(last, rate, 440), codectest.Goertzel(last, rate, 880); room < 0.1 || own > 0.02 {
 		t.Errorf("the phone hears the room at %.3f and itself at %.3f", room, own)
+	}
+	// The participant keys digits into the call, as into an IVR: the
+	// phone decodes them from RTP telephone-events.
+	ans = web.call(map[string]any{"janus": "message", "session_id": web.sid, "handle_id": web.hid,
+		"body": map[string]any{"request": "dtmf", "room": 1234, "secret": "adminpwd", "call": callID, "digits": "42#"}})
+	if janusData(ans)["mcu"] != "success" {
+		t.Fatalf("dtmf: %v", ans)
+	}
+	var keys string
+	for deadline := time.Now().Add(5 * time.Second); len(keys) < 3 && time.Now().Before(deadline); {
+		time.Sleep(50 * time.Millisecond)
+		keys = ""
+		for _, e := range phone.Events() {
+			if e.Type == "CALL_DTMF_START" {
+				keys += e.Param
+			}
+		}
+	}
+	if keys != "42#" {
+		t.Errorf("the phone got digits %q, want 42#", keys)
 	}
 	if err := phone.Hangup(); err != nil {
 		t.Fatal(err)

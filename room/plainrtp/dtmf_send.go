@@ -50,6 +50,26 @@ func upperKey(c byte) byte {
 	return c
 }
 
+// CheckSend tells whether SendDigits would take keys now: an error
+// wrapping ErrInvalidDigits, ErrNoTelephoneEvent or ErrClosed if not.
+func (s *Session) CheckSend(keys string) error {
+	if err := CheckDigits(keys); err != nil {
+		return err
+	}
+	select {
+	case <-s.done:
+		return ErrClosed
+	default:
+	}
+	s.mu.Lock()
+	dtmf := s.r.dtmf
+	s.mu.Unlock()
+	if !dtmf {
+		return ErrNoTelephoneEvent
+	}
+	return nil
+}
+
 // SendDigits sends keys to the remote party as RFC 4733 telephone-events
 // on the audio stream (its SSRC and sequence numbers, timestamps on its
 // clock), in the payload type the party offered: per key a packet every

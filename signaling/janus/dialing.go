@@ -11,7 +11,8 @@ import (
 // returns once the call is placed; its progress (ringing, answered, busy,
 // failed, hung up) comes as the room's call events. A URI it cannot call
 // is an error wrapping room.ErrInvalidValue. SendDigits sends DTMF keys
-// into an answered call and returns once they were sent (an unknown call
+// into an answered call: it checks them and returns, the keys following
+// in the background (an unknown call
 // wraps room.ErrCallNotFound, keys that are not keys
 // room.ErrInvalidValue, a callee without DTMF room.ErrCallNoDTMF).
 type Dialer interface {

@@ -437,23 +437,37 @@ func hangupReason(why error) string {
 }
 
 // SendDigits sends DTMF keys into dial-out call id of room r (an IVR or
-// another bridge asking for a PIN) and returns once they were sent. A
+// another bridge asking for a PIN). It checks the request and returns at
+// once; the keys go out on a goroutine of the server's, about 170 ms a
+// key, after any sent before to the same call, until the call ends. A
 // call that is not r's, not answered yet or over is an error wrapping
 // room.ErrCallNotFound; keys that are not DTMF keys wrap
 // room.ErrInvalidValue, a callee that did not offer telephone-events
 // room.ErrCallNoDTMF.
-func (s *Server) SendDigits(ctx context.Context, r *room.Room, id room.CallID, keys string) error {
-	var media MediaCall
+func (s *Server) SendDigits(_ context.Context, r *room.Room, id room.CallID, keys string) error {
+	var c *call
 	s.mu.Lock()
-	for _, c := range s.calls {
-		if c.out != nil && c.out.ID == id && c.room == r {
-			media = c.media
+	defer s.mu.Unlock()
+	for _, x := range s.calls {
+		if x.out != nil && x.out.ID == id && x.room == r {
+			c = x
 			break
 		}
 	}
-	s.mu.Unlock()
-	if media == nil {
+	if c == nil || s.closed {
 		return fmt.Errorf("%w: %d", room.ErrCallNotFound, id)
 	}
-	return media.SendDigits(ctx, keys)
+	if err := c.media.CheckDigits(keys); err != nil {
+		return err
+	}
+	s.callsWG.Add(1)
+	go func() {
+		defer s.callsWG.Done()
+		// The session stops sending when the call's media closes, and
+		// the server's context ends with Close.
+		if err := c.media.SendDigits(s.base, keys); err != nil && s.base.Err() == nil {
+			s.log.Debug("SIP digits not all sent", "room", r.ID(), "call", id, "err", err)
+		}
+	}()
+	return nil
 }

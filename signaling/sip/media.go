@@ -58,6 +58,9 @@ type MediaCall interface {
 	// room.ErrInvalidValue, a callee that takes no DTMF
 	// room.ErrCallNoDTMF.
 	SendDigits(ctx context.Context, keys string) error
+	// CheckDigits tells, without sending, whether SendDigits would take
+	// keys now (the same errors).
+	CheckDigits(keys string) error
 	// Prompt opens a writer of Tessera's own audio to the caller (the
 	// PIN prompt's tones), for use before Attach: the room's mix takes
 	// over once the media is attached.

@@ -50,7 +50,14 @@ func (c plainCall) Prompt() (PCMWriter, error) {
 
 // SendDigits sends keys as RFC 4733 telephone-events.
 func (c plainCall) SendDigits(ctx context.Context, keys string) error {
-	err := c.s.SendDigits(ctx, keys)
+	return digitsErr(c.s.SendDigits(ctx, keys))
+}
+
+// CheckDigits tells whether SendDigits would take keys.
+func (c plainCall) CheckDigits(keys string) error { return digitsErr(c.s.CheckSend(keys)) }
+
+// digitsErr gives the session's refusals of digits the room's sentinels.
+func digitsErr(err error) error {
 	switch {
 	case errors.Is(err, plainrtp.ErrInvalidDigits):
 		return fmt.Errorf("%w: %w", room.ErrInvalidValue, err)
