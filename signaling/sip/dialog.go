@@ -21,7 +21,9 @@ func (s *Server) onAck(req *sip.Request, tx sip.ServerTransaction) {
 		}); ok {
 			_ = d.ReadAck(req, tx)
 		}
+		return
 	}
+	s.readDelayedAck(req, tx)
 }
 
 // onBye answers the caller's hang-up and ends the call.

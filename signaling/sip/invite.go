@@ -49,7 +49,7 @@ func (s *Server) answer(req *sip.Request, tx sip.ServerTransaction) error {
 	if err != nil {
 		return fail(err)
 	}
-	if offer == nil {
+	if _, canOffer := s.media.(Offerer); offer == nil && !canOffer {
 		return fail(ErrNoOffer)
 	}
 	session, err := s.negotiateTimer(req)
@@ -89,6 +89,9 @@ func (s *Server) answer(req *sip.Request, tx sip.ServerTransaction) error {
 		return err
 	}
 
+	if offer == nil {
+		return s.answerDelayed(dlg, r, pin, session, refuseDialog)
+	}
 	var owner atomic.Pointer[call] // the call, once it exists, for digits
 	mc, answer, err := s.media.Answer(offer, func(key rune) {
 		if c := owner.Load(); c != nil {
@@ -108,58 +111,17 @@ func (s *Server) answer(req *sip.Request, tx sip.ServerTransaction) error {
 	if err := s.ring(dlg.Context()); err != nil {
 		return refuseDialog(err)
 	}
-
-	// A room with a PIN dialled without one: the call is answered and
-	// joins once the caller keys the PIN (lobby.go).
-	var c *call
-	if r.Config().Pin != "" && pin == "" {
-		c = s.promptCall(dlg.ID, dlg, r, mc, req.Source(), displayName(req.From()), answer)
-		c.session = session
-		if !s.register(c) {
-			return refuseDialog(ErrClosed)
-		}
-	} else {
-		ctx, cancel := context.WithTimeout(dlg.Context(), 10*time.Second)
-		defer cancel()
-		joined, err := r.Enter(ctx, room.JoinRequest{Display: displayName(req.From()), Pin: pin})
-		if err != nil {
-			return refuseDialog(err)
-		}
-		pid := joined.Me.ID
-		c = &call{s: s, id: dlg.ID, dlg: dlg, room: r, pid: pid, media: mc, source: req.Source(),
-			sub: r.Subscribe(16), stop: make(chan struct{}), answer: answer, session: session}
-		if err := mc.Attach(ctx, r.Member(pid)); err != nil {
-			c.sub.Close()
-			s.leave(r, pid)
-			return refuseDialog(err)
-		}
-		if !s.register(c) {
-			c.sub.Close()
-			s.leave(r, pid)
-			return refuseDialog(ErrClosed)
-		}
+	c, err := s.enter(dlg, r, mc, pin, answer, session)
+	if err != nil {
+		return refuseDialog(err)
 	}
 	ok = true
 	owner.Store(c)
 	session.start(c)
 	go c.run()
 
-	res := sip.NewSDPResponseFromRequest(dlg.InviteRequest, answer)
-	res.AppendHeader(server)
-	res.AppendHeader(sip.NewHeader("Allow", allowed))
-	for _, h := range session.headers() {
-		res.AppendHeader(h)
-	}
-	if dlg.Context().Err() != nil {
-		c.end(ErrCanceled)
-		return ErrCanceled
-	}
-	if err := dlg.WriteResponse(res); err != nil {
-		if dlg.Context().Err() != nil {
-			c.end(ErrCanceled)
-			return ErrCanceled
-		}
-		c.end(fmt.Errorf("%w: %v", ErrNoAck, err))
+	if err := s.writeOK(dlg, answer, session); err != nil {
+		c.end(err)
 		return err
 	}
 	s.stats.answered.Add(1)
@@ -169,6 +131,65 @@ func (s *Server) answer(req *sip.Request, tx sip.ServerTransaction) error {
 		return nil
 	}
 	s.log.Info("SIP call up", "room", r.ID(), "participant", c.pid, "from", c.source, "display", displayName(req.From()))
+	return nil
+}
+
+// enter makes the call of an INVITE whose media is negotiated: the
+// caller joins the room, its media attached, or, in a room with a PIN
+// dialled without one, waits for the PIN prompt (lobby.go); the call is
+// registered with the server. The caller of enter starts it.
+func (s *Server) enter(dlg *sipgo.DialogServerSession, r *room.Room, mc MediaCall, pin string, sdp []byte, session *sessionTimer) (*call, error) {
+	req := dlg.InviteRequest
+	display := displayName(req.From())
+	if r.Config().Pin != "" && pin == "" {
+		c := s.promptCall(dlg.ID, dlg, r, mc, req.Source(), display, sdp)
+		c.session = session
+		if !s.register(c) {
+			return nil, ErrClosed
+		}
+		return c, nil
+	}
+	ctx, cancel := context.WithTimeout(dlg.Context(), 10*time.Second)
+	defer cancel()
+	joined, err := r.Enter(ctx, room.JoinRequest{Display: display, Pin: pin})
+	if err != nil {
+		return nil, err
+	}
+	pid := joined.Me.ID
+	c := &call{s: s, id: dlg.ID, dlg: dlg, room: r, pid: pid, media: mc, source: req.Source(),
+		sub: r.Subscribe(16), stop: make(chan struct{}), answer: sdp, session: session}
+	if err := mc.Attach(ctx, r.Member(pid)); err != nil {
+		c.sub.Close()
+		s.leave(r, pid)
+		return nil, err
+	}
+	if !s.register(c) {
+		c.sub.Close()
+		s.leave(r, pid)
+		return nil, ErrClosed
+	}
+	return c, nil
+}
+
+// writeOK sends the 200 OK of an INVITE with Tessera's SDP and waits for
+// its ACK: ErrCanceled when the caller cancelled first, an error wrapping
+// ErrNoAck when no ACK came.
+func (s *Server) writeOK(dlg *sipgo.DialogServerSession, sdp []byte, session *sessionTimer) error {
+	res := sip.NewSDPResponseFromRequest(dlg.InviteRequest, sdp)
+	res.AppendHeader(sip.NewHeader("Server", s.cfg.UserAgent))
+	res.AppendHeader(sip.NewHeader("Allow", allowed))
+	for _, h := range session.headers() {
+		res.AppendHeader(h)
+	}
+	if dlg.Context().Err() != nil {
+		return ErrCanceled
+	}
+	if err := dlg.WriteResponse(res); err != nil {
+		if dlg.Context().Err() != nil {
+			return ErrCanceled
+		}
+		return fmt.Errorf("%w: %v", ErrNoAck, err)
+	}
 	return nil
 }
 

@@ -42,6 +42,9 @@ type Server struct {
 
 	mu     sync.Mutex
 	calls  map[string]*call // by dialog ID
+	// acks are the calls answered with Tessera's offer (an INVITE
+	// without SDP) waiting for the ACK that carries the answer.
+	acks   map[string]*ackWait
 	closed bool
 	// stackClosed: the SIP stack is closed; no request is taken.
 	stackClosed bool
@@ -80,6 +83,7 @@ func New(cfg Config, rooms Rooms, media Media) (*Server, error) {
 		flood:   newFloodLimit(cfg.InviteRate, cfg.InviteBurst),
 		guesses: cfg.Lockout,
 		calls:   map[string]*call{},
+		acks:    map[string]*ackWait{},
 		closing: make(chan struct{}),
 		done:    make(chan struct{}),
 	}
