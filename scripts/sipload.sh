@@ -3,13 +3,18 @@
 # server, pins it to the last core, starts it on loopback with room 1234
 # and its SIP listener, and runs scripts/sipload (WebRTC peers through the
 # Janus API, SIP phones over real INVITEs, G.711 and Opus) on the other
-# cores.
+# cores. VIDEO > 0 adds the video steps: VIDEO WebRTC participants with a
+# camera, then VIDEO SIP room systems (PCMU + H.264), each decoding the
+# composite. Further arguments go to sipload (-camera vp8, -camera-fps 15,
+# -camera-noise 20, -settle 5s...).
 #
-#   scripts/sipload.sh [N] [WINDOW] [ROUNDS]   N participants of each kind
+#   scripts/sipload.sh [N] [WINDOW] [ROUNDS] [VIDEO] [sipload flags...]
 #   scripts/sipload.sh 20 10s 3
+#   scripts/sipload.sh 20 10s 3 6 -camera h264
 set -euo pipefail
 cd "$(dirname "$0")/.."
-n=${1:-20} window=${2:-10s} rounds=${3:-3}
+n=${1:-20} window=${2:-10s} rounds=${3:-3} video=${4:-0}
+shift $(( $# < 4 ? $# : 4 ))
 for cmd in taskset curl python3; do
   command -v "$cmd" >/dev/null || { echo "sipload: $cmd missing" >&2; exit 1; }
 done
@@ -29,4 +34,4 @@ taskset -c "$last" "$tmp/tessera" -listen "127.0.0.1:$port" -ws-listen "" -media
 server=$!
 for _ in $(seq 50); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.2; done
 taskset -c "$others" "$tmp/sipload" -addr "127.0.0.1:$port" -sip "127.0.0.1:$sport" -pid "$server" \
-  -n "$n" -window "$window" -rounds "$rounds" || { tail -20 "$tmp/tessera.log" >&2; exit 1; }
+  -n "$n" -window "$window" -rounds "$rounds" -video "$video" "$@" || { tail -20 "$tmp/tessera.log" >&2; exit 1; }

@@ -7,7 +7,24 @@
 // the server's CPU time from /proc. Each kind's cost is the step's extra
 // CPU divided by N: CPU-milliseconds per participant-second.
 //
+// With -video M it then measures video participants in the same room:
+// the quiet audio participants leave (the talkers stay), one WebRTC and
+// one SIP video participant join and keep the composite running for the
+// rest of the run, then M WebRTC participants join, each sending a camera
+// (-camera codec, 640x360 at -camera-fps, two alternating colours, with
+// -camera-noise luma noise) and decoding the composite, then M SIP room
+// systems (real INVITEs with PCMU and H.264 packetization mode 1 at level
+// 3.1; the same camera encoded with x264 and sent as RTP, an IDR on PLI or
+// FIR; the composite depacketized and decoded). Each video step reports
+// its CPU per participant-second and the composite frame rate its
+// slowest participant decoded. -n 0 skips the audio steps.
+//
 //	scripts/sipload.sh 20 10s 3
+//	scripts/sipload.sh 20 10s 3 6 -camera h264
+//
+// which runs
+//
+//	sipload -addr ADDR -sip SIPADDR -pid PID -n 20 -window 10s -rounds 3 -video 6 -camera h264
 package main
 
 import (
@@ -33,6 +50,10 @@ func main() {
 	window := flag.Duration("window", 10*time.Second, "one measurement window")
 	rounds := flag.Int("rounds", 3, "windows per step (the median is reported)")
 	settle := flag.Duration("settle", 2*time.Second, "wait after each step's joins before measuring")
+	video := flag.Int("video", 0, "video participants of each kind (WebRTC, SIP room system); 0: no video steps")
+	camCodec := flag.String("camera", "h264", "the WebRTC video participants' camera codec (h264 or vp8)")
+	camFPS := flag.Int("camera-fps", 30, "camera frame rate of the video participants")
+	camNoise := flag.Int("camera-noise", 0, "luma noise (±) on the cameras' pictures: grainy content")
 	flag.Parse()
 	// The SIP library logs through the default logger (a line per
 	// dialog closed); the tables are the output.
@@ -41,8 +62,17 @@ func main() {
 		fmt.Fprintln(os.Stderr, "sipload: -pid is required")
 		os.Exit(2)
 	}
+	if *camCodec != "h264" && *camCodec != "vp8" {
+		fmt.Fprintln(os.Stderr, "sipload: -camera is h264 or vp8")
+		os.Exit(2)
+	}
+	if *camFPS < 2 || *camFPS > 60 {
+		fmt.Fprintln(os.Stderr, "sipload: -camera-fps is 2..60")
+		os.Exit(2)
+	}
 	b := &bench{addr: *addr, sip: *sipAddr, pid: *pid, window: *window, rounds: *rounds, settle: *settle}
-	err := b.run(*n, *talkers)
+	cam := camera{width: 640, height: 360, fps: *camFPS, noise: *camNoise}
+	err := b.run(*n, *talkers, *video, cam, *camCodec)
 	b.close()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "sipload:", err)
@@ -147,35 +177,60 @@ func (b *bench) addWebRTC(count int, name string, opts func(i int) testpeer.Opti
 	return nil
 }
 
-func (b *bench) addPhones(count int, k audioKind) error {
+// addPhones calls count phones named name0, name1...; with a camera
+// they are room systems.
+func (b *bench) addPhones(count int, name string, k audioKind, cam *camera) error {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	for i := range count {
-		ph, err := b.ua.call(ctx, fmt.Sprintf("%s%d", k.name, i), k)
+		ph, err := b.ua.call(ctx, fmt.Sprintf("%s%d", name, i), k, cam)
 		if err != nil {
-			return fmt.Errorf("%s%d: %w", k.name, i, err)
+			return fmt.Errorf("%s%d: %w", name, i, err)
 		}
 		b.phones = append(b.phones, ph)
 	}
 	return nil
 }
 
-func (b *bench) run(n, talkers int) error {
+// quietLevel is the amplitude of everyone's tone but the talkers': the
+// loud talkers stay the room's talkers while everyone else sends real
+// audio. The tones are all multiples of 50 Hz.
+const quietLevel = 0.02
+
+func (b *bench) run(n, talkers, video int, cam camera, camCodec string) error {
 	var err error
 	if b.ua, err = newPhones(b.sip); err != nil {
 		return err
 	}
-	// Quiet tones, all multiples of 50 Hz: the loud talkers stay the
-	// room's talkers while everyone else sends real audio.
-	const quiet = 0.02
-	pcmu, err := pcmuKind(1050, quiet)
+	pcmu, err := pcmuKind(1050, quietLevel)
 	if err != nil {
 		return err
 	}
-	op, err := opusKind(1150, quiet)
+	op, err := opusKind(1150, quietLevel)
 	if err != nil {
 		return err
 	}
+	if n > 0 {
+		if err := b.audioSteps(n, talkers, pcmu, op); err != nil {
+			return err
+		}
+	} else if err := b.addWebRTC(talkers, "talker", talkerOptions); err != nil {
+		return err
+	}
+	if video == 0 {
+		return nil
+	}
+	b.leaveQuiet(talkers)
+	return b.videoSteps(talkers, video, cam, camCodec, pcmu)
+}
+
+func talkerOptions(i int) testpeer.Options {
+	return testpeer.Options{ToneHz: 300 + 110*float64(i)}
+}
+
+// audioSteps measures the talkers alone, then n quiet WebRTC
+// participants, n SIP PCMU phones and n SIP Opus phones.
+func (b *bench) audioSteps(n, talkers int, pcmu, op audioKind) error {
 	fmt.Printf("| step | participants | server CPU (%% of a core) | added CPU per participant (ms per participant-second) | packets/s received (min of the step's) |\n")
 	fmt.Printf("|---|---:|---:|---:|---:|\n")
 	row := func(step string, total int, cpu, prev float64, count int, rate float64) {
@@ -186,9 +241,7 @@ func (b *bench) run(n, talkers int) error {
 		fmt.Printf("| %s | %d | %.1f | %s | %.1f |\n", step, total, cpu*100, per, rate)
 	}
 
-	if err := b.addWebRTC(talkers, "talker", func(i int) testpeer.Options {
-		return testpeer.Options{ToneHz: 300 + 110*float64(i)}
-	}); err != nil {
+	if err := b.addWebRTC(talkers, "talker", talkerOptions); err != nil {
 		return err
 	}
 	base, rate, err := b.measure(b.webrtcRate(0))
@@ -199,7 +252,7 @@ func (b *bench) run(n, talkers int) error {
 
 	from := len(b.webrtc)
 	if err := b.addWebRTC(n, "webrtc", func(i int) testpeer.Options {
-		return testpeer.Options{ToneHz: 950, Amplitude: quiet}
+		return testpeer.Options{ToneHz: 950, Amplitude: quietLevel}
 	}); err != nil {
 		return err
 	}
@@ -210,7 +263,7 @@ func (b *bench) run(n, talkers int) error {
 	row(fmt.Sprintf("+%d WebRTC (Opus)", n), len(b.webrtc), withWeb, base, n, rate)
 
 	from = len(b.phones)
-	if err := b.addPhones(n, pcmu); err != nil {
+	if err := b.addPhones(n, pcmu.name, pcmu, nil); err != nil {
 		return err
 	}
 	withPCMU, rate, err := b.measure(b.phoneRate(from))
@@ -220,7 +273,7 @@ func (b *bench) run(n, talkers int) error {
 	row(fmt.Sprintf("+%d SIP G.711 (PCMU)", n), len(b.webrtc)+len(b.phones), withPCMU, withWeb, n, rate)
 
 	from = len(b.phones)
-	if err := b.addPhones(n, op); err != nil {
+	if err := b.addPhones(n, op.name, op, nil); err != nil {
 		return err
 	}
 	withOpus, rate, err := b.measure(b.phoneRate(from))

@@ -128,62 +128,91 @@ func (p *phones) close() {
 	<-p.done
 }
 
-// phone is one call: its dialog, its RTP socket, what it received.
+// phone is one call: its dialog, its RTP socket, what it received, and
+// for a room system its video.
 type phone struct {
 	d        *sipgo.DialogClientSession
 	conn     *net.UDPConn
 	to       *net.UDPAddr
 	kind     audioKind
 	received atomic.Uint64
+	video    *roomVideo // nil: audio only
 	stop     chan struct{}
 	wg       sync.WaitGroup
 }
 
+// videoPT is the room system's H.264 payload type.
+const videoPT = 97
+
 // call dials room 1234 as name and starts sending the kind's tone and
-// draining what comes back.
-func (p *phones) call(ctx context.Context, name string, k audioKind) (*phone, error) {
+// draining what comes back. With a camera it is a room system: its offer
+// adds H.264 video (packetization mode 1, level 3.1), and it sends the
+// camera and decodes the composite.
+func (p *phones) call(ctx context.Context, name string, k audioKind, cam *camera) (*phone, error) {
 	conn, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
+		return nil, err
+	}
+	var video *roomVideo
+	if cam != nil {
+		if video, err = newRoomVideo(*cam); err != nil {
+			conn.Close()
+			return nil, err
+		}
+	}
+	fail := func(err error) (*phone, error) {
+		conn.Close()
+		if video != nil {
+			video.closeConns()
+		}
 		return nil, err
 	}
 	port := conn.LocalAddr().(*net.UDPAddr).Port
 	offer := "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n" +
 		fmt.Sprintf("m=audio %d RTP/AVP %d\r\na=rtpmap:%s\r\na=ptime:20\r\na=sendrecv\r\n", port, k.pt, k.rtpmap)
+	if video != nil {
+		offer += fmt.Sprintf("m=video %d RTP/AVP %d\r\na=rtpmap:%d H264/90000\r\n", video.port(), videoPT, videoPT) +
+			fmt.Sprintf("a=fmtp:%d profile-level-id=42e01f;packetization-mode=1\r\n", videoPT) +
+			fmt.Sprintf("a=rtcp:%d\r\na=rtcp-fb:%d nack pli\r\na=rtcp-fb:%d ccm fir\r\na=sendrecv\r\n", video.rtcpPort(), videoPT, videoPT)
+	}
 	to := sip.Uri{Scheme: "sip", User: "1234", Host: p.server.IP.String(), Port: p.server.Port}
 	from := &sip.FromHeader{DisplayName: name, Address: sip.Uri{Scheme: "sip", User: name, Host: "127.0.0.1"}, Params: sip.NewParams()}
 	from.Params.Add("tag", sip.GenerateTagN(10))
 	d, err := p.dialog.Invite(ctx, to, []byte(offer), sip.NewHeader("Content-Type", "application/sdp"), from)
 	if err != nil {
-		conn.Close()
-		return nil, err
+		return fail(err)
 	}
 	if err := d.WaitAnswer(ctx, sipgo.AnswerOptions{}); err != nil {
 		var re *sipgo.ErrDialogResponse
 		if errors.As(err, &re) {
 			err = fmt.Errorf("INVITE answered %d %s", re.Res.StatusCode, re.Res.Reason)
 		}
-		conn.Close()
-		return nil, err
+		return fail(err)
 	}
 	if err := d.Ack(ctx); err != nil {
-		conn.Close()
-		return nil, err
+		return fail(err)
 	}
-	dest, err := mediaAddr(d.InviteResponse.Body())
+	dest, err := mediaAddr(d.InviteResponse.Body(), "audio")
+	var vdest *net.UDPAddr
+	if err == nil && video != nil {
+		vdest, err = mediaAddr(d.InviteResponse.Body(), "video")
+	}
 	if err != nil {
 		_ = d.Bye(ctx)
-		conn.Close()
-		return nil, err
+		return fail(err)
 	}
-	ph := &phone{d: d, conn: conn, to: dest, kind: k, stop: make(chan struct{})}
+	ph := &phone{d: d, conn: conn, to: dest, kind: k, video: video, stop: make(chan struct{})}
 	ph.wg.Add(2)
 	go ph.send()
 	go ph.drain()
+	if video != nil {
+		video.start(vdest)
+	}
 	return ph, nil
 }
 
-// mediaAddr is where the answer wants the audio.
-func mediaAddr(answer []byte) (*net.UDPAddr, error) {
+// mediaAddr is where the answer wants the media of kind (audio, video).
+func mediaAddr(answer []byte, kind string) (*net.UDPAddr, error) {
 	var s sdp.SessionDescription
 	if err := s.Unmarshal(answer); err != nil {
 		return nil, err
@@ -193,7 +222,7 @@ func mediaAddr(answer []byte) (*net.UDPAddr, error) {
 		host = s.ConnectionInformation.Address.Address
 	}
 	for _, m := range s.MediaDescriptions {
-		if m.MediaName.Media != "audio" || m.MediaName.Port.Value == 0 {
+		if m.MediaName.Media != kind || m.MediaName.Port.Value == 0 {
 			continue
 		}
 		if m.ConnectionInformation != nil && m.ConnectionInformation.Address != nil {
@@ -201,7 +230,7 @@ func mediaAddr(answer []byte) (*net.UDPAddr, error) {
 		}
 		return net.ResolveUDPAddr("udp", net.JoinHostPort(host, strconv.Itoa(m.MediaName.Port.Value)))
 	}
-	return nil, fmt.Errorf("answer without audio: %s", answer)
+	return nil, fmt.Errorf("answer without %s: %s", kind, answer)
 }
 
 func (ph *phone) send() {
@@ -244,4 +273,7 @@ func (ph *phone) hangup() {
 	close(ph.stop)
 	_ = ph.conn.Close()
 	ph.wg.Wait()
+	if ph.video != nil {
+		ph.video.close()
+	}
 }
