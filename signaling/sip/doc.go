@@ -37,8 +37,8 @@
 // parse as SIP but reads as a request), 403 for a wrong PIN in the URI
 // (too many wrong ones from one address lock it out for a while), 404 for
 // no such room, 415 for a body of an unknown type, 480 when the server is
-// full, 486 when the room is, 488 for an offer with no usable audio or no
-// offer at all, 503 with Retry-After for an address sending INVITEs
+// full, 486 when the room is, 488 for an offer with no usable audio (or
+// no offer, when the media layer cannot make one), 503 with Retry-After for an address sending INVITEs
 // faster than its token bucket allows (Config.InviteRate, InviteBurst),
 // 422 with Min-SE for a session interval below Config.MinSE, 405 with
 // Allow for any other method.
@@ -93,6 +93,10 @@
 // TLS listener, which the callee's requests come back to, and Dial
 // refuses it without one.
 //
-// Not there yet: a spoken PIN prompt (the prompt is tones), and an
-// INVITE without an SDP offer.
+// An INVITE without SDP (delayed offer, as PBX trunks may send) is
+// answered with Tessera's offer in the 200 OK; the answer comes in the
+// ACK, and only then does the caller join (delayed.go). An ACK without
+// one gets a BYE.
+//
+// Not there yet: a spoken PIN prompt (the prompt is tones).
 package sip
