@@ -22,7 +22,9 @@ TEST_PKGS=(ffmpeg chromium prometheus nginx libnginx-mod-rtmp
   python3-gi gir1.2-gst-plugins-bad-1.0 gir1.2-nice-0.1 gstreamer1.0-nice
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
   # SIP peers: internal/baresip runs the baresip softphone
-  baresip-core)
+  baresip-core
+  # the cluster's store (internal/redistest starts a private server per test)
+  redis-server)
 BENCH_PKGS=(valgrind)
 # Commands the test suite needs, with the Debian package that provides
 # each; installed only when the command is missing (a machine may already
