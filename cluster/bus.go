@@ -68,7 +68,7 @@ type bus struct {
 	confirm  map[string][]chan struct{} // channel -> waiters for its SUBSCRIBE
 
 	requestsDropped, repliesLate, eventsDropped atomic.Uint64
-	recvLog, dropLog                           loglimit.Limiter
+	recvLog, dropLog                            loglimit.Limiter
 }
 
 func (b *bus) init(n *Node) {

@@ -79,11 +79,10 @@ func (c *Config) setDefaults() error {
 // A node that takes part (heartbeats, hosts rooms, serves requests) is a
 // Node, made by Join.
 type Store struct {
-	cfg  Config
-	k    keys
-	rdb  *redis.Client
-	log  *slog.Logger
-	opts *redis.Options
+	cfg Config
+	k   keys
+	rdb *redis.Client
+	log *slog.Logger
 }
 
 // Open makes a Store for the Redis at cfg.Addr. It does not wait for
@@ -112,7 +111,8 @@ func Open(cfg Config) (*Store, error) {
 			Mode: maintnotifications.ModeDisabled,
 		},
 	}
-	return &Store{cfg: cfg, k: keys{cfg.Prefix}, rdb: redis.NewClient(opts), log: cfg.Logger, opts: opts}, nil
+	routeRedisLog(cfg.Logger)
+	return &Store{cfg: cfg, k: keys{cfg.Prefix}, rdb: redis.NewClient(opts), log: cfg.Logger}, nil
 }
 
 // Close closes the Store's connections. Close its Nodes first.
