@@ -23,7 +23,9 @@ TEST_PKGS=(ffmpeg chromium prometheus nginx libnginx-mod-rtmp
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
   # SIP peers: internal/baresip runs the baresip softphone (avcodec
   # module for H.264 from baresip-ffmpeg)
-  baresip-core baresip-ffmpeg)
+  baresip-core baresip-ffmpeg
+  # the cluster's store (internal/redistest starts a private server per test)
+  redis-server)
 BENCH_PKGS=(valgrind)
 # Commands the test suite needs, with the Debian package that provides
 # each; installed only when the command is missing (a machine may already
