@@ -65,7 +65,7 @@ func (s *Session) Attach(ctx context.Context, m Member) error {
 	s.link = link
 	flowing := s.flowing
 	now := s.r.codec.Name // a new offer may have changed it meanwhile
-	s.wg.Add(1) // under mu: Close waits only once closed is set
+	s.wg.Add(1)           // under mu: Close waits only once closed is set
 	if s.video != nil {
 		s.wg.Add(1)
 	}
