@@ -11,6 +11,8 @@
 //	codec/h264      H.264 (libx264, libavcodec, cgo)    video encoder and decoder
 //	codec/yuv       I420 scaling (libyuv, cgo)
 //	codec/g711      PCMU / PCMA (pure Go)               audio encoder and decoder, 8 <-> 48 kHz
+//	codec/g722      G.722 (libavcodec, cgo)             audio encoder and decoder, 16 <-> 48 kHz
+//	codec/resample  integer-factor resampling (pure Go) 48 kHz <-> 8 or 16 kHz, for g711 and g722
 //	codec/h264/nal  H.264 byte-stream parsing (pure Go)
 //
 // An optional capability, forcing a keyframe, is a separate one-method

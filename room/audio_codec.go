@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/tessera-mcu/tessera/codec/g711"
+	"github.com/tessera-mcu/tessera/codec/g722"
 	"github.com/tessera-mcu/tessera/codec/opus"
 	"github.com/tessera-mcu/tessera/mixer"
 	"github.com/tessera-mcu/tessera/room/endpoint"
@@ -14,6 +15,7 @@ const (
 	CodecOpus = endpoint.CodecOpus
 	CodecPCMU = endpoint.CodecPCMU
 	CodecPCMA = endpoint.CodecPCMA
+	CodecG722 = endpoint.CodecG722
 )
 
 // audioDecoder decodes one microphone to 48 kHz mono PCM: a packet, a
@@ -48,21 +50,32 @@ func micCodecFor(name string) (micCodec, error) {
 		if name == CodecPCMA {
 			law = g711.ALaw
 		}
-		return micCodec{name: name, scale: mixer.SampleRate / 8000, samples: g711Samples, newDecoder: func() (audioDecoder, error) {
+		return micCodec{name: name, scale: mixer.SampleRate / 8000, samples: byteSamples, newDecoder: func() (audioDecoder, error) {
 			d, err := g711.NewDecoder(law)
 			if err != nil {
 				return nil, err
 			}
-			return g711Decoder{d}, nil
+			return noFEC{d}, nil
+		}}, nil
+	case CodecG722:
+		// RFC 3551 section 4.5.2: G.722's RTP clock is 8000 although it
+		// samples at 16 kHz, so its timestamps, like G.711's, count bytes.
+		return micCodec{name: name, scale: mixer.SampleRate / 8000, samples: byteSamples, newDecoder: func() (audioDecoder, error) {
+			d, err := g722.NewDecoder()
+			if err != nil {
+				return nil, err
+			}
+			return noFEC{d}, nil
 		}}, nil
 	}
 	return micCodec{}, fmt.Errorf("%w: audio codec %q", ErrInvalidValue, name)
 }
 
-// g711Samples is the duration of a G.711 payload at 48 kHz: six samples a
-// byte. An empty or oversized payload counts as one 20 ms frame (its
-// decoding fails and is concealed).
-func g711Samples(payload []byte) int {
+// byteSamples is the duration at 48 kHz of a G.711 or G.722 payload: six
+// samples a byte (one byte is 125 µs of either). An empty or oversized
+// payload counts as one 20 ms frame (its decoding fails and is
+// concealed).
+func byteSamples(payload []byte) int {
 	n := len(payload) * (mixer.SampleRate / 8000)
 	if n == 0 || n > g711.MaxFrameSamples {
 		return mixer.FrameSamples
@@ -70,11 +83,18 @@ func g711Samples(payload []byte) int {
 	return n
 }
 
-// g711Decoder is a G.711 decoder as an audioDecoder: G.711 has no forward
-// error correction, so a packet to recover is concealed.
-type g711Decoder struct{ *g711.Decoder }
+// plainDecoder is a decoder without forward error correction.
+type plainDecoder interface {
+	Decode(payload []byte, pcm []int16) (int, error)
+	Conceal(pcm []int16, samples int) (int, error)
+	Close() error
+}
 
-func (d g711Decoder) RecoverFEC(_ []byte, pcm []int16, samples int) (int, error) {
+// noFEC is a decoder without forward error correction as an
+// audioDecoder: a packet to recover is concealed.
+type noFEC struct{ plainDecoder }
+
+func (d noFEC) RecoverFEC(_ []byte, pcm []int16, samples int) (int, error) {
 	return d.Conceal(pcm, samples)
 }
 
@@ -83,59 +103,91 @@ func mixCodecFor(name string) (string, error) {
 	switch name {
 	case "", CodecOpus:
 		return CodecOpus, nil
-	case CodecPCMU, CodecPCMA:
+	case CodecPCMU, CodecPCMA, CodecG722:
 		return name, nil
 	}
 	return "", fmt.Errorf("%w: audio codec %q", ErrInvalidValue, name)
 }
 
-// g711Key is one mix in one G.711 law.
-type g711Key struct {
-	mix mixer.MixID
-	law string
+// mixEncoder encodes 20 ms of a mix in a listener's codec other than
+// Opus (Opus mixes have their own encoders, see encoderFor).
+type mixEncoder interface {
+	Encode(pcm []int16, dst []byte) (int, error)
+	Close() error
 }
 
-// g711Mix returns this tick's G.711 payload of a mix, encoding it the
-// first time a listener asks for it this tick. Each (mix, law) keeps its
-// encoder, and so its resampler's state, from tick to tick while used.
-func (r *Room) g711Mix(id mixer.MixID, law string, pcm []int16) ([]byte, bool) {
-	k := g711Key{id, law}
-	if data, ok := r.g711Packets[k]; ok {
+// newMixEncoder returns the encoder of a codec other than Opus and the
+// size of its 20 ms payload.
+func newMixEncoder(name string) (mixEncoder, int, error) {
+	switch name {
+	case CodecPCMU:
+		e, err := g711.NewEncoder(g711.ULaw)
+		return e, g711.FrameBytes, err
+	case CodecPCMA:
+		e, err := g711.NewEncoder(g711.ALaw)
+		return e, g711.FrameBytes, err
+	case CodecG722:
+		e, err := g722.NewEncoder()
+		return e, g722.FrameBytes, err
+	}
+	return nil, 0, fmt.Errorf("%w: no mix encoder for audio codec %q", ErrInvalidValue, name)
+}
+
+// codecMixKey is one mix in one codec other than Opus.
+type codecMixKey struct {
+	mix   mixer.MixID
+	codec string
+}
+
+// codecMixEncoder is the encoder of one codecMixKey and its payload size.
+type codecMixEncoder struct {
+	enc   mixEncoder
+	bytes int
+}
+
+// codecMix returns this tick's payload of a mix in a codec other than
+// Opus, encoding it the first time a listener asks for it this tick. Each
+// (mix, codec) keeps its encoder, and so its resampler's state, from tick
+// to tick while used.
+func (r *Room) codecMix(id mixer.MixID, codec string, pcm []int16) ([]byte, bool) {
+	k := codecMixKey{id, codec}
+	if data, ok := r.codecPackets[k]; ok {
 		return data, data != nil
 	}
-	enc := r.g711Encoders[k]
-	if enc == nil {
-		l := g711.ULaw
-		if law == CodecPCMA {
-			l = g711.ALaw
-		}
-		var err error
-		if enc, err = g711.NewEncoder(l); err != nil {
-			r.g711Packets[k] = nil
+	e, ok := r.codecEncoders[k]
+	if !ok {
+		enc, n, err := newMixEncoder(codec)
+		if err != nil {
+			r.stats.encodeErrors.Add(1)
+			r.errLog.encode.Warn(r.log, "audio encoder failed to open", "codec", codec, "err", err, "errors", r.stats.encodeErrors.Load())
+			r.codecPackets[k] = nil
 			return nil, false
 		}
-		if r.g711Encoders == nil {
-			r.g711Encoders = make(map[g711Key]*g711.Encoder)
+		e = codecMixEncoder{enc, n}
+		if r.codecEncoders == nil {
+			r.codecEncoders = make(map[codecMixKey]codecMixEncoder)
 		}
-		r.g711Encoders[k] = enc
+		r.codecEncoders[k] = e
 	}
-	data := make([]byte, g711.FrameBytes)
-	if _, err := enc.Encode(pcm, data); err != nil {
+	data := make([]byte, e.bytes)
+	n, err := e.enc.Encode(pcm, data)
+	if err != nil {
 		r.stats.encodeErrors.Add(1)
-		r.errLog.encode.Warn(r.log, "audio encode failed", "err", err, "errors", r.stats.encodeErrors.Load())
-		r.g711Packets[k] = nil
+		r.errLog.encode.Warn(r.log, "audio encode failed", "codec", codec, "err", err, "errors", r.stats.encodeErrors.Load())
+		r.codecPackets[k] = nil
 		return nil, false
 	}
-	r.g711Packets[k] = data
-	return data, true
+	r.codecPackets[k] = data[:n]
+	return data[:n], true
 }
 
-// dropIdleG711 frees the G.711 encoders of mixes nobody heard this tick.
-func (r *Room) dropIdleG711() {
-	for k, enc := range r.g711Encoders {
-		if _, used := r.g711Packets[k]; !used {
-			_ = enc.Close()
-			delete(r.g711Encoders, k)
+// dropIdleCodecMixes frees the encoders of codec mixes nobody heard this
+// tick.
+func (r *Room) dropIdleCodecMixes() {
+	for k, e := range r.codecEncoders {
+		if _, used := r.codecPackets[k]; !used {
+			_ = e.enc.Close()
+			delete(r.codecEncoders, k)
 		}
 	}
 }

@@ -82,10 +82,10 @@ func (r *Room) audioTick() {
 		}
 	}
 
-	// Encode each distinct mix once (in Opus; in G.711 below, when a
-	// plain-RTP listener hears it).
+	// Encode each distinct mix once (in Opus; in G.711 or G.722 below,
+	// when a plain-RTP listener hears it).
 	clear(r.packets)
-	clear(r.g711Packets)
+	clear(r.codecPackets)
 	for _, id := range mixes.IDs() {
 		enc, err := r.encoderFor(id)
 		if err == nil {
@@ -123,16 +123,16 @@ func (r *Room) audioTick() {
 			continue
 		}
 		data, ok := r.packets[p.mix] // p.mix: set above
-		if p.acodec == CodecPCMU || p.acodec == CodecPCMA {
-			data, ok = r.g711Mix(p.mix, p.acodec, mixes.PCM(p.mix))
+		if p.acodec != CodecOpus && p.acodec != "" {
+			data, ok = r.codecMix(p.mix, p.acodec, mixes.PCM(p.mix))
 		}
 		if ok {
-			p.out.push(Frame{Data: data, Duration: dur})
+			p.out.push(Frame{Data: data, Duration: dur, Codec: p.acodec})
 		} else {
 			p.out.skip() // its mix failed to encode: a lost packet
 		}
 	}
-	r.dropIdleG711()
+	r.dropIdleCodecMixes()
 }
 
 // syncPictures keeps a participant's voice and pictures together (see

@@ -175,8 +175,10 @@ func (l *Link) ReadAudio(conn Connection, src RTPReader, levelExt uint8) {
 }
 
 // ReadAudioCodec is ReadAudio for a microphone in codec (CodecOpus,
-// CodecPCMU or CodecPCMA), whose RTP timestamps run at the codec's clock.
-// An unknown codec returns at once, the track unread.
+// CodecPCMU, CodecPCMA or CodecG722), whose RTP timestamps run at the
+// codec's clock. An unknown codec returns at once, the track unread. A
+// later call replaces the microphone (a new codec: fresh jitter buffer
+// and decoder).
 func (l *Link) ReadAudioCodec(conn Connection, src RTPReader, codec string) {
 	c, err := micCodecFor(codec)
 	r, id := l.get()
@@ -185,6 +187,25 @@ func (l *Link) ReadAudioCodec(conn Connection, src RTPReader, codec string) {
 		return
 	}
 	r.readAudio(id, conn, src, c, 0)
+}
+
+// MixCodec changes the codec of the participant's mix (CodecOpus,
+// CodecPCMU, CodecPCMA or CodecG722) from the room's next tick on. An
+// unknown codec is an error wrapping ErrInvalidValue. A conn that is not
+// (or no longer) the participant's connection changes nothing.
+func (l *Link) MixCodec(conn Connection, codec string) error {
+	name, err := mixCodecFor(codec)
+	if err != nil {
+		return err
+	}
+	r, id := l.get()
+	r.post(func() {
+		if p := r.parts[id]; p != nil && p.conn == conn && p.acodec != name {
+			r.log.Info("mix codec changed", "participant", id, "from", p.acodec, "to", name)
+			p.acodec = name
+		}
+	})
+	return nil
 }
 
 // ReadVideo reads the participant's camera from src into the room until

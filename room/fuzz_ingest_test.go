@@ -129,17 +129,17 @@ func runAudioFuzz(t *testing.T, fp fuzzPool, ops []byte) {
 	}
 	sink := make(chan Frame, 16)
 	var parts []*participant
-	// Participant 1 is the fuzzed microphone, 2 and 3 talk, and 4 is a
-	// telephone: the fuzzed packets reach its G.711 decoder too, and it
-	// hears its mix in G.711.
-	for i := range 4 {
+	// Participant 1 is the fuzzed microphone, 2 and 3 talk, and 4 and 5
+	// are telephones: the fuzzed packets reach their G.711 and G.722
+	// decoders too, and they hear their mixes in G.711 and G.722.
+	for i := range 5 {
 		mic, acodec := opusMic(), CodecOpus
-		if i == 3 {
+		if i >= 3 {
+			acodec = []string{CodecPCMU, CodecG722}[i-3]
 			var err error
-			if mic, err = micCodecFor(CodecPCMU); err != nil {
+			if mic, err = micCodecFor(acodec); err != nil {
 				t.Fatal(err)
 			}
-			acodec = CodecPCMU
 		}
 		in, err := newAudioInput(mic)
 		if err != nil {
@@ -152,8 +152,8 @@ func runAudioFuzz(t *testing.T, fp fuzzPool, ops []byte) {
 		parts = append(parts, p)
 	}
 	defer func() {
-		clear(r.g711Packets)
-		r.dropIdleG711()
+		clear(r.codecPackets)
+		r.dropIdleCodecMixes()
 		for _, enc := range r.encoders {
 			enc.Close()
 		}
@@ -185,7 +185,7 @@ func runAudioFuzz(t *testing.T, fp fuzzPool, ops []byte) {
 				t.Fatalf("tick %d: a listener got no packet", ticks)
 			}
 		}
-		for _, fuzzed := range []*participant{parts[0], parts[3]} {
+		for _, fuzzed := range []*participant{parts[0], parts[3], parts[4]} {
 			in := fuzzed.in
 			if in.jb.buffered() > maxPackets || in.jb.depth() > jitterMax+6 {
 				t.Fatalf("tick %d: fuzzed %s input holds %d packets, %d frames", ticks, in.codec.name, in.jb.buffered(), in.jb.depth())
@@ -240,6 +240,7 @@ func runAudioFuzz(t *testing.T, fp fuzzPool, ops []byte) {
 		}
 		parts[0].in.push(&got, levelExt)
 		parts[3].in.push(&got, 0)
+		parts[4].in.push(&got, 0)
 	}
 	for range 10 { // drain what is left through the buffer
 		tickRoom()

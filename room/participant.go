@@ -32,7 +32,7 @@ type participant struct {
 
 	in     *audioInput
 	out    *Output
-	acodec string      // the codec of the mix out carries (CodecOpus, CodecPCMU, CodecPCMA)
+	acodec string      // the codec of the mix out carries (CodecOpus, CodecPCMU, CodecPCMA, CodecG722)
 	mix    mixer.MixID // the mix the listener heard last tick (noMix: none of this room's)
 	// pace keeps the participant's voice and pictures together.
 	pace avsync.Pace

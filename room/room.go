@@ -9,7 +9,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/tessera-mcu/tessera/codec/g711"
 	"github.com/tessera-mcu/tessera/codec/opus"
 	"github.com/tessera-mcu/tessera/internal/loglimit"
 	"github.com/tessera-mcu/tessera/mixer"
@@ -91,10 +90,10 @@ type Room struct {
 	encoders map[mixer.MixID]*opus.Encoder
 	spare    []*opus.Encoder
 	packets  map[mixer.MixID][]byte
-	// G.711 mixes for plain-RTP listeners: their encoders, and this
-	// tick's payloads (nil: failed).
-	g711Encoders map[g711Key]*g711.Encoder
-	g711Packets  map[g711Key][]byte
+	// Mixes in codecs other than Opus (G.711, G.722) for plain-RTP
+	// listeners: their encoders, and this tick's payloads (nil: failed).
+	codecEncoders map[codecMixKey]codecMixEncoder
+	codecPackets  map[codecMixKey][]byte
 	// switching: mixes that listeners move to in this tick.
 	switching map[mixer.MixID]bool
 	encBuf    []byte
@@ -153,21 +152,21 @@ func newRoom(cfg Config, mgr *Manager, decode *decodePool, log *slog.Logger) (*R
 		}
 	}
 	r := &Room{
-		video:       video,
-		decode:      decode,
-		id:          cfg.ID,
-		cfg:         cfg,
-		mgr:         mgr,
-		log:         log.With("room", cfg.ID),
-		cmds:        make(chan func(), 256),
-		done:        make(chan struct{}),
-		parts:       make(map[ParticipantID]*participant),
-		audio:       audio,
-		encoders:    make(map[mixer.MixID]*opus.Encoder),
-		packets:     make(map[mixer.MixID][]byte),
-		g711Packets: make(map[g711Key][]byte),
-		switching:   make(map[mixer.MixID]bool),
-		encBuf:      make([]byte, opus.MaxPacketBytes),
+		video:        video,
+		decode:       decode,
+		id:           cfg.ID,
+		cfg:          cfg,
+		mgr:          mgr,
+		log:          log.With("room", cfg.ID),
+		cmds:         make(chan func(), 256),
+		done:         make(chan struct{}),
+		parts:        make(map[ParticipantID]*participant),
+		audio:        audio,
+		encoders:     make(map[mixer.MixID]*opus.Encoder),
+		packets:      make(map[mixer.MixID][]byte),
+		codecPackets: make(map[codecMixKey][]byte),
+		switching:    make(map[mixer.MixID]bool),
+		encBuf:       make([]byte, opus.MaxPacketBytes),
 	}
 	r.count = new(counters)
 	if mgr != nil {
@@ -410,8 +409,8 @@ func (r *Room) destroyWith(reason string) {
 		enc.Close()
 	}
 	r.encoders, r.spare = nil, nil
-	clear(r.g711Packets)
-	r.dropIdleG711()
+	clear(r.codecPackets)
+	r.dropIdleCodecMixes()
 	if rec := r.detachRecorder("room destroyed"); rec != nil {
 		<-rec.done
 	}

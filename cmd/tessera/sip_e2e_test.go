@@ -189,3 +189,46 @@ func TestDialOutThroughThePlugin(t *testing.T) {
 	}
 	web.awaitEvent("hungup", 10*time.Second, dialEvent("hungup"))
 }
+
+// baresip calls a room offering only G.722 (a call Tessera could not take
+// in G.722 would be refused with 488): the WebRTC participant hears the
+// phone's tone and the phone hears the participant's, not its own.
+// (This baresip resamples its tone source and records what it plays at
+// 8 kHz, so the test cannot show wideband end to end; codec/g722 and
+// room's TestG722Participants do.)
+func TestBaresipG722(t *testing.T) {
+	e2etool.Need(t, "baresip")
+	sipPort := freeUDPPort(t)
+	mediaLo := 30000 + 2*(sipPort%8000)
+	addr := startServer(t, "-sip-listen", "127.0.0.1:"+strconv.Itoa(sipPort),
+		"-sip-media-ports", strconv.Itoa(mediaLo)+"-"+strconv.Itoa(mediaLo+19), "-sip-media-ip", "127.0.0.1")
+	_, peer := joinMCU(t, addr, "web", testpeer.Options{ToneHz: 440})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	phone, err := baresip.Start(ctx, t.TempDir(), baresip.Options{ToneHz: 1000, User: "widephone", Codecs: []string{"G722"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer phone.Close()
+	if err := phone.Dial("sip:1234@127.0.0.1:" + strconv.Itoa(sipPort)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := phone.WaitEvent(ctx, "CALL_ESTABLISHED"); err != nil {
+		t.Fatalf("%v\n%s", err, phone.Console())
+	}
+	hearsWithin(t, "the WebRTC participant", peer, 1000, 10*time.Second)
+	time.Sleep(2 * time.Second)
+	pcm, rate, err := phone.Received()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(pcm) < rate {
+		t.Fatalf("the phone recorded %d samples at %d Hz", len(pcm), rate)
+	}
+	last := pcm[len(pcm)-rate:]
+	other, own := codectest.Goertzel(last, rate, 440), codectest.Goertzel(last, rate, 1000)
+	t.Logf("phone hears 440 Hz at %.3f, itself at %.4f", other, own)
+	if other < 0.1 || own > 0.02 {
+		t.Errorf("the phone hears the room at %.3f and itself at %.3f", other, own)
+	}
+}

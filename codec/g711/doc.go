@@ -25,13 +25,13 @@
 //
 // Encoder takes 20 ms frames of 48 kHz mono PCM (960 samples) and produces
 // 160 bytes; Decoder turns G.711 payloads back into 48 kHz PCM, six
-// samples per byte. The conversion uses a Downsampler (anti-alias low-pass
-// FIR, then keep every sixth sample) and an Upsampler (polyphase
-// interpolation FIR). Both keep their filter state from one call to the
-// next, so a stream cut into frames comes out as if it had been processed
-// in one piece. The pair passes 0..3.4 kHz flat, removes everything above
-// 4.6 kHz before decimation so nothing aliases into the voice band, and
-// delays the signal by about 2.5 ms.
+// samples per byte. The conversion is package resample's, by a factor of
+// six: an anti-alias low-pass FIR that keeps every sixth sample, and its
+// polyphase interpolation back. Both keep their filter state from one call
+// to the next, so a stream cut into frames comes out as if it had been
+// processed in one piece. The pair passes 0..3.4 kHz flat, removes
+// everything above 4.6 kHz before decimation so nothing aliases into the
+// voice band, and delays the signal by about 2.5 ms.
 //
 // # Loss
 //

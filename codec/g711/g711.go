@@ -4,7 +4,11 @@ import (
 	"fmt"
 
 	"github.com/tessera-mcu/tessera/codec"
+	"github.com/tessera-mcu/tessera/codec/resample"
 )
+
+// factor is the ratio of SampleRate to G.711's 8 kHz.
+const factor = SampleRate / 8000
 
 const (
 	// SampleRate is the PCM rate Encoder takes and Decoder produces.
@@ -22,7 +26,7 @@ const (
 // Encoder encodes 20 ms frames of 48 kHz mono PCM to G.711.
 type Encoder struct {
 	law    Law
-	down   Downsampler
+	down   *resample.Down
 	narrow [FrameBytes]int16
 	closed bool
 }
@@ -32,7 +36,11 @@ func NewEncoder(law Law) (*Encoder, error) {
 	if !law.valid() {
 		return nil, fmt.Errorf("%w: g711 law %v (want ULaw or ALaw)", codec.ErrInvalidConfig, law)
 	}
-	return &Encoder{law: law}, nil
+	down, err := resample.NewDown(factor)
+	if err != nil {
+		return nil, err
+	}
+	return &Encoder{law: law, down: down}, nil
 }
 
 // Encode resamples one frame (FrameSamples samples at 48 kHz) to 8 kHz,
@@ -96,7 +104,7 @@ const (
 type Decoder struct {
 	table  *[256]int16
 	law    Law
-	up     Upsampler
+	up     *resample.Up
 	narrow [chunkSize]int16
 
 	hist  [histLen]int16 // last decoded 8 kHz samples, oldest first
@@ -112,7 +120,11 @@ func NewDecoder(law Law) (*Decoder, error) {
 	if !law.valid() {
 		return nil, fmt.Errorf("%w: g711 law %v (want ULaw or ALaw)", codec.ErrInvalidConfig, law)
 	}
-	d := &Decoder{law: law, table: &ulawTable}
+	up, err := resample.NewUp(factor)
+	if err != nil {
+		return nil, err
+	}
+	d := &Decoder{law: law, table: &ulawTable, up: up}
 	if law == ALaw {
 		d.table = &alawTable
 	}
@@ -146,7 +158,7 @@ func (d *Decoder) Decode(payload []byte, pcm []int16) (int, error) {
 			for ; merged < mergeLen && merged < n; merged++ {
 				w := float32(merged+1) / (mergeLen + 1)
 				c := float32(d.concealed(d.lost + merged))
-				nb[merged] = toInt16(w*float32(nb[merged]) + (1-w)*c)
+				nb[merged] = resample.Int16(w*float32(nb[merged]) + (1-w)*c)
 			}
 			if merged == mergeLen || len(payload) == n {
 				d.lost = 0
@@ -200,7 +212,7 @@ func (d *Decoder) concealed(t int) int16 {
 	if t >= holdLen {
 		s *= float32(fadeEnd-t) / (fadeEnd - holdLen)
 	}
-	return toInt16(s)
+	return resample.Int16(s)
 }
 
 // estimatePitch finds the lag, between minPitch and maxPitch, at which the

@@ -8,6 +8,7 @@ import (
 
 	"github.com/tessera-mcu/tessera/codec"
 	"github.com/tessera-mcu/tessera/codec/codectest"
+	"github.com/tessera-mcu/tessera/codec/resample"
 )
 
 var laws = []Law{ULaw, ALaw}
@@ -104,8 +105,8 @@ func TestFrameBoundaries(t *testing.T) {
 	for _, l := range laws {
 		out := roundTrip(t, l, in)
 
-		var ds Downsampler
-		var us Upsampler
+		ds, _ := resample.NewDown(factor)
+		us, _ := resample.NewUp(factor)
 		narrow := make([]int16, len(in)/6)
 		ds.Process(in, narrow)
 		enc, dec := EncodeULaw, DecodeULaw

@@ -35,6 +35,10 @@ const (
 	// CodecPCMA: G.711 A-law, 8 kHz, RTP clock 8000 (static payload
 	// type 8).
 	CodecPCMA = "pcma"
+	// CodecG722: G.722, 16 kHz audio at 64 kbit/s, RTP clock 8000 (static
+	// payload type 9; RFC 3551 keeps the clock of G.711 although G.722
+	// samples at 16 kHz).
+	CodecG722 = "g722"
 )
 
 // Connection is a participant's media connection as the room sees it.
@@ -71,6 +75,11 @@ type Frame struct {
 	// (dropped for a full queue, or withheld): the connection keeps its
 	// RTP time and sequence in step with the room's clock.
 	Skipped uint16
+	// Codec is the audio codec Data is in (empty: the codec the
+	// connection attached with). Once a connection has changed its mix's
+	// codec (Link.MixCodec), frames of the old codec may still be on
+	// their way; the connection drops those.
+	Codec string
 }
 
 // FrameWriter sends a participant's outgoing audio or video. The room
@@ -107,10 +116,18 @@ type Link interface {
 	// extension's ID (0: none).
 	ReadAudio(conn Connection, src RTPReader, levelExt uint8)
 	// ReadAudioCodec is ReadAudio for a microphone in codec (CodecOpus,
-	// CodecPCMU or CodecPCMA), whose RTP timestamps run at that codec's
-	// clock; src gives only that codec's packets (no telephone-events or
-	// comfort noise). An unknown codec ends the call at once.
+	// CodecPCMU, CodecPCMA or CodecG722), whose RTP timestamps run at
+	// that codec's clock; src gives only that codec's packets (no
+	// telephone-events or comfort noise). An unknown codec ends the call
+	// at once. A second call (the microphone changed codec, or came
+	// back) replaces the microphone: the room drops what it buffered and
+	// decodes with a fresh decoder; the first call's src should end.
 	ReadAudioCodec(conn Connection, src RTPReader, codec string)
+	// MixCodec changes the codec of the mix the room writes to the
+	// connection's Audio (see Media.AudioCodec), from the room's next
+	// tick on; each Frame names its codec. An unknown codec is an error
+	// and nothing changes.
+	MixCodec(conn Connection, codec string) error
 	// ReadVideo reads the participant's camera (codec CodecVP8 or
 	// CodecH264) from src into the room until the track ends; it blocks.
 	ReadVideo(conn Connection, src RTPReader, codec string, fb SenderFeedback)
@@ -127,8 +144,9 @@ type Link interface {
 type Media struct {
 	Audio, Video FrameWriter
 	// AudioCodec is the codec of the mix written to Audio: CodecOpus
-	// (empty means Opus too), CodecPCMU or CodecPCMA. Each Frame is one
-	// RTP payload of 20 ms (for G.711, 160 bytes).
+	// (empty means Opus too), CodecPCMU, CodecPCMA or CodecG722 (a
+	// connection may change it later, Link.MixCodec). Each Frame is one
+	// RTP payload of 20 ms (for G.711 and G.722, 160 bytes).
 	AudioCodec string
 	// VideoCodec is the codec of the composite written to Video
 	// (CodecVP8 or CodecH264). Each Frame is one encoded picture: a VP8

@@ -33,6 +33,7 @@ func (s *Session) Attach(ctx context.Context, m Member) error {
 	attached := s.attached
 	s.attached = true
 	codec := s.r.codec.Name
+	mic := s.mic
 	s.mu.Unlock()
 	if attached {
 		return ErrAttached
@@ -52,7 +53,7 @@ func (s *Session) Attach(ctx context.Context, m Member) error {
 		return err
 	}
 	// What arrived before the room was there is stale.
-	drain(s.queue)
+	drain(mic.queue)
 	if s.video != nil {
 		drain(s.video.queue)
 	}
@@ -63,20 +64,24 @@ func (s *Session) Attach(ctx context.Context, m Member) error {
 	}
 	s.link = link
 	flowing := s.flowing
-	s.wg.Add(1) // under mu: Close waits only once closed is set
+	now := s.r.codec.Name // a new offer may have changed it meanwhile
+	s.wg.Add(1)           // under mu: Close waits only once closed is set
 	if s.video != nil {
 		s.wg.Add(1)
 	}
 	s.mu.Unlock()
 	go func() {
 		defer s.wg.Done()
-		link.ReadAudioCodec(s, s, codec)
+		link.ReadAudioCodec(s, mic, codec)
 	}()
 	if v := s.video; v != nil {
 		go func() {
 			defer s.wg.Done()
 			link.ReadVideo(s, v, v.codec.Name, v)
 		}()
+	}
+	if now != codec {
+		s.changeCodec(codec, now)
 	}
 	if flowing && s.upSent.CompareAndSwap(false, true) {
 		link.State(s, endpoint.ConnUp)

@@ -16,13 +16,17 @@
 // Negotiation (RFC 3264): the first audio stream over RTP/AVP, or over
 // RTP/SAVP with an a=crypto line in AES_CM_128_HMAC_SHA1_80 or _32 (one
 // key, no MKI), with a codec Tessera speaks is answered, every other
-// audio stream refused with port 0. Its codec is the first of the offer's order among PCMU (payload type
-// 0), PCMA (8) and Opus (opus/48000/2 on its dynamic payload type); it
-// cannot change later. A telephone-event (RFC 4733) in the offer is
+// audio stream refused with port 0. Its codec is the first of the offer's
+// order among PCMU (payload type 0), PCMA (8), G.722 (9, RTP clock 8000
+// for 16 kHz audio) and Opus (opus/48000/2 on its dynamic payload type).
+// A later offer keeps the codec while it still lists it; one that drops
+// it changes the codec to the new offer's first, and the room reads the
+// microphone (fresh jitter buffer and decoder) and sends the mix in the
+// new codec from its next tick. A telephone-event (RFC 4733) in the offer is
 // answered, at the codec's clock if offered so; comfort noise (RFC 3389)
 // is not answered, and CN packets that arrive anyway are dropped. The
 // answer mirrors the offer's direction. What Tessera sends follows a=ptime
-// (G.711 frames joined into packets of a multiple of 20 ms, up to 120 ms;
+// (G.711 and G.722 frames joined into packets of a multiple of 20 ms, up to 120 ms;
 // Opus packets are 20 ms) and stops while the party holds the call
 // (sendonly or inactive, or a c= address of 0.0.0.0).
 //
@@ -77,7 +81,8 @@
 // a session set up without video takes none later.
 //
 // For a call Tessera places, Engine.NewOffer opens a session and gives
-// Tessera's offer (RTP/AVP, PCMU and PCMA with telephone-event/8000);
+// Tessera's offer (RTP/AVP, G.722, PCMU and PCMA with
+// telephone-event/8000);
 // Session.Answered takes the callee's answer and starts the media, in
 // the codec the callee picked among those offered. From then on the
 // session is as one that answered (later offers go to Update).

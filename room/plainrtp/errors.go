@@ -20,13 +20,9 @@ var (
 	// ErrAnswer: the answer cannot be written.
 	ErrAnswer = endpoint.ErrAnswer
 	// ErrNoUsableAudio: the offer's audio streams are all refused, or
-	// none offers PCMU, PCMA or Opus over RTP/AVP (or RTP/SAVP keyed
+	// none offers PCMU, PCMA, G.722 or Opus over RTP/AVP (or RTP/SAVP keyed
 	// with a suite Tessera takes). It wraps ErrNoMedia.
-	ErrNoUsableAudio = fmt.Errorf("%w: plainrtp: no audio stream in PCMU, PCMA or Opus over RTP/AVP or RTP/SAVP", ErrNoMedia)
-	// ErrCodecChange: a new offer on an established session drops the
-	// codec the session was set up with; the room cannot switch codecs
-	// mid-call. It wraps ErrNoMedia.
-	ErrCodecChange = fmt.Errorf("%w: plainrtp: the new offer drops the session's codec", ErrNoMedia)
+	ErrNoUsableAudio = fmt.Errorf("%w: plainrtp: no audio stream in PCMU, PCMA, G722 or Opus over RTP/AVP or RTP/SAVP", ErrNoMedia)
 	// ErrSecurityChange: a new offer on an established session turns
 	// SRTP on or off; the session keeps what it was set up with. It
 	// wraps ErrNoMedia.
@@ -51,4 +47,8 @@ var (
 	ErrInvalidDigits = errors.New("plainrtp: invalid DTMF digits")
 	// ErrAttached: the session is already attached to a participant.
 	ErrAttached = errors.New("plainrtp: session already attached")
+
+	// errReplaced ends the room's reading of a microphone track whose
+	// codec a new offer changed (a new track follows).
+	errReplaced = errors.New("plainrtp: the microphone changed codec")
 )

@@ -38,7 +38,7 @@ func FuzzRTP(f *testing.F) {
 		}
 		for drained := false; !drained; {
 			select {
-			case p := <-s.queue:
+			case p := <-s.mic.queue:
 				if p.PayloadType != 0 || len(p.Payload) == 0 || p.Padding {
 					t.Fatalf("the room got pt %d, %d bytes, padding %v", p.PayloadType, len(p.Payload), p.Padding)
 				}

@@ -2,6 +2,7 @@ package plainrtp
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -134,15 +135,17 @@ func read(t testing.TB, c *net.UDPConn, d time.Duration) (*rtp.Packet, bool) {
 }
 
 // fakeLink is a Link that records what the session reports and reads the
-// microphone into a slice.
+// microphone into a slice. ended is closed when a reader of the
+// microphone ends other than for a change of codec.
 type fakeLink struct {
-	mu     sync.Mutex
-	states []endpoint.ConnState
-	lost   []uint32
-	codec  string
-	pkts   []*rtp.Packet
-	err    error
-	ended  chan struct{}
+	mu        sync.Mutex
+	states    []endpoint.ConnState
+	lost      []uint32
+	codec     string   // of the latest reader of the microphone
+	mixCodecs []string // MixCodec calls
+	pkts      []*rtp.Packet
+	err       error
+	ended     chan struct{}
 }
 
 func newFakeLink() *fakeLink { return &fakeLink{ended: make(chan struct{})} }
@@ -160,18 +163,26 @@ func (l *fakeLink) ReadAudioCodec(_ endpoint.Connection, src endpoint.RTPReader,
 	l.mu.Lock()
 	l.codec = codec
 	l.mu.Unlock()
-	defer close(l.ended)
 	for {
 		p, err := src.ReadRTP()
 		l.mu.Lock()
 		if err != nil {
-			l.err = err
+			if !errors.Is(err, errReplaced) {
+				l.err = err
+				close(l.ended)
+			}
 			l.mu.Unlock()
 			return
 		}
 		l.pkts = append(l.pkts, p)
 		l.mu.Unlock()
 	}
+}
+func (l *fakeLink) MixCodec(_ endpoint.Connection, codec string) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.mixCodecs = append(l.mixCodecs, codec)
+	return nil
 }
 func (l *fakeLink) ReadVideo(endpoint.Connection, endpoint.RTPReader, string, endpoint.SenderFeedback) {
 }

@@ -14,12 +14,13 @@ import (
 
 // Codec is an audio codec Tessera speaks over plain RTP, as negotiated.
 type Codec struct {
-	// Name is endpoint.CodecPCMU, CodecPCMA or CodecOpus.
+	// Name is endpoint.CodecPCMU, CodecPCMA, CodecG722 or CodecOpus.
 	Name string
-	// PT is the RTP payload type (0 for PCMU, 8 for PCMA, the offer's
-	// dynamic one for Opus).
+	// PT is the RTP payload type (0 for PCMU, 8 for PCMA, 9 for G.722,
+	// the offer's dynamic one for Opus).
 	PT uint8
-	// Clock is the RTP clock rate (8000 for G.711, 48000 for Opus).
+	// Clock is the RTP clock rate (8000 for G.711 and, by RFC 3551's
+	// convention, for G.722, whose audio is 16 kHz; 48000 for Opus).
 	Clock uint32
 }
 
@@ -33,6 +34,8 @@ func (c Codec) rtpmap() string {
 		return "0 PCMU/8000"
 	case endpoint.CodecPCMA:
 		return "8 PCMA/8000"
+	case endpoint.CodecG722:
+		return "9 G722/8000"
 	}
 	return fmt.Sprintf("%d opus/48000/2", c.PT)
 }
@@ -41,6 +44,7 @@ func (c Codec) rtpmap() string {
 const (
 	ptPCMU = 0
 	ptPCMA = 8
+	ptG722 = 9
 	ptCN   = 13
 )
 
@@ -123,8 +127,9 @@ type videoWanted struct {
 
 // parseOffer parses an SDP offer and picks its audio stream and codec,
 // and its video stream as wanted allows. keep, if set, is the codec an
-// established session has: the offer must still carry it, and it is kept
-// (its payload type may change).
+// established session has: if the offer still carries it, it is kept
+// (its payload type may change); if not, the offer's first codec Tessera
+// speaks is picked, and the session changes codec.
 func parseOffer(offer string, keep *Codec, wanted videoWanted) (parsedOffer, error) {
 	p, err := parseAudioOffer(offer, keep)
 	if err != nil || !wanted.allowed {
@@ -157,7 +162,6 @@ func parseAudioOffer(offer string, keep *Codec) (parsedOffer, error) {
 		return parsedOffer{}, fmt.Errorf("%w: %w", ErrInvalidSDP, err)
 	}
 	p := parsedOffer{sd: &sd, audio: -1, video: -1}
-	var refusedCodec bool
 	for i, md := range sd.MediaDescriptions {
 		if md.MediaName.Media != "audio" || md.MediaName.Port.Value == 0 ||
 			(!isAVP(md.MediaName.Protos) && !isSAVP(md.MediaName.Protos)) {
@@ -168,14 +172,10 @@ func parseAudioOffer(offer string, keep *Codec) (parsedOffer, error) {
 			return p, err
 		}
 		if !ok {
-			refusedCodec = true
 			continue
 		}
 		p.audio, p.r = i, r
 		return p, nil
-	}
-	if keep != nil && refusedCodec {
-		return p, fmt.Errorf("%w (%s)", ErrCodecChange, keep.Name)
 	}
 	return p, ErrNoUsableAudio
 }
@@ -187,7 +187,8 @@ func isAVP(protos []string) bool {
 }
 
 // parseAudio reads one audio m-line; ok is false when it has no codec
-// Tessera takes.
+// Tessera takes. The codec is keep's if the line has it, else the line's
+// first that Tessera speaks.
 func parseAudio(sd *sdp.SessionDescription, md *sdp.MediaDescription, keep *Codec) (r remote, ok bool, err error) {
 	rtpmaps := map[int]string{} // pt → "name/clock[/channels]", lower case
 	for _, a := range md.Attributes {
@@ -211,7 +212,7 @@ func parseAudio(sd *sdp.SessionDescription, md *sdp.MediaDescription, keep *Code
 			return r, false, fmt.Errorf("%w: payload type %q", ErrInvalidSDP, f)
 		}
 		c, known := formatCodec(n, rtpmaps[n])
-		if known && !ok && (keep == nil || keep.Name == c.Name) {
+		if known && (!ok || (keep != nil && keep.Name == c.Name && r.codec.Name != c.Name)) {
 			r.codec, ok = c, true
 		}
 		if name, clock, found := strings.Cut(rtpmaps[n], "/"); found && name == "telephone-event" {
@@ -270,6 +271,8 @@ func formatCodec(pt int, rtpmap string) (Codec, bool) {
 		return Codec{Name: endpoint.CodecPCMU, PT: ptPCMU, Clock: 8000}, true
 	case pt == ptPCMA && (rtpmap == "" || strings.HasPrefix(rtpmap, "pcma/8000")):
 		return Codec{Name: endpoint.CodecPCMA, PT: ptPCMA, Clock: 8000}, true
+	case pt == ptG722 && (rtpmap == "" || strings.HasPrefix(rtpmap, "g722/8000")):
+		return Codec{Name: endpoint.CodecG722, PT: ptG722, Clock: 8000}, true
 	case pt >= 96 && rtpmap == "opus/48000/2":
 		return Codec{Name: endpoint.CodecOpus, PT: uint8(pt), Clock: 48000}, true
 	}
@@ -277,7 +280,7 @@ func formatCodec(pt int, rtpmap string) (Codec, bool) {
 }
 
 // sendPtime is the packet time Tessera sends for an a=ptime value: the
-// largest multiple of 20 ms not above it (G.711 frames join; Opus
+// largest multiple of 20 ms not above it (G.711 and G.722 frames join; Opus
 // packets stay 20 ms, each one self-describing), within 20..120 ms.
 func sendPtime(v string, c Codec) time.Duration {
 	ms, err := strconv.ParseFloat(strings.TrimSpace(v), 64)

@@ -16,8 +16,10 @@ const offerDTMF = 101
 
 // NewOffer opens a session on a free port pair for a call Tessera places
 // and returns it with Tessera's SDP offer: one RTP/AVP audio stream with
-// PCMU, PCMA and telephone-event/8000 (events 0-15), ptime 20, sendrecv,
-// at the engine's SDP address. The session carries no media until
+// G.722, PCMU, PCMA and telephone-event/8000 (events 0-15), ptime 20,
+// sendrecv, at the engine's SDP address. G.722 comes first, as most
+// PBXes offer it: a phone that has it answers in wideband, and every
+// phone has G.711. The session carries no media until
 // Answered takes the callee's answer; Close ends it whether or not it
 // was answered.
 func (e *Engine) NewOffer(opts SessionOptions) (*Session, string, error) {
@@ -49,7 +51,7 @@ func (s *Session) Answered(answer string) error {
 	if err != nil {
 		return err
 	}
-	if p.r.secure || (p.r.codec.Name != endpoint.CodecPCMU && p.r.codec.Name != endpoint.CodecPCMA) {
+	if p.r.secure || p.r.codec.Name == endpoint.CodecOpus {
 		return fmt.Errorf("%w (the answer picks %s, not offered)", ErrNoUsableAudio, p.r.codec.Name)
 	}
 	if p.r.dtmf && p.r.dtmfClock != 8000 {
@@ -65,6 +67,7 @@ func (s *Session) Answered(answer string) error {
 		return ErrAnswered
 	}
 	s.r = p.r
+	s.mic = newMicTrack(s, p.r.codec.Name)
 	s.sendTo, s.rtcpTo = p.r.rtp, p.r.rtcp
 	s.mu.Unlock()
 	s.lastRTP.Store(time.Now().UnixNano())
@@ -87,8 +90,9 @@ func localOffer(local netip.Addr, port int, id, version uint64) (string, error) 
 		TimeDescriptions:      []sdp.TimeDescription{{}},
 		MediaDescriptions: []*sdp.MediaDescription{{
 			MediaName: sdp.MediaName{Media: "audio", Port: sdp.RangedPort{Value: port},
-				Protos: []string{"RTP", "AVP"}, Formats: []string{"0", "8", dtmf}},
+				Protos: []string{"RTP", "AVP"}, Formats: []string{"9", "0", "8", dtmf}},
 			Attributes: []sdp.Attribute{
+				sdp.NewAttribute("rtpmap", "9 G722/8000"),
 				sdp.NewAttribute("rtpmap", "0 PCMU/8000"),
 				sdp.NewAttribute("rtpmap", "8 PCMA/8000"),
 				sdp.NewAttribute("rtpmap", dtmf+" telephone-event/8000"),

@@ -36,10 +36,10 @@ func TestNewOffer(t *testing.T) {
 	}
 	md := sd.MediaDescriptions[0]
 	if md.MediaName.Media != "audio" || md.MediaName.Port.Value != s.Port() ||
-		strings.Join(md.MediaName.Protos, "/") != "RTP/AVP" || strings.Join(md.MediaName.Formats, " ") != "0 8 101" {
-		t.Errorf("m= %+v, want audio %d RTP/AVP 0 8 101", md.MediaName, s.Port())
+		strings.Join(md.MediaName.Protos, "/") != "RTP/AVP" || strings.Join(md.MediaName.Formats, " ") != "9 0 8 101" {
+		t.Errorf("m= %+v, want audio %d RTP/AVP 9 0 8 101", md.MediaName, s.Port())
 	}
-	for _, want := range []string{"a=rtpmap:0 PCMU/8000", "a=rtpmap:8 PCMA/8000", "a=rtpmap:101 telephone-event/8000",
+	for _, want := range []string{"a=rtpmap:9 G722/8000", "a=rtpmap:0 PCMU/8000", "a=rtpmap:8 PCMA/8000", "a=rtpmap:101 telephone-event/8000",
 		"a=fmtp:101 0-15", "a=ptime:20", "a=sendrecv"} {
 		if !strings.Contains(offer, want+"\r\n") {
 			t.Errorf("offer lacks %q:\n%s", want, offer)
@@ -138,7 +138,7 @@ func TestAnswered(t *testing.T) {
 	}
 }
 
-// An answer without a codec Tessera offered (Opus, G.722, SRTP) is an
+// An answer without a codec Tessera offered (Opus, G.729, SRTP) is an
 // error wrapping ErrNoMedia, one that does not parse ErrInvalidSDP; the
 // session stays unanswered and can take a usable answer after.
 func TestAnsweredRefused(t *testing.T) {
@@ -152,7 +152,7 @@ func TestAnsweredRefused(t *testing.T) {
 		answer string
 		want   error
 	}{
-		{sdpOffer(40000, "9", "a=rtpmap:9 G722/8000"), ErrNoMedia},
+		{sdpOffer(40000, "18", "a=rtpmap:18 G729/8000"), ErrNoMedia},
 		{sdpOffer(40000, "111", "a=rtpmap:111 opus/48000/2"), ErrNoMedia},
 		{strings.Replace(sdpOffer(40000, "0"), "RTP/AVP", "RTP/SAVP", 1) +
 			"a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:WVNfX19zZW1jdGwgKCkgewkyMjA7fQp9CnVubGVz\r\n", ErrNoMedia},

@@ -77,7 +77,7 @@ func (s *Session) receive(b []byte, from netip.AddrPort, now time.Time) {
 		payload = payload[:len(payload)-int(payload[len(payload)-1])]
 	}
 	s.mu.Lock()
-	r := s.r
+	r, mic := s.r, s.mic
 	s.mu.Unlock()
 	switch {
 	case h.PayloadType == r.codec.PT:
@@ -91,7 +91,7 @@ func (s *Session) receive(b []byte, from netip.AddrPort, now time.Time) {
 		h.Padding, h.PaddingSize = false, 0
 		p := &rtp.Packet{Header: h, Payload: append([]byte(nil), payload...)}
 		select {
-		case s.queue <- p:
+		case mic.queue <- p:
 		default:
 			s.stats.dropped.Add(1)
 			s.dropLog.Warn(s.log, "plain RTP: the room is not reading the microphone; packets dropped")

@@ -17,6 +17,7 @@ import (
 
 	"github.com/tessera-mcu/tessera/codec/codectest"
 	"github.com/tessera-mcu/tessera/codec/g711"
+	"github.com/tessera-mcu/tessera/codec/g722"
 	"github.com/tessera-mcu/tessera/internal/testpeer"
 	"github.com/tessera-mcu/tessera/room"
 	"github.com/tessera-mcu/tessera/room/endpoint"
@@ -24,20 +25,64 @@ import (
 	"github.com/tessera-mcu/tessera/room/rtc"
 )
 
-// roomPhone is a G.711 telephone on loopback: it sends a tone as RTP,
-// paced in real time, and decodes what it receives.
+// phoneCodec is a telephone's codec: G.711 or G.722, 160 bytes per
+// 20 ms either way.
+type phoneCodec struct {
+	enc interface {
+		Encode(pcm []int16, dst []byte) (int, error)
+	}
+	dec interface {
+		Decode(payload []byte, pcm []int16) (int, error)
+	}
+	pt uint8
+}
+
+func pcmuPhone(t *testing.T) phoneCodec {
+	enc, err := g711.NewEncoder(g711.ULaw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dec, err := g711.NewDecoder(g711.ULaw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return phoneCodec{enc, dec, 0}
+}
+
+func g722Phone(t *testing.T) phoneCodec {
+	enc, err := g722.NewEncoder()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dec, err := g722.NewDecoder()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = enc.Close(); _ = dec.Close() })
+	return phoneCodec{enc, dec, 9}
+}
+
+// roomPhone is a telephone on loopback: it sends a tone as RTP, paced in
+// real time, and decodes what it receives in its codec.
 type roomPhone struct {
 	conn *net.UDPConn
 	to   netip.AddrPort
-	enc  *g711.Encoder
-	dec  *g711.Decoder
-	freq float64
 	stop chan struct{}
 	wg   sync.WaitGroup
 
-	mu  sync.Mutex
-	pcm []int16
-	pts map[uint8]int // payload types received
+	mu    sync.Mutex
+	codec phoneCodec
+	freq  float64
+	pcm   []int16
+	pts   map[uint8]int // payload types received
+}
+
+// switchTo changes the phone's codec both ways and the tone it sends;
+// what it heard so far is forgotten.
+func (p *roomPhone) switchTo(c phoneCodec, freq float64) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.codec, p.freq, p.pcm = c, freq, nil
 }
 
 func (p *roomPhone) send() {
@@ -52,12 +97,15 @@ func (p *roomPhone) send() {
 			return
 		case <-tick.C:
 		}
-		pos = codectest.Tone(pcm, 1, g711.SampleRate, p.freq, 0.25, pos)
+		p.mu.Lock()
+		c, freq := p.codec, p.freq
+		p.mu.Unlock()
+		pos = codectest.Tone(pcm, 1, g711.SampleRate, freq, 0.25, pos)
 		payload := make([]byte, g711.FrameBytes)
-		if _, err := p.enc.Encode(pcm, payload); err != nil {
+		if _, err := c.enc.Encode(pcm, payload); err != nil {
 			return
 		}
-		b, _ := (&rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 0, SequenceNumber: seq, Timestamp: ts, SSRC: 0xabc},
+		b, _ := (&rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: c.pt, SequenceNumber: seq, Timestamp: ts, SSRC: 0xabc},
 			Payload: payload}).Marshal()
 		seq++
 		ts += g711.FrameBytes
@@ -80,8 +128,8 @@ func (p *roomPhone) receive() {
 		}
 		p.mu.Lock()
 		p.pts[pkt.PayloadType]++
-		if pkt.PayloadType == 0 {
-			if k, err := p.dec.Decode(pkt.Payload, pcm); err == nil {
+		if pkt.PayloadType == p.codec.pt {
+			if k, err := p.codec.dec.Decode(pkt.Payload, pcm); err == nil {
 				p.pcm = append(p.pcm, pcm[:k]...)
 			}
 		}
@@ -149,18 +197,7 @@ func TestPhoneAndWebRTCInRoom(t *testing.T) {
 	if err := call.Attach(ctx, r.Member(joined.ID)); err != nil {
 		t.Fatal(err)
 	}
-	enc, _ := g711.NewEncoder(g711.ULaw)
-	dec, _ := g711.NewDecoder(g711.ULaw)
-	phone := &roomPhone{conn: conn, to: netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), uint16(call.Port())),
-		enc: enc, dec: dec, freq: 660, stop: make(chan struct{}), pts: map[uint8]int{}}
-	phone.wg.Add(2)
-	go phone.send()
-	go phone.receive()
-	t.Cleanup(func() {
-		close(phone.stop)
-		_ = conn.Close()
-		phone.wg.Wait()
-	})
+	phone := startRoomPhone(t, conn, call, pcmuPhone(t), 660)
 
 	const window = time.Second
 	var last error
@@ -205,6 +242,22 @@ func TestPhoneAndWebRTCInRoom(t *testing.T) {
 	if st := call.Stats(); st.Bad != 0 || st.PacketsIn == 0 || st.PacketsOut == 0 {
 		t.Errorf("call stats %+v", st)
 	}
+}
+
+// startRoomPhone starts a phone on conn talking to call's port in c,
+// sending freq.
+func startRoomPhone(t *testing.T, conn *net.UDPConn, call *plainrtp.Session, c phoneCodec, freq float64) *roomPhone {
+	phone := &roomPhone{conn: conn, to: netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), uint16(call.Port())),
+		codec: c, freq: freq, stop: make(chan struct{}), pts: map[uint8]int{}}
+	phone.wg.Add(2)
+	go phone.send()
+	go phone.receive()
+	t.Cleanup(func() {
+		close(phone.stop)
+		_ = conn.Close()
+		phone.wg.Wait()
+	})
+	return phone
 }
 
 // joinWebRTC joins r as "web" with a real pion peer that sends opts'

@@ -11,8 +11,9 @@ import (
 )
 
 // sender packetizes the participant's mix as RTP: its own SSRC, sequence
-// and timestamp at the codec's clock. G.711 frames are joined into
-// packets of the negotiated ptime; Opus packets are sent one per frame.
+// and timestamp at the codec's clock. G.711 and G.722 frames are joined
+// into packets of the negotiated ptime; Opus packets are sent one per
+// frame.
 type sender struct {
 	s  *Session
 	mu sync.Mutex
@@ -24,6 +25,7 @@ type sender struct {
 	pending       []byte
 	pendingFrames int
 	pendingTS     uint32
+	pendingPT     uint8
 	buf           []byte
 	sealed        []byte // SRTP output
 	// For sender reports: the RTP time and wall clock of the last packet
@@ -47,7 +49,9 @@ func (w *sender) init(s *Session) {
 
 // WriteFrame sends one 20 ms frame of the participant's mix. Skipped
 // frames advance the RTP time; while the call is on hold (the remote
-// party sendonly or inactive) nothing is sent but the time runs on.
+// party sendonly or inactive) nothing is sent but the time runs on, and
+// so it does for a frame in another codec than the session's (encoded
+// before a new offer changed it).
 func (s *Session) WriteFrame(f endpoint.Frame) error {
 	select {
 	case <-s.done:
@@ -68,34 +72,37 @@ func (s *Session) WriteFrame(f endpoint.Frame) error {
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	if w.pendingFrames > 0 && w.pendingPT != r.codec.PT {
+		w.flush(to) // joined in the codec the session just left
+	}
 	if f.Skipped > 0 {
-		w.flush(r.codec.PT, to)
+		w.flush(to)
 		w.ts += uint32(f.Skipped) * ticks
 	}
-	if !r.dir.receives() || !to.IsValid() {
+	if !r.dir.receives() || !to.IsValid() || (f.Codec != "" && f.Codec != r.codec.Name) {
 		w.pending, w.pendingFrames = w.pending[:0], 0
 		w.ts += ticks
 		s.stats.held.Add(1)
 		return nil
 	}
 	if w.pendingFrames == 0 {
-		w.pendingTS = w.ts
+		w.pendingTS, w.pendingPT = w.ts, r.codec.PT
 	}
 	w.pending = append(w.pending, f.Data...)
 	w.pendingFrames++
 	w.ts += ticks
 	if w.pendingFrames >= framesPerPacket {
-		w.flush(r.codec.PT, to)
+		w.flush(to)
 	}
 	return nil
 }
 
 // flush sends the pending frames as one packet.
-func (w *sender) flush(pt uint8, to netip.AddrPort) {
+func (w *sender) flush(to netip.AddrPort) {
 	if w.pendingFrames == 0 {
 		return
 	}
-	p := rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: pt, SequenceNumber: w.seq,
+	p := rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: w.pendingPT, SequenceNumber: w.seq,
 		Timestamp: w.pendingTS, SSRC: w.s.ssrc}, Payload: w.pending}
 	w.pending, w.pendingFrames = w.pending[:0], 0
 	if w.write(p.Header, p.Payload, to) {

@@ -79,7 +79,9 @@ type Session struct {
 	// starts and never replaced.
 	video *videoStream
 
-	queue   chan *rtp.Packet
+	// mic is the microphone track the room reads (under mu: a new offer
+	// that changes the codec replaces it).
+	mic     *micTrack
 	done    chan struct{} // closed by Close
 	ended   chan struct{} // closed when the session ended by itself
 	endOnce sync.Once
@@ -105,9 +107,9 @@ func newSession(e *Engine, opts SessionOptions, port int, rtpConn, rtcpConn *net
 		eng: e, opts: opts, port: port, rtp: rtpConn, rtcp: rtcpConn,
 		ssrc: rand.Uint32(), id: rand.Uint64() >> 1, version: 1,
 		r: r, sendTo: r.rtp, rtcpTo: r.rtcp,
-		queue: make(chan *rtp.Packet, queueLen),
-		done:  make(chan struct{}), ended: make(chan struct{}),
+		done: make(chan struct{}), ended: make(chan struct{}),
 	}
+	s.mic = newMicTrack(s, r.codec.Name)
 	s.log = e.cfg.Logger.With("rtp_port", port)
 	s.send.init(s)
 	s.lastRTP.Store(time.Now().UnixNano())
@@ -173,9 +175,12 @@ func (s *Session) Port() int { return s.port }
 // Update takes a new offer for the session (a SIP re-INVITE or UPDATE)
 // and returns the answer: the remote address, packet time, DTMF payload
 // type and direction (hold: sendonly or inactive; unhold: sendrecv) may
-// change, for video too. The codec may not: an offer without it is an
-// error wrapping ErrCodecChange (and ErrNoMedia), and the session goes on
-// as it was. A session set up without video refuses video later; one with
+// change, for video too. So may the audio codec: the session keeps its
+// codec while the offer carries it, and otherwise takes the offer's first
+// that Tessera speaks; an attached session then has the room read its
+// microphone, and send its mix, in the new codec (Link.MixCodec). An
+// offer the session cannot take is an error, and the session goes on as
+// it was. A session set up without video refuses video later; one with
 // video whose new offer has no video stream in its codec (or refuses it)
 // stops its video until an offer brings it back.
 func (s *Session) Update(offer string) (string, error) {
@@ -209,11 +214,24 @@ func (s *Session) Update(offer string) (string, error) {
 		}
 		vkey = s.video.sec.local
 	}
+	ans, from, err := s.take(p, key, vkey)
+	if err != nil {
+		return "", err
+	}
+	if from != p.r.codec.Name {
+		s.changeCodec(from, p.r.codec.Name)
+	}
+	return ans, nil
+}
+
+// take makes p the session's latest offer and returns the answer and the
+// audio codec the session had.
+func (s *Session) take(p parsedOffer, key, vkey []byte) (string, string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	ans, err := answer(p, s.eng.sdpIP, s.port, s.videoPort(), s.id, s.version+1, key, vkey)
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
 	old := s.r
 	s.version++
@@ -243,7 +261,7 @@ func (s *Session) Update(offer string) (string, error) {
 	}
 	// The inactivity timeout starts afresh (a party back from hold).
 	s.lastRTP.Store(time.Now().UnixNano())
-	return ans, nil
+	return ans, old.codec.Name, nil
 }
 
 // TargetBitrate is 0: a plain-RTP party gives no bandwidth estimate.
@@ -314,14 +332,12 @@ func (s *Session) Stats() Stats {
 	return st
 }
 
-// ReadRTP gives the next microphone packet (only the negotiated codec's):
-// the room's reader calls it. It ends with io.EOF once the session is
-// closed, with ErrInactive once it timed out.
+// ReadRTP gives the next microphone packet of the current codec's track
+// (see Update). It ends with io.EOF once the session is closed, with
+// ErrInactive once it timed out.
 func (s *Session) ReadRTP() (*rtp.Packet, error) {
-	select {
-	case p := <-s.queue:
-		return p, nil
-	case <-s.ended:
-		return nil, s.readErr()
-	}
+	s.mu.Lock()
+	mic := s.mic
+	s.mu.Unlock()
+	return mic.ReadRTP()
 }

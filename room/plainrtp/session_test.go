@@ -162,7 +162,9 @@ func TestLatching(t *testing.T) {
 }
 
 // A re-INVITE holds the call (nothing sent while the phone is sendonly
-// or inactive), unholds it, may move it, and may not change its codec.
+// or inactive), unholds it and may move it; the codec stays while the
+// offer has it, and an offer with no codec Tessera speaks changes
+// nothing.
 func TestHoldUnhold(t *testing.T) {
 	e := testEngine(t, Config{})
 	p := newPhone(t)
@@ -190,10 +192,10 @@ func TestHoldUnhold(t *testing.T) {
 			t.Errorf("the session sends while held (%s)", hold)
 		}
 	}
-	if _, err := s.Update(p.offer("8", "a=rtpmap:8 PCMA/8000")); !errors.Is(err, ErrCodecChange) || !errors.Is(err, ErrNoMedia) {
-		t.Errorf("a re-INVITE without PCMU: %v, want ErrCodecChange", err)
+	if _, err := s.Update(p.offer("3", "a=rtpmap:3 GSM/8000")); !errors.Is(err, ErrNoUsableAudio) || !errors.Is(err, ErrNoMedia) {
+		t.Errorf("a re-INVITE with no codec Tessera speaks: %v, want ErrNoUsableAudio", err)
 	}
-	// Unhold, at a new address.
+	// Unhold, at a new address: PCMU stays, though no longer first.
 	moved := newPhone(t)
 	if _, err := s.Update(moved.offer("8 0")); err != nil {
 		t.Fatal(err)

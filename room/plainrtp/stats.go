@@ -22,7 +22,8 @@ type Stats struct {
 	RTCPIn, RTCPOut uint64
 	// SendErrors: RTP or RTCP packets the socket refused.
 	SendErrors uint64
-	// Held: frames of the mix not sent because the call is on hold.
+	// Held: frames of the mix not sent because the call is on hold (or
+	// because they were encoded in a codec a new offer had just left).
 	Held uint64
 	// Video counts the video stream's packets (all zero without video);
 	// the fields above are audio's.

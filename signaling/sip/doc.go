@@ -50,8 +50,8 @@
 // that a *room.Manager and the plain-RTP media layer plug in.
 //
 // Server.Dial calls out: a room calls a sip: or sips: URI. The INVITE
-// carries the media layer's offer (an Offerer: PlainRTP offers PCMU and
-// PCMA) and goes to the URI's host, or to Config.Outbound (an outbound
+// carries the media layer's offer (an Offerer: PlainRTP offers G.722, PCMU
+// and PCMA) and goes to the URI's host, or to Config.Outbound (an outbound
 // proxy or SIP trunk), from Config.From (default sip:tessera@ the address
 // Tessera sends from); a 401 or 407 is answered with digest
 // authentication from Config.Username and Password. Each step reaches the

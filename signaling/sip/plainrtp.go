@@ -11,7 +11,7 @@ import (
 )
 
 // PlainRTP is the Media of calls made by a plain-RTP engine: RTP/AVP
-// audio in PCMU, PCMA or Opus, DTMF as telephone-events, the call's end
+// audio in PCMU, PCMA, G.722 or Opus, DTMF as telephone-events, the call's end
 // when RTP stops for the engine's timeout.
 type PlainRTP struct{ Engine *plainrtp.Engine }
 

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/tessera-mcu/tessera/codec/g711"
+	"github.com/tessera-mcu/tessera/codec/g722"
 	"github.com/tessera-mcu/tessera/codec/opus"
 	"github.com/tessera-mcu/tessera/room/endpoint"
 	"github.com/tessera-mcu/tessera/room/plainrtp"
@@ -71,6 +72,8 @@ func newFrameEncoder(name string) (frameEncoder, error) {
 		return g711.NewEncoder(g711.ULaw)
 	case endpoint.CodecPCMA:
 		return g711.NewEncoder(g711.ALaw)
+	case endpoint.CodecG722:
+		return g722.NewEncoder()
 	case endpoint.CodecOpus:
 		return opus.NewEncoder(opus.EncoderConfig{})
 	}

@@ -48,7 +48,7 @@ func TestTonePatterns(t *testing.T) {
 // The prompt encodes in each codec a plain-RTP call may have.
 func TestPromptEncoders(t *testing.T) {
 	pcm := synth(promptTones)[:frameLen]
-	for _, name := range []string{endpoint.CodecPCMU, endpoint.CodecPCMA, endpoint.CodecOpus} {
+	for _, name := range []string{endpoint.CodecPCMU, endpoint.CodecPCMA, endpoint.CodecG722, endpoint.CodecOpus} {
 		enc, err := newFrameEncoder(name)
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
@@ -60,7 +60,7 @@ func TestPromptEncoders(t *testing.T) {
 		}
 		_ = enc.Close()
 	}
-	if _, err := newFrameEncoder("g722"); err == nil {
+	if _, err := newFrameEncoder("g729"); err == nil {
 		t.Fatal("an encoder for a codec plain RTP does not speak")
 	}
 }
