@@ -40,8 +40,8 @@ type Server struct {
 	guesses *lockout.Limiter
 	stats   counters
 
-	mu     sync.Mutex
-	calls  map[string]*call // by dialog ID
+	mu    sync.Mutex
+	calls map[string]*call // by dialog ID
 	// acks are the calls answered with Tessera's offer (an INVITE
 	// without SDP) waiting for the ACK that carries the answer.
 	acks   map[string]*ackWait
