@@ -119,6 +119,7 @@ type roomCounters struct {
 	mixErrors, videoErrors            atomic.Uint64
 	encoders, maxEncoders             atomic.Int64
 	encodersCreated                   atomic.Uint64
+	busy                              atomic.Int64 // nanoseconds spent in tick
 }
 
 func newRoom(cfg Config, mgr *Manager, decode *decodePool, log *slog.Logger) (*Room, error) {
@@ -294,6 +295,8 @@ func (r *Room) post(fn func()) {
 
 // tick runs the room's due work; the worker calls it.
 func (r *Room) tick(now time.Time) time.Time {
+	start := time.Now()
+	defer func() { r.stats.busy.Add(int64(time.Since(start))) }()
 	runHook(&testHooks.tick, r)
 	for drained := false; !drained; {
 		select {

@@ -33,6 +33,11 @@ type RoomStats struct {
 	// connection (endpoint.Media.Kind); those without one yet count as
 	// KindNone.
 	ByKind map[string]int `json:"participants_by_kind"`
+	// Busy is the time the room's ticks took on its worker since the room
+	// started (audio and video: decoding the talkers, mixing, composing,
+	// encoding). Camera decoding runs on the decode pool and is not in
+	// it.
+	Busy time.Duration `json:"busy_ns"`
 }
 
 // Kinds of participants besides their connections' own (see
@@ -86,6 +91,7 @@ func (r *Room) collectStats() RoomStats {
 		AudioEncoders: r.stats.encoders.Load(), MaxEncoders: r.stats.maxEncoders.Load(),
 		EncodersCreated: r.stats.encodersCreated.Load(), EncodeErrors: r.stats.encodeErrors.Load(),
 		MixErrors: r.stats.mixErrors.Load(), VideoErrors: r.stats.videoErrors.Load(),
+		Busy: time.Duration(r.stats.busy.Load()),
 	}
 	for _, p := range r.order {
 		if p.talking {

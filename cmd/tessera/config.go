@@ -70,6 +70,8 @@ type Config struct {
 	Streams streamConfig `yaml:",inline"`
 	// SIP (sip.go).
 	SIP sipConfig `yaml:",inline"`
+	// Cluster (cluster.go).
+	Cluster clusterConfig `yaml:",inline"`
 	// Metrics.
 	MetricsListen string `yaml:"metrics_listen"`
 	MetricsKey    string `yaml:"metrics_key"`
@@ -116,6 +118,7 @@ func defaults() Config {
 		WHIP:    whipDefaults(),
 		Streams: streamDefaults(),
 		SIP:     sipDefaults(),
+		Cluster: clusterDefaults(),
 	}
 }
 
@@ -156,6 +159,7 @@ func bind(fs *flag.FlagSet, c *Config, configFile *string) {
 	bindWHIP(fs, &c.WHIP)
 	bindStreams(fs, &c.Streams)
 	bindSIP(fs, &c.SIP)
+	bindCluster(fs, &c.Cluster)
 	fs.StringVar(&c.MetricsListen, "metrics-listen", c.MetricsListen, "listen address of the Prometheus metrics (/metrics); empty disables them")
 	fs.StringVar(&c.MetricsKey, "metrics-key", c.MetricsKey, "bearer key the metrics listener requires (empty: none)")
 	fs.StringVar(&c.APISecret, "api-secret", c.APISecret, "secret every Janus API request must carry as apisecret (error 403 otherwise); empty: none")
@@ -313,6 +317,9 @@ func (c Config) validate() error {
 		return err
 	}
 	if err := c.SIP.validate(); err != nil {
+		return err
+	}
+	if err := c.Cluster.validate(); err != nil {
 		return err
 	}
 	if err := c.Events.validate(); err != nil {

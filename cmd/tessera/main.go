@@ -65,6 +65,13 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 	if err != nil {
 		return err
 	}
+	// With -cluster-redis, the cluster's store; the node leaves the
+	// cluster last, after its rooms have closed.
+	cn, err := cfg.Cluster.openCluster(ctx, cfg.Listen, log)
+	if err != nil {
+		return fmt.Errorf("cluster: %w", err)
+	}
+	defer cn.close()
 	// The event dispatcher outlives the gateway and the rooms (closed
 	// last), so that their last events are delivered.
 	evs, err := cfg.Events.newEvents(log)
@@ -195,7 +202,7 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 		defer hlsHandler.Close()
 	}
 	// SIP phones join rooms; their calls end (BYE) before the rooms close.
-	sipSrv, err := cfg.SIP.newSIP(rooms, cfg.publicIPs(), cfg.MediaBind, guesses, log)
+	sipSrv, err := cfg.SIP.newSIP(rooms, cfg.publicIPs(), cfg.MediaBind, guesses, cn.sipLocator(), log)
 	if err != nil {
 		return fmt.Errorf("sip: %w", err)
 	}
@@ -247,6 +254,11 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 	if meter != nil {
 		log.Info("metrics listening", "addr", bound[metricsAt], "key", cfg.MetricsKey != "")
 	}
+	// Everything listens: the node joins the cluster, where rooms may be
+	// placed on it from now on.
+	if err := cn.join(ctx, cfg.clusterInfo(bound[0], webrtc.Port(), sipSrv), rooms); err != nil {
+		return fmt.Errorf("cluster: %w", err)
+	}
 	if ready != nil {
 		ready <- bound[0]
 	}
@@ -256,6 +268,8 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 		return fmt.Errorf("http server: %w", err)
 	case <-ctx.Done():
 	}
+	// The cluster places no new rooms here from now on.
+	cn.drain(context.Background())
 	draining.Store(true)
 	if cfg.DrainDelay > 0 {
 		// /readyz already fails: load balancers stop sending new clients

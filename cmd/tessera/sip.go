@@ -134,13 +134,19 @@ func (c sipConfig) ports() (lo, hi int, err error) {
 	return lo, hi, nil
 }
 
-// mediaIP is the address put in SDP: the configured one, else the first
-// public address, else the media bind address, else the source address
-// of the default route (found without sending anything).
+// mediaIP is the address put in SDP: the configured one, else
+// reachableIP's.
 func (c sipConfig) mediaIP(publicIPs []string, bind string) string {
 	if c.SIPMediaIP != "" {
 		return c.SIPMediaIP
 	}
+	return reachableIP(publicIPs, bind)
+}
+
+// reachableIP is the address others reach this server at: the first
+// public address, else the media bind address, else the source address
+// of the default route (found without sending anything).
+func reachableIP(publicIPs []string, bind string) string {
 	if len(publicIPs) > 0 {
 		return publicIPs[0]
 	}
@@ -156,7 +162,7 @@ func (c sipConfig) mediaIP(publicIPs []string, bind string) string {
 
 // newSIP makes the SIP user agent and its media engine, listening (nil
 // when SIP is off).
-func (c sipConfig) newSIP(rooms *room.Manager, publicIPs []string, bind string, guesses *lockout.Limiter, log *slog.Logger) (*sip.Server, error) {
+func (c sipConfig) newSIP(rooms *room.Manager, publicIPs []string, bind string, guesses *lockout.Limiter, loc sip.Locator, log *slog.Logger) (*sip.Server, error) {
 	if c.SIPListen == "" {
 		return nil, nil
 	}
@@ -175,7 +181,7 @@ func (c sipConfig) newSIP(rooms *room.Manager, publicIPs []string, bind string, 
 	}
 	scfg := sip.Config{UDP: c.SIPListen, TCP: c.SIPListen, InviteRate: c.SIPInviteRate,
 		Outbound: c.SIPOutbound, From: c.SIPFrom, Username: c.SIPUsername, Password: c.SIPPassword,
-		DialTimeout: c.SIPDialTimeout, Lockout: guesses, Logger: log,
+		DialTimeout: c.SIPDialTimeout, Lockout: guesses, Locator: loc, Logger: log,
 		MinSE: c.SIPMinSE, SessionExpires: c.SIPSessionExpires, PinWait: c.SIPPinWait}
 	if scfg.SessionExpires == 0 {
 		scfg.SessionExpires = -1 // the flag's 0: ask for no session timer

@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -134,12 +135,28 @@ func (s *Server) start() error {
 		"--daemonize", "no", "--logfile", "")
 	cmd.Stdout, cmd.Stderr = log, log
 	// The server dies with the test binary even when the test is killed.
+	// The signal follows the thread that started it, not the process: it
+	// is started from a goroutine locked to its thread until the server
+	// exits, so that no other goroutine can lock that thread and end it
+	// (Go ends a locked thread whose goroutine returns, as the room
+	// workers' do).
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
+	started := make(chan error, 1)
+	exit := make(chan struct{})
+	go func() {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		if err := cmd.Start(); err != nil {
+			started <- err
+			return
+		}
+		started <- nil
+		_ = cmd.Wait()
+		close(exit)
+	}()
+	if err := <-started; err != nil {
 		return fmt.Errorf("start redis-server: %w", err)
 	}
-	exit := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(exit) }()
 	deadline := time.Now().Add(startWait)
 	for {
 		reply, err := command(s.Addr(), "PING")

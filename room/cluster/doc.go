@@ -4,18 +4,25 @@
 // outlives any node, and a node-to-node bus over pub/sub. A single node
 // runs without it; nothing in the media path depends on it.
 //
-// It is pure Go (github.com/redis/go-redis/v9) and needs one Redis
-// server; its Lua scripts touch several keys, so Redis Cluster is not
-// supported.
+// It talks to Redis with github.com/redis/go-redis/v9 and needs one
+// Redis server; its Lua scripts touch several keys, so Redis Cluster is
+// not supported.
 //
 // # Nodes
 //
-// A Node (Store.Join) writes its NodeInfo — ID, API and media address,
-// Load, draining flag, start time — as a key with a TTL (HeartbeatTTL,
+// A Node (Store.Join) writes its NodeInfo — ID, API, media and SIP
+// address, Load, draining flag, start time — as a key with a TTL (HeartbeatTTL,
 // default 3 s), rewritten every HeartbeatEvery (default 1 s) by a
 // goroutine the node owns and Close waits for. A node is live while that
 // key exists; Store.Nodes lists the live ones and drops the others from
 // the set of known nodes.
+//
+// A Reporter (Node.ReportLoad) measures the node's Load every second
+// from its room manager's snapshots (LocalRooms): rooms, rooms sending a
+// composite, participants, the mean busy share of the room workers, and
+// the video weight — the tick time of a composed room against that of
+// audio rooms and their participants, as the node measures it
+// (DefaultVideoWeight until it has both kinds running at once).
 //
 // # Rooms
 //
@@ -32,6 +39,8 @@
 // claims the room for it, so concurrent placements of one room agree.
 // That claim lasts one lease period; the chosen node keeps the room by
 // claiming it itself (Node.Claim) when it starts hosting it.
+// Store.Locate returns a room's host, placing the room when its
+// configuration is stored and it has no host.
 //
 // A room's configuration is an opaque JSON document (Store.CreateRoom,
 // SaveRoom, LoadRoom, DeleteRoom), and the set of rooms that have one

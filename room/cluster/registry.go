@@ -21,7 +21,10 @@ type NodeInfo struct {
 	// MediaAddr is the node's media address (host:port of its UDP port),
 	// which clients of the rooms it hosts send media to.
 	MediaAddr string `json:"media_addr"`
-	Load      Load   `json:"load"`
+	// SIPAddr is where phones reach the node's SIP user agent (host:port,
+	// UDP and TCP); empty when the node takes no SIP calls.
+	SIPAddr string `json:"sip_addr,omitempty"`
+	Load    Load   `json:"load"`
 	// Draining: the node takes no new rooms (it is shutting down and
 	// waits for its rooms to empty).
 	Draining bool      `json:"draining,omitempty"`

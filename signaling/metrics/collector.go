@@ -131,6 +131,7 @@ func (c *collector) sip(ch chan<- prometheus.Metric, s SIP) {
 	counter(ch, sipInvitesDesc, n.Refused, "refused")
 	counter(ch, sipInvitesDesc, n.Cancelled, "cancelled")
 	counter(ch, sipInvitesDesc, n.RateLimited, "rate_limited")
+	counter(ch, sipInvitesDesc, n.Redirected, "redirected")
 	counter(ch, sipMalformedDesc, n.Malformed)
 	total, used := s.MediaPorts()
 	gauge(ch, sipPortsDesc, float64(total), "total")

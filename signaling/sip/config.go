@@ -63,6 +63,10 @@ type Config struct {
 	// Lockout counts wrong PINs per source address, shared with the
 	// other ways in (nil: a limiter of the server's own).
 	Lockout *lockout.Limiter
+	// Locator, when several Tessera nodes are one service, tells which
+	// node hosts a room that is not open here: an INVITE for it is
+	// redirected there (302). Nil: a room not open here is 404.
+	Locator Locator
 
 	// Dial-out (Server.Dial).
 

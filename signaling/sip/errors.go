@@ -37,4 +37,10 @@ var (
 	// ErrSessionIntervalTooSmall: a Session-Expires below Config.MinSE
 	// (answered 422 with Min-SE).
 	ErrSessionIntervalTooSmall = errors.New("sip: session interval too small")
+	// ErrDirectory: the cluster's room directory (Config.Locator) cannot
+	// tell now which node hosts the dialled room.
+	ErrDirectory = errors.New("sip: cannot tell which node hosts the room")
+	// ErrHostNoSIP: the room is hosted on another node that takes no SIP
+	// calls, or not on the transport the call came over (TLS).
+	ErrHostNoSIP = errors.New("sip: the room's node takes no such call")
 )

@@ -45,6 +45,11 @@ func (s *Server) answer(req *sip.Request, tx sip.ServerTransaction) error {
 	if err != nil {
 		return fail(err)
 	}
+	if s.cfg.Locator != nil {
+		if _, err := s.rooms.Get(id); errors.Is(err, room.ErrRoomNotFound) {
+			return s.redirect(req, tx, id)
+		}
+	}
 	offer, err := sdpOffer(req)
 	if err != nil {
 		return fail(err)

@@ -16,6 +16,7 @@ import (
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
 
+	"github.com/tessera-mcu/tessera/internal/loglimit"
 	"github.com/tessera-mcu/tessera/signaling/lockout"
 )
 
@@ -39,6 +40,9 @@ type Server struct {
 	flood   *floodLimit
 	guesses *lockout.Limiter
 	stats   counters
+	// locateLog limits the lines about a room directory that cannot be
+	// read.
+	locateLog loglimit.Limiter
 
 	mu    sync.Mutex
 	calls map[string]*call // by dialog ID
@@ -387,15 +391,16 @@ func (tlsAddr) Network() string { return "tls" }
 type Stats struct {
 	// Answered calls; Refused INVITEs (any final response but 2xx, 487
 	// and 503 for the flood limit); Cancelled INVITEs; RateLimited
-	// INVITEs; Malformed requests (400).
-	Answered, Refused, Cancelled, RateLimited, Malformed uint64
+	// INVITEs; Malformed requests (400); Redirected INVITEs (302 to the
+	// node that hosts the room, Config.Locator).
+	Answered, Refused, Cancelled, RateLimited, Malformed, Redirected uint64
 }
 
 type counters struct {
-	answered, refused, cancelled, rateLimited, malformed atomic.Uint64
+	answered, refused, cancelled, rateLimited, malformed, redirected atomic.Uint64
 }
 
 func (c *counters) snapshot() Stats {
 	return Stats{Answered: c.answered.Load(), Refused: c.refused.Load(), Cancelled: c.cancelled.Load(),
-		RateLimited: c.rateLimited.Load(), Malformed: c.malformed.Load()}
+		RateLimited: c.rateLimited.Load(), Malformed: c.malformed.Load(), Redirected: c.redirected.Load()}
 }

@@ -39,6 +39,10 @@ func refuse(err error) refusal {
 		return refusal{488, "Not Acceptable Here (no SDP offer)"}
 	case errors.Is(err, endpoint.ErrNoMedia):
 		return refusal{488, "Not Acceptable Here (no usable audio codec)"}
+	case errors.Is(err, ErrHostNoSIP):
+		return refusal{480, "Temporarily Unavailable (room hosted on another node that takes no such call)"}
+	case errors.Is(err, ErrDirectory):
+		return refusal{503, "Service Unavailable (room directory unreachable)"}
 	case errors.Is(err, ErrNoMediaPorts):
 		return refusal{503, "Service Unavailable (no media ports free)"}
 	case errors.Is(err, ErrRateLimited):

@@ -1,0 +1,241 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"os"
+	"strconv"
+
+	"github.com/tessera-mcu/tessera/room"
+	"github.com/tessera-mcu/tessera/room/cluster"
+	"github.com/tessera-mcu/tessera/signaling/sip"
+)
+
+// clusterConfig makes this server one node of a cluster sharing a Redis.
+// Without ClusterRedis the server is a single node and nothing of this
+// applies.
+type clusterConfig struct {
+	ClusterRedis         string `yaml:"cluster_redis"`
+	ClusterRedisPassword string `yaml:"cluster_redis_password"`
+	ClusterNode          string `yaml:"cluster_node"`
+	ClusterPrefix        string `yaml:"cluster_prefix"`
+	ClusterAPIAddr       string `yaml:"cluster_api_addr"`
+}
+
+func clusterDefaults() clusterConfig {
+	return clusterConfig{ClusterPrefix: "tessera:"}
+}
+
+func bindCluster(fs *flag.FlagSet, c *clusterConfig) {
+	fs.StringVar(&c.ClusterRedis, "cluster-redis", c.ClusterRedis, "host:port of the Redis the cluster's nodes share; empty: a single node")
+	fs.StringVar(&c.ClusterRedisPassword, "cluster-redis-password", c.ClusterRedisPassword, "password of -cluster-redis (requirepass or the default user's); empty: none")
+	fs.StringVar(&c.ClusterNode, "cluster-node", c.ClusterNode, "this node's ID, unique in the cluster (letters, digits, '.', '_', '-'); empty: the host name and the -listen port")
+	fs.StringVar(&c.ClusterPrefix, "cluster-prefix", c.ClusterPrefix, "prefix of the cluster's Redis keys and channels (clusters sharing one Redis differ in it)")
+	fs.StringVar(&c.ClusterAPIAddr, "cluster-api-addr", c.ClusterAPIAddr, "host:port other nodes and load balancers reach this node's HTTP API at; empty: -listen's port on -listen's host, else the first -public-ips, else -media-bind, else the default route's address")
+}
+
+func (c clusterConfig) validate() error {
+	if c.ClusterRedis == "" {
+		return nil
+	}
+	if host, port, err := net.SplitHostPort(c.ClusterRedis); err != nil || host == "" || port == "" {
+		return fmt.Errorf("%w: cluster redis %q (want host:port)", errConfig, c.ClusterRedis)
+	}
+	if c.ClusterNode != "" {
+		if err := cluster.NodeID(c.ClusterNode).Valid(); err != nil {
+			return fmt.Errorf("%w: cluster node: %w", errConfig, err)
+		}
+	}
+	if c.ClusterPrefix == "" {
+		return fmt.Errorf("%w: empty cluster prefix", errConfig)
+	}
+	if c.ClusterAPIAddr != "" {
+		host, port, err := net.SplitHostPort(c.ClusterAPIAddr)
+		a, aerr := netip.ParseAddr(host)
+		if err != nil || host == "" || port == "" || port == "0" || (aerr == nil && a.IsUnspecified()) {
+			return fmt.Errorf("%w: cluster api addr %q (host:port other nodes can reach)", errConfig, c.ClusterAPIAddr)
+		}
+	}
+	return nil
+}
+
+// nodeID is the configured node ID, else the host name and listen's
+// port.
+func (c clusterConfig) nodeID(listen string) (cluster.NodeID, error) {
+	if c.ClusterNode != "" {
+		return cluster.NodeID(c.ClusterNode), nil
+	}
+	host, err := os.Hostname()
+	if err != nil {
+		return "", fmt.Errorf("%w: no -cluster-node and no host name: %v", errConfig, err)
+	}
+	_, port, _ := net.SplitHostPort(listen)
+	id := cluster.NodeID(host + "-" + port)
+	if err := id.Valid(); err != nil {
+		return "", fmt.Errorf("%w: set -cluster-node: the host name does not make a node ID: %w", errConfig, err)
+	}
+	return id, nil
+}
+
+// clusterNode is this server's part in the cluster: the store, the node
+// once it has joined, and its load reporter. A nil *clusterNode is a
+// single node: every method does nothing.
+type clusterNode struct {
+	store *cluster.Store
+	id    cluster.NodeID
+	node  *cluster.Node
+	load  *cluster.Reporter
+	log   *slog.Logger
+}
+
+// openCluster opens the cluster's store and checks that Redis answers
+// (nil, nil without -cluster-redis). An unreachable Redis is an error:
+// the operator asked for a cluster.
+func (c clusterConfig) openCluster(ctx context.Context, listen string, log *slog.Logger) (*clusterNode, error) {
+	if c.ClusterRedis == "" {
+		return nil, nil
+	}
+	id, err := c.nodeID(listen)
+	if err != nil {
+		return nil, err
+	}
+	store, err := cluster.Open(cluster.Config{Addr: c.ClusterRedis, Password: c.ClusterRedisPassword,
+		Prefix: c.ClusterPrefix, Logger: log})
+	if err != nil {
+		return nil, err
+	}
+	if err := store.Ping(ctx); err != nil {
+		_ = store.Close()
+		return nil, fmt.Errorf("redis at %s cannot be reached (-cluster-redis \"\" runs a single node): %w", c.ClusterRedis, err)
+	}
+	return &clusterNode{store: store, id: id, log: log}, nil
+}
+
+// Node is the joined node (nil before join, and on a single node).
+func (cn *clusterNode) Node() *cluster.Node {
+	if cn == nil {
+		return nil
+	}
+	return cn.node
+}
+
+// Store is the cluster's store (nil on a single node).
+func (cn *clusterNode) Store() *cluster.Store {
+	if cn == nil {
+		return nil
+	}
+	return cn.store
+}
+
+// join registers this server as a node with its addresses and starts
+// reporting its load from rooms.
+func (cn *clusterNode) join(ctx context.Context, info cluster.NodeInfo, rooms cluster.LocalRooms) error {
+	if cn == nil {
+		return nil
+	}
+	info.ID = cn.id
+	n, err := cn.store.Join(ctx, info)
+	if err != nil {
+		return fmt.Errorf("join as node %s: %w", cn.id, err)
+	}
+	cn.node = n
+	cn.load = n.ReportLoad(rooms, cluster.DefaultReportEvery)
+	cn.log.Info("cluster node joined", "node", string(cn.id), "api", info.APIAddr, "media", info.MediaAddr, "sip", info.SIPAddr)
+	return nil
+}
+
+// drain tells the cluster that this node takes no new rooms. Redis being
+// away is no reason to stop draining: the error is logged.
+func (cn *clusterNode) drain(ctx context.Context) {
+	if cn == nil || cn.node == nil {
+		return
+	}
+	if err := cn.node.SetDraining(ctx, true); err != nil {
+		cn.log.Warn("cluster: draining not stored; placement sees it with the next heartbeat", "err", err)
+	}
+}
+
+// close stops the load reporter, leaves the cluster (releasing the
+// node's rooms) and closes the store.
+func (cn *clusterNode) close() {
+	if cn == nil {
+		return
+	}
+	if cn.load != nil {
+		cn.load.Close()
+	}
+	if cn.node != nil {
+		if err := cn.node.Close(); err != nil {
+			cn.log.Warn("cluster: leaving", "err", err)
+		}
+	}
+	_ = cn.store.Close()
+}
+
+// sipLocator is the SIP user agent's locator (nil on a single node: rooms
+// not open here are 404).
+func (cn *clusterNode) sipLocator() sip.Locator {
+	if cn == nil {
+		return nil
+	}
+	return sipLocator{store: cn.store, self: cn.id}
+}
+
+// sipLocator tells the SIP user agent which node hosts a room, through
+// the cluster's store.
+type sipLocator struct {
+	store *cluster.Store
+	self  cluster.NodeID
+}
+
+func (l sipLocator) Locate(ctx context.Context, id room.RoomID) (string, bool, error) {
+	n, err := l.store.Locate(ctx, cluster.RoomID(id))
+	if errors.Is(err, cluster.ErrNoRoom) {
+		return "", false, fmt.Errorf("%w: %w", room.ErrRoomNotFound, err)
+	}
+	if err != nil {
+		return "", false, err
+	}
+	return n.SIPAddr, n.ID != l.self, nil
+}
+
+// nodeAddr is the address others reach a listener bound at bound by:
+// the configured host when it names one, else host.
+func nodeAddr(configured, bound, host string) string {
+	if h, _, err := net.SplitHostPort(configured); err == nil && h != "" {
+		if a, err := netip.ParseAddr(h); err != nil || !a.IsUnspecified() {
+			host = h
+		}
+	}
+	_, port, err := net.SplitHostPort(bound)
+	if err != nil {
+		return ""
+	}
+	return net.JoinHostPort(host, port)
+}
+
+// clusterInfo is the node's info: where its HTTP API (bound at api), its
+// media port and its SIP user agent (nil: SIP off) are reached.
+func (c Config) clusterInfo(api string, mediaPort int, sipSrv *sip.Server) cluster.NodeInfo {
+	host := reachableIP(c.publicIPs(), c.MediaBind)
+	info := cluster.NodeInfo{
+		APIAddr:   c.Cluster.ClusterAPIAddr,
+		MediaAddr: net.JoinHostPort(host, strconv.Itoa(mediaPort)),
+	}
+	if info.APIAddr == "" {
+		info.APIAddr = nodeAddr(c.Listen, api, host)
+	}
+	if sipSrv != nil {
+		for _, a := range sipSrv.Addrs() {
+			if _, ok := a.(*net.UDPAddr); ok {
+				info.SIPAddr = nodeAddr(c.SIP.SIPListen, a.String(), c.SIP.mediaIP(c.publicIPs(), c.MediaBind))
+			}
+		}
+	}
+	return info
+}
