@@ -32,32 +32,49 @@ func freeUDPPort(t *testing.T) int {
 	return 0
 }
 
-// Debian's baresip softphone calls the demo room over SIP, as a desk
-// phone would (sip:1234@host, G.711), while a WebRTC participant is in
-// the room: each hears the other's tone and not its own, the phone shows
-// in the room under its account's name, and when it hangs up it leaves.
-func TestBaresipCallsARoom(t *testing.T) {
-	e2etool.Need(t, "baresip")
-	sipPort := freeUDPPort(t)
+// startSIPServer runs a server (with extra flags) whose SIP user agent
+// listens on a free loopback port, its calls' media on twenty ports of
+// their own; it returns the HTTP address and the SIP port.
+func startSIPServer(t *testing.T, extra ...string) (addr string, sipPort int) {
+	t.Helper()
+	sipPort = freeUDPPort(t)
 	mediaLo := 30000 + 2*(sipPort%8000)
-	addr := startServer(t, "-sip-listen", "127.0.0.1:"+strconv.Itoa(sipPort),
-		"-sip-media-ports", strconv.Itoa(mediaLo)+"-"+strconv.Itoa(mediaLo+19), "-sip-media-ip", "127.0.0.1")
+	args := append([]string{"-sip-listen", "127.0.0.1:" + strconv.Itoa(sipPort),
+		"-sip-media-ports", strconv.Itoa(mediaLo) + "-" + strconv.Itoa(mediaLo+19), "-sip-media-ip", "127.0.0.1"}, extra...)
+	return startServer(t, args...), sipPort
+}
 
-	web, peer := joinMCU(t, addr, "web", testpeer.Options{ToneHz: 440})
-	_ = web
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	phone, err := baresip.Start(ctx, t.TempDir(), baresip.Options{ToneHz: 660, User: "deskphone", Codecs: []string{"PCMA", "PCMU"}})
+// callRoom starts baresip with o, has it dial the demo room at sipPort
+// and returns once the call is up; the phone closes with the test.
+func callRoom(t *testing.T, ctx context.Context, sipPort int, o baresip.Options) *baresip.UA {
+	t.Helper()
+	phone, err := baresip.Start(ctx, t.TempDir(), o)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer phone.Close()
+	t.Cleanup(phone.Close)
 	if err := phone.Dial("sip:1234@127.0.0.1:" + strconv.Itoa(sipPort)); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := phone.WaitEvent(ctx, "CALL_ESTABLISHED"); err != nil {
 		t.Fatalf("%v\n%s", err, phone.Console())
 	}
+	return phone
+}
+
+// Debian's baresip softphone calls the demo room over SIP, as a desk
+// phone would (sip:1234@host, G.711), while a WebRTC participant is in
+// the room: each hears the other's tone and not its own, the phone shows
+// in the room under its account's name, and when it hangs up it leaves.
+func TestBaresipCallsARoom(t *testing.T) {
+	e2etool.Need(t, "baresip")
+	addr, sipPort := startSIPServer(t)
+
+	web, peer := joinMCU(t, addr, "web", testpeer.Options{ToneHz: 440})
+	_ = web
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	phone := callRoom(t, ctx, sipPort, baresip.Options{ToneHz: 660, User: "deskphone", Codecs: []string{"PCMA", "PCMU"}})
 	hearsWithin(t, "the WebRTC participant", peer, 660, 10*time.Second)
 	time.Sleep(2 * time.Second)
 	pcm, rate, err := phone.Received()
@@ -119,10 +136,7 @@ func containsDisplay(answer map[string]any, display string) bool {
 // the participant keys into the call.
 func TestDialOutThroughThePlugin(t *testing.T) {
 	e2etool.Need(t, "baresip")
-	sipPort := freeUDPPort(t)
-	mediaLo := 30000 + 2*(sipPort%8000)
-	addr := startServer(t, "-sip-listen", "127.0.0.1:"+strconv.Itoa(sipPort),
-		"-sip-media-ports", strconv.Itoa(mediaLo)+"-"+strconv.Itoa(mediaLo+19), "-sip-media-ip", "127.0.0.1")
+	addr, _ := startSIPServer(t)
 	web, peer := joinMCU(t, addr, "web", testpeer.Options{ToneHz: 440})
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
@@ -198,24 +212,11 @@ func TestDialOutThroughThePlugin(t *testing.T) {
 // room's TestG722Participants do.)
 func TestBaresipG722(t *testing.T) {
 	e2etool.Need(t, "baresip")
-	sipPort := freeUDPPort(t)
-	mediaLo := 30000 + 2*(sipPort%8000)
-	addr := startServer(t, "-sip-listen", "127.0.0.1:"+strconv.Itoa(sipPort),
-		"-sip-media-ports", strconv.Itoa(mediaLo)+"-"+strconv.Itoa(mediaLo+19), "-sip-media-ip", "127.0.0.1")
+	addr, sipPort := startSIPServer(t)
 	_, peer := joinMCU(t, addr, "web", testpeer.Options{ToneHz: 440})
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	phone, err := baresip.Start(ctx, t.TempDir(), baresip.Options{ToneHz: 1000, User: "widephone", Codecs: []string{"G722"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer phone.Close()
-	if err := phone.Dial("sip:1234@127.0.0.1:" + strconv.Itoa(sipPort)); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := phone.WaitEvent(ctx, "CALL_ESTABLISHED"); err != nil {
-		t.Fatalf("%v\n%s", err, phone.Console())
-	}
+	phone := callRoom(t, ctx, sipPort, baresip.Options{ToneHz: 1000, User: "widephone", Codecs: []string{"G722"}})
 	hearsWithin(t, "the WebRTC participant", peer, 1000, 10*time.Second)
 	time.Sleep(2 * time.Second)
 	pcm, rate, err := phone.Received()

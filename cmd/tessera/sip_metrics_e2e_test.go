@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"strconv"
 	"testing"
 	"time"
 
@@ -16,25 +15,11 @@ import (
 // hangs up, no call and no port.
 func TestSIPMetrics(t *testing.T) {
 	e2etool.Need(t, "baresip")
-	sipPort := freeUDPPort(t)
-	mediaLo := 30000 + 2*(sipPort%8000)
 	metricsAddr, key := freeAddr(t), "scrape-key"
-	startServer(t, "-sip-listen", "127.0.0.1:"+strconv.Itoa(sipPort),
-		"-sip-media-ports", strconv.Itoa(mediaLo)+"-"+strconv.Itoa(mediaLo+19), "-sip-media-ip", "127.0.0.1",
-		"-metrics-listen", metricsAddr, "-metrics-key", key)
+	_, sipPort := startSIPServer(t, "-metrics-listen", metricsAddr, "-metrics-key", key)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	phone, err := baresip.Start(ctx, t.TempDir(), baresip.Options{ToneHz: 660, User: "deskphone"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer phone.Close()
-	if err := phone.Dial("sip:1234@127.0.0.1:" + strconv.Itoa(sipPort)); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := phone.WaitEvent(ctx, "CALL_ESTABLISHED"); err != nil {
-		t.Fatalf("%v\n%s", err, phone.Console())
-	}
+	phone := callRoom(t, ctx, sipPort, baresip.Options{ToneHz: 660, User: "deskphone"})
 	want := func(what string, cond func(s scrape) bool) {
 		t.Helper()
 		deadline := time.Now().Add(5 * time.Second)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"image"
 	"os"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -38,27 +37,14 @@ func TestBaresipVideoInARoom(t *testing.T) {
 }
 
 func baresipVideoCall(t *testing.T, videoCodec string) {
-	sipPort := freeUDPPort(t)
-	mediaLo := 30000 + 2*(sipPort%8000)
-	addr := startServer(t, "-sip-listen", "127.0.0.1:"+strconv.Itoa(sipPort),
-		"-sip-media-ports", strconv.Itoa(mediaLo)+"-"+strconv.Itoa(mediaLo+19), "-sip-media-ip", "127.0.0.1")
+	addr, sipPort := startSIPServer(t)
 	magenta := [3]uint8{200, 40, 200}
 	web, peer := joinMCU(t, addr, "web", testpeer.Options{ToneHz: 440, Video: "vp8",
 		VideoColor: codec.RGB(magenta[0], magenta[1], magenta[2])})
 
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	phone, err := baresip.Start(ctx, t.TempDir(), baresip.Options{ToneHz: 660, User: "roomsystem", Video: videoCodec})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer phone.Close()
-	if err := phone.Dial("sip:1234@127.0.0.1:" + strconv.Itoa(sipPort)); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := phone.WaitEvent(ctx, "CALL_ESTABLISHED"); err != nil {
-		t.Fatalf("%v\n%s", err, phone.Console())
-	}
+	phone := callRoom(t, ctx, sipPort, baresip.Options{ToneHz: 660, User: "roomsystem", Video: videoCodec})
 	var phoneID, webID uint64
 	if !eventuallyTrue(5*time.Second, func() bool {
 		ids := participantIDs(web)
