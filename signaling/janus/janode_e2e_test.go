@@ -3,7 +3,6 @@ package janus
 import (
 	"bytes"
 	"context"
-	"encoding/binary"
 	"encoding/json"
 	"os"
 	"os/exec"
@@ -13,7 +12,7 @@ import (
 	"time"
 
 	"github.com/tessera-mcu/tessera/codec/codectest"
-	"github.com/tessera-mcu/tessera/codec/opus"
+	"github.com/tessera-mcu/tessera/internal/e2etool"
 	"github.com/tessera-mcu/tessera/internal/testpeer"
 	"github.com/tessera-mcu/tessera/room"
 	"github.com/tessera-mcu/tessera/room/rtc"
@@ -75,59 +74,6 @@ func joinGoPeer(t *testing.T, e *rtc.Engine, r *room.Room, freq float64) *testpe
 	return p
 }
 
-// writeTonePackets writes n 20 ms Opus packets of a tone, length-prefixed.
-func writeTonePackets(t *testing.T, path string, freq float64, n int) {
-	t.Helper()
-	enc, err := opus.NewEncoder(opus.EncoderConfig{Bitrate: 32000})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer enc.Close()
-	pcm := make([]int16, 960)
-	buf := make([]byte, opus.MaxPacketBytes)
-	var out bytes.Buffer
-	var pos int
-	for range n {
-		pos = codectest.Tone(pcm, 1, 48000, freq, 0.25, pos)
-		m, err := enc.Encode(pcm, buf)
-		if err != nil {
-			t.Fatal(err)
-		}
-		_ = binary.Write(&out, binary.BigEndian, uint16(m))
-		out.Write(buf[:m])
-	}
-	if err := os.WriteFile(path, out.Bytes(), 0o600); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// decodePackets decodes length-prefixed Opus payloads into PCM.
-func decodePackets(t *testing.T, path string) []int16 {
-	t.Helper()
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dec, err := opus.NewDecoder(48000, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer dec.Close()
-	var pcm []int16
-	buf := make([]int16, opus.MaxFrameSamples)
-	for len(data) >= 2 {
-		n := int(binary.BigEndian.Uint16(data))
-		if len(data) < 2+n {
-			break
-		}
-		if got, err := dec.Decode(data[2:2+n], buf); err == nil {
-			pcm = append(pcm, buf[:got]...)
-		}
-		data = data[2+n:]
-	}
-	return pcm
-}
-
 // TestJanodeAudioBridge runs the unmodified npm janode client, with werift
 // as its WebRTC stack, through a whole AudioBridge session against the
 // gateway, next to a pion participant. Audio is checked both ways by
@@ -153,7 +99,7 @@ func TestJanodeAudioBridgeWithSecretAndToken(t *testing.T) {
 	defer cancel()
 	dir := t.TempDir()
 	in := filepath.Join(dir, "in.opus")
-	writeTonePackets(t, in, 440, 10)
+	e2etool.WriteTonePackets(t, in, 440, 10)
 	cmd := exec.CommandContext(ctx, needNode(t), "janode-audiobridge.mjs", "ws"+strings.TrimPrefix(s.http.URL, "http")+"/janus", "1234", in, filepath.Join(dir, "out.opus"), "1")
 	cmd.Dir = e2eDir
 	out, err := cmd.CombinedOutput()
@@ -172,7 +118,7 @@ func runJanodeAudioBridge(t *testing.T, opts Options, env []string) *server {
 
 	dir := t.TempDir()
 	in, out := filepath.Join(dir, "in.opus"), filepath.Join(dir, "out.opus")
-	writeTonePackets(t, in, 440, 100)
+	e2etool.WriteTonePackets(t, in, 440, 100)
 	wsURL := "ws" + strings.TrimPrefix(s.http.URL, "http") + "/janus"
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
@@ -219,7 +165,7 @@ func runJanodeAudioBridge(t *testing.T, opts Options, env []string) *server {
 	if sum.Received < 150 {
 		t.Errorf("janode received %d packets in 4 s", sum.Received)
 	}
-	pcm := decodePackets(t, out)
+	pcm := e2etool.DecodePackets(t, out)
 	if len(pcm) > 48000 {
 		pcm = pcm[len(pcm)-48000:]
 	}
