@@ -54,7 +54,9 @@ type Cluster struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
-	closed atomic.Bool
+	// senders counts the hosted handles' sender goroutines.
+	senders sync.WaitGroup
+	closed  atomic.Bool
 
 	mu      sync.Mutex
 	plugins map[string]*wrapper
@@ -167,6 +169,7 @@ func (c *Cluster) Close() error {
 	for _, h := range hs {
 		c.endHosted(h, false)
 	}
+	c.senders.Wait()
 	c.wg.Wait()
 	c.subsMu.Lock()
 	for id, s := range c.subs {

@@ -222,9 +222,9 @@ func (c *Cluster) attachHosted(w *wrapper, key hostKey, room rc.RoomID) (*hosted
 		return nil, err
 	}
 	h.ps = ps
-	c.wg.Add(1)
+	c.senders.Add(1)
 	go func() {
-		defer c.wg.Done()
+		defer c.senders.Done()
 		h.send()
 	}()
 	return h, nil
