@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -135,11 +136,26 @@ func (s *Server) start() error {
 	cmd.Stdout, cmd.Stderr = log, log
 	// The server dies with the test binary even when the test is killed.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
+	// The death signal comes when the OS thread that started the process
+	// ends, not the test binary: a thread Go destroys (one a goroutine
+	// locked and never unlocked, as the room workers do) would take the
+	// server with it. So the server is started, and waited for, on a
+	// thread of its own that lives as long as the server.
+	started := make(chan error, 1)
+	exit := make(chan struct{})
+	go func() {
+		runtime.LockOSThread() // never unlocked: the thread ends with the server
+		if err := cmd.Start(); err != nil {
+			started <- err
+			return
+		}
+		started <- nil
+		_ = cmd.Wait()
+		close(exit)
+	}()
+	if err := <-started; err != nil {
 		return fmt.Errorf("start redis-server: %w", err)
 	}
-	exit := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(exit) }()
 	deadline := time.Now().Add(startWait)
 	for {
 		reply, err := command(s.Addr(), "PING")

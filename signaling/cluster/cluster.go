@@ -62,6 +62,8 @@ type Cluster struct {
 	plugins map[string]*wrapper
 	relays  map[relayKey]*relaySession
 	hosted  map[hostKey]*hosted
+	// tokens numbers the bindings of this node's handles.
+	tokens atomic.Uint64
 	// missing counts the checks in a row each node was not live.
 	missing map[rc.NodeID]int
 

@@ -30,11 +30,12 @@ const maxBatch = 64
 // session, attached with the hosted handle as its HandleContext, and the
 // bounded queue of its events with the goroutine that sends them.
 type hosted struct {
-	c    *Cluster
-	w    *wrapper
-	key  hostKey
-	room rc.RoomID
-	ps   janus.PluginSession
+	c     *Cluster
+	w     *wrapper
+	key   hostKey
+	room  rc.RoomID
+	token uint64
+	ps    janus.PluginSession
 
 	// reqMu runs the handle's requests one at a time.
 	reqMu sync.Mutex
@@ -52,8 +53,8 @@ type hosted struct {
 
 var _ janus.HandleContext = (*hosted)(nil)
 
-func newHosted(c *Cluster, w *wrapper, key hostKey, room rc.RoomID) *hosted {
-	return &hosted{c: c, w: w, key: key, room: room, wake: make(chan struct{}, 1),
+func newHosted(c *Cluster, w *wrapper, key hostKey, room rc.RoomID, token uint64) *hosted {
+	return &hosted{c: c, w: w, key: key, room: room, token: token, wake: make(chan struct{}, 1),
 		quit: make(chan struct{}), done: make(chan struct{})}
 }
 
@@ -165,7 +166,7 @@ func (h *hosted) flush() {
 		h.queue = h.queue[n:]
 		h.mu.Unlock()
 		b, err := json.Marshal(relayBatch{Relay: &batch{Host: h.c.node.ID(), Origin: h.key.origin, Plugin: h.key.plugin,
-			Session: h.key.session, Handle: h.key.handle, Events: evs}})
+			Session: h.key.session, Handle: h.key.handle, Token: h.token, Events: evs}})
 		if err != nil {
 			continue
 		}
@@ -215,8 +216,8 @@ func (c *Cluster) endHosted(h *hosted, unbound bool) {
 
 // attachHosted attaches the plugin's session for a handle relayed from
 // origin.
-func (c *Cluster) attachHosted(w *wrapper, key hostKey, room rc.RoomID) (*hosted, error) {
-	h := newHosted(c, w, key, room)
+func (c *Cluster) attachHosted(w *wrapper, key hostKey, ref handleRef) (*hosted, error) {
+	h := newHosted(c, w, key, ref.Room, ref.Token)
 	ps, err := w.inner.Attach(h)
 	if err != nil {
 		return nil, err
@@ -230,11 +231,14 @@ func (c *Cluster) attachHosted(w *wrapper, key hostKey, room rc.RoomID) (*hosted
 	return h, nil
 }
 
-// lookup finds a hosted handle.
-func (c *Cluster) lookup(key hostKey) *hosted {
+// lookup finds a hosted handle of a binding (token).
+func (c *Cluster) lookup(key hostKey, token uint64) *hosted {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.hosted[key]
+	if h := c.hosted[key]; h != nil && h.token == token {
+		return h
+	}
+	return nil
 }
 
 // serveMessage runs a relayed plugin message. A handle the origin holds
@@ -251,13 +255,17 @@ func (c *Cluster) serveMessage(ctx context.Context, from rc.NodeID, body []byte)
 		return nil, err
 	}
 	key := hostKey{origin: from, plugin: req.Plugin, session: req.Session, handle: req.Handle}
-	h := c.lookup(key)
-	if h == nil && req.Bound {
-		return json.Marshal(messageReply{Gone: true})
+	var h *hosted
+	if req.Bound {
+		if h = c.lookup(key, req.Token); h == nil {
+			return json.Marshal(messageReply{Gone: true})
+		}
 	}
 	fresh := h == nil
 	if fresh {
-		if h, err = c.attachHosted(w, key, req.Room); err != nil {
+		// A hosted handle of an earlier binding still ending is left to
+		// end; this one takes its place once kept.
+		if h, err = c.attachHosted(w, key, req.handleRef); err != nil {
 			return nil, err
 		}
 	}
@@ -308,7 +316,7 @@ func (c *Cluster) onBound(from rc.NodeID, body []byte, req *handleRef, into any,
 	if err := json.Unmarshal(body, into); err != nil {
 		return nil, err
 	}
-	h := c.lookup(hostKey{origin: from, plugin: req.Plugin, session: req.Session, handle: req.Handle})
+	h := c.lookup(hostKey{origin: from, plugin: req.Plugin, session: req.Session, handle: req.Handle}, req.Token)
 	if h == nil {
 		return json.Marshal(handleReply{Gone: true})
 	}

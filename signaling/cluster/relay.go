@@ -51,9 +51,10 @@ type relayKey struct {
 
 // binding is a handle's tie to the node hosting its room.
 type binding struct {
-	host rc.NodeID
-	room rc.RoomID
-	pid  uint64
+	token uint64
+	host  rc.NodeID
+	room  rc.RoomID
+	pid   uint64
 	// pending: the join is on its way; events already count.
 	pending bool
 	// media: the host answered an offer, and no hangup came since.
@@ -264,14 +265,14 @@ func (s *relaySession) forward(ctx context.Context, host rc.NodeID, id rc.RoomID
 	var b *binding
 	if binds {
 		// Listen to the room's events before the host can send any.
-		b = &binding{host: host, room: id, pending: true, progress: make(chan struct{})}
+		b = &binding{token: c.tokens.Add(1), host: host, room: id, pending: true, progress: make(chan struct{})}
 		if err := s.bindTo(ctx, b); err != nil {
 			return errorData(s.w.key, codeUnknownError, fmt.Sprintf("Room %d cannot be reached now: %v", id, err)), nil
 		}
 	} else if isBound {
 		b = s.bound()
 	}
-	msg := messageRequest{handleRef: s.ref(id, isBound), Body: body, JSEP: jsep, Client: janus.ClientAddr(ctx)}
+	msg := messageRequest{handleRef: s.ref(b, id, isBound), Body: body, JSEP: jsep, Client: janus.ClientAddr(ctx)}
 	var rep messageReply
 	err := c.request(ctx, host, methodMessage, msg, &rep)
 	if err == nil && rep.Gone {
@@ -305,9 +306,13 @@ func (s *relaySession) forward(ctx context.Context, host rc.NodeID, id rc.RoomID
 	return rep.Data, rep.JSEP
 }
 
-// ref names the handle to its host.
-func (s *relaySession) ref(id rc.RoomID, bound bool) handleRef {
-	return handleRef{Plugin: s.w.inner.Package(), Session: s.h.SessionID(), Handle: s.h.ID(), Room: id, Bound: bound}
+// ref names the handle, and its binding b (nil: none), to its host.
+func (s *relaySession) ref(b *binding, id rc.RoomID, bound bool) handleRef {
+	r := handleRef{Plugin: s.w.inner.Package(), Session: s.h.SessionID(), Handle: s.h.ID(), Room: id, Bound: bound}
+	if b != nil {
+		r.Token = b.token
+	}
+	return r
 }
 
 // bindTo binds the handle (pending its join) and subscribes to the
@@ -383,7 +388,7 @@ func (s *relaySession) hostLost(b *binding, why error) {
 		s.h.Event(janus.M{s.w.key: "event", "room": uint64(b.room), "leaving": pid, "reason": "host lost"}, nil)
 	}
 	if !errors.Is(why, rc.ErrNoNode) && !errors.Is(why, errGone) {
-		ref := s.ref(b.room, true)
+		ref := s.ref(b, b.room, true)
 		c.goTracked(func() {
 			var rep handleReply
 			_ = c.request(c.ctx, b.host, methodDetach, ref, &rep)
@@ -418,7 +423,7 @@ func (s *relaySession) deliver(bt *batch) {
 	s.mu.Lock()
 	b := s.bind
 	s.mu.Unlock()
-	if b == nil || b.host != bt.Host {
+	if b == nil || b.host != bt.Host || b.token != bt.Token {
 		return
 	}
 	c := s.w.c
@@ -433,6 +438,13 @@ func (s *relaySession) deliver(bt *batch) {
 			n := c.stats.eventsLost.Add(e.Seq - last - 1)
 			c.logs.lost.Warn(c.log, "cluster: relayed handle's events lost", "host", string(b.host), "room", uint64(b.room), "lost", n)
 		}
+		if s.ends(b, e) {
+			// Unbound before the client hears it: its next request
+			// is routed afresh.
+			s.unbindLocked(b)
+			s.deliverOne(b, e)
+			return
+		}
 		unbound := s.deliverOne(b, e)
 		b.seqMu.Lock()
 		b.delivered = e.Seq
@@ -444,6 +456,19 @@ func (s *relaySession) deliver(bt *batch) {
 			return
 		}
 	}
+}
+
+// ends reports whether e ends the handle's participant on its host: its
+// kick, or its room's end.
+func (s *relaySession) ends(b *binding, e relayEvent) bool {
+	if e.Kind != kindEvent {
+		return false
+	}
+	s.mu.Lock()
+	pid := b.pid
+	s.mu.Unlock()
+	a := readAnswer(s.w.key, e.Data)
+	return a.kind == "destroyed" || (a.kicked != 0 && a.kicked == pid)
 }
 
 // deliverOne hands one event to the client; true: the host let the
@@ -478,7 +503,7 @@ func (s *relaySession) Trickle(ctx context.Context, cs []janus.Candidate) error 
 		return s.inner.Trickle(ctx, cs)
 	}
 	var rep handleReply
-	err := s.w.c.request(ctx, b.host, methodTrickle, trickleRequest{handleRef: s.ref(b.room, true), Candidates: cs}, &rep)
+	err := s.w.c.request(ctx, b.host, methodTrickle, trickleRequest{handleRef: s.ref(b, b.room, true), Candidates: cs}, &rep)
 	if err == nil && rep.Gone {
 		err = errGone
 	}
@@ -501,7 +526,7 @@ func (s *relaySession) Hangup(ctx context.Context) {
 		return
 	}
 	var rep handleReply
-	err := s.w.c.request(ctx, b.host, methodHangup, s.ref(b.room, true), &rep)
+	err := s.w.c.request(ctx, b.host, methodHangup, s.ref(b, b.room, true), &rep)
 	if err == nil && rep.Gone {
 		err = errGone
 	}
@@ -518,7 +543,7 @@ func (s *relaySession) Hangup(ctx context.Context) {
 func (s *relaySession) Detach(ctx context.Context) {
 	if b := s.bound(); b != nil {
 		var rep handleReply
-		if err := s.w.c.request(ctx, b.host, methodDetach, s.ref(b.room, true), &rep); err == nil {
+		if err := s.w.c.request(ctx, b.host, methodDetach, s.ref(b, b.room, true), &rep); err == nil {
 			b.waitDelivered(rep.Seq, waitFor)
 			s.unbind(b)
 		} else {

@@ -33,6 +33,10 @@ type handleRef struct {
 	// Bound: the origin holds the handle bound to this host (the host
 	// must know it; a one-shot request otherwise).
 	Bound bool `json:"bound,omitempty"`
+	// Token names one binding of the handle (chosen by the origin for
+	// a join): the host stamps the binding's events with it, so events
+	// of an earlier binding of the same handle are told apart.
+	Token uint64 `json:"token,omitempty"`
 }
 
 // messageRequest is a plugin message of a relayed handle.
@@ -118,6 +122,7 @@ type batch struct {
 	Plugin  string       `json:"plugin"`
 	Session uint64       `json:"session"`
 	Handle  uint64       `json:"handle"`
+	Token   uint64       `json:"token"`
 	Events  []relayEvent `json:"events"`
 }
 
