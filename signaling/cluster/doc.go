@@ -31,17 +31,20 @@
 //
 // # Routing a handle's request
 //
-// A handle bound to a host (after a relayed join) sends every request,
-// trickle, hangup and detach to that host; a successful leave, a kick of
-// its participant or the end of its room unbinds it. For any other
-// handle the request's "request" and "room" decide:
+// The request's "request" and "room" decide:
 //
-//   - no room: list merges the lists of every live node (a node that does
-//     not answer in time is left out) with the stored rooms no node has
-//     open; anything else runs on the local plugin session;
+//   - list (no room) merges the lists of every live node (a node that
+//     does not answer in time is left out) with the stored rooms no node
+//     has open;
 //   - exists answers from the configuration store: a room exists while
 //     its configuration does;
 //   - create without a room gets a random room ID here;
+//   - a handle bound to a host (after a relayed join) sends its other
+//     requests without a room or about its room, its joins and
+//     changerooms, and every trickle, hangup and detach to that host; a
+//     successful leave, a kick of its participant or the end of its room
+//     unbinds it;
+//   - any other request without a room runs on the local plugin session;
 //   - otherwise the room's host (the node holding its lease) runs it; a
 //     create, or a request on a room whose configuration is stored but
 //     which no node hosts, is placed first (room/cluster's Place, by

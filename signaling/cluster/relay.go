@@ -114,9 +114,6 @@ func (s *relaySession) Async(body json.RawMessage) bool { return s.inner.Async(b
 // Handle implements janus.PluginSession: a bound handle's requests go to
 // its host; others by their room (see the package doc).
 func (s *relaySession) Handle(ctx context.Context, body json.RawMessage, jsep *janus.JSEP) (any, *janus.JSEP) {
-	if b := s.bound(); b != nil {
-		return s.forward(ctx, b.host, b.room, body, jsep, true)
-	}
 	c := s.w.c
 	req, id, hasRoom := peek(body)
 	if req == "create" && !hasRoom {
@@ -125,14 +122,19 @@ func (s *relaySession) Handle(ctx context.Context, body json.RawMessage, jsep *j
 			return errorData(s.w.key, codeUnknownError, "Cannot pick a room ID"), nil
 		}
 	}
-	if !hasRoom {
-		if req == "list" {
-			return s.w.list(ctx), nil
-		}
-		return s.local(ctx, req, body, jsep)
-	}
-	if req == "exists" {
+	switch {
+	case req == "list" && !hasRoom:
+		return s.w.list(ctx), nil
+	case req == "exists" && hasRoom:
 		return s.w.exists(ctx, rc.RoomID(id)), nil
+	}
+	// A bound handle's own requests, and those about its room, go to its
+	// host; those about other rooms are routed as anyone's.
+	if b := s.bound(); b != nil && (!hasRoom || rc.RoomID(id) == b.room || req == "join" || req == "changeroom") {
+		return s.forward(ctx, b.host, b.room, body, jsep, true)
+	}
+	if !hasRoom {
+		return s.local(ctx, req, body, jsep)
 	}
 	if (req == "join" || req == "changeroom") && s.joinedHere() {
 		return s.local(ctx, req, body, jsep) // the plugin answers: already in a room
