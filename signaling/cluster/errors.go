@@ -15,4 +15,7 @@ var (
 	ErrNoPlugin = errors.New("cluster: no such plugin")
 	// ErrPlaced: the room is hosted by another node.
 	ErrPlaced = errors.New("cluster: room hosted by another node")
+
+	// errGone: the host no longer knows a bound handle.
+	errGone = errors.New("the room's host no longer knows this handle")
 )

@@ -3,7 +3,6 @@ package cluster
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"sync"
 	"time"
 
@@ -379,9 +378,6 @@ func (c *Cluster) serveList(ctx context.Context, _ rc.NodeID, body []byte) ([]by
 	}
 	return json.Marshal(listReply{List: list})
 }
-
-// errGone is what a request on a relayed handle its host forgot gets.
-var errGone = errors.New("the room's host no longer knows this handle")
 
 // waitFor bounds how long an origin waits for the events a reply says
 // came before it.
