@@ -70,6 +70,13 @@ func withClient(ctx context.Context, addr string) context.Context {
 	return context.WithValue(ctx, clientKey{}, addr)
 }
 
+// WithClientAddr returns ctx carrying addr as the client's address, for
+// a plugin request that arrives by another way than the gateway's
+// transports (a request relayed from another node of a cluster): the
+// plugin's guess limiter then counts that client's wrong secrets and
+// PINs by its own address.
+func WithClientAddr(ctx context.Context, addr string) context.Context { return withClient(ctx, addr) }
+
 // ClientAddr is the network address ("host:port") of the client whose
 // request a plugin is handling, from the context Handle gets; "" when
 // unknown.
