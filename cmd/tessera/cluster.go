@@ -13,6 +13,8 @@ import (
 
 	"github.com/tessera-mcu/tessera/room"
 	"github.com/tessera-mcu/tessera/room/cluster"
+	relay "github.com/tessera-mcu/tessera/signaling/cluster"
+	"github.com/tessera-mcu/tessera/signaling/janus"
 	"github.com/tessera-mcu/tessera/signaling/sip"
 )
 
@@ -88,6 +90,9 @@ func (c clusterConfig) nodeID(listen string) (cluster.NodeID, error) {
 type clusterNode struct {
 	store *cluster.Store
 	id    cluster.NodeID
+	// relay is the node's part in the cluster's Janus API; it joined the
+	// node to the cluster.
+	relay *relay.Cluster
 	node  *cluster.Node
 	load  *cluster.Reporter
 	log   *slog.Logger
@@ -132,19 +137,61 @@ func (cn *clusterNode) Store() *cluster.Store {
 	return cn.store
 }
 
-// join registers this server as a node with its addresses and starts
-// reporting its load from rooms.
-func (cn *clusterNode) join(ctx context.Context, info cluster.NodeInfo, rooms cluster.LocalRooms) error {
+// start joins this server to the cluster as a node serving the
+// cluster's Janus API (rooms hosted in the cluster, handles relayed to
+// their rooms' hosts), before the room plugins are made. Its addresses
+// follow once its listeners are bound (announce).
+func (cn *clusterNode) start(ctx context.Context, rooms *room.Manager) error {
 	if cn == nil {
 		return nil
 	}
-	info.ID = cn.id
-	n, err := cn.store.Join(ctx, info)
+	cl, err := relay.Join(ctx, relay.Options{Store: cn.store, Rooms: rooms, Node: cluster.NodeInfo{ID: cn.id}, Logger: cn.log})
 	if err != nil {
 		return fmt.Errorf("join as node %s: %w", cn.id, err)
 	}
-	cn.node = n
-	cn.load = n.ReportLoad(rooms, cluster.DefaultReportEvery)
+	cn.relay, cn.node = cl, cl.Node()
+	return nil
+}
+
+// rooms is what the room plugins reach rooms through: the cluster's
+// rooms, or the local manager on a single node.
+func (cn *clusterNode) rooms(local *room.Manager) janus.Rooms {
+	if cn == nil {
+		return local
+	}
+	return cn.relay.Rooms()
+}
+
+// wrap makes a room plugin relay the handles whose rooms other nodes
+// host (unchanged on a single node).
+func (cn *clusterNode) wrap(p janus.Plugin) janus.Plugin {
+	if cn == nil {
+		return p
+	}
+	return cn.relay.Wrap(p)
+}
+
+// stopRelay ends the relayed and hosted handles and leaves the cluster
+// (the node's rooms released); the gateway has closed by then.
+func (cn *clusterNode) stopRelay() {
+	if cn == nil {
+		return
+	}
+	if err := cn.relay.Close(); err != nil {
+		cn.log.Warn("cluster: leaving", "err", err)
+	}
+}
+
+// announce writes where the node is reached and starts reporting its load
+// from rooms.
+func (cn *clusterNode) announce(ctx context.Context, info cluster.NodeInfo, rooms cluster.LocalRooms) error {
+	if cn == nil {
+		return nil
+	}
+	if err := cn.node.SetAddrs(ctx, info.APIAddr, info.MediaAddr, info.SIPAddr); err != nil {
+		return fmt.Errorf("node %s addresses: %w", cn.id, err)
+	}
+	cn.load = cn.node.ReportLoad(rooms, cluster.DefaultReportEvery)
 	cn.log.Info("cluster node joined", "node", string(cn.id), "api", info.APIAddr, "media", info.MediaAddr, "sip", info.SIPAddr)
 	return nil
 }
@@ -160,8 +207,8 @@ func (cn *clusterNode) drain(ctx context.Context) {
 	}
 }
 
-// close stops the load reporter, leaves the cluster (releasing the
-// node's rooms) and closes the store.
+// close stops the load reporter, leaves the cluster if the relay has
+// not (a start that failed half-way) and closes the store.
 func (cn *clusterNode) close() {
 	if cn == nil {
 		return
@@ -169,10 +216,8 @@ func (cn *clusterNode) close() {
 	if cn.load != nil {
 		cn.load.Close()
 	}
-	if cn.node != nil {
-		if err := cn.node.Close(); err != nil {
-			cn.log.Warn("cluster: leaving", "err", err)
-		}
+	if cn.relay != nil {
+		cn.stopRelay() // a second Close does nothing
 	}
 	_ = cn.store.Close()
 }

@@ -110,8 +110,16 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 			log.Warn("closing rooms", "err", err)
 		}
 	}()
+	// In a cluster the node joins now: the plugins reach rooms through
+	// the cluster, and it leaves after the gateway has closed.
+	if err := cn.start(ctx, rooms); err != nil {
+		return fmt.Errorf("cluster: %w", err)
+	}
+	defer cn.stopRelay()
+	pluginRooms := cn.rooms(rooms)
 	if cfg.DemoRoom {
-		if _, err := rooms.Create(demoRoom); err != nil {
+		// In a cluster the first node to start creates it; it is stored.
+		if _, err := pluginRooms.Create(demoRoom); err != nil && (cn == nil || !errors.Is(err, room.ErrRoomExists)) {
 			return fmt.Errorf("demo room: %w", err)
 		}
 	}
@@ -143,16 +151,16 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 	defer gw.Close()
 	recording := room.RecordOptions{Dir: cfg.RecordDir, Template: cfg.RecordTemplate, VideoCodec: cfg.RecordCodec,
 		MinFree: cfg.RecordMinFreeMB << 20}
-	ab := janus.NewAudioBridge(rooms, webrtc, log)
-	mcu := janus.NewVideoMCU(rooms, webrtc, log, ab)
+	ab := janus.NewAudioBridge(pluginRooms, webrtc, log)
+	mcu := janus.NewVideoMCU(pluginRooms, webrtc, log, ab)
 	ab.SetRecording(recording)
 	mcu.SetRecording(recording)
 	ab.SetAdminKey(cfg.RoomAdminKey)
 	mcu.SetAdminKey(cfg.RoomAdminKey)
 	ab.SetLockout(guesses)
 	mcu.SetLockout(guesses)
-	gw.Register(ab)
-	gw.Register(mcu)
+	gw.Register(cn.wrap(ab))
+	gw.Register(cn.wrap(mcu))
 
 	// The read timeout bounds receiving a request, body included: net/http
 	// lifts it once the body is read, and the WebSocket upgrade clears it,
@@ -256,7 +264,7 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 	}
 	// Everything listens: the node joins the cluster, where rooms may be
 	// placed on it from now on.
-	if err := cn.join(ctx, cfg.clusterInfo(bound[0], webrtc.Port(), sipSrv), rooms); err != nil {
+	if err := cn.announce(ctx, cfg.clusterInfo(bound[0], webrtc.Port(), sipSrv), rooms); err != nil {
 		return fmt.Errorf("cluster: %w", err)
 	}
 	if ready != nil {

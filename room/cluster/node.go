@@ -115,6 +115,17 @@ func (n *Node) SetLoad(ctx context.Context, l Load) error {
 	return n.s.heartbeat(ctx, info)
 }
 
+// SetAddrs sets where the node is reached — its HTTP API, its media port
+// and its SIP user agent ("" for one it does not run) — and writes it at
+// once: a node may join before its listeners are bound.
+func (n *Node) SetAddrs(ctx context.Context, api, media, sip string) error {
+	n.mu.Lock()
+	n.info.APIAddr, n.info.MediaAddr, n.info.SIPAddr = api, media, sip
+	info := n.info
+	n.mu.Unlock()
+	return n.s.heartbeat(ctx, info)
+}
+
 // SetDraining marks the node as draining (it takes no new rooms: Place
 // skips it and Claim answers ErrDraining) or as taking rooms again, and
 // writes it at once.
