@@ -264,6 +264,43 @@ func TestPlacementSpreadsByLoad(t *testing.T) {
 	}
 }
 
+// A burst of placements faster than nodes report their load still
+// spreads: each placement counts on its node until that node's next
+// load report, which clears the count.
+func TestPlacementBurstSpreads(t *testing.T) {
+	srv := redistest.New(t)
+	s := openStore(t, srv.Addr())
+	ctx := context.Background()
+	nodes := map[NodeID]*Node{}
+	for _, id := range []NodeID{"a", "b", "c"} {
+		nodes[id] = join(t, s, id)
+	}
+	count := map[NodeID]int{}
+	for r := RoomID(1); r <= 30; r++ {
+		host, err := s.Place(ctx, r)
+		if err != nil {
+			t.Fatalf("place %d: %v", r, err)
+		}
+		count[host.ID]++
+	}
+	if count["a"] != 10 || count["b"] != 10 || count["c"] != 10 {
+		t.Fatalf("30 rooms placed with no load report in between: %v, want 10 each", count)
+	}
+	// a reports its ten rooms: the pending count is cleared, not added.
+	if err := nodes["a"].SetLoad(ctx, Load{Rooms: 10}); err != nil {
+		t.Fatal(err)
+	}
+	if err := nodes["b"].SetLoad(ctx, Load{Rooms: 10}); err != nil {
+		t.Fatal(err)
+	}
+	if err := nodes["c"].SetLoad(ctx, Load{Rooms: 11}); err != nil {
+		t.Fatal(err)
+	}
+	if host, err := s.Place(ctx, 31); err != nil || host.ID != "a" {
+		t.Fatalf("place after the reports: %q %v, want a", host.ID, err)
+	}
+}
+
 // Concurrent placements of one room, through separate connections (as
 // from different nodes), return one host.
 func TestConcurrentPlaceAgrees(t *testing.T) {

@@ -35,7 +35,8 @@
 // stops renewing; its rooms are free once their leases lapse.
 //
 // Store.Place returns a room's host, or picks the live, non-draining node
-// with the lowest Load.Score (ties: fewer rooms, then the lower ID) and
+// with the lowest Load.Score, counting the rooms placed on each node since
+// its last load report (ties: fewer rooms, then the lower ID), and
 // claims the room for it, so concurrent placements of one room agree.
 // That claim lasts one lease period; the chosen node keeps the room by
 // claiming it itself (Node.Claim) when it starts hosting it.
@@ -75,6 +76,7 @@
 //
 //	nodes                 set of node IDs that heartbeated (dead ones are dropped by Nodes)
 //	node:<id>             JSON NodeInfo, TTL HeartbeatTTL: present while the node is live
+//	node:<id>:pending     rooms placed on the node since its last load report (TTL 10 s)
 //	room:<room>:host      ID of the node hosting the room, TTL LeaseTTL (the lease)
 //	room:<room>:config    JSON configuration of the room, no TTL
 //	rooms                 set of room IDs with a stored configuration

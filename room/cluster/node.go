@@ -79,7 +79,7 @@ func (s *Store) Join(ctx context.Context, info NodeInfo, opts ...JoinOption) (*N
 	for _, o := range opts {
 		o(n)
 	}
-	if err := s.heartbeat(ctx, info); err != nil {
+	if err := s.heartbeat(ctx, info, false); err != nil {
 		return nil, err
 	}
 	n.ctx, n.cancel = context.WithCancel(context.Background())
@@ -112,7 +112,7 @@ func (n *Node) SetLoad(ctx context.Context, l Load) error {
 	n.info.Load = l
 	info := n.info
 	n.mu.Unlock()
-	return n.s.heartbeat(ctx, info)
+	return n.s.heartbeat(ctx, info, true)
 }
 
 // SetAddrs sets where the node is reached — its HTTP API, its media port
@@ -123,7 +123,7 @@ func (n *Node) SetAddrs(ctx context.Context, api, media, sip string) error {
 	n.info.APIAddr, n.info.MediaAddr, n.info.SIPAddr = api, media, sip
 	info := n.info
 	n.mu.Unlock()
-	return n.s.heartbeat(ctx, info)
+	return n.s.heartbeat(ctx, info, false)
 }
 
 // SetDraining marks the node as draining (it takes no new rooms: Place
@@ -134,7 +134,7 @@ func (n *Node) SetDraining(ctx context.Context, draining bool) error {
 	n.info.Draining = draining
 	info := n.info
 	n.mu.Unlock()
-	return n.s.heartbeat(ctx, info)
+	return n.s.heartbeat(ctx, info, false)
 }
 
 // Claim makes this node the host of room, or keeps it so when a
@@ -274,7 +274,7 @@ func (n *Node) run() {
 }
 
 func (n *Node) beat() {
-	err := n.s.heartbeat(n.ctx, n.Info())
+	err := n.s.heartbeat(n.ctx, n.Info(), false)
 	if n.ctx.Err() != nil {
 		return
 	}

@@ -61,8 +61,9 @@ func (l Load) Score() float64 {
 }
 
 // heartbeat writes the node's info with the heartbeat TTL and adds it to
-// the set of known nodes, in one round trip.
-func (s *Store) heartbeat(ctx context.Context, info NodeInfo) error {
+// the set of known nodes, in one round trip; a fresh load report
+// (reported) also clears the placements counted since the last one.
+func (s *Store) heartbeat(ctx context.Context, info NodeInfo, reported bool) error {
 	b, err := json.Marshal(info)
 	if err != nil {
 		return fmt.Errorf("cluster: heartbeat: %w", err)
@@ -72,6 +73,9 @@ func (s *Store) heartbeat(ctx context.Context, info NodeInfo) error {
 	_, err = s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
 		p.Set(ctx, s.k.node(info.ID), b, s.cfg.HeartbeatTTL)
 		p.SAdd(ctx, s.k.nodes(), string(info.ID))
+		if reported {
+			p.Del(ctx, s.k.pending(info.ID))
+		}
 		return nil
 	})
 	return wrap(ctx, "heartbeat", err)
