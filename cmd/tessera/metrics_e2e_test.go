@@ -117,7 +117,17 @@ type janusWS struct {
 	c    *websocket.Conn
 	sid  uint64
 	hid  uint64
+	room uint64 // the room joined; 0: the demo room
 	seen []map[string]any
+}
+
+// roomID is the room the client joined (the demo room, 1234, unless
+// joined elsewhere).
+func (j *janusWS) roomID() uint64 {
+	if j.room == 0 {
+		return uint64(demoRoom.ID)
+	}
+	return j.room
 }
 
 func dialJanus(t *testing.T, addr string) *janusWS {
@@ -162,7 +172,14 @@ func id(m map[string]any) uint64 {
 // 1234 with a real WebRTC peer that sends opts' media.
 func joinMCU(t *testing.T, addr, display string, opts testpeer.Options) (*janusWS, *testpeer.Peer) {
 	t.Helper()
+	return joinMCURoom(t, addr, uint64(demoRoom.ID), "", display, opts)
+}
+
+// joinMCURoom is joinMCU into room roomID with pin (empty: none).
+func joinMCURoom(t *testing.T, addr string, roomID uint64, pin, display string, opts testpeer.Options) (*janusWS, *testpeer.Peer) {
+	t.Helper()
 	j := dialJanus(t, addr)
+	j.room = roomID
 	j.sid = id(j.call(map[string]any{"janus": "create"}))
 	j.hid = id(j.call(map[string]any{"janus": "attach", "session_id": j.sid, "plugin": "janus.plugin.mcu"}))
 	if j.sid == 0 || j.hid == 0 {
@@ -177,8 +194,12 @@ func joinMCU(t *testing.T, addr, display string, opts testpeer.Options) (*janusW
 	if err != nil {
 		t.Fatal(err)
 	}
+	body := map[string]any{"request": "join", "room": roomID, "display": display}
+	if pin != "" {
+		body["pin"] = pin
+	}
 	ev := j.call(map[string]any{"janus": "message", "session_id": j.sid, "handle_id": j.hid,
-		"body": map[string]any{"request": "join", "room": 1234, "display": display}, "jsep": map[string]any{"type": "offer", "sdp": offer}})
+		"body": body, "jsep": map[string]any{"type": "offer", "sdp": offer}})
 	jsep, _ := ev["jsep"].(map[string]any)
 	if jsep == nil {
 		t.Fatalf("join: %v", ev)

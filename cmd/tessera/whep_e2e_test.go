@@ -53,10 +53,10 @@ func roomStats(t *testing.T, addr, adminKey string) room.RoomStats {
 	return st
 }
 
-// listParticipants asks the Janus API for room 1234's participants.
+// listParticipants asks the Janus API for the participants of j's room.
 func listParticipants(j *janusWS) []string {
 	ev := j.call(map[string]any{"janus": "message", "session_id": j.sid, "handle_id": j.hid,
-		"body": map[string]any{"request": "listparticipants", "room": 1234}})
+		"body": map[string]any{"request": "listparticipants", "room": j.roomID()}})
 	pd, _ := ev["plugindata"].(map[string]any)
 	data, _ := pd["data"].(map[string]any)
 	list, _ := data["participants"].([]any)

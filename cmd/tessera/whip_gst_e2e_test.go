@@ -140,10 +140,11 @@ func (p *gstPublisher) exitCode() int {
 	return 0
 }
 
-// participantIDs asks the Janus API for room 1234's participants by name.
+// participantIDs asks the Janus API for the participants of j's room by
+// name.
 func participantIDs(j *janusWS) map[string]uint64 {
 	ev := j.call(map[string]any{"janus": "message", "session_id": j.sid, "handle_id": j.hid,
-		"body": map[string]any{"request": "listparticipants", "room": 1234}})
+		"body": map[string]any{"request": "listparticipants", "room": j.roomID()}})
 	pd, _ := ev["plugindata"].(map[string]any)
 	data, _ := pd["data"].(map[string]any)
 	list, _ := data["participants"].([]any)
@@ -157,11 +158,11 @@ func participantIDs(j *janusWS) map[string]uint64 {
 	return out
 }
 
-// tileOf asks the Janus API where participant id is drawn on room
-// 1234's composite: its rectangle and the canvas width.
+// tileOf asks the Janus API where participant id is drawn on the
+// composite of j's room: its rectangle and the canvas width.
 func tileOf(j *janusWS, id uint64) (x, y, w, h, canvasW int, ok bool) {
 	ev := j.call(map[string]any{"janus": "message", "session_id": j.sid, "handle_id": j.hid,
-		"body": map[string]any{"request": "tiles", "room": 1234}})
+		"body": map[string]any{"request": "tiles", "room": j.roomID()}})
 	pd, _ := ev["plugindata"].(map[string]any)
 	data, _ := pd["data"].(map[string]any)
 	cw, _ := data["width"].(float64)

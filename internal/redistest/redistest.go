@@ -12,6 +12,7 @@ package redistest
 import (
 	"bufio"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -117,6 +118,34 @@ func (s *Server) Start() {
 // test's own checks: "+OK", ":1", "$-1", ...).
 func (s *Server) Do(args ...string) (string, error) { return command(s.Addr(), args...) }
 
+// Get returns the value of a string key; ok is false when the key does
+// not exist.
+func (s *Server) Get(key string) (value string, ok bool, err error) {
+	c, err := dialCommand(s.Addr(), "GET", key)
+	if err != nil {
+		return "", false, err
+	}
+	defer c.Close()
+	r := bufio.NewReader(c)
+	line, err := r.ReadString('\n')
+	if err != nil {
+		return "", false, err
+	}
+	line = strings.TrimRight(line, "\r\n")
+	if !strings.HasPrefix(line, "$") {
+		return "", false, fmt.Errorf("GET %s: %s", key, line)
+	}
+	n, err := strconv.Atoi(line[1:])
+	if err != nil || n < 0 {
+		return "", false, err
+	}
+	b := make([]byte, n+2)
+	if _, err := io.ReadFull(r, b); err != nil {
+		return "", false, err
+	}
+	return string(b[:n]), true, nil
+}
+
 func (s *Server) start() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -198,11 +227,25 @@ func (s *Server) kill() {
 // command sends one command in the Redis protocol and returns the first
 // line of the reply.
 func command(addr string, args ...string) (string, error) {
-	c, err := net.DialTimeout("tcp", addr, time.Second)
+	c, err := dialCommand(addr, args...)
 	if err != nil {
 		return "", err
 	}
 	defer c.Close()
+	line, err := bufio.NewReader(c).ReadString('\n')
+	if err != nil {
+		return "", err
+	}
+	return strings.TrimRight(line, "\r\n"), nil
+}
+
+// dialCommand connects to addr and sends one command in the Redis
+// protocol; the reply is the caller's to read.
+func dialCommand(addr string, args ...string) (net.Conn, error) {
+	c, err := net.DialTimeout("tcp", addr, time.Second)
+	if err != nil {
+		return nil, err
+	}
 	_ = c.SetDeadline(time.Now().Add(2 * time.Second))
 	var b strings.Builder
 	fmt.Fprintf(&b, "*%d\r\n", len(args))
@@ -210,13 +253,10 @@ func command(addr string, args ...string) (string, error) {
 		fmt.Fprintf(&b, "$%d\r\n%s\r\n", len(a), a)
 	}
 	if _, err := c.Write([]byte(b.String())); err != nil {
-		return "", err
+		c.Close()
+		return nil, err
 	}
-	line, err := bufio.NewReader(c).ReadString('\n')
-	if err != nil {
-		return "", err
-	}
-	return strings.TrimRight(line, "\r\n"), nil
+	return c, nil
 }
 
 func freePort() (int, error) {

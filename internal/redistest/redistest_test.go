@@ -16,6 +16,12 @@ func TestStopStartKeepsPortAndData(t *testing.T) {
 		if r, err := s.Do("SET", "k", "v"); err != nil || r != "+OK" {
 			t.Fatalf("SET: %q %v", r, err)
 		}
+		if v, ok, err := s.Get("k"); err != nil || !ok || v != "v" {
+			t.Fatalf("GET k: %q %v %v", v, ok, err)
+		}
+		if v, ok, err := s.Get("missing"); err != nil || ok {
+			t.Fatalf("GET missing: %q %v %v", v, ok, err)
+		}
 		s.Stop()
 		if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
 			c.Close()
