@@ -87,7 +87,7 @@ type procNode struct {
 
 	mu   sync.Mutex
 	cmd  *exec.Cmd
-	exit chan struct{}
+	exit <-chan struct{}
 }
 
 // startCluster starts a node per ID on redis, in parallel, and waits
@@ -129,24 +129,9 @@ func (n *procNode) start(bin, redisAddr string) {
 		"-shutdown-timeout", "1s", "-cluster-redis", redisAddr, "-cluster-node", n.id)
 	cmd.Env = append(os.Environ(), "TESSERA_LOG_LEVEL=info")
 	cmd.Stdout, cmd.Stderr = logf, logf
-	// The node dies with the test binary even when the test is killed;
-	// the signal follows the thread that started the process, so that
-	// thread stays locked until the process exits.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	started := make(chan error, 1)
-	exit := make(chan struct{})
-	go func() {
-		runtime.LockOSThread()
-		defer runtime.UnlockOSThread()
-		if err := cmd.Start(); err != nil {
-			started <- err
-			return
-		}
-		started <- nil
-		_ = cmd.Wait()
-		close(exit)
-	}()
-	if err := <-started; err != nil {
+	// The node dies with the test binary even when the test is killed.
+	exit, err := e2etool.StartChild(cmd)
+	if err != nil {
 		n.t.Fatalf("start node %s: %v", n.id, err)
 	}
 	n.mu.Lock()

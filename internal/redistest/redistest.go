@@ -17,13 +17,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/tessera-mcu/tessera/internal/e2etool"
 )
 
 // Server is one redis-server process of a test.
@@ -35,7 +36,7 @@ type Server struct {
 
 	mu   sync.Mutex
 	cmd  *exec.Cmd
-	exit chan struct{} // closed when cmd has exited
+	exit <-chan struct{} // closed when cmd has exited
 }
 
 // startWait bounds how long a starting server may take to answer PING.
@@ -164,26 +165,8 @@ func (s *Server) start() error {
 		"--daemonize", "no", "--logfile", "")
 	cmd.Stdout, cmd.Stderr = log, log
 	// The server dies with the test binary even when the test is killed.
-	// The signal follows the thread that started it, not the process: it
-	// is started from a goroutine locked to its thread until the server
-	// exits, so that no other goroutine can lock that thread and end it
-	// (Go ends a locked thread whose goroutine returns, as the room
-	// workers' do).
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	started := make(chan error, 1)
-	exit := make(chan struct{})
-	go func() {
-		runtime.LockOSThread()
-		defer runtime.UnlockOSThread()
-		if err := cmd.Start(); err != nil {
-			started <- err
-			return
-		}
-		started <- nil
-		_ = cmd.Wait()
-		close(exit)
-	}()
-	if err := <-started; err != nil {
+	exit, err := e2etool.StartChild(cmd)
+	if err != nil {
 		return fmt.Errorf("start redis-server: %w", err)
 	}
 	deadline := time.Now().Add(startWait)
