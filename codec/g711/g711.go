@@ -187,18 +187,9 @@ func (d *Decoder) Conceal(pcm []int16, samples int) (int, error) {
 	if d.lost == 0 && d.heard {
 		d.pitch = d.estimatePitch()
 	}
-	narrow := samples / factor
-	out := 0
-	for narrow > 0 {
-		n := min(narrow, chunkSize)
-		nb := d.narrow[:n]
-		for i := range nb {
-			nb[i] = d.concealed(d.lost + i)
-		}
-		d.lost += n
-		out += d.up.Process(nb, pcm[out:])
-		narrow -= n
-	}
+	narrow, lost := samples/factor, d.lost
+	out := d.up.Synth(pcm, d.narrow[:chunkSize], narrow, func(i int) int16 { return d.concealed(lost + i) })
+	d.lost += narrow
 	return out, nil
 }
 

@@ -154,18 +154,9 @@ func (d *Decoder) Conceal(pcm []int16, samples int) (int, error) {
 		return 0, fmt.Errorf("%w: g722 conceal of %d samples into a buffer of %d (want a positive multiple of %d)",
 			codec.ErrFrameSize, samples, len(pcm), factor)
 	}
-	narrow := samples / factor
-	out := 0
-	for narrow > 0 {
-		n := min(narrow, narrowFrame)
-		nb := d.narrow[:n]
-		for i := range nb {
-			nb[i] = d.concealed(d.lost + i)
-		}
-		d.lost += n
-		out += d.up.Process(nb, pcm[out:])
-		narrow -= n
-	}
+	narrow, lost := samples/factor, d.lost
+	out := d.up.Synth(pcm, d.narrow[:narrowFrame], narrow, func(i int) int16 { return d.concealed(lost + i) })
+	d.lost += narrow
 	return out, nil
 }
 

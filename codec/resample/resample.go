@@ -102,6 +102,22 @@ func (u *Up) Process(in, out []int16) int {
 	return len(out)
 }
 
+// Synth upsamples n low-rate samples that gen makes, one by one (gen(0)
+// to gen(n-1)), into out, a scratch buffer's length at a time; it
+// returns the samples written. Decoders conceal losses with it.
+func (u *Up) Synth(out, scratch []int16, n int, gen func(i int) int16) int {
+	written := 0
+	for done := 0; done < n; {
+		chunk := scratch[:min(n-done, len(scratch))]
+		for i := range chunk {
+			chunk[i] = gen(done + i)
+		}
+		done += len(chunk)
+		written += u.Process(chunk, out[written:])
+	}
+	return written
+}
+
 // Reset clears the filter history.
 func (u *Up) Reset() {
 	clear(u.line)
