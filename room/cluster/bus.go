@@ -73,7 +73,7 @@ type bus struct {
 	// it received on its subscriptions (once per message, however many
 	// subscribers share it).
 	requestsSent, requestsServed, eventsReceived atomic.Uint64
-	recvLog, dropLog                            loglimit.Limiter
+	recvLog, dropLog                             loglimit.Limiter
 }
 
 func (b *bus) init(n *Node) {
