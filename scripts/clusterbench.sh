@@ -7,7 +7,9 @@
 # another node (relayed), the bus messages each join costs, and
 # placement under the audio load (rooms created through node a, their
 # participants' sessions spread over the three nodes). Further arguments
-# go to clusterbench (-talkers 3, -window 20s...).
+# go to clusterbench (-talkers 3, -window 20s...). NODE_CPUS sets the
+# cores of the nodes (a taskset list, default the last core; the runner
+# keeps the others).
 #
 #   scripts/clusterbench.sh [JOINS] [ROOMS] [PER] [WINDOW] [clusterbench flags...]
 #   scripts/clusterbench.sh 50 6 10 10s
@@ -27,6 +29,7 @@ go build -o "$tmp/clusterbench" ./scripts/clusterbench
 freeport() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 last=$(( $(nproc) - 1 ))
 others=0-$(( last > 0 ? last - 1 : 0 ))
+nodecpus=${NODE_CPUS:-$last}
 rport=$(freeport)
 taskset -c "$others" redis-server --port "$rport" --bind 127.0.0.1 --save "" --appendonly no --dir "$tmp" \
   --logfile "$tmp/redis.log" &
@@ -35,7 +38,7 @@ for _ in $(seq 50); do redis-cli -p "$rport" ping >/dev/null 2>&1 && break; slee
 nodes=() nodepids=()
 for id in a b c; do
   port=$(freeport)
-  taskset -c "$last" "$tmp/tessera" -listen "127.0.0.1:$port" -ws-listen "" -media-port 0 -media-bind 127.0.0.1 \
+  taskset -c "$nodecpus" "$tmp/tessera" -listen "127.0.0.1:$port" -ws-listen "" -media-port 0 -media-bind 127.0.0.1 \
     -cluster-redis "127.0.0.1:$rport" -cluster-node "$id" -demo-room=false -sip-listen "" \
     -session-timeout 10m -log-level warn 2>"$tmp/tessera-$id.log" &
   pids+=($!) nodepids+=($!) nodes+=("$id=127.0.0.1:$port")
@@ -43,7 +46,7 @@ for id in a b c; do
   curl -sf "http://127.0.0.1:$port/healthz" >/dev/null || { echo "node $id did not start:" >&2; cat "$tmp/tessera-$id.log" >&2; exit 1; }
 done
 list=$(IFS=,; echo "${nodes[*]}") plist=$(IFS=,; echo "${nodepids[*]}")
-echo "redis 127.0.0.1:$rport; nodes $list (pids $plist) on core $last; runner on $others" >&2
+echo "redis 127.0.0.1:$rport; nodes $list (pids $plist) on cores $nodecpus; runner on $others" >&2
 taskset -c "$others" "$tmp/clusterbench" -nodes "$list" -pids "$plist" -redis "127.0.0.1:$rport" \
   -joins "$joins" -rooms "$rooms" -per "$per" -window "$window" "$@" ||
   { for id in a b c; do echo "== node $id" >&2; tail -20 "$tmp/tessera-$id.log" >&2; done; exit 1; }
