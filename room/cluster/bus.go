@@ -68,7 +68,12 @@ type bus struct {
 	confirm  map[string][]chan struct{} // channel -> waiters for its SUBSCRIBE
 
 	requestsDropped, repliesLate, eventsDropped atomic.Uint64
-	recvLog, dropLog                            loglimit.Limiter
+	// What went over the bus: requests this node sent (Redis took them),
+	// requests it served (a reply published or attempted), room events
+	// it received on its subscriptions (once per message, however many
+	// subscribers share it).
+	requestsSent, requestsServed, eventsReceived atomic.Uint64
+	recvLog, dropLog                             loglimit.Limiter
 }
 
 func (b *bus) init(n *Node) {
@@ -218,6 +223,7 @@ func (b *bus) dispatch(m *redis.Message) {
 			b.repliesLate.Add(1) // a duplicate
 		}
 	default:
+		b.eventsReceived.Add(1)
 		b.mu.Lock()
 		for s := range b.subs[m.Channel] {
 			select {
@@ -258,6 +264,7 @@ func (b *bus) serve(e envelope) {
 			reply.Err = err.Error()
 		}
 	}
+	b.requestsServed.Add(1)
 	if err := b.n.s.publish(b.n.ctx, b.n.s.k.replies(e.From), reply); err != nil && b.n.ctx.Err() == nil {
 		b.recvLog.Warn(b.n.log, "cluster: reply not sent", "to", string(e.From), "err", err)
 	}
@@ -312,6 +319,7 @@ func (n *Node) Request(ctx context.Context, to NodeID, method string, body []byt
 	if err != nil {
 		return nil, err
 	}
+	n.bus.requestsSent.Add(1)
 	if heard == 0 {
 		return nil, fmt.Errorf("%w: %s (request %q)", ErrNoNode, to, method)
 	}

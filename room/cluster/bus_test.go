@@ -42,6 +42,17 @@ func TestBusRequestReply(t *testing.T) {
 	if _, err := b.Request(ctx, "a", "nosuch", nil); !errors.Is(err, ErrRemote) {
 		t.Fatalf("unknown method: %v, want ErrRemote", err)
 	}
+	// Every request sent is counted where it went out and where it was
+	// answered (a reply comes after the count), each once.
+	if got := b.Stats().RequestsSent; got != 22 {
+		t.Errorf("b counts %d requests sent, want 22", got)
+	}
+	if got := a.Stats().RequestsServed; got != 22 {
+		t.Errorf("a counts %d requests served, want 22", got)
+	}
+	if got := a.Stats().RequestsSent + b.Stats().RequestsServed; got != 0 {
+		t.Errorf("counted %d requests the other way, want 0", got)
+	}
 	short, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
 	defer cancel()
 	start := time.Now()
@@ -124,6 +135,11 @@ func TestRoomEvents(t *testing.T) {
 	}
 	if d := b.Stats().EventsDropped; d != n-eventQueue {
 		t.Errorf("node counts %d dropped events, want %d", d, n-eventQueue)
+	}
+	// Each event message is counted once per node, however many of the
+	// node's subscribers share it.
+	if a.Stats().EventsReceived != n || b.Stats().EventsReceived != n {
+		t.Errorf("events received: a %d, b %d, want %d each", a.Stats().EventsReceived, b.Stats().EventsReceived, n)
 	}
 	select {
 	case e := <-other.Events():

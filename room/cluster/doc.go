@@ -59,7 +59,9 @@
 // who listens at that moment: requests have deadlines, events are a live
 // stream. Where messages wait in the process (incoming requests, each
 // subscriber's events) the queue is bounded; what does not fit is
-// dropped and counted (Node.Stats, Subscription.Dropped).
+// dropped and counted (Node.Stats, Subscription.Dropped). Node.Stats
+// also counts the requests a node sent and served and the room events it
+// received.
 //
 // # Redis outage
 //

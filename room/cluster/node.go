@@ -203,6 +203,9 @@ type Stats struct {
 	RequestsDropped   uint64 // incoming requests dropped: queue full
 	RepliesLate       uint64 // replies that came after their request gave up
 	EventsDropped     uint64 // room events dropped: a subscriber's queue full
+	RequestsSent      uint64 // requests to other nodes that Redis took
+	RequestsServed    uint64 // requests from other nodes answered (handler run, reply sent)
+	EventsReceived    uint64 // room event messages received, once per message
 }
 
 // Stats returns the node's counters.
@@ -213,6 +216,9 @@ func (n *Node) Stats() Stats {
 		RequestsDropped:   n.bus.requestsDropped.Load(),
 		RepliesLate:       n.bus.repliesLate.Load(),
 		EventsDropped:     n.bus.eventsDropped.Load(),
+		RequestsSent:      n.bus.requestsSent.Load(),
+		RequestsServed:    n.bus.requestsServed.Load(),
+		EventsReceived:    n.bus.eventsReceived.Load(),
 	}
 }
 
