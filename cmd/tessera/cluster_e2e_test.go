@@ -279,6 +279,12 @@ func TestClusterRedisOutage(t *testing.T) {
 	if heard1 < 9*48000 || heard2 < 9*48000 {
 		t.Errorf("during the 10 s outage: %.1f s and %.1f s of audio received", float64(heard1)/48000, float64(heard2)/48000)
 	}
+	// A new participant joins the running room through its host during
+	// the outage, and hears the others.
+	_, p3 := joinMCURoom(t, on.api, roomID, "", "three", testpeer.Options{ToneHz: 880})
+	if !eventuallyTrue(10*time.Second, func() bool { return p3.Level(660, 500*time.Millisecond) >= 0.1 }) {
+		t.Errorf("a join on the host during the outage hears two at %.3f", p3.Level(660, 500*time.Millisecond))
+	}
 	select {
 	case a := <-created:
 		if a.err != nil || a.data["audiobridge"] == "created" || num(a.data, "error_code") == 0 {
@@ -309,8 +315,8 @@ func TestClusterRedisOutage(t *testing.T) {
 	}
 	t.Logf("a room placed again %v after Redis returned", time.Since(back).Round(10*time.Millisecond))
 
-	// The running room stays where it was, with its clients, who keep
-	// hearing each other and were told nothing.
+	// The running room stays where it was, with its three clients; the
+	// first two keep hearing each other and were told nothing.
 	time.Sleep(3 * time.Second)
 	if l1, l2 := hearing(); l1 < 0.15 || l2 < 0.15 {
 		t.Errorf("after the outage: one hears two at %.3f, two hears one at %.3f", l1, l2)
@@ -320,7 +326,7 @@ func TestClusterRedisOutage(t *testing.T) {
 	}
 	for name, j := range map[string]*janusWS{"one": j1, "two": j2} {
 		// The request reads what came before its answer into seen.
-		if ps := participantIDs(j); ps["one"] == 0 || ps["two"] == 0 || len(ps) != 2 {
+		if ps := participantIDs(j); ps["one"] == 0 || ps["two"] == 0 || ps["three"] == 0 || len(ps) != 3 {
 			t.Errorf("after the outage the room lists %v through %s's node", ps, name)
 		}
 		for _, m := range j.seen {

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/tessera-mcu/tessera/room"
 	rc "github.com/tessera-mcu/tessera/room/cluster"
 	"github.com/tessera-mcu/tessera/signaling/janus"
 )
@@ -225,12 +226,18 @@ func (c *Cluster) afterLocal(ctx context.Context, w *wrapper, req string, body j
 // hostFor finds the node to run a request on a room: its host, or, for a
 // create or a room whose configuration is stored but which no node
 // hosts, the node placement picks. A room with no configuration (and not
-// being created) is this node's to answer ("no such room").
+// being created) is this node's to answer ("no such room"), and so is a
+// room open here while Redis cannot be reached.
 func (c *Cluster) hostFor(ctx context.Context, req string, id rc.RoomID) (rc.NodeID, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.opts.RequestTimeout)
 	defer cancel()
 	host, ok, err := c.store.Host(ctx, id)
 	if err != nil {
+		if _, open := c.opts.Rooms.Get(room.RoomID(id)); open == nil && req != "create" {
+			// Redis is away: a room running here goes on taking its
+			// clients' requests (joins included).
+			return c.node.ID(), nil
+		}
 		return "", err
 	}
 	if ok {
