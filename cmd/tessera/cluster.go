@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"os"
 	"strconv"
+	"time"
 
 	"github.com/tessera-mcu/tessera/room"
 	"github.com/tessera-mcu/tessera/room/cluster"
@@ -204,6 +205,36 @@ func (cn *clusterNode) drain(ctx context.Context) {
 	}
 	if err := cn.node.SetDraining(ctx, true); err != nil {
 		cn.log.Warn("cluster: draining not stored; placement sees it with the next heartbeat", "err", err)
+	}
+}
+
+// summaries lists the rooms open on this node (a *room.Manager).
+type summaries interface{ Summaries() []room.Summary }
+
+// waitEmpty waits, in a cluster, until nobody is left in the rooms this
+// node hosts — the clients leave, or move to rooms on other nodes, while
+// no new room lands here — or until ctx ends. A single node does not
+// wait: its sessions end at once.
+func (cn *clusterNode) waitEmpty(ctx context.Context, rooms summaries) {
+	if cn == nil {
+		return
+	}
+	t := time.NewTicker(200 * time.Millisecond)
+	defer t.Stop()
+	for {
+		n := 0
+		for _, s := range rooms.Summaries() {
+			n += s.Participants
+		}
+		if n == 0 {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			cn.log.Info("draining: rooms not empty, closing them", "participants", n)
+			return
+		case <-t.C:
+		}
 	}
 }
 

@@ -406,3 +406,58 @@ func rawRequest(addr, plugin string, body map[string]any) (map[string]any, error
 	}
 	return nil, fmt.Errorf("answer %v", m)
 }
+
+// A drained node (SIGTERM) takes no new rooms and waits for its rooms to
+// empty, however long its shutdown timeout allows: the participant in
+// its room keeps hearing the room, rooms created meanwhile land on the
+// other node, and once the participant leaves the node exits.
+func TestClusterDrainWaitsForRooms(t *testing.T) {
+	redis := redistest.New(t)
+	nodes := startClusterWith(t, redis, []string{"-shutdown-timeout", "30s"}, "a", "b")
+	const roomID = 7777
+	admin := attach(t, nodes[1].api, audioBridge)
+	if d := admin.request(map[string]any{"request": "create", "room": roomID}); d["audiobridge"] != "created" {
+		t.Fatalf("create: %v", d)
+	}
+	var host, other *procNode
+	for _, n := range nodes {
+		if n.id == hostOf(t, redis, roomID) {
+			host = n
+		} else {
+			other = n
+		}
+	}
+	j1, p1 := joinMCURoom(t, host.api, roomID, "", "one", testpeer.Options{ToneHz: 440})
+	j2, p2 := joinMCURoom(t, other.api, roomID, "", "two", testpeer.Options{ToneHz: 660})
+	if !eventuallyTrue(10*time.Second, func() bool { return p2.Level(440, 500*time.Millisecond) >= 0.15 }) {
+		t.Fatalf("two hears one at %.3f before the drain", p2.Level(440, 500*time.Millisecond))
+	}
+	host.terminate()
+	time.Sleep(2 * time.Second)
+	if host.exited() {
+		t.Fatalf("node %s exited with participants in its room:\n%s", host.id, host.tail())
+	}
+	if l := p2.Level(440, 500*time.Millisecond); l < 0.15 {
+		t.Errorf("while %s drains, two hears one at %.3f", host.id, l)
+	}
+	for r := roomID + 1; r <= roomID+3; r++ {
+		if d := admin.request(map[string]any{"request": "create", "room": r}); d["audiobridge"] != "created" {
+			t.Fatalf("create during the drain: %v", d)
+		}
+		if h := hostOf(t, redis, uint64(r)); h != other.id {
+			t.Errorf("room %d created during the drain landed on %q, want %s", r, h, other.id)
+		}
+	}
+	// Both leave; the drained node then exits well before its timeout.
+	for _, j := range []*janusWS{j1, j2} {
+		j.call(map[string]any{"janus": "message", "session_id": j.sid, "handle_id": j.hid,
+			"body": map[string]any{"request": "leave"}})
+	}
+	_ = p1.Close()
+	_ = p2.Close()
+	left := time.Now()
+	if !eventuallyTrue(10*time.Second, host.exited) {
+		t.Fatalf("node %s did not exit within 10 s of its room emptying", host.id)
+	}
+	t.Logf("the drained node exited %v after its room emptied", time.Since(left).Round(100*time.Millisecond))
+}

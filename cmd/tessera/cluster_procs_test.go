@@ -84,6 +84,7 @@ type procNode struct {
 	api   string // host:port of its HTTP API and Janus WebSocket (/janus)
 	media int    // its media port
 	log   string
+	extra []string // flags after the usual ones
 
 	mu   sync.Mutex
 	cmd  *exec.Cmd
@@ -94,11 +95,17 @@ type procNode struct {
 // until each has joined the cluster with its addresses.
 func startCluster(t *testing.T, redis *redistest.Server, ids ...string) []*procNode {
 	t.Helper()
+	return startClusterWith(t, redis, nil, ids...)
+}
+
+// startClusterWith is startCluster whose nodes get extra flags too.
+func startClusterWith(t *testing.T, redis *redistest.Server, extra []string, ids ...string) []*procNode {
+	t.Helper()
 	bin := tesseraBinary(t)
 	nodes := make([]*procNode, len(ids))
 	for i, id := range ids {
 		nodes[i] = &procNode{t: t, id: id, api: freeAddr(t), media: freeUDPPort(t),
-			log: filepath.Join(t.TempDir(), "node-"+id+".log")}
+			log: filepath.Join(t.TempDir(), "node-"+id+".log"), extra: extra}
 	}
 	for _, n := range nodes {
 		n.start(bin, redis.Addr())
@@ -127,6 +134,7 @@ func (n *procNode) start(bin, redisAddr string) {
 	cmd := exec.Command(bin, "-listen", n.api, "-ws-listen", "", "-media-port", strconv.Itoa(n.media),
 		"-media-bind", "127.0.0.1", "-sip-listen", "", "-demo-room=false", "-workers", "1",
 		"-shutdown-timeout", "1s", "-cluster-redis", redisAddr, "-cluster-node", n.id)
+	cmd.Args = append(cmd.Args, n.extra...)
 	cmd.Env = append(os.Environ(), "TESSERA_LOG_LEVEL=info")
 	cmd.Stdout, cmd.Stderr = logf, logf
 	// The node dies with the test binary even when the test is killed.
@@ -182,6 +190,28 @@ func (n *procNode) kill() {
 	}
 	<-n.exit
 	n.cmd = nil
+}
+
+// terminate sends the node SIGTERM (a drain) without waiting.
+func (n *procNode) terminate() {
+	n.t.Helper()
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.cmd != nil {
+		if err := n.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+			n.t.Fatal(err)
+		}
+	}
+}
+
+// exited reports whether the node's process has ended.
+func (n *procNode) exited() bool {
+	select {
+	case <-n.exit:
+		return true
+	default:
+		return false
+	}
 }
 
 // stop ends the node at the end of the test: SIGTERM, then SIGKILL.

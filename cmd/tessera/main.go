@@ -285,6 +285,10 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 		log.Info("draining: not ready", "delay", cfg.DrainDelay)
 		time.Sleep(cfg.DrainDelay)
 	}
+	// In a cluster the rooms here empty first, within the timeout.
+	wctx, wcancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	cn.waitEmpty(wctx, rooms)
+	wcancel()
 	log.Info("shutting down", "timeout", cfg.ShutdownTimeout)
 	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()
