@@ -16,6 +16,7 @@ import (
 	"github.com/tessera-mcu/tessera/room/cluster"
 	relay "github.com/tessera-mcu/tessera/signaling/cluster"
 	"github.com/tessera-mcu/tessera/signaling/janus"
+	"github.com/tessera-mcu/tessera/signaling/metrics"
 	"github.com/tessera-mcu/tessera/signaling/sip"
 )
 
@@ -315,3 +316,18 @@ func (c Config) clusterInfo(api string, mediaPort int, sipSrv *sip.Server) clust
 	}
 	return info
 }
+
+// metrics is the node's part in the cluster as the metrics read it (nil
+// on a single node).
+func (cn *clusterNode) metrics() metrics.Cluster {
+	if cn == nil {
+		return nil
+	}
+	return clusterMetrics{cn.relay}
+}
+
+// clusterMetrics adds the node's own counters to the relay's.
+type clusterMetrics struct{ *relay.Cluster }
+
+func (m clusterMetrics) NodeStats() cluster.Stats { return m.Node().Stats() }
+func (m clusterMetrics) HostedRooms() int         { return len(m.Node().Rooms()) }

@@ -79,9 +79,11 @@ func TestRunJoinsClusterAndDrains(t *testing.T) {
 	defer cancel()
 	ready := make(chan string, 1)
 	done := make(chan error, 1)
+	metricsAddr, key := freeAddr(t), "scrape-key"
 	args := []string{"-listen", "127.0.0.1:0", "-media-port", "0", "-media-bind", "127.0.0.1", "-ws-listen", "",
 		"-sip-listen", "127.0.0.1:" + strconv.Itoa(sipPort), "-sip-media-ports", strconv.Itoa(mediaLo) + "-" + strconv.Itoa(mediaLo+9),
-		"-cluster-redis", srv.Addr(), "-cluster-node", "n1", "-cluster-prefix", "run:", "-drain-delay", "1s"}
+		"-cluster-redis", srv.Addr(), "-cluster-node", "n1", "-cluster-prefix", "run:", "-drain-delay", "1s",
+		"-metrics-listen", metricsAddr, "-metrics-key", key}
 	go func() { done <- run(ctx, args, env(nil), io.Discard, ready) }()
 	var api string
 	select {
@@ -106,6 +108,13 @@ func TestRunJoinsClusterAndDrains(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 		info, _ = store.Node(context.Background(), "n1")
+	}
+
+	// The metrics show the node's part in the cluster: the demo room's
+	// lease, and no failures.
+	if m := getMetrics(t, metricsAddr, key); m.value(t, "tessera_cluster_hosted_rooms") != 1 ||
+		m.value(t, "tessera_cluster_redis_failures_total", "what", "heartbeat") != 0 {
+		t.Fatalf("cluster metrics:\n%s", m.raw)
 	}
 
 	// Room 77 hosted on node n2: an INVITE to n1 is sent there.

@@ -135,6 +135,7 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 		if evs != nil {
 			mo.Events = evs
 		}
+		mo.Cluster = cn.metrics()
 		meter = metrics.New(mo)
 		observer = meter
 	}

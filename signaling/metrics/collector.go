@@ -62,6 +62,12 @@ var (
 	sipMalformedDesc = desc("tessera_sip_malformed_requests_total", "SIP requests answered 400 (malformed).")
 	sipPortsDesc     = desc("tessera_sip_media_ports", "Media port pairs of SIP calls: all of -sip-media-ports (state=total) and those calls hold (state=used).", "state")
 
+	clusterRoomsDesc    = desc("tessera_cluster_hosted_rooms", "Rooms whose lease this node holds (present only on a node of a cluster).")
+	clusterRequestsDesc = desc("tessera_cluster_bus_requests_total", "Node-to-node requests over Redis: sent to other nodes (out), served for them (in).", "direction")
+	clusterFailuresDesc = desc("tessera_cluster_redis_failures_total", "Writes Redis did not take: heartbeats, lease renewal rounds, published event batches.", "what")
+	clusterDroppedDesc  = desc("tessera_cluster_dropped_total", "Messages dropped on a full queue: incoming requests, room events read, events of hosted handles.", "what")
+	clusterLostDesc     = desc("tessera_cluster_handles_lost_total", "Relayed handles ended because the node on the other side was lost: their room's host (host), or their client's node (origin).", "side")
+
 	panicsDesc = desc("tessera_panics_total", "Panics recovered, by where: a room tick (the room ended), a video decode or a track reader (that input stopped).", "where")
 )
 
@@ -69,7 +75,8 @@ var allDescs = []*prometheus.Desc{buildInfo, roomsDesc, participantsDesc, talker
 	sessionsDesc, handlesDesc, tickDesc, lateDesc, skippedDesc, busyDesc, busyTimeDesc, workerRooms,
 	packetsDesc, bytesDesc, nacksDesc, sockDropsDesc, sockBufDesc, lostDesc, incomplete, keyReqDesc, keyframesDesc, forcedDesc, decodeErrDesc,
 	jitterMax, jitterMean, audioEncoders, videoEncoders, viewersDesc, recBytesDesc, recErrorsDesc, recDroppedDesc,
-	sipCallsDesc, sipInvitesDesc, sipMalformedDesc, sipPortsDesc, panicsDesc}
+	sipCallsDesc, sipInvitesDesc, sipMalformedDesc, sipPortsDesc,
+	clusterRoomsDesc, clusterRequestsDesc, clusterFailuresDesc, clusterDroppedDesc, clusterLostDesc, panicsDesc}
 
 // collector reads the sources when Prometheus scrapes.
 type collector struct{ o *Options }
@@ -121,6 +128,25 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	if s := c.o.SIP; s != nil {
 		c.sip(ch, s)
 	}
+	if cl := c.o.Cluster; cl != nil {
+		c.cluster(ch, cl)
+	}
+}
+
+// cluster reports this node's part in a cluster.
+func (c *collector) cluster(ch chan<- prometheus.Metric, cl Cluster) {
+	gauge(ch, clusterRoomsDesc, float64(cl.HostedRooms()))
+	n, r := cl.NodeStats(), cl.Stats()
+	counter(ch, clusterRequestsDesc, n.RequestsSent, "out")
+	counter(ch, clusterRequestsDesc, n.RequestsServed, "in")
+	counter(ch, clusterFailuresDesc, n.HeartbeatFailures, "heartbeat")
+	counter(ch, clusterFailuresDesc, n.RenewalFailures, "renewal")
+	counter(ch, clusterFailuresDesc, r.PublishFailures, "publish")
+	counter(ch, clusterDroppedDesc, n.RequestsDropped, "requests")
+	counter(ch, clusterDroppedDesc, n.EventsDropped, "room_events")
+	counter(ch, clusterDroppedDesc, r.EventsDropped, "hosted_events")
+	counter(ch, clusterLostDesc, r.HostsLost, "host")
+	counter(ch, clusterLostDesc, r.OriginsLost, "origin")
 }
 
 // sip reports the SIP user agent's calls and media ports.

@@ -13,7 +13,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/tessera-mcu/tessera/room"
+	rc "github.com/tessera-mcu/tessera/room/cluster"
 	"github.com/tessera-mcu/tessera/room/rtc"
+	relay "github.com/tessera-mcu/tessera/signaling/cluster"
 	"github.com/tessera-mcu/tessera/signaling/internal/httpjson"
 	"github.com/tessera-mcu/tessera/signaling/janus"
 	"github.com/tessera-mcu/tessera/signaling/lockout"
@@ -47,12 +49,23 @@ type SIP interface {
 	MediaPorts() (total, used int)
 }
 
+// Cluster is what the metrics read of this node's part in a cluster:
+// the relay's counters, the node's bus and Redis counters, the rooms it
+// holds leases on.
+type Cluster interface {
+	Stats() relay.Stats
+	NodeStats() rc.Stats
+	HostedRooms() int
+}
+
 // Options configures the metrics. A nil source leaves its metrics out.
 type Options struct {
 	Rooms Rooms
 	Media Media
 	Janus Gateway
 	SIP   SIP
+	// Cluster is set on a node of a cluster.
+	Cluster Cluster
 	// Events is the event handlers' dispatcher (nil: none configured).
 	Events Events
 	// Version is reported by tessera_build_info.
@@ -122,6 +135,10 @@ func (m *Metrics) SetGateway(g Gateway) { m.o.Janus = g }
 // SetSIP sets the SIP user agent whose calls are counted, for one made
 // after the metrics. Call it before the metrics are served.
 func (m *Metrics) SetSIP(s SIP) { m.o.SIP = s }
+
+// SetCluster sets this node's part in a cluster, for one made after the
+// metrics. Call it before the metrics are served.
+func (m *Metrics) SetCluster(c Cluster) { m.o.Cluster = c }
 
 // Registry is the registry the metrics are in (to add more).
 func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
