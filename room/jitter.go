@@ -94,8 +94,11 @@ type jitterBuffer struct {
 	nextTS   uint32 // timestamp of the slot to play next
 	lastSeq  uint16 // sequence number of the last packet played
 	missing  int    // consecutive slots with nothing to play
-	deep     int    // samples played in a row with more than jitterTarget+1 frames waiting
-	dtx      bool   // the last packet played was a DTX frame
+	// lateInGap counts the packets dropped as too late since the last
+	// one played: they are late, not lost.
+	lateInGap int
+	deep      int  // samples played in a row with more than jitterTarget+1 frames waiting
+	dtx       bool // the last packet played was a DTX frame
 	// step is the duration of the last packet played, in samples: a slot
 	// with nothing to play (loss, DTX) lasts as long as the packets
 	// around it (0: one 20 ms frame).
@@ -120,7 +123,7 @@ func (b *jitterBuffer) restart() {
 	b.pkts = b.pkts[:0]
 	b.samples = 0
 	b.started = false
-	b.missing = 0
+	b.missing, b.lateInGap = 0, 0
 	b.dtx = false
 	b.reset = true
 }
@@ -141,6 +144,7 @@ func (b *jitterBuffer) insert(p audioPacket) {
 			b.stats.resyncs++
 		case d < 0:
 			b.stats.late++
+			b.lateInGap++
 			return
 		}
 	}
@@ -193,7 +197,7 @@ func (b *jitterBuffer) pop() (playKind, audioPacket) {
 			return playNone, audioPacket{}
 		}
 		b.started = true
-		b.missing = 0
+		b.missing, b.lateInGap = 0, 0
 		b.nextTS = b.pkts[0].ts
 		b.lastSeq = b.pkts[0].seq - 1
 	}
@@ -245,8 +249,14 @@ func (b *jitterBuffer) pop() (playKind, audioPacket) {
 	if ahead <= 0 {
 		p := *head
 		b.dropHead()
+		if gap := int(p.seq-b.lastSeq-1) - b.lateInGap; b.missing > 0 && gap > 0 && gap <= b.missing {
+			// The buffer ran dry where packets are missing from the
+			// sequence: they were concealed as they fell due, and those
+			// that never came (not the late ones) are lost all the same.
+			b.stats.lost += uint64(gap)
+		}
 		b.lastSeq = p.seq
-		b.missing = 0
+		b.missing, b.lateInGap = 0, 0
 		b.dtx = len(p.payload) <= dtxMaxBytes
 		b.step = uint32(p.dur)
 		b.nextTS = p.ts + b.step

@@ -99,6 +99,39 @@ func TestJitterBurstLossConcealsThenFEC(t *testing.T) {
 	}
 }
 
+// A packet lost while the buffer had run dry (its slot concealed before
+// the next packet came) still counts as lost; a packet that was only late
+// does not.
+func TestJitterLossWhileEmptyCounts(t *testing.T) {
+	var b jitterBuffer
+	b.insert(pkt(1, 0))
+	b.insert(pkt(1, 1))
+	if got := kinds(&b, 2); !eq(got, []playKind{P, P}) {
+		t.Fatalf("%v", got)
+	}
+	// Packet 2 never comes; its slot falls due with the buffer empty.
+	if got := kinds(&b, 1); !eq(got, []playKind{C}) {
+		t.Fatalf("%v", got)
+	}
+	b.insert(pkt(1, 3))
+	if got := kinds(&b, 1); !eq(got, []playKind{P}) {
+		t.Fatalf("%v", got)
+	}
+	if b.stats.lost != 1 || b.stats.concealed != 1 {
+		t.Fatalf("lost %d concealed %d, want 1 and 1", b.stats.lost, b.stats.concealed)
+	}
+	// Packet 4 only late: its slot concealed, then it plays; not lost.
+	if got := kinds(&b, 1); !eq(got, []playKind{C}) {
+		t.Fatalf("%v", got)
+	}
+	b.insert(pkt(1, 4))
+	b.insert(pkt(1, 5))
+	kinds(&b, 2)
+	if b.stats.lost != 1 {
+		t.Fatalf("a late packet counted as lost: lost %d", b.stats.lost)
+	}
+}
+
 func TestJitterDTXGapIsNotLoss(t *testing.T) {
 	var b jitterBuffer
 	b.insert(pkt(1, 0))
