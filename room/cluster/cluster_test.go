@@ -197,17 +197,24 @@ func TestRenewalReportsLostLease(t *testing.T) {
 	}
 }
 
-// Rooms placed one after another, with each node reporting one room more
-// when a room lands on it (as a real node does), spread evenly; a
-// draining node gets none; with no node taking rooms, ErrNoNode.
-func TestPlacementSpreadsByLoad(t *testing.T) {
+// threeNodes is a store on a private Redis with nodes a, b and c joined.
+func threeNodes(t *testing.T) (*Store, map[NodeID]*Node) {
+	t.Helper()
 	srv := redistest.New(t)
 	s := openStore(t, srv.Addr())
-	ctx := context.Background()
 	nodes := map[NodeID]*Node{}
 	for _, id := range []NodeID{"a", "b", "c"} {
 		nodes[id] = join(t, s, id)
 	}
+	return s, nodes
+}
+
+// Rooms placed one after another, with each node reporting one room more
+// when a room lands on it (as a real node does), spread evenly; a
+// draining node gets none; with no node taking rooms, ErrNoNode.
+func TestPlacementSpreadsByLoad(t *testing.T) {
+	s, nodes := threeNodes(t)
+	ctx := context.Background()
 	count := map[NodeID]int{}
 	for r := RoomID(1); r <= 30; r++ {
 		host, err := s.Place(ctx, r)
@@ -268,13 +275,8 @@ func TestPlacementSpreadsByLoad(t *testing.T) {
 // spreads: each placement counts on its node until that node's next
 // load report, which clears the count.
 func TestPlacementBurstSpreads(t *testing.T) {
-	srv := redistest.New(t)
-	s := openStore(t, srv.Addr())
+	s, nodes := threeNodes(t)
 	ctx := context.Background()
-	nodes := map[NodeID]*Node{}
-	for _, id := range []NodeID{"a", "b", "c"} {
-		nodes[id] = join(t, s, id)
-	}
 	count := map[NodeID]int{}
 	for r := RoomID(1); r <= 30; r++ {
 		host, err := s.Place(ctx, r)
