@@ -2,126 +2,32 @@ package main
 
 import (
 	"fmt"
-	"sync"
 	"time"
 
-	"github.com/gorilla/websocket"
-
+	"github.com/tessera-mcu/tessera/internal/janusws"
 	"github.com/tessera-mcu/tessera/internal/testpeer"
 )
 
 // janus is one Janus API session on a WebSocket with the video MCU
 // plugin attached: it joins a peer to room 1234 and sends stream
 // requests.
-type janus struct {
-	c        *websocket.Conn
-	sid, hid uint64
-	mu       sync.Mutex
-	events   chan map[string]any
-	answers  map[string]chan map[string]any
-	n        int
-	done     chan struct{}
-}
+type janus struct{ *janusws.Conn }
 
 func dialJanus(addr string) (*janus, error) {
-	d := websocket.Dialer{Subprotocols: []string{"janus-protocol"}}
-	c, _, err := d.Dial("ws://"+addr+"/janus", nil)
+	c, err := janusws.Dial(addr, "janus.plugin.mcu")
 	if err != nil {
 		return nil, err
 	}
-	j := &janus{c: c, events: make(chan map[string]any, 256), answers: map[string]chan map[string]any{}, done: make(chan struct{})}
-	go j.read()
-	if j.sid, err = j.id(map[string]any{"janus": "create"}); err != nil {
-		return nil, err
-	}
-	if j.hid, err = j.id(map[string]any{"janus": "attach", "session_id": j.sid, "plugin": "janus.plugin.mcu"}); err != nil {
-		return nil, err
-	}
-	return j, nil
+	return &janus{c}, nil
 }
 
-func (j *janus) read() {
-	defer close(j.done)
-	for {
-		var m map[string]any
-		if err := j.c.ReadJSON(&m); err != nil {
-			return
-		}
-		tx, _ := m["transaction"].(string)
-		j.mu.Lock()
-		ch := j.answers[tx]
-		j.mu.Unlock()
-		switch {
-		case ch != nil && m["janus"] != "ack":
-			ch <- m
-		case m["janus"] == "event":
-			select {
-			case j.events <- m:
-			default: // nobody waits for it
-			}
-		}
-	}
-}
+func (j *janus) close() { j.Close() }
 
-func (j *janus) close() {
-	_ = j.c.Close()
-	<-j.done
-}
-
-// call sends a request and waits for its answer (not its ack).
-func (j *janus) call(req map[string]any) (map[string]any, error) {
-	j.mu.Lock()
-	j.n++
-	tx := fmt.Sprintf("t%d", j.n)
-	ch := make(chan map[string]any, 1)
-	j.answers[tx] = ch
-	j.mu.Unlock()
-	defer func() {
-		j.mu.Lock()
-		delete(j.answers, tx)
-		j.mu.Unlock()
-	}()
-	req["transaction"] = tx
-	j.mu.Lock()
-	err := j.c.WriteJSON(req)
-	j.mu.Unlock()
-	if err != nil {
-		return nil, err
-	}
-	select {
-	case m := <-ch:
-		return m, nil
-	case <-time.After(20 * time.Second):
-		return nil, fmt.Errorf("no answer to %v", req)
-	}
-}
-
-func (j *janus) id(req map[string]any) (uint64, error) {
-	m, err := j.call(req)
-	if err != nil {
-		return 0, err
-	}
-	data, _ := m["data"].(map[string]any)
-	id, _ := data["id"].(float64)
-	if id == 0 {
-		return 0, fmt.Errorf("%v: %v", req["janus"], m)
-	}
-	return uint64(id), nil
-}
-
-func pluginData(m map[string]any) map[string]any {
-	pd, _ := m["plugindata"].(map[string]any)
-	d, _ := pd["data"].(map[string]any)
-	return d
-}
+func pluginData(m map[string]any) map[string]any { return janusws.PluginData(m) }
 
 // message sends a plugin request and returns the plugin's answer.
 func (j *janus) message(body map[string]any, jsep map[string]any) (map[string]any, error) {
-	req := map[string]any{"janus": "message", "session_id": j.sid, "handle_id": j.hid, "body": body}
-	if jsep != nil {
-		req["jsep"] = jsep
-	}
-	m, err := j.call(req)
+	m, err := j.Message(body, jsep)
 	if err != nil {
 		return nil, err
 	}
