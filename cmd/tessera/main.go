@@ -152,14 +152,7 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 	defer gw.Close()
 	recording := room.RecordOptions{Dir: cfg.RecordDir, Template: cfg.RecordTemplate, VideoCodec: cfg.RecordCodec,
 		MinFree: cfg.RecordMinFreeMB << 20}
-	ab := janus.NewAudioBridge(pluginRooms, webrtc, log)
-	mcu := janus.NewVideoMCU(pluginRooms, webrtc, log, ab)
-	ab.SetRecording(recording)
-	mcu.SetRecording(recording)
-	ab.SetAdminKey(cfg.RoomAdminKey)
-	mcu.SetAdminKey(cfg.RoomAdminKey)
-	ab.SetLockout(guesses)
-	mcu.SetLockout(guesses)
+	ab, mcu := roomPlugins(cfg, pluginRooms, webrtc, recording, guesses, log)
 	gw.Register(cn.wrap(ab))
 	gw.Register(cn.wrap(mcu))
 
@@ -277,6 +270,28 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 		return fmt.Errorf("http server: %w", err)
 	case <-ctx.Done():
 	}
+	return shutdown(cfg, cn, rooms, gw, servers, &draining, log)
+}
+
+// roomPlugins makes the AudioBridge and video MCU plugins on rooms.
+func roomPlugins(cfg Config, rooms janus.Rooms, webrtc *rtc.Engine, recording room.RecordOptions,
+	guesses *lockout.Limiter, log *slog.Logger) (ab, mcu *janus.RoomPlugin) {
+	ab = janus.NewAudioBridge(rooms, webrtc, log)
+	mcu = janus.NewVideoMCU(rooms, webrtc, log, ab)
+	for _, p := range []*janus.RoomPlugin{ab, mcu} {
+		p.SetRecording(recording)
+		p.SetAdminKey(cfg.RoomAdminKey)
+		p.SetLockout(guesses)
+	}
+	return ab, mcu
+}
+
+// shutdown drains the server once it is told to stop: not ready (and, in
+// a cluster, taking no new rooms) for the drain delay, the rooms hosted
+// here emptied in a cluster, then every Janus session ended and the
+// listeners shut within the shutdown timeout.
+func shutdown(cfg Config, cn *clusterNode, rooms *room.Manager, gw *janus.Gateway, servers []*http.Server,
+	draining *atomic.Bool, log *slog.Logger) error {
 	// The cluster places no new rooms here from now on.
 	cn.drain(context.Background())
 	draining.Store(true)
