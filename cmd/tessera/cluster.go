@@ -260,14 +260,19 @@ func (cn *clusterNode) sipLocator() sip.Locator {
 	if cn == nil {
 		return nil
 	}
-	return sipLocator{store: cn.store, self: cn.id}
+	return sipLocator{store: cn.store, self: cn.id, open: func(id room.RoomID) error {
+		_, err := cn.relay.Rooms().Get(id)
+		return err
+	}}
 }
 
 // sipLocator tells the SIP user agent which node hosts a room, through
-// the cluster's store.
+// the cluster's store, and opens a room placed here from its stored
+// configuration.
 type sipLocator struct {
 	store *cluster.Store
 	self  cluster.NodeID
+	open  func(room.RoomID) error
 }
 
 func (l sipLocator) Locate(ctx context.Context, id room.RoomID) (string, bool, error) {
@@ -277,6 +282,11 @@ func (l sipLocator) Locate(ctx context.Context, id room.RoomID) (string, bool, e
 	}
 	if err != nil {
 		return "", false, err
+	}
+	if n.ID == l.self && l.open != nil {
+		if err := l.open(id); err != nil {
+			return "", false, err
+		}
 	}
 	return n.SIPAddr, n.ID != l.self, nil
 }

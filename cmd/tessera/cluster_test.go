@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"net"
@@ -132,6 +133,22 @@ func TestRunJoinsClusterAndDrains(t *testing.T) {
 	}
 	if res := invite(t, "78", sipPort); res.StatusCode != 404 {
 		t.Fatalf("INVITE for no room: %d", res.StatusCode)
+	}
+	// Room 79 is stored with a PIN and hosted nowhere; with n2 draining
+	// it is placed on n1, which opens it from its stored configuration:
+	// a wrong PIN is refused (403), not an unknown room (404).
+	if err := n2.SetDraining(context.Background(), true); err != nil {
+		t.Fatal(err)
+	}
+	doc, _ := json.Marshal(map[string]any{"config": room.Config{ID: 79, Pin: "4321"}})
+	if err := store.CreateRoom(context.Background(), 79, doc); err != nil {
+		t.Fatal(err)
+	}
+	if res := invite(t, "79*1111", sipPort); res.StatusCode != 403 {
+		t.Fatalf("INVITE with a wrong PIN for a stored room placed here: %d", res.StatusCode)
+	}
+	if h, ok, err := store.Host(context.Background(), 79); err != nil || !ok || h != "n1" {
+		t.Fatalf("room 79 hosted by %q (%v %v), want n1", h, ok, err)
 	}
 
 	cancel()

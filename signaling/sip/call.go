@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"sync/atomic"
 
 	"github.com/emiago/sipgo/sip"
 
@@ -54,6 +55,9 @@ type call struct {
 	// lobby is the PIN prompt of a call answered before it joins the
 	// room (nil: the call joined as it was answered).
 	lobby *lobby
+	// acked: the caller's ACK of the 200 OK came (it may be followed by
+	// a BYE before the 200's sender has seen it).
+	acked atomic.Bool
 }
 
 // errRemoteBye is why a call ends when the other side hangs up.

@@ -16,6 +16,7 @@ import (
 // ACK is never answered).
 func (s *Server) onAck(req *sip.Request, tx sip.ServerTransaction) {
 	if c := s.lookup(req); c != nil {
+		c.acked.Store(true)
 		if d, ok := c.dlg.(interface {
 			ReadAck(*sip.Request, sip.ServerTransaction) error
 		}); ok {

@@ -47,7 +47,9 @@ func (s *Server) answer(req *sip.Request, tx sip.ServerTransaction) error {
 	}
 	if s.cfg.Locator != nil {
 		if _, err := s.rooms.Get(id); errors.Is(err, room.ErrRoomNotFound) {
-			return s.redirect(req, tx, id)
+			if here, err := s.redirect(req, tx, id); !here {
+				return err
+			}
 		}
 	}
 	offer, err := sdpOffer(req)
@@ -125,10 +127,11 @@ func (s *Server) answer(req *sip.Request, tx sip.ServerTransaction) error {
 	session.start(c)
 	go c.run()
 
-	if err := s.writeOK(dlg, answer, session); err != nil {
+	if err := s.writeOK(dlg, answer, session); err != nil && !c.acked.Load() {
 		c.end(err)
 		return err
 	}
+	// Answered (an ACK and a BYE at once: the call is up, and ending).
 	s.stats.answered.Add(1)
 	if c.lobby != nil {
 		close(c.lobby.acked)

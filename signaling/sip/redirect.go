@@ -17,7 +17,8 @@ import (
 // Locator tells where a room is hosted when several Tessera nodes are
 // one service (Config.Locator). Locate returns the SIP address
 // (host:port, UDP and TCP) of the node that hosts id, with elsewhere
-// true, or elsewhere false when this node is the room's host; an empty
+// true, or elsewhere false when this node is the room's host (the room
+// is then open here, or cannot be); an empty
 // address with elsewhere true means the host takes no SIP calls. An error
 // wrapping room.ErrRoomNotFound: the room exists nowhere; any other
 // error: where it is cannot be told now.
@@ -32,13 +33,15 @@ const locateTimeout = 3 * time.Second
 // with 302 Moved Temporarily to the node that hosts it (the Contact
 // keeps the dialled user part, PIN included), or with the refusal that
 // says why it cannot (404: the room exists nowhere, or it is to be
-// hosted here but is not open; 480: the host takes no SIP calls or the
-// call came over TLS; 503: the room directory cannot be read).
-func (s *Server) redirect(req *sip.Request, tx sip.ServerTransaction, id room.RoomID) error {
-	fail := func(err error) error {
+// hosted here and could not be opened; 480: the host takes no SIP calls
+// or the call came over TLS; 503: the room directory cannot be read).
+// here reports that the room is hosted here and now open: the INVITE is
+// not answered yet, and is to be taken as any other.
+func (s *Server) redirect(req *sip.Request, tx sip.ServerTransaction, id room.RoomID) (here bool, err error) {
+	fail := func(err error) (bool, error) {
 		s.stats.refused.Add(1)
 		s.refuse(req, tx, err)
-		return err
+		return false, err
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), locateTimeout)
 	defer cancel()
@@ -50,6 +53,9 @@ func (s *Server) redirect(req *sip.Request, tx sip.ServerTransaction, id room.Ro
 		s.locateLog.Warn(s.log, "SIP: cannot tell which node hosts the room", "room", id, "err", err)
 		return fail(fmt.Errorf("%w: room %d: %v", ErrDirectory, id, err))
 	case !elsewhere:
+		if _, err := s.rooms.Get(id); err == nil {
+			return true, nil
+		}
 		return fail(fmt.Errorf("%w: %d is to be hosted here and is not open", room.ErrRoomNotFound, id))
 	case addr == "":
 		return fail(fmt.Errorf("%w: room %d", ErrHostNoSIP, id))
@@ -69,5 +75,5 @@ func (s *Server) redirect(req *sip.Request, tx sip.ServerTransaction, id room.Ro
 	s.stats.redirected.Add(1)
 	s.respond(req, tx, 302, "Moved Temporarily", nil, &sip.ContactHeader{Address: to})
 	s.log.Debug("SIP call redirected", "room", id, "to", to.String(), "from", req.Source())
-	return nil
+	return false, nil
 }
