@@ -61,6 +61,11 @@ type Options struct {
 	// sample sent: grainy content, whose frames fill the bitrate and take
 	// several packets each (a flat picture's take one).
 	VideoNoise int
+	// VideoClip, if set, is what an H.264 camera sends instead of
+	// pictures it encodes itself: Annex-B access units (see
+	// h264.SplitAccessUnits), played at VideoFPS in a loop. The first one
+	// should hold an IDR picture with its parameter sets.
+	VideoClip [][]byte
 	// VideoGarbage sends random bytes as video frames.
 	VideoGarbage bool
 	// RecvOnly makes a viewer: audio and video (if Video is set, in that

@@ -98,6 +98,10 @@ func (p *Peer) sendVideo() {
 	if fps == 0 {
 		fps = 15
 	}
+	if len(o.VideoClip) > 0 {
+		p.sendClip(fps)
+		return
+	}
 	var enc codec.VideoEncoder
 	var err error
 	if o.Video == "h264" {
@@ -177,6 +181,44 @@ func (p *Peer) sendVideo() {
 			p.video.sentMu.Unlock()
 		}
 		if p.video.track.WriteSample(media.Sample{Data: append([]byte(nil), pkt.Data...), Duration: time.Second / time.Duration(fps)}) == nil {
+			p.video.sentFrames.Add(1)
+		}
+	}
+}
+
+// sendClip sends the access units of VideoClip at fps, from the first
+// one and round again after the last, each with its own RTP timestamp
+// 1/fps after the previous one. A keyframe request makes the next access
+// unit sent the next one holding an IDR picture (the clip cannot encode
+// one on demand).
+func (p *Peer) sendClip(fps int) {
+	clip := p.opts.VideoClip
+	idr := make([]bool, len(clip))
+	for i, au := range clip {
+		idr[i] = h264.ContainsIDR(au)
+	}
+	dur := time.Second / time.Duration(fps)
+	tick := time.NewTicker(dur)
+	defer tick.Stop()
+	var seen uint64
+	for i := 0; ; i = (i + 1) % len(clip) {
+		select {
+		case <-p.stop:
+			return
+		case <-p.video.stopSend:
+			return
+		case <-tick.C:
+		}
+		if k := p.video.keyRequests.Load(); k != seen {
+			seen = k
+			for j := range len(clip) {
+				if next := (i + j) % len(clip); idr[next] {
+					i = next
+					break
+				}
+			}
+		}
+		if p.video.track.WriteSample(media.Sample{Data: clip[i], Duration: dur}) == nil {
 			p.video.sentFrames.Add(1)
 		}
 	}

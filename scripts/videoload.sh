@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Measures a video room the way it runs, against ffmpeg doing the same
+# work: generates N grainy, moving 640x360 30 fps H.264 baseline clips
+# (~800 kbps, 10 s) once with ffmpeg, builds the server, pins it to the
+# last core, starts it on loopback with room 1234, and runs
+# scripts/videoload on the other cores: N cameras sending the clips in a
+# loop and one viewer decoding the composite, then the ffmpeg reference
+# (decode N, tile with xstack, libx264 in one thread) on the server's core.
+# Prints the server's and ffmpeg's CPU per output frame and their ratio.
+# Further arguments go to videoload (-settle 5s, -send-only...).
+#
+#   scripts/videoload.sh [N] [WINDOW] [videoload flags...]
+#   scripts/videoload.sh 9 10s
+set -euo pipefail
+cd "$(dirname "$0")/.."
+n=${1:-9} window=${2:-10s}
+shift $(( $# < 2 ? $# : 2 ))
+for cmd in taskset curl python3 ffmpeg; do
+  command -v "$cmd" >/dev/null || { echo "videoload: $cmd missing" >&2; exit 1; }
+done
+. scripts/env.sh
+tmp=$(mktemp -d)
+server=
+trap '[ -n "$server" ] && kill "$server" 2>/dev/null; wait 2>/dev/null; rm -rf "$tmp"' EXIT
+last=$(( $(nproc) - 1 ))
+others=0-$(( last > 0 ? last - 1 : 0 ))
+
+# Clips: different synthetic scenes, softened like a lens, with moving
+# colour, and temporal grain like a camera sensor's.
+sources=(
+  "testsrc2=s=640x360:r=30"
+  "mandelbrot=s=640x360:r=30"
+  "life=s=320x180:r=30:mold=10:ratio=0.3:life_color=#c89060:death_color=#304050,scale=640:360:flags=bicubic"
+  "cellauto=s=320x180:r=30:rule=110:random_fill_ratio=0.4,scale=640:360:flags=bicubic"
+)
+clips=()
+for i in $(seq 0 $(( n - 1 ))); do
+  src=${sources[$(( i % ${#sources[@]} ))]}
+  out="$tmp/clip$i.h264"
+  taskset -c "$others" ffmpeg -hide_banner -loglevel error -nostdin \
+    -f lavfi -i "$src,format=yuv420p,gblur=sigma=1.2,hue=h=$(( i * 40 ))+20*t:s=1.2,noise=alls=20:allf=t+u" \
+    -t 10 -an -c:v libx264 -preset veryfast -profile:v baseline -level 3.1 -pix_fmt yuv420p \
+    -b:v 800k -maxrate 800k -bufsize 800k -g 60 -bf 0 -x264-params repeat-headers=1 -f h264 "$out"
+  clips+=("$out")
+done
+clipList=$(IFS=,; echo "${clips[*]}")
+for c in "${clips[@]}"; do
+  echo "clip $(basename "$c"): $(( $(stat -c %s "$c") * 8 / 10 / 1000 )) kbps" >&2
+done
+
+go build -o "$tmp/tessera" ./cmd/tessera
+go build -o "$tmp/videoload" ./scripts/videoload
+freeport() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+port=$(freeport)
+taskset -c "$last" "$tmp/tessera" -listen "127.0.0.1:$port" -ws-listen "" -media-port 0 -media-bind 127.0.0.1 \
+  -sip-listen "" -session-timeout 10m -log-level warn 2>"$tmp/tessera.log" &
+server=$!
+for _ in $(seq 50); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.2; done
+taskset -c "$others" "$tmp/videoload" -addr "127.0.0.1:$port" -pid "$server" -core "$last" \
+  -clips "$clipList" -n "$n" -window "$window" "$@" || { tail -20 "$tmp/tessera.log" >&2; exit 1; }

@@ -1,0 +1,298 @@
+// Command videoload measures what a video room costs the whole server
+// with real WebRTC cameras, next to an ffmpeg pipeline doing the same
+// work on the same clips in the same run.
+//
+// N camera participants join room 1234 of a running server through the
+// Janus API (video MCU plugin); each sends a pre-encoded 640x360 H.264
+// clip (an Annex-B file) at 30 fps in a loop, with an Opus tone, and
+// receives the composite like any participant. One more participant only
+// views and decodes the composite. Over a window, the server's CPU time
+// (from /proc) divided by the composite pictures the viewer decoded is
+// the server's CPU per output frame.
+//
+// The reference then decodes the same N clips with ffmpeg, tiles them
+// with xstack on the grid Tessera uses for N tiles at the same canvas
+// size, and encodes with libx264 (ultrafast, baseline, zerolatency, the
+// same bitrate), all in one thread on the server's core; its CPU time
+// per output frame and the ratio between the two are printed.
+//
+// scripts/videoload.sh generates the clips, starts the server and runs
+//
+//	videoload -addr ADDR -pid PID -core CORE -clips a.h264,b.h264 -n 9 -window 10s
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tessera-mcu/tessera/codec/h264"
+	"github.com/tessera-mcu/tessera/internal/procstat"
+	"github.com/tessera-mcu/tessera/internal/testpeer"
+	"github.com/tessera-mcu/tessera/mixer"
+)
+
+func main() {
+	addr := flag.String("addr", "127.0.0.1:8088", "the server's HTTP address (Janus API on /janus)")
+	pid := flag.Int("pid", 0, "the server's process ID (its CPU time is read from /proc)")
+	core := flag.String("core", "", "the CPU the server is pinned to; the ffmpeg reference runs there too (empty: unpinned)")
+	clipList := flag.String("clips", "", "comma-separated Annex-B H.264 clips; camera i sends clip i mod their count")
+	n := flag.Int("n", 9, "camera participants")
+	fps := flag.Int("fps", 30, "frame rate of the clips")
+	window := flag.Duration("window", 10*time.Second, "measurement window")
+	settle := flag.Duration("settle", 3*time.Second, "wait after the joins before measuring")
+	canvas := flag.String("canvas", "1280x720", "composite size of the ffmpeg reference (Tessera's default)")
+	bitrate := flag.String("bitrate", "1500k", "composite bitrate of the ffmpeg reference")
+	sendOnly := flag.Bool("send-only", false, "cameras do not receive the composite (only the viewer does)")
+	noRef := flag.Bool("no-ffmpeg", false, "skip the ffmpeg reference")
+	flag.Parse()
+	fail := func(err error) {
+		fmt.Fprintln(os.Stderr, "videoload:", err)
+		os.Exit(1)
+	}
+	if *pid == 0 || *clipList == "" || *n < 1 {
+		fmt.Fprintln(os.Stderr, "videoload: -pid, -clips and -n >= 1 are required")
+		os.Exit(2)
+	}
+	var cw, ch int
+	if _, err := fmt.Sscanf(*canvas, "%dx%d", &cw, &ch); err != nil {
+		fail(fmt.Errorf("-canvas %q: %w", *canvas, err))
+	}
+	paths := strings.Split(*clipList, ",")
+	clips := make([][][]byte, len(paths))
+	for i, p := range paths {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			fail(err)
+		}
+		if clips[i] = h264.SplitAccessUnits(b); len(clips[i]) == 0 || !h264.ContainsIDR(clips[i][0]) {
+			fail(fmt.Errorf("%s: no access units, or the first holds no IDR picture", p))
+		}
+	}
+	inputs := make([]string, *n)
+	for i := range inputs {
+		inputs[i] = paths[i%len(paths)]
+	}
+
+	r := &run{addr: *addr}
+	defer r.close()
+	res, err := r.server(*pid, *n, clips, *fps, *sendOnly, *settle, *window)
+	if err != nil {
+		r.close()
+		fail(err)
+	}
+	r.close()
+	fmt.Printf("tessera: %d cameras 640x360@%d H.264 (%d clips), 1 viewer%s, window %v\n",
+		*n, *fps, len(paths), map[bool]string{true: ", cameras send only", false: ", cameras also decode the composite"}[*sendOnly], *window)
+	fmt.Printf("  server CPU %.1f%% of a core, composite %.1f fps (viewer), decoded %s, keyframes %d, decode errors %d\n",
+		res.cpu*100/res.secs, float64(res.frames)/res.secs, res.size, res.keyframes, res.errors)
+	fmt.Printf("  join to first composite frame: viewer %v, cameras max %v (%d of %d)\n",
+		res.viewerFirst.Round(time.Millisecond), res.camFirst.Round(time.Millisecond), res.camsSeen, res.camsRecv)
+	if res.frames == 0 {
+		fail(errors.New("the viewer decoded no composite picture in the window"))
+	}
+	tms := res.cpu * 1000 / float64(res.frames)
+	fmt.Printf("  server CPU per output frame: %.2f ms\n", tms)
+	if *noRef {
+		return
+	}
+	ref, err := reference(inputs, *core, *fps, cw, ch, *bitrate)
+	if err != nil {
+		fail(err)
+	}
+	fmt.Printf("ffmpeg: decode %d, scale to the grid, xstack %dx%d, libx264 ultrafast baseline zerolatency %s, one thread%s\n",
+		*n, cw, ch, *bitrate, map[bool]string{true: " on core " + *core, false: ""}[*core != ""])
+	fmt.Printf("  %d frames, CPU %.2f s (wall %.2f s): %.2f ms per output frame\n", ref.frames, ref.cpu, ref.wall, ref.cpu*1000/float64(ref.frames))
+	fmt.Printf("ratio tessera/ffmpeg (CPU per output frame): %.2f\n", tms/(ref.cpu*1000/float64(ref.frames)))
+}
+
+// run holds the participants of one measurement.
+type run struct {
+	addr  string
+	peers []*janus
+}
+
+func (r *run) close() {
+	for _, j := range r.peers {
+		j.close()
+	}
+	r.peers = nil
+}
+
+type serverResult struct {
+	cpu, secs             float64 // server CPU seconds over the window, and its length
+	frames                uint64  // composite pictures the viewer decoded in the window
+	keyframes, errors     uint64
+	size                  string
+	viewerFirst, camFirst time.Duration
+	camsSeen, camsRecv    int
+}
+
+// firstFrame returns a channel that gets the time from start to the
+// peer's first decoded composite picture (nothing if it never comes).
+func firstFrame(p *testpeer.Peer, start time.Time, stop <-chan struct{}) <-chan time.Duration {
+	ch := make(chan time.Duration, 1)
+	go func() {
+		t := time.NewTicker(5 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+			}
+			if n, _, _ := p.VideoStats(); n > 0 {
+				ch <- time.Since(start)
+				return
+			}
+		}
+	}()
+	return ch
+}
+
+func (r *run) server(pid, n int, clips [][][]byte, fps int, sendOnly bool, settle, window time.Duration) (serverResult, error) {
+	var res serverResult
+	stop := make(chan struct{})
+	defer close(stop)
+	var camFirst []<-chan time.Duration
+	for i := range n {
+		start := time.Now()
+		j, err := joinWebRTC(r.addr, fmt.Sprintf("camera%d", i), testpeer.Options{
+			ToneHz: 300 + 50*float64(i), Amplitude: 0.05, Video: "h264",
+			VideoWidth: 640, VideoHeight: 360, VideoFPS: fps, VideoClip: clips[i%len(clips)], SendOnly: sendOnly})
+		if err != nil {
+			return res, fmt.Errorf("camera%d: %w", i, err)
+		}
+		r.peers = append(r.peers, j)
+		if !sendOnly {
+			camFirst = append(camFirst, firstFrame(j.peer, start, stop))
+		}
+	}
+	start := time.Now()
+	v, err := joinWebRTC(r.addr, "viewer", testpeer.Options{Video: "h264", RecvOnly: true})
+	if err != nil {
+		return res, fmt.Errorf("viewer: %w", err)
+	}
+	r.peers = append(r.peers, v)
+	viewerFirst := firstFrame(v.peer, start, stop)
+	for _, j := range r.peers {
+		if err := j.peer.WaitConnected(20 * time.Second); err != nil {
+			return res, err
+		}
+	}
+	time.Sleep(settle)
+
+	c0, err := procstat.CPUSeconds(pid)
+	if err != nil {
+		return res, err
+	}
+	f0, k0, e0 := v.peer.VideoStats()
+	t0 := time.Now()
+	time.Sleep(window)
+	c1, err := procstat.CPUSeconds(pid)
+	if err != nil {
+		return res, err
+	}
+	f1, k1, e1 := v.peer.VideoStats()
+	res.secs = time.Since(t0).Seconds()
+	res.cpu, res.frames, res.keyframes, res.errors = c1-c0, f1-f0, k1-k0, e1-e0
+	if f := v.peer.VideoFrame(); f != nil {
+		res.size = fmt.Sprintf("%dx%d", f.Width, f.Height)
+	} else {
+		res.size = "nothing"
+	}
+	res.viewerFirst = -1
+	select {
+	case res.viewerFirst = <-viewerFirst:
+	default:
+	}
+	res.camsRecv = len(camFirst)
+	for _, ch := range camFirst {
+		select {
+		case d := <-ch:
+			res.camsSeen++
+			res.camFirst = max(res.camFirst, d)
+		default:
+		}
+	}
+	return res, nil
+}
+
+type refResult struct {
+	frames    int
+	cpu, wall float64
+}
+
+var frameStat = regexp.MustCompile(`frame=\s*(\d+)`)
+
+// reference runs the ffmpeg pipeline over inputs once and returns its
+// CPU time and the frames it encoded.
+func reference(inputs []string, core string, fps, w, h int, bitrate string) (refResult, error) {
+	var res refResult
+	var args []string
+	if core != "" {
+		args = append(args, "taskset", "-c", core)
+	}
+	args = append(args, "ffmpeg", "-hide_banner", "-nostdin", "-y")
+	for _, in := range inputs {
+		args = append(args, "-threads", "1", "-framerate", strconv.Itoa(fps), "-f", "h264", "-i", in)
+	}
+	args = append(args, "-filter_complex", filterGraph(len(inputs), w, h),
+		"-filter_threads", "1", "-filter_complex_threads", "1", "-map", "[out]", "-an",
+		"-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency", "-profile:v", "baseline",
+		"-b:v", bitrate, "-threads", "1", "-f", "null", "-")
+	cmd := exec.Command(args[0], args[1:]...)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	t0 := time.Now()
+	if err := cmd.Run(); err != nil {
+		return res, fmt.Errorf("ffmpeg: %w: %s", err, tail(stderr.String()))
+	}
+	res.wall = time.Since(t0).Seconds()
+	st := cmd.ProcessState
+	res.cpu = (st.UserTime() + st.SystemTime()).Seconds()
+	m := frameStat.FindAllStringSubmatch(stderr.String(), -1)
+	if len(m) == 0 {
+		return res, fmt.Errorf("ffmpeg: no frame count: %s", tail(stderr.String()))
+	}
+	res.frames, _ = strconv.Atoi(m[len(m)-1][1])
+	if res.frames == 0 {
+		return res, errors.New("ffmpeg encoded no frame")
+	}
+	return res, nil
+}
+
+// filterGraph scales input i to the i-th tile of Tessera's grid for n
+// tiles on a w x h canvas, places the tiles with xstack and pads the
+// picture to the canvas: the same pixels the compositor produces.
+func filterGraph(n, w, h int) string {
+	rects := mixer.GridRects(w, h, n)
+	var b strings.Builder
+	var layout []string
+	for i, r := range rects {
+		fmt.Fprintf(&b, "[%d:v]scale=%d:%d:flags=bilinear[t%d];", i, r.X1-r.X0, r.Y1-r.Y0, i)
+		layout = append(layout, fmt.Sprintf("%d_%d", r.X0, r.Y0))
+	}
+	for i := range rects {
+		fmt.Fprintf(&b, "[t%d]", i)
+	}
+	if len(rects) == 1 {
+		fmt.Fprintf(&b, "pad=%d:%d:%d:%d:black[out]", w, h, rects[0].X0, rects[0].Y0)
+		return b.String()
+	}
+	fmt.Fprintf(&b, "xstack=inputs=%d:layout=%s:fill=black,pad=%d:%d:0:0:black[out]", len(rects), strings.Join(layout, "|"), w, h)
+	return b.String()
+}
+
+func tail(s string) string {
+	if len(s) > 600 {
+		s = s[len(s)-600:]
+	}
+	return s
+}
