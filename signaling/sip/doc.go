@@ -98,5 +98,11 @@
 // ACK, and only then does the caller join (delayed.go). An ACK without
 // one gets a BYE.
 //
+// In a cluster (Config.Locator set), an INVITE for a room not open on
+// this node is redirected with 302 to the SIP address of the node that
+// hosts it (redirect.go), or taken here when the room is placed here and
+// opens; 404 when it exists nowhere, 480 when its host takes no SIP
+// calls, 503 when the directory cannot be read.
+//
 // Not there yet: a spoken PIN prompt (the prompt is tones).
 package sip
