@@ -153,7 +153,13 @@ func TestRetriesWithBackoff(t *testing.T) {
 	if got[0].SessionID != 1 || got[1].SessionID != 2 {
 		t.Fatalf("events %+v", got)
 	}
-	if st := d.Stats(); st.Retried != 3 || st.Sent != 2 || st.Failed != 0 {
+	// The receiver has the events before the dispatcher has read its
+	// answer to the last POST and counted it sent.
+	st := d.Stats()
+	for deadline := time.Now().Add(2 * time.Second); st.Sent < 2 && time.Now().Before(deadline); st = d.Stats() {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if st.Retried != 3 || st.Sent != 2 || st.Failed != 0 {
 		t.Fatalf("stats %+v", st)
 	}
 	mu.Lock()
