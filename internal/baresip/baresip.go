@@ -77,8 +77,21 @@ type UA struct {
 }
 
 // Start runs a softphone in a fresh directory under dir (a test's
-// TempDir) and waits until its control socket answers.
+// TempDir) and waits until its control socket answers. Its ports are
+// picked free; one taken by another process in the meantime makes it
+// start again on others (three tries).
 func Start(ctx context.Context, dir string, o Options) (*UA, error) {
+	var err error
+	for range 3 {
+		var u *UA
+		if u, err = start(ctx, dir, o); err == nil || !strings.Contains(err.Error(), "Address already in use") {
+			return u, err
+		}
+	}
+	return nil, err
+}
+
+func start(ctx context.Context, dir string, o Options) (*UA, error) {
 	bin := o.Binary
 	if bin == "" {
 		p, err := exec.LookPath("baresip")
@@ -96,7 +109,7 @@ func Start(ctx context.Context, dir string, o Options) (*UA, error) {
 	if o.User == "" {
 		o.User = "phone"
 	}
-	sipPort, err := freePort()
+	sipPort, err := freeSIPPort()
 	if err != nil {
 		return nil, err
 	}
@@ -343,6 +356,22 @@ func (u *UA) Close() {
 			<-u.done
 		}
 	}
+}
+
+// freeSIPPort is a port free for SIP over UDP and TCP whose next port is
+// free too (baresip listens for SIP over TLS there).
+func freeSIPPort() (int, error) {
+	for range 20 {
+		p, err := freePort()
+		if err != nil {
+			return 0, err
+		}
+		if l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p+1)); err == nil {
+			l.Close()
+			return p, nil
+		}
+	}
+	return 0, fmt.Errorf("%w: no free pair of ports for SIP", ErrNotReady)
 }
 
 func freePort() (int, error) {
