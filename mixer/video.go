@@ -16,6 +16,11 @@ type VideoSource struct {
 	Frame *codec.Frame
 	// Name labels the tile and gives the placeholder its initials.
 	Name string
+	// Version changes whenever Frame holds a new picture. A tile whose
+	// source has the same non-zero Version, name and place as in the
+	// previous Compose onto the same canvas is left as it was drawn; 0
+	// means unknown: the tile is drawn every time.
+	Version uint64
 }
 
 // Tile is where Compose drew a participant.
@@ -127,6 +132,15 @@ type Compositor struct {
 	pics  []codec.Rect // the part of each tile its picture covers
 	tiles []Tile
 
+	// What the previous Compose left on its canvas, to redraw only the
+	// tiles that changed (see VideoSource.Version).
+	lastDst     *codec.Frame
+	lastSpeaker SourceID
+	lastGeom    geometry
+	drawn       []drawnTile
+	redrawn     uint64 // tiles drawn, and left as they were (stats)
+	kept        uint64
+
 	text         *text
 	frame        uint64 // Compose calls so far: the caches' clock
 	labels       map[labelKey]*mask
@@ -168,8 +182,20 @@ func (c *Compositor) SetLayout(kind LayoutKind, pinned SourceID) {
 // Layout is the layout in force and the pinned participant.
 func (c *Compositor) Layout() (LayoutKind, SourceID) { return c.kind, c.pinned }
 
+// drawnTile is what a tile shows on the canvas.
+type drawnTile struct {
+	id          SourceID
+	version     uint64
+	name        string
+	placeholder bool
+}
+
 // Compose draws sources onto dst, which must be the canvas size, and
 // returns where it put each of them; the slice is reused by the next call.
+//
+// When dst is the canvas of the previous call, with the same layout,
+// tiles and speaker, only the tiles whose source changed are drawn again
+// (see VideoSource.Version); the rest of the canvas keeps its pixels.
 //
 // speaker is the active speaker, 0 for none. LayoutSpeaker shows it large
 // (the first source if it is absent), and every layout frames its tile.
@@ -187,36 +213,59 @@ func (c *Compositor) Compose(dst *codec.Frame, sources []VideoSource, speaker So
 	}
 	c.frame++
 	c.arrange(sources, speaker)
-	for _, r := range c.bg {
-		fill(dst, r, c.cfg.Background)
+	full := dst != c.lastDst || c.geom != c.lastGeom || speaker != c.lastSpeaker || len(c.drawn) != len(c.order)
+	// Until this call completes, nothing of dst may be trusted.
+	c.lastDst = nil
+	if full {
+		for _, r := range c.bg {
+			fill(dst, r, c.cfg.Background)
+		}
 	}
 	c.tiles, c.pics = c.tiles[:0], c.pics[:0]
+	if len(c.drawn) != len(c.order) {
+		c.drawn = append(c.drawn[:0], make([]drawnTile, len(c.order))...)
+	}
 	for i, si := range c.order {
 		s := &sources[si]
 		r := c.rects[i]
+		now := drawnTile{id: s.ID, version: s.Version, name: s.Name, placeholder: s.Frame == nil}
+		c.tiles = append(c.tiles, Tile{ID: s.ID, Rect: r, Large: c.geom.feature && i == 0, Placeholder: s.Frame == nil})
+		if !full && now.version != 0 && c.drawn[i] == now {
+			c.pics = append(c.pics, codec.Rect{}) // nothing drawn: no label either
+			c.kept++
+			continue
+		}
 		pic, err := c.drawTile(dst, r, s)
 		if err != nil {
 			return nil, err
 		}
-		c.tiles = append(c.tiles, Tile{ID: s.ID, Rect: r, Large: c.geom.feature && i == 0, Placeholder: s.Frame == nil})
+		c.drawn[i] = now
 		c.pics = append(c.pics, pic)
+		c.redrawn++
 	}
 	if !c.cfg.NoLabels {
 		for i, si := range c.order {
-			c.drawLabel(dst, c.pics[i], sources[si].Name)
+			if !c.pics[i].Empty() {
+				c.drawLabel(dst, c.pics[i], sources[si].Name)
+			}
 		}
 	}
 	if speaker != 0 {
-		for _, t := range c.tiles {
-			if t.ID == speaker {
+		for i, t := range c.tiles {
+			if t.ID == speaker && (full || !c.pics[i].Empty()) {
 				c.drawBorder(dst, t.Rect)
 				break
 			}
 		}
 	}
+	c.lastDst, c.lastGeom, c.lastSpeaker = dst, c.geom, speaker
 	c.evict()
 	return c.tiles, nil
 }
+
+// Redraws counts the tiles Compose has drawn and those it left as they
+// were on the canvas because their source had not changed.
+func (c *Compositor) Redraws() (drawn, kept uint64) { return c.redrawn, c.kept }
 
 // arrange decides which source goes in which tile, and the geometry.
 func (c *Compositor) arrange(sources []VideoSource, speaker SourceID) {
@@ -291,6 +340,14 @@ func (c *Compositor) drawTile(dst *codec.Frame, tile codec.Rect, s *VideoSource)
 		return pic, fmt.Errorf("mixer: source %d: %w", s.ID, err)
 	}
 	return pic, nil
+}
+
+// FitSize is the size a w x h picture takes in a tw x th tile (see
+// Compose): a picture scaled to it beforehand is copied into its tile
+// rather than scaled again.
+func FitSize(tw, th, w, h int) (int, int) {
+	r := fitRect(codec.R(0, 0, tw, th), w, h)
+	return r.Dx(), r.Dy()
 }
 
 // fitRect is the largest rectangle with the aspect ratio of a sw x sh

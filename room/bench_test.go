@@ -141,7 +141,7 @@ func BenchmarkVideoTick(b *testing.B) {
 					codectest.MovingPicture(pics[i][k], i*10+k*4)
 				}
 				in := &videoInput{codec: CodecVP8}
-				in.recent = []decoded{{pics[i][0], time.Now().Add(time.Hour)}}
+				in.recent = []decoded{{f: pics[i][0], at: time.Now().Add(time.Hour)}}
 				ins = append(ins, in)
 				p := &participant{id: ParticipantID(i + 1), display: fmt.Sprintf("Participant %d", i+1), volume: 1, vin: in}
 				r.parts[p.id] = p

@@ -116,7 +116,10 @@ type roomVideo struct {
 	frames  *codec.FramePool
 	outputs map[outputKey]*videoOutput
 	sources []mixer.VideoSource
-	scaled  []*codec.Frame // per tier > 0, reused
+	// canvas is the composite, drawn over frame after frame: the
+	// compositor redraws only the tiles that changed.
+	canvas *codec.Frame
+	scaled []*codec.Frame // per tier > 0, reused
 	// bitrates are the tiers' target bitrates, best first.
 	bitrates []int
 	ticks    int64
@@ -134,7 +137,7 @@ func newRoomVideo(cfg VideoConfig) (*roomVideo, error) {
 	v := &roomVideo{
 		cfg: cfg, comp: comp, hold: mixer.NewSpeakerHold(cfg.SpeakerHold),
 		frames: codec.NewFramePool(4), outputs: make(map[outputKey]*videoOutput),
-		scaled: make([]*codec.Frame, len(cfg.Tiers)),
+		scaled: make([]*codec.Frame, len(cfg.Tiers)), canvas: codec.NewFrame(cfg.Width, cfg.Height),
 	}
 	for i := 1; i < len(cfg.Tiers); i++ {
 		v.scaled[i] = codec.NewFrame(cfg.Tiers[i].Width, cfg.Tiers[i].Height)

@@ -13,7 +13,9 @@ import (
 	"github.com/tessera-mcu/tessera/codec/h264"
 	"github.com/tessera-mcu/tessera/codec/h264/nal"
 	"github.com/tessera-mcu/tessera/codec/vp8"
+	"github.com/tessera-mcu/tessera/codec/yuv"
 	"github.com/tessera-mcu/tessera/internal/loglimit"
+	"github.com/tessera-mcu/tessera/mixer"
 	"github.com/tessera-mcu/tessera/room/frames"
 )
 
@@ -65,6 +67,10 @@ type videoInput struct {
 	// wait is how long pictures take from their first packet's arrival to
 	// being decoded (nanoseconds, a moving average; decode worker).
 	wait atomic.Int64
+	// tile is the size of the input's tile on the composite (width<<32 |
+	// height; 0: not drawn yet): the decode worker scales pictures to fit
+	// it, off the room tick. The room sets it every tick.
+	tile atomic.Uint64
 	mu   sync.Mutex
 	// recent holds the last pictures decoded, oldest first: as far back as
 	// the delay needs, and always the newest.
@@ -83,11 +89,18 @@ type videoInput struct {
 // limits is told to stay under: enough for a 720p camera.
 const oversizeBitrate = 1_500_000
 
-// decoded is one picture of an input and when it was decoded.
+// decoded is one picture of an input and when it was decoded; version
+// tells it from every other picture of every input (see
+// mixer.VideoSource.Version).
 type decoded struct {
-	f  *codec.Frame
-	at time.Time
+	f       *codec.Frame
+	at      time.Time
+	version uint64
 }
+
+// pictureVersions numbers decoded pictures, across inputs: an input
+// that replaces another never repeats a number its tile was drawn with.
+var pictureVersions atomic.Uint64
 
 // maxRecent bounds the decoded pictures an input keeps for the lip-sync
 // delay: 400 ms (maxPictureDelay and a margin) of 60 fps, and some.
@@ -308,6 +321,10 @@ func (in *videoInput) decode(data []byte, arrived time.Time, frames *codec.Frame
 		in.decodedTooBig.Store(true)
 		return
 	}
+	if f, err = in.fitTile(f, frames); err != nil {
+		in.errLog.Warn(in.log, "cannot scale a picture to its tile", "err", err)
+		return
+	}
 	in.decodeDone(f)
 	// How long pictures take from their first packet to the compositor:
 	// waits for retransmissions included (a moving average).
@@ -317,6 +334,33 @@ func (in *videoInput) decode(data []byte, arrived time.Time, frames *codec.Frame
 	}
 }
 
+// setTile tells the decode worker the size of the input's tile.
+func (in *videoInput) setTile(w, h int) { in.tile.Store(uint64(w)<<32 | uint64(h)) }
+
+// fitTile returns the picture scaled to the size it takes in the input's
+// tile (and releases f), or f itself when it has that size already or
+// the tile is not known yet. Scaling here, on the decode workers, keeps
+// it off the room tick and in parallel; it is done once per picture
+// decoded, whichever outputs the composite has.
+func (in *videoInput) fitTile(f *codec.Frame, frames *codec.FramePool) (*codec.Frame, error) {
+	t := in.tile.Load()
+	if t == 0 {
+		return f, nil
+	}
+	w, h := mixer.FitSize(int(t>>32), int(t&0xffffffff), f.Width, f.Height)
+	if w == f.Width && h == f.Height {
+		return f, nil
+	}
+	g := frames.Get(w, h)
+	err := yuv.Scale(g, f, yuv.Bilinear)
+	f.Release()
+	if err != nil {
+		g.Release()
+		return nil, err
+	}
+	return g, nil
+}
+
 // decodeDone keeps a freshly decoded picture (decode worker).
 func (in *videoInput) decodeDone(f *codec.Frame) {
 	in.decoded.Add(1)
@@ -324,7 +368,7 @@ func (in *videoInput) decodeDone(f *codec.Frame) {
 	// Keep what a delay of up to the current one plus a frame interval of
 	// margin can ask for (it changes slowly).
 	keep := now.Add(-time.Duration(in.delay.Load()) - 100*time.Millisecond)
-	for _, f := range in.keep(decoded{f, now}, keep) {
+	for _, f := range in.keep(decoded{f, now, pictureVersions.Add(1)}, keep) {
 		f.Release()
 	}
 }
@@ -383,15 +427,16 @@ func (in *videoInput) lastDecoded() time.Time {
 }
 
 // snapshot returns the picture to show at now (retained; the caller
-// releases it): the newest one decoded at least the input's delay ago, or
-// the oldest kept if none is that old. newest is when the newest picture
-// was decoded (zero if none), to tell a stalled camera.
-func (in *videoInput) snapshot(now time.Time) (f *codec.Frame, newest time.Time) {
+// releases it) and its version: the newest one decoded at least the
+// input's delay ago, or the oldest kept if none is that old. newest is
+// when the newest picture was decoded (zero if none), to tell a stalled
+// camera.
+func (in *videoInput) snapshot(now time.Time) (f *codec.Frame, version uint64, newest time.Time) {
 	in.mu.Lock()
 	defer in.mu.Unlock()
 	n := len(in.recent)
 	if n == 0 {
-		return nil, time.Time{}
+		return nil, 0, time.Time{}
 	}
 	due := now.Add(-time.Duration(in.delay.Load()))
 	pick := in.recent[0]
@@ -402,7 +447,7 @@ func (in *videoInput) snapshot(now time.Time) (f *codec.Frame, newest time.Time)
 		pick = d
 	}
 	pick.f.Retain()
-	return pick.f, in.recent[n-1].at
+	return pick.f, pick.version, in.recent[n-1].at
 }
 
 // close frees the decoder and the last picture.

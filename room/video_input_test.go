@@ -17,7 +17,7 @@ func TestPictureDelay(t *testing.T) {
 	// Pictures decoded 33 ms apart, stamped by hand.
 	add := func(k int) *codec.Frame {
 		f := pool.Get(16, 16)
-		in.recent = append(in.recent, decoded{f, t0.Add(time.Duration(k) * 33 * time.Millisecond)})
+		in.recent = append(in.recent, decoded{f: f, at: t0.Add(time.Duration(k) * 33 * time.Millisecond)})
 		return f
 	}
 	var pics []*codec.Frame
@@ -27,7 +27,7 @@ func TestPictureDelay(t *testing.T) {
 	now := t0.Add(7 * 33 * time.Millisecond)
 	pick := func(delay time.Duration) *codec.Frame {
 		in.delay.Store(int64(delay))
-		f, newest := in.snapshot(now)
+		f, _, newest := in.snapshot(now)
 		if !newest.Equal(now) {
 			t.Fatalf("newest picture at %v, want %v", newest.Sub(t0), now.Sub(t0))
 		}
@@ -77,7 +77,7 @@ func TestSyncPicturesFollowsTheLaterMedium(t *testing.T) {
 	defer in.close()
 	p := &participant{id: 1, in: in, vin: &videoInput{codec: CodecVP8}}
 	pic := codec.NewFrame(16, 16)
-	p.vin.recent = []decoded{{pic, time.Now()}} // a camera that is sending
+	p.vin.recent = []decoded{{f: pic, at: time.Now()}} // a camera that is sending
 	half := r.video.period() / 2
 
 	// Voices wait 120 ms, pictures 10 ms: pictures are shown ~93 ms late.

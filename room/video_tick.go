@@ -37,21 +37,23 @@ func (r *Room) videoTick(now time.Time) {
 		if p.watchOnly {
 			continue
 		}
-		var f *codec.Frame
+		var (
+			f       *codec.Frame
+			version uint64
+		)
 		if p.vin != nil {
 			var at time.Time
-			if f, at = p.vin.snapshot(now); f != nil && now.Sub(at) > v.cfg.StallTimeout {
+			if f, version, at = p.vin.snapshot(now); f != nil && now.Sub(at) > v.cfg.StallTimeout {
 				f.Release() // stalled too long: placeholder
-				f = nil
+				f, version = nil, 0
 			}
 		} else if v.cfg.NoPlaceholders {
 			continue
 		}
-		v.sources = append(v.sources, mixer.VideoSource{ID: mixer.SourceID(p.id), Frame: f, Name: p.display})
+		v.sources = append(v.sources, mixer.VideoSource{ID: mixer.SourceID(p.id), Frame: f, Name: p.display, Version: version})
 	}
 	speaker := v.hold.Update(r.loudest, now)
-	canvas := v.frames.Get(v.cfg.Width, v.cfg.Height)
-	defer canvas.Release()
+	canvas := v.canvas
 	tiles, err := v.comp.Compose(canvas, v.sources, speaker)
 	for _, s := range v.sources {
 		if s.Frame != nil {
@@ -64,6 +66,13 @@ func (r *Room) videoTick(now time.Time) {
 		return
 	}
 	v.tiles = append(v.tiles[:0], tiles...)
+	// Each camera's decode worker scales its next pictures to the tile
+	// they will fill, so the compositor copies them.
+	for _, t := range tiles {
+		if p := r.parts[ParticipantID(t.ID)]; p != nil && p.vin != nil {
+			p.vin.setTile(t.Rect.Dx(), t.Rect.Dy())
+		}
+	}
 
 	dur := v.period() * time.Duration(1+v.gap)
 	v.gap = 0

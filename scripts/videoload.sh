@@ -8,6 +8,8 @@
 # (decode N, tile with xstack, libx264 in one thread) on the server's core.
 # Prints the server's and ffmpeg's CPU per output frame and their ratio.
 # Further arguments go to videoload (-settle 5s, -send-only...).
+# PROFILE=FILE also takes a CPU profile of the server over the window
+# (the server's -pprof) and prints where its time went.
 #
 #   scripts/videoload.sh [N] [WINDOW] [videoload flags...]
 #   scripts/videoload.sh 9 10s
@@ -51,10 +53,16 @@ done
 go build -o "$tmp/tessera" ./cmd/tessera
 go build -o "$tmp/videoload" ./scripts/videoload
 freeport() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-port=$(freeport)
+port=$(freeport) mport=$(freeport)
 taskset -c "$last" "$tmp/tessera" -listen "127.0.0.1:$port" -ws-listen "" -media-port 0 -media-bind 127.0.0.1 \
-  -sip-listen "" -session-timeout 10m -log-level warn 2>"$tmp/tessera.log" &
+  -sip-listen "" -session-timeout 10m -log-level warn -metrics-listen "127.0.0.1:$mport" -pprof -admin-key videoload 2>"$tmp/tessera.log" &
 server=$!
 for _ in $(seq 50); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.2; done
-taskset -c "$others" "$tmp/videoload" -addr "127.0.0.1:$port" -pid "$server" -core "$last" \
-  -clips "$clipList" -n "$n" -window "$window" "$@" || { tail -20 "$tmp/tessera.log" >&2; exit 1; }
+prof=()
+[ -n "${PROFILE:-}" ] && prof=(-pprof "127.0.0.1:$mport" -profile "$PROFILE")
+taskset -c "$others" "$tmp/videoload" -addr "127.0.0.1:$port" -pid "$server" -core "$last" -admin-key videoload \
+  -clips "$clipList" -n "$n" -window "$window" "${prof[@]}" "$@" || { tail -20 "$tmp/tessera.log" >&2; exit 1; }
+if [ -n "${PROFILE:-}" ]; then
+  echo "server CPU profile ($PROFILE), by package and by function:"
+  go tool pprof -top -nodecount=25 "$tmp/tessera" "$PROFILE" 2>/dev/null | sed -n '1,35p'
+fi

@@ -42,14 +42,16 @@ type Config struct {
 	MediaBind string `yaml:"media_bind"`
 	MediaPort int    `yaml:"media_port"`
 	// MediaSocketBuffer is the media port's receive and send buffer.
-	MediaSocketBuffer int    `yaml:"media_socket_buffer"`
-	PublicIPs         string `yaml:"public_ips"`
-	ICETCP            bool   `yaml:"ice_tcp"`
-	ICELoopback       bool   `yaml:"ice_loopback"`
-	Workers           int    `yaml:"workers"`
-	PinWorkers        bool   `yaml:"pin_workers"`
-	MaxTalkers        int    `yaml:"max_talkers"`
-	DemoRoom          bool   `yaml:"demo_room"`
+	MediaSocketBuffer int `yaml:"media_socket_buffer"`
+	// MediaPacing spreads each peer's packets at its bandwidth estimate.
+	MediaPacing bool   `yaml:"media_pacing"`
+	PublicIPs   string `yaml:"public_ips"`
+	ICETCP      bool   `yaml:"ice_tcp"`
+	ICELoopback bool   `yaml:"ice_loopback"`
+	Workers     int    `yaml:"workers"`
+	PinWorkers  bool   `yaml:"pin_workers"`
+	MaxTalkers  int    `yaml:"max_talkers"`
+	DemoRoom    bool   `yaml:"demo_room"`
 	// MaxInputSize bounds a camera's picture, WxH, in either orientation.
 	MaxInputSize string  `yaml:"max_input_size"`
 	DecodeBudget float64 `yaml:"decode_budget"`
@@ -75,6 +77,8 @@ type Config struct {
 	// Metrics.
 	MetricsListen string `yaml:"metrics_listen"`
 	MetricsKey    string `yaml:"metrics_key"`
+	// Pprof serves Go's profiler on the metrics listener.
+	Pprof bool `yaml:"pprof"`
 	// Janus API security and the Janus admin API.
 	APISecret        string `yaml:"api_secret"`
 	TokenAuth        bool   `yaml:"token_auth"`
@@ -140,6 +144,7 @@ func bind(fs *flag.FlagSet, c *Config, configFile *string) {
 	fs.DurationVar(&c.WSSessionWait, "ws-session-wait", c.WSSessionWait, "a WebSocket with no Janus session this long after it opened is closed (code 1008)")
 	fs.StringVar(&c.MediaBind, "media-bind", c.MediaBind, "address the media port listens on")
 	fs.IntVar(&c.MediaPort, "media-port", c.MediaPort, "the one UDP (and ICE-TCP) port all media uses; 0 picks one")
+	fs.BoolVar(&c.MediaPacing, "media-pacing", c.MediaPacing, "pace each WebRTC peer's packets at its bandwidth estimate (for viewers behind links that drop bursts; costs CPU)")
 	fs.IntVar(&c.MediaSocketBuffer, "media-socket-buffer", c.MediaSocketBuffer, "receive and send buffer of the media port in bytes (beyond net.core.rmem_max only with CAP_NET_ADMIN); -1: the kernel's default")
 	fs.StringVar(&c.PublicIPs, "public-ips", c.PublicIPs, "comma-separated public addresses announced instead of local ones (1:1 NAT)")
 	fs.BoolVar(&c.ICETCP, "ice-tcp", c.ICETCP, "accept ICE over TCP on the media port number")
@@ -161,6 +166,7 @@ func bind(fs *flag.FlagSet, c *Config, configFile *string) {
 	bindSIP(fs, &c.SIP)
 	bindCluster(fs, &c.Cluster)
 	fs.StringVar(&c.MetricsListen, "metrics-listen", c.MetricsListen, "listen address of the Prometheus metrics (/metrics); empty disables them")
+	fs.BoolVar(&c.Pprof, "pprof", c.Pprof, "serve Go's profiler under /debug/pprof/ on the metrics listener (behind -metrics-key)")
 	fs.StringVar(&c.MetricsKey, "metrics-key", c.MetricsKey, "bearer key the metrics listener requires (empty: none)")
 	fs.StringVar(&c.APISecret, "api-secret", c.APISecret, "secret every Janus API request must carry as apisecret (error 403 otherwise); empty: none")
 	fs.BoolVar(&c.TokenAuth, "token-auth", c.TokenAuth, "every Janus API request must carry a stored token (added through the Janus admin API or -janus-tokens)")
@@ -291,6 +297,8 @@ func (c Config) validate() error {
 		if _, _, err := net.SplitHostPort(c.MetricsListen); err != nil {
 			return fmt.Errorf("%w: metrics listen %q: %w", errConfig, c.MetricsListen, err)
 		}
+	} else if c.Pprof {
+		return fmt.Errorf("%w: -pprof needs -metrics-listen", errConfig)
 	}
 	if c.Workers < 0 {
 		return fmt.Errorf("%w: workers %d", errConfig, c.Workers)

@@ -83,7 +83,7 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 	// first), whose connections it made.
 	webrtc, err := rtc.NewEngine(rtc.EngineConfig{
 		BindIP: cfg.MediaBind, UDPPort: cfg.MediaPort, DisableTCP: !cfg.ICETCP,
-		PublicIPs: cfg.publicIPs(), ExcludeLoopback: !cfg.ICELoopback, SocketBuffer: cfg.MediaSocketBuffer, Logger: log,
+		PublicIPs: cfg.publicIPs(), ExcludeLoopback: !cfg.ICELoopback, SocketBuffer: cfg.MediaSocketBuffer, Pacing: cfg.MediaPacing, Logger: log,
 	})
 	if err != nil {
 		return fmt.Errorf("media: %w", err)
@@ -237,6 +237,9 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 		meter.SetGateway(gw)
 		mux := http.NewServeMux()
 		mux.Handle("GET /metrics", meter.Handler(cfg.MetricsKey))
+		if cfg.Pprof {
+			mux.Handle("/debug/pprof/", meter.Guard(cfg.MetricsKey, profiler()))
+		}
 		servers = append(servers, newServer(mux))
 		addrs = append(addrs, cfg.MetricsListen)
 	}

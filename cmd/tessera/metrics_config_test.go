@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"testing"
@@ -34,5 +35,38 @@ func TestMetricsConfig(t *testing.T) {
 		if _, err := loadConfig([]string{"-metrics-listen", bad}, env(nil), io.Discard); !errors.Is(err, errConfig) {
 			t.Errorf("metrics listen %q: err = %v, want a configuration error", bad, err)
 		}
+	}
+}
+
+// -pprof mounts the profiler on the metrics listener, behind its key;
+// without the flag it is not there, and without a metrics listener the
+// flag is refused.
+func TestProfilerOnMetricsListener(t *testing.T) {
+	if _, err := loadConfig([]string{"-pprof"}, env(nil), io.Discard); !errors.Is(err, errConfig) {
+		t.Errorf("-pprof without -metrics-listen: err = %v, want a configuration error", err)
+	}
+	get := func(addr, key string) int {
+		req, _ := http.NewRequest("GET", "http://"+addr+"/debug/pprof/cmdline", nil)
+		if key != "" {
+			req.Header.Set("Authorization", "Bearer "+key)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	on, off := freeAddr(t), freeAddr(t)
+	startServer(t, "-metrics-listen", on, "-metrics-key", "k", "-pprof")
+	startServer(t, "-metrics-listen", off)
+	if got := get(on, "k"); got != http.StatusOK {
+		t.Errorf("with the key: %d, want 200", got)
+	}
+	if got := get(on, ""); got != http.StatusUnauthorized {
+		t.Errorf("without the key: %d, want 401", got)
+	}
+	if got := get(off, ""); got != http.StatusNotFound {
+		t.Errorf("without -pprof: %d, want 404", got)
 	}
 }

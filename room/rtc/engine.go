@@ -39,7 +39,13 @@ type EngineConfig struct {
 	// SocketBuffer is the receive and send buffer, in bytes, asked for the
 	// media port (0: DefaultSocketBuffer; negative: the kernel's default).
 	SocketBuffer int
-	Logger       *slog.Logger
+	// Pacing spreads each peer's packets over time at its bandwidth
+	// estimate (pion's leaky-bucket pacer, a queue and a 5 ms ticker per
+	// peer). Off by default: packets leave as their frame is written, and
+	// the socket's send buffer absorbs a keyframe's burst. Turn it on for
+	// viewers behind links with shallow buffers that drop bursts.
+	Pacing bool
+	Logger *slog.Logger
 }
 
 // Engine is the one pion API of the process: codecs, RTP header
@@ -169,8 +175,12 @@ func NewEngine(cfg EngineConfig) (*Engine, error) {
 	// leave (after the pacer, retransmissions included) and arrive.
 	reg.Add(&e.meter)
 	ccf, err := cc.NewInterceptor(func() (cc.BandwidthEstimator, error) {
-		return gcc.NewSendSideBWE(gcc.SendSideBWEInitialBitrate(cfg.InitialBitrate), gcc.SendSideBWEMinBitrate(30_000),
-			gcc.SendSideBWEMaxBitrate(10_000_000))
+		opts := []gcc.Option{gcc.SendSideBWEInitialBitrate(cfg.InitialBitrate), gcc.SendSideBWEMinBitrate(30_000),
+			gcc.SendSideBWEMaxBitrate(10_000_000)}
+		if !cfg.Pacing {
+			opts = append(opts, gcc.SendSideBWEPacer(newDirectPacer()))
+		}
+		return gcc.NewSendSideBWE(opts...)
 	})
 	if err != nil {
 		e.Close()
@@ -196,7 +206,7 @@ func NewEngine(cfg EngineConfig) (*Engine, error) {
 	}
 	e.api = webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(reg), webrtc.WithSettingEngine(se))
 	cfg.Logger.Info("media port open", "udp", udp.LocalAddr().String(), "ice_tcp", !cfg.DisableTCP,
-		"public_ips", cfg.PublicIPs, "loopback", !cfg.ExcludeLoopback)
+		"public_ips", cfg.PublicIPs, "loopback", !cfg.ExcludeLoopback, "pacing", cfg.Pacing)
 	return e, nil
 }
 

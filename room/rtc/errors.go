@@ -22,4 +22,6 @@ var (
 	// ErrNotWebRTC: the participant already has a media connection of
 	// another kind.
 	ErrNotWebRTC = errors.New("rtc: the participant's media connection is not WebRTC")
+	// ErrUnknownStream: a packet for an SSRC the pacer was never given.
+	ErrUnknownStream = errors.New("rtc: packet for an unknown stream")
 )

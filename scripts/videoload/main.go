@@ -22,9 +22,12 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"regexp"
@@ -51,6 +54,9 @@ func main() {
 	bitrate := flag.String("bitrate", "1500k", "composite bitrate of the ffmpeg reference")
 	sendOnly := flag.Bool("send-only", false, "cameras do not receive the composite (only the viewer does)")
 	noRef := flag.Bool("no-ffmpeg", false, "skip the ffmpeg reference")
+	adminKey := flag.String("admin-key", "", "the server's -admin-key (the room's outputs are read from the admin API)")
+	pprofAddr := flag.String("pprof", "", "the server's metrics listener with -pprof (host:port): a CPU profile of the window is taken")
+	profOut := flag.String("profile", "videoload.pprof", "where the CPU profile is written (with -pprof)")
 	flag.Parse()
 	fail := func(err error) {
 		fmt.Fprintln(os.Stderr, "videoload:", err)
@@ -82,10 +88,18 @@ func main() {
 
 	r := &run{addr: *addr}
 	defer r.close()
-	res, err := r.server(*pid, *n, clips, *fps, *sendOnly, *settle, *window)
+	var prof profiler
+	if *pprofAddr != "" {
+		prof = profiler{url: "http://" + *pprofAddr + "/debug/pprof/profile", out: *profOut}
+	}
+	res, err := r.server(*pid, *n, clips, *fps, *sendOnly, *settle, *window, prof)
 	if err != nil {
 		r.close()
 		fail(err)
+	}
+	outs, err := roomOutputs(*addr, *adminKey)
+	if err != nil {
+		outs = err.Error()
 	}
 	r.close()
 	fmt.Printf("tessera: %d cameras 640x360@%d H.264 (%d clips), 1 viewer%s, window %v\n",
@@ -97,6 +111,7 @@ func main() {
 	if res.frames == 0 {
 		fail(errors.New("the viewer decoded no composite picture in the window"))
 	}
+	fmt.Println("  room outputs:", outs)
 	tms := res.cpu * 1000 / float64(res.frames)
 	fmt.Printf("  server CPU per output frame: %.2f ms\n", tms)
 	if *noRef {
@@ -156,7 +171,7 @@ func firstFrame(p *testpeer.Peer, start time.Time, stop <-chan struct{}) <-chan 
 	return ch
 }
 
-func (r *run) server(pid, n int, clips [][][]byte, fps int, sendOnly bool, settle, window time.Duration) (serverResult, error) {
+func (r *run) server(pid, n int, clips [][][]byte, fps int, sendOnly bool, settle, window time.Duration, prof profiler) (serverResult, error) {
 	var res serverResult
 	stop := make(chan struct{})
 	defer close(stop)
@@ -194,7 +209,11 @@ func (r *run) server(pid, n int, clips [][][]byte, fps int, sendOnly bool, settl
 	}
 	f0, k0, e0 := v.peer.VideoStats()
 	t0 := time.Now()
+	profiled := prof.start(window)
 	time.Sleep(window)
+	if err := <-profiled; err != nil {
+		return res, err
+	}
 	c1, err := procstat.CPUSeconds(pid)
 	if err != nil {
 		return res, err
@@ -295,4 +314,71 @@ func tail(s string) string {
 		s = s[len(s)-600:]
 	}
 	return s
+}
+
+// profiler takes a CPU profile of the server over the window from its
+// /debug/pprof/profile endpoint (an empty url: none).
+type profiler struct{ url, out string }
+
+func (p profiler) start(window time.Duration) <-chan error {
+	done := make(chan error, 1)
+	if p.url == "" {
+		done <- nil
+		return done
+	}
+	go func() {
+		resp, err := http.Get(fmt.Sprintf("%s?seconds=%d", p.url, max(1, int(window.Seconds()))))
+		if err != nil {
+			done <- fmt.Errorf("profile: %w", err)
+			return
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			done <- fmt.Errorf("profile: %s", resp.Status)
+			return
+		}
+		f, err := os.Create(p.out)
+		if err == nil {
+			_, err = io.Copy(f, resp.Body)
+			err = errors.Join(err, f.Close())
+		}
+		done <- err
+	}()
+	return done
+}
+
+// roomOutputs describes the composite encoders of room 1234 as the admin
+// API reports them (how many tiers were encoded in the run).
+func roomOutputs(addr, key string) (string, error) {
+	req, err := http.NewRequest("GET", "http://"+addr+"/admin/rooms/1234", nil)
+	if err != nil {
+		return "", err
+	}
+	req.Header.Set("Authorization", "Bearer "+key)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	var st struct {
+		Outputs []struct {
+			Codec   string `json:"codec"`
+			Width   int    `json:"width"`
+			Height  int    `json:"height"`
+			Viewers int    `json:"viewers"`
+			Frames  uint64 `json:"frames"`
+		} `json:"video_outputs"`
+		Skipped uint64 `json:"video_skipped_ticks"`
+	}
+	if resp.StatusCode != http.StatusOK {
+		return "", fmt.Errorf("admin API: %s", resp.Status)
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
+		return "", err
+	}
+	var parts []string
+	for _, o := range st.Outputs {
+		parts = append(parts, fmt.Sprintf("%s %dx%d viewers %d frames %d", o.Codec, o.Width, o.Height, o.Viewers, o.Frames))
+	}
+	return fmt.Sprintf("%s; skipped ticks %d", strings.Join(parts, ", "), st.Skipped), nil
 }

@@ -153,10 +153,17 @@ func (m *Metrics) ObserveRequest(request string, code int, took time.Duration) {
 // request needs "Authorization: Bearer KEY"; without it, or with a wrong
 // one, it is answered 401 with a JSON error.
 func (m *Metrics) Handler(key string) http.Handler {
-	h := promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{
+	return m.Guard(key, promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{
 		ErrorLog:      slog.NewLogLogger(m.log.Handler(), slog.LevelWarn),
 		ErrorHandling: promhttp.ContinueOnError,
-	})
+	}))
+}
+
+// Guard lets a request through to h only with the bearer key (every
+// request when key is empty); wrong keys count against the client's
+// address like the metrics' own. The profiler shares the metrics
+// listener through it.
+func (m *Metrics) Guard(key string, h http.Handler) http.Handler {
 	if key == "" {
 		return h
 	}
