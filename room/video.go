@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/pion/rtp"
+
 	"github.com/tessera-mcu/tessera/codec"
 	"github.com/tessera-mcu/tessera/codec/h264"
 	"github.com/tessera-mcu/tessera/codec/vp8"
@@ -95,6 +97,7 @@ func (k outputKey) String() string { return fmt.Sprintf("%s/%d", k.codec, k.tier
 type videoOutput struct {
 	key     outputKey
 	enc     codec.VideoEncoder
+	pay     rtp.Payloader // cuts pictures into RTP payloads (see packetize)
 	viewers int
 	// keyWanted: a keyframe was asked for; it is forced once the last one
 	// is keyGap old (requests coalesce: the most urgent gap wins).

@@ -119,6 +119,7 @@ func (r *Room) videoTick(now time.Time) {
 			o.lastKey = now
 		}
 		sample := Frame{Data: append([]byte(nil), pkt.Data...), Duration: o.carry}
+		sample.Packets = o.packetize(sample.Data)
 		o.carry = 0
 		r.recordVideo(o.key, sample.Data, pkt.Keyframe, now)
 		r.streamVideo(o, sample.Data, pkt.Keyframe)

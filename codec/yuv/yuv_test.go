@@ -88,28 +88,32 @@ func TestScaleAllocatesNothing(t *testing.T) {
 	}
 }
 
+// BenchmarkScale covers the ratios the compositor meets (tiles of the
+// 2x2, 3x3 and 4x4 grids at 1280x720, the speaker's feature tile, the
+// tiers) with each filter worth having, to pick a filter per ratio.
 func BenchmarkScale(b *testing.B) {
-	for _, tc := range []struct {
-		name           string
-		sw, sh, dw, dh int
-		f              Filter
-	}{
-		{"1280x720->426x240/box", 1280, 720, 426, 240, Box},
-		{"1280x720->640x360/box", 1280, 720, 640, 360, Box},
-		{"1280x720->640x360/bilinear", 1280, 720, 640, 360, Bilinear},
-		{"640x360->1280x720/bilinear", 640, 360, 1280, 720, Bilinear},
-		{"640x360->426x240/box", 640, 360, 426, 240, Box},
-	} {
-		b.Run(tc.name, func(b *testing.B) {
-			src := codec.NewFrame(tc.sw, tc.sh)
-			codectest.MovingPicture(src, 7)
-			dst := codec.NewFrame(tc.dw, tc.dh)
-			b.ReportAllocs()
-			for b.Loop() {
-				if err := Scale(dst, src, tc.f); err != nil {
-					b.Fatal(err)
+	sizes := []struct{ sw, sh, dw, dh int }{
+		{640, 360, 640, 360},  // 2x2 grid tile: a copy
+		{640, 360, 424, 238},  // 3x3 grid tile (1.5:1)
+		{640, 360, 320, 180},  // 4x4 grid tile (2:1)
+		{1280, 720, 424, 238}, // a 720p camera in a 3x3 tile (3:1)
+		{1280, 720, 640, 360}, // the second tier (2:1)
+		{640, 360, 1072, 604}, // the speaker's feature tile (upscale)
+	}
+	for _, sz := range sizes {
+		for _, f := range []Filter{Nearest, Linear, Bilinear, Box} {
+			name := fmt.Sprintf("%dx%d->%dx%d/%s", sz.sw, sz.sh, sz.dw, sz.dh, map[Filter]string{Nearest: "nearest", Linear: "linear", Bilinear: "bilinear", Box: "box"}[f])
+			b.Run(name, func(b *testing.B) {
+				src := codec.NewFrame(sz.sw, sz.sh)
+				codectest.MovingPicture(src, 7)
+				dst := codec.NewFrame(sz.dw, sz.dh)
+				b.ReportAllocs()
+				for b.Loop() {
+					if err := Scale(dst, src, f); err != nil {
+						b.Fatal(err)
+					}
 				}
-			}
-		})
+			})
+		}
 	}
 }

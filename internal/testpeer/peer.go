@@ -74,6 +74,11 @@ type Options struct {
 	// SendOnly makes a contributor that receives nothing (no mix, no
 	// composite to decode).
 	SendOnly bool
+	// NoDecode receives the composite and assembles its frames (they
+	// count in VideoStats) without decoding them: a load generator's
+	// many participants cost it little, and the server's work is the
+	// same. VideoFrame stays nil.
+	NoDecode bool
 	// Flash sends, at every whole second of one clock, white video frames
 	// for two frame intervals (black otherwise) and a 100 ms 1 kHz beep
 	// (silence otherwise): a lip-sync test signal.

@@ -277,6 +277,10 @@ func (p *Peer) receiveVideo(t *webrtc.TrackRemote) {
 			if (h264Stream && h264.ContainsIDR(data)) || (!h264Stream && len(data) > 2 && data[0]&1 == 0) {
 				p.video.keyframes.Add(1)
 			}
+			if p.opts.NoDecode {
+				p.video.frames.Add(1)
+				continue
+			}
 			f, err := dec.Decode(data)
 			if err != nil {
 				p.video.errors.Add(1)

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/pion/rtp"
+	"github.com/pion/rtp/codecs"
 )
 
 // Codec names of the composite and of cameras.
@@ -80,6 +81,28 @@ type Frame struct {
 	// codec (Link.MixCodec), frames of the old codec may still be on
 	// their way; the connection drops those.
 	Codec string
+	// Packets, for a picture of the composite, is Data already cut into
+	// RTP payloads of at most PacketPayload bytes in the WebRTC
+	// packetization (H.264 packetization-mode 1, VP8 with picture IDs):
+	// cut once per picture and shared, read-only, by every viewer of the
+	// output, whose connection only numbers and stamps them. A
+	// connection that packetizes otherwise ignores it; nil for audio.
+	Packets [][]byte
+}
+
+// PacketPayload bounds the payloads in Frame.Packets: 1200-byte RTP
+// packets less their fixed header (header extensions come on top).
+const PacketPayload = 1188
+
+// NewPayloader returns the packetizer that makes Frame.Packets for a
+// composite codec (CodecH264 or CodecVP8). It keeps state from picture
+// to picture (VP8 picture IDs, H.264 parameter sets held for the next
+// NAL unit's STAP-A): one per stream.
+func NewPayloader(codecName string) rtp.Payloader {
+	if codecName == CodecH264 {
+		return &codecs.H264Payloader{}
+	}
+	return &codecs.VP8Payloader{EnablePictureID: true}
 }
 
 // FrameWriter sends a participant's outgoing audio or video. The room

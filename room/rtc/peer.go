@@ -191,14 +191,14 @@ func (c *peerConn) setup(link endpoint.Link, info offerInfo, prefer, stream stri
 	if v := info.video; v != nil {
 		m.vcodec = chooseVideoCodec(v, prefer)
 		if v.receives() {
-			track, err := webrtc.NewTrackLocalStaticSample(videoCapability(m.vcodec), "video", stream)
+			track, err := webrtc.NewTrackLocalStaticRTP(videoCapability(m.vcodec), "video", stream)
 			if err != nil {
 				return m, err
 			}
 			if err = addTrack(pc, track, v.answerDirection(), link.RequestKeyframe, func(n uint32) { link.ReportLost(true, n) }); err != nil {
 				return m, err
 			}
-			m.video = trackWriter{track}
+			m.video = newVideoWriter(track, endpoint.NewPayloader(m.vcodec))
 		} else if _, err := pc.AddTransceiverFromKind(webrtc.RTPCodecTypeVideo, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly}); err != nil {
 			return m, err
 		}
@@ -248,7 +248,7 @@ func (w trackWriter) WriteFrame(f endpoint.Frame) error {
 
 // addTrack attaches an outgoing track on a transceiver of the offer's
 // direction and starts its sender's RTCP reader.
-func addTrack(pc *webrtc.PeerConnection, track *webrtc.TrackLocalStaticSample, dir webrtc.RTPTransceiverDirection,
+func addTrack(pc *webrtc.PeerConnection, track webrtc.TrackLocal, dir webrtc.RTPTransceiverDirection,
 	onPLI func(), onLost func(uint32)) error {
 	tr, err := pc.AddTransceiverFromTrack(track, webrtc.RTPTransceiverInit{Direction: dir})
 	if err != nil {

@@ -103,7 +103,7 @@ func main() {
 	}
 	r.close()
 	fmt.Printf("tessera: %d cameras 640x360@%d H.264 (%d clips), 1 viewer%s, window %v\n",
-		*n, *fps, len(paths), map[bool]string{true: ", cameras send only", false: ", cameras also decode the composite"}[*sendOnly], *window)
+		*n, *fps, len(paths), map[bool]string{true: ", cameras send only", false: ", cameras also receive the composite"}[*sendOnly], *window)
 	fmt.Printf("  server CPU %.1f%% of a core, composite %.1f fps (viewer), decoded %s, keyframes %d, decode errors %d\n",
 		res.cpu*100/res.secs, float64(res.frames)/res.secs, res.size, res.keyframes, res.errors)
 	fmt.Printf("  join to first composite frame: viewer %v, cameras max %v (%d of %d)\n",
@@ -180,7 +180,8 @@ func (r *run) server(pid, n int, clips [][][]byte, fps int, sendOnly bool, settl
 		start := time.Now()
 		j, err := joinWebRTC(r.addr, fmt.Sprintf("camera%d", i), testpeer.Options{
 			ToneHz: 300 + 50*float64(i), Amplitude: 0.05, Video: "h264",
-			VideoWidth: 640, VideoHeight: 360, VideoFPS: fps, VideoClip: clips[i%len(clips)], SendOnly: sendOnly})
+			VideoWidth: 640, VideoHeight: 360, VideoFPS: fps, VideoClip: clips[i%len(clips)], SendOnly: sendOnly,
+			NoDecode: true})
 		if err != nil {
 			return res, fmt.Errorf("camera%d: %w", i, err)
 		}
