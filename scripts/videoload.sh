@@ -8,7 +8,8 @@
 # (decode N, tile with xstack, libx264 in one thread) on the server's core.
 # Prints the server's and ffmpeg's CPU per output frame and their ratio.
 # Further arguments go to videoload (-settle 5s, -send-only...).
-# PROFILE=FILE also takes a CPU profile of the server over the window
+# SERVER=PATH runs that tessera binary instead of building this tree (to
+# compare two builds with the same runner). PROFILE=FILE also takes a CPU profile of the server over the window
 # (the server's -pprof) and prints where its time went.
 #
 #   scripts/videoload.sh [N] [WINDOW] [videoload flags...]
@@ -50,12 +51,12 @@ for c in "${clips[@]}"; do
   echo "clip $(basename "$c"): $(( $(stat -c %s "$c") * 8 / 10 / 1000 )) kbps" >&2
 done
 
-go build -o "$tmp/tessera" ./cmd/tessera
+if [ -n "${SERVER:-}" ]; then cp "$SERVER" "$tmp/tessera"; else go build -o "$tmp/tessera" ./cmd/tessera; fi
 go build -o "$tmp/videoload" ./scripts/videoload
 freeport() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 port=$(freeport) mport=$(freeport)
 taskset -c "$last" "$tmp/tessera" -listen "127.0.0.1:$port" -ws-listen "" -media-port 0 -media-bind 127.0.0.1 \
-  -sip-listen "" -session-timeout 10m -log-level warn -metrics-listen "127.0.0.1:$mport" -pprof -admin-key videoload 2>"$tmp/tessera.log" &
+  -sip-listen "" -session-timeout 10m -log-level warn -admin-key videoload ${PROFILE:+-metrics-listen "127.0.0.1:$mport" -pprof} 2>"$tmp/tessera.log" &
 server=$!
 for _ in $(seq 50); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.2; done
 prof=()
