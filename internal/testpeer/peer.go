@@ -66,6 +66,10 @@ type Options struct {
 	// h264.SplitAccessUnits), played at VideoFPS in a loop. The first one
 	// should hold an IDR picture with its parameter sets.
 	VideoClip [][]byte
+	// Simulcast, if set, sends the camera as these layers, each its own
+	// RTP stream (a=simulcast:send with a=rid lines in the offer), in
+	// place of one stream of VideoWidth x VideoHeight; VideoFPS applies.
+	Simulcast []Layer
 	// VideoGarbage sends random bytes as video frames.
 	VideoGarbage bool
 	// RecvOnly makes a viewer: audio and video (if Video is set, in that
@@ -105,8 +109,11 @@ type Peer struct {
 	connOnce  sync.Once
 	epoch     time.Time // the Flash clock's origin
 
-	video videoState
-	sync  syncState
+	video  videoState
+	layers []*sendLayer // Options.Simulcast's
+	// simulcastSender sends the layers.
+	simulcastSender *webrtc.RTPSender
+	sync            syncState
 
 	mu       sync.Mutex
 	pcm      []int16   // everything decoded, in arrival order
@@ -121,7 +128,7 @@ type Peer struct {
 	packetDur atomic.Int64
 }
 
-func newAPI(levelExt, tcp bool, video string) (*webrtc.API, error) {
+func newAPI(levelExt, tcp bool, video string, simulcast bool) (*webrtc.API, error) {
 	me := &webrtc.MediaEngine{}
 	if err := me.RegisterCodec(webrtc.RTPCodecParameters{
 		RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2, SDPFmtpLine: "minptime=10;useinbandfec=1"},
@@ -131,6 +138,11 @@ func newAPI(levelExt, tcp bool, video string) (*webrtc.API, error) {
 	}
 	if video != "" {
 		if err := me.RegisterCodec(webrtc.RTPCodecParameters{RTPCodecCapability: videoCapability(video), PayloadType: 96}, webrtc.RTPCodecTypeVideo); err != nil {
+			return nil, err
+		}
+	}
+	if simulcast {
+		if err := registerSimulcast(me); err != nil {
 			return nil, err
 		}
 	}
@@ -159,7 +171,7 @@ func New(opts Options) (*Peer, error) {
 	if opts.Amplitude == 0 {
 		opts.Amplitude = 0.25
 	}
-	api, err := newAPI(!opts.NoLevel, opts.TCP, opts.Video)
+	api, err := newAPI(!opts.NoLevel, opts.TCP, opts.Video, len(opts.Simulcast) > 0)
 	if err != nil {
 		return nil, err
 	}
@@ -193,7 +205,12 @@ func New(opts Options) (*Peer, error) {
 			return nil, err
 		}
 		go drainRTCP(p.sender)
-		if opts.Video != "" {
+		if opts.Video != "" && len(opts.Simulcast) > 0 {
+			if err := p.addSimulcast(); err != nil {
+				pc.Close()
+				return nil, err
+			}
+		} else if opts.Video != "" {
 			if err := p.addVideo(); err != nil {
 				pc.Close()
 				return nil, err
@@ -273,6 +290,14 @@ func (p *Peer) Accept(answer string) error {
 	if p.video.track != nil {
 		p.wg.Add(1)
 		go p.sendVideo()
+	}
+	fps := p.opts.VideoFPS
+	if fps == 0 {
+		fps = 15
+	}
+	for _, l := range p.layers {
+		p.wg.Add(1)
+		go p.sendLayerVideo(l, fps)
 	}
 	return nil
 }
