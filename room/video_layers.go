@@ -276,15 +276,22 @@ func packetPictureSize(codecName string, payload []byte) (w, h int, ok bool) {
 	return vp8.KeyframeSize(p.Payload)
 }
 
-// layerStats tells how many layers the camera has, and the RID and size
-// of the one whose pictures are decoded.
-func (in *videoInput) layerStats() (n int, rid string, w, h int) {
+// layerStats tells how many layers the camera has, the RID and size of
+// the one whose pictures are decoded, and, for a simulcast camera, each
+// layer's.
+func (in *videoInput) layerStats(now time.Time) (n int, rid string, w, h int, list []LayerStats) {
 	in.recvMu.Lock()
 	n = len(in.layers)
+	if n > 1 || n == 1 && in.layers[0].rid != "" {
+		for _, l := range in.layers {
+			lw, lh := l.pictureSize()
+			list = append(list, LayerStats{RID: l.rid, Width: lw, Height: lh, Flowing: l.flowing(now)})
+		}
+	}
 	in.recvMu.Unlock()
 	if l := in.shown.Load(); l != nil {
 		rid = l.rid
 		w, h = l.pictureSize()
 	}
-	return n, rid, w, h
+	return n, rid, w, h, list
 }

@@ -323,9 +323,21 @@ type VideoInputStats struct {
 	LayerHeight   int    `json:"layer_height"`
 	LayerSwitches uint64 `json:"layer_switches"`
 	LayerDropped  uint64 `json:"layer_dropped_packets"`
+	// LayerList describes each layer of a simulcast camera.
+	LayerList []LayerStats `json:"layer_list,omitempty"`
 	// BitrateCap is the bitrate a single-stream camera was last told to
 	// stay under for its tile (RTCP REMB, bits per second; 0: none).
 	BitrateCap uint64 `json:"bitrate_cap_bps"`
+}
+
+// LayerStats describes one simulcast layer of a camera: its RID, the
+// picture size its keyframes announce (0 until one is seen), and whether
+// its packets are arriving.
+type LayerStats struct {
+	RID     string `json:"rid"`
+	Width   int    `json:"width"`
+	Height  int    `json:"height"`
+	Flowing bool   `json:"flowing"`
 }
 
 func (r *Room) videoStats(s *RoomStats) {
@@ -347,7 +359,7 @@ func (r *Room) videoStats(s *RoomStats) {
 				DecodeErrors: in.decodeErrors.Load(), Dropped: in.dropped.Load(), Lost: in.lost.Load(), PLIs: in.plis.Load(),
 				Oversized: in.oversized.Load(), OverBudget: in.budgetDrops.Load(),
 				LayerSwitches: in.switches.Load(), LayerDropped: in.layerDropped.Load(), BitrateCap: in.capped.Load()}
-			st.Layers, st.Layer, st.LayerWidth, st.LayerHeight = in.layerStats()
+			st.Layers, st.Layer, st.LayerWidth, st.LayerHeight, st.LayerList = in.layerStats(time.Now())
 			s.VideoInputs = append(s.VideoInputs, st)
 		}
 	}
