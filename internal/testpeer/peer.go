@@ -128,7 +128,7 @@ type Peer struct {
 	packetDur atomic.Int64
 }
 
-func newAPI(levelExt, tcp bool, video string, simulcast bool) (*webrtc.API, error) {
+func newAPI(levelExt, tcp bool, video string) (*webrtc.API, error) {
 	me := &webrtc.MediaEngine{}
 	if err := me.RegisterCodec(webrtc.RTPCodecParameters{
 		RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2, SDPFmtpLine: "minptime=10;useinbandfec=1"},
@@ -138,11 +138,6 @@ func newAPI(levelExt, tcp bool, video string, simulcast bool) (*webrtc.API, erro
 	}
 	if video != "" {
 		if err := me.RegisterCodec(webrtc.RTPCodecParameters{RTPCodecCapability: videoCapability(video), PayloadType: 96}, webrtc.RTPCodecTypeVideo); err != nil {
-			return nil, err
-		}
-	}
-	if simulcast {
-		if err := registerSimulcast(me); err != nil {
 			return nil, err
 		}
 	}
@@ -171,7 +166,7 @@ func New(opts Options) (*Peer, error) {
 	if opts.Amplitude == 0 {
 		opts.Amplitude = 0.25
 	}
-	api, err := newAPI(!opts.NoLevel, opts.TCP, opts.Video, len(opts.Simulcast) > 0)
+	api, err := newAPI(!opts.NoLevel, opts.TCP, opts.Video)
 	if err != nil {
 		return nil, err
 	}

@@ -34,19 +34,9 @@ type sendLayer struct {
 	sent        atomic.Uint64
 }
 
-// registerSimulcast adds the header extensions a simulcast sender needs
-// for video: the MID and the RTP stream IDs (RFC 8852).
-func registerSimulcast(me *webrtc.MediaEngine) error {
-	for _, uri := range []string{sdp.SDESMidURI, sdp.SDESRTPStreamIDURI, sdp.SDESRepairRTPStreamIDURI} {
-		if err := me.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: uri}, webrtc.RTPCodecTypeVideo); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 // addSimulcast adds the camera as the layers of Options.Simulcast, on
-// one transceiver: the offer carries a=simulcast:send with their RIDs.
+// one transceiver: the offer carries a=simulcast:send with their RIDs
+// (pion's default interceptors register the MID and RID extensions).
 func (p *Peer) addSimulcast() error {
 	var sender *webrtc.RTPSender
 	for i, l := range p.opts.Simulcast {
