@@ -16,6 +16,8 @@ type decodeJob struct {
 	in      *videoInput
 	data    []byte
 	arrived time.Time // the frame's first packet
+	layer   *layer    // the camera's layer it belongs to
+	reset   bool      // the first frame of another layer: a new decoder
 }
 
 // decodePool decodes video on worker threads pinned to cores, driven by
@@ -115,7 +117,7 @@ func (w *decodeWorker) decode(j decodeJob, log *slog.Logger) {
 			j.in.fail(recovered(v, &panics.decode, log, "video decode panicked; ending the input", "codec", j.in.codec))
 		}
 	}()
-	j.in.decode(j.data, j.arrived, w.frames)
+	j.in.decode(j.data, j.arrived, j.layer, j.reset, w.frames)
 }
 
 // bind assigns an input to the worker with the fewest inputs.

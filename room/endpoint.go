@@ -213,7 +213,16 @@ func (l *Link) MixCodec(conn Connection, codec string) error {
 // back to the sender.
 func (l *Link) ReadVideo(conn Connection, src RTPReader, codec string, fb SenderFeedback) {
 	r, id := l.get()
-	r.readVideo(id, conn, src, codec, fb)
+	r.readVideo(id, conn, src, codec, "", fb)
+}
+
+// ReadVideoLayer reads one simulcast layer of the participant's camera,
+// named by its RTP stream ID rid, until its track ends (it blocks). The
+// layers of one camera share its tile: the room decodes the one the tile
+// needs.
+func (l *Link) ReadVideoLayer(conn Connection, src RTPReader, codec, rid string, fb SenderFeedback) {
+	r, id := l.get()
+	r.readVideo(id, conn, src, codec, rid, fb)
 }
 
 // Attach gives participant id its media connection: its mix and

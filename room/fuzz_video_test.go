@@ -190,7 +190,7 @@ func runVideoFuzz(t *testing.T, name string, pictures [][]byte, ops []byte) {
 		now = now.Add(time.Second)
 	}
 	if in.decoded.Load() == before {
-		a := in.asm
+		a := in.layers[0].asm
 		t.Fatalf("a clean keyframe after the fuzzed stream was not decoded: assembler %d frames, %d dropped, %d late, %d duplicates; input %d frames, %d keyframes, %d decode errors, %d dropped",
 			a.Frames, a.Dropped, a.Late, a.Duplicates, in.frames.Load(), in.keyframes.Load(), in.decodeErrors.Load(), in.dropped.Load())
 	}

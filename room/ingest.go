@@ -35,41 +35,79 @@ func (r *Room) readerPanic(id ParticipantID, media string) {
 	}
 }
 
-// readVideo reads a participant's camera from src until the track ends
-// (on the track's own goroutine).
-func (r *Room) readVideo(id ParticipantID, conn Connection, src RTPReader, codecName string, fb SenderFeedback) {
+// readVideo reads a participant's camera, or one layer of it (rid set),
+// from src until the track ends (on the track's own goroutine). The
+// layers of a simulcast camera share one input, which decodes one of
+// them at a time.
+func (r *Room) readVideo(id ParticipantID, conn Connection, src RTPReader, codecName, rid string, fb SenderFeedback) {
 	if r.video == nil || r.decode == nil {
 		return
 	}
 	w := r.decode.bind()
-	defer r.decode.unbind(w)
-	in := newVideoInput(codecName, w, fb, r.log.With("participant", id))
+	type joined struct {
+		in *videoInput
+		l  *layer
+	}
+	var (
+		in *videoInput
+		l  *layer
+	)
+	if rid == "" {
+		in = newVideoInput(codecName, w, fb, r.log.With("participant", id))
+		l = in.cur
+	} else {
+		in = newVideoInput(codecName, w, nil, r.log.With("participant", id, "simulcast", true))
+		l = in.addLayer(rid, fb)
+	}
 	in.count = r.count
-	registered := make(chan bool, 1)
+	registered := make(chan joined, 1)
 	r.post(func() {
 		p := r.parts[id]
 		if p == nil || p.conn != conn || p.viewer {
-			registered <- false // a viewer is not seen
+			registered <- joined{} // a viewer is not seen
 			return
 		}
 		if old := p.vin; old != nil {
+			// Another layer of the camera joins its input; a new camera
+			// (or a layer of a new one) replaces it.
+			if rid != "" && old.joins(conn, codecName, rid) {
+				registered <- joined{old, old.addLayer(rid, fb)}
+				return
+			}
 			go old.close() // waits for a decode in flight: not on the tick
 		}
+		in.conn = conn
 		p.vin = in
-		registered <- true
+		registered <- joined{in, l}
 	})
+	var got joined
 	select {
-	case ok := <-registered:
-		if !ok {
-			in.close()
+	case got = <-registered:
+	case <-r.done:
+	}
+	if got.in != in {
+		in.close()
+		r.decode.unbind(w)
+		if got.in == nil {
 			return
 		}
-	case <-r.done:
-		in.close()
-		return
+		in, l = got.in, got.l
 	}
+	// The input stays bound to its worker until its last reader ends.
+	in.recvMu.Lock()
+	in.readers++
+	in.recvMu.Unlock()
+	defer func() {
+		in.recvMu.Lock()
+		in.readers--
+		last := in.readers == 0
+		in.recvMu.Unlock()
+		if last {
+			r.decode.unbind(in.worker)
+		}
+	}()
 	defer r.readerPanic(id, "video")
-	in.read(src)
+	in.readLayer(l, src)
 }
 
 // connState follows what a participant's connection reports (room

@@ -24,19 +24,30 @@ import (
 const pliInterval = 500 * time.Millisecond
 
 // videoInput is one participant's camera on its way into the composite.
-// The network reader goroutine assembles frames and gates them on
-// keyframes; a decode worker decodes them; the room tick takes the latest
-// picture.
+// The network reader goroutine (one per layer of a simulcast camera)
+// assembles frames of the layer decoded and gates them on keyframes; a
+// decode worker decodes them; the room tick takes the latest picture.
 type videoInput struct {
 	codec  string
 	worker *decodeWorker
 	log    *slog.Logger
-	sender SenderFeedback
+	// conn is the connection the camera came on (room goroutine).
+	conn Connection
 
-	// Reader goroutine only.
-	asm     *frames.Assembler
-	needKey bool
-	lastPLI time.Time
+	// Reader goroutines, under recvMu.
+	recvMu sync.Mutex
+	// layers are the camera's RTP streams; cur is the one decoded (nil:
+	// none yet), want the one to switch to at its next keyframe (nil:
+	// none). steered is when the layer was last reconsidered; downSince
+	// when the tile started wanting a smaller layer than cur.
+	layers       []*layer
+	cur, want    *layer
+	steered      time.Time
+	downSince    time.Time
+	readers      int  // layer readers running; the last unbinds the worker
+	resetDecoder bool // the next frame decoded starts a new layer
+	bitrateCap   bitrateCap
+	needKey      bool
 	// tooBig: the last key frame was larger than the input limits; its
 	// frames are dropped until a key frame that fits.
 	tooBig     bool
@@ -77,7 +88,15 @@ type videoInput struct {
 	recent []decoded
 
 	packets, frames, keyframes, decoded atomic.Uint64
-	decodeErrors, dropped, lost, plis   atomic.Uint64
+	// layerDropped: packets of layers not decoded; switches: changes of
+	// the layer decoded.
+	layerDropped, switches atomic.Uint64
+	// capped is the bitrate the camera was last told to stay under
+	// (bits per second; 0: none).
+	capped atomic.Uint64
+	// shown is the layer of the newest picture decoded (decode worker).
+	shown                             atomic.Pointer[layer]
+	decodeErrors, dropped, lost, plis atomic.Uint64
 	// oversized: frames dropped for their size; budgetDrops: for the
 	// input's decode time.
 	oversized, budgetDrops atomic.Uint64
@@ -123,37 +142,102 @@ func newDepacketizer(codecName string) func() frames.Depacketizer {
 	return func() frames.Depacketizer { return &codecs.VP8Packet{} }
 }
 
+// newVideoInput makes the input of a camera. With a sender, the camera
+// sends one stream, the input's only layer; without, its simulcast
+// layers are added as their tracks arrive (addLayer).
 func newVideoInput(codecName string, w *decodeWorker, sender SenderFeedback, log *slog.Logger) *videoInput {
-	return &videoInput{
-		codec: codecName, worker: w, sender: sender, log: log,
-		asm:     frames.New(newDepacketizer(codecName), retransmitWait),
-		needKey: true,
+	in := &videoInput{codec: codecName, worker: w, log: log, needKey: true}
+	if sender != nil {
+		in.cur = in.addLayer("", sender)
 	}
+	return in
 }
 
-// read assembles frames from the track until it ends.
-func (in *videoInput) read(src RTPReader) {
-	in.requestKeyframe(time.Now())
+// addLayer adds a stream of the camera; it is not decoded before the
+// input chooses it.
+func (in *videoInput) addLayer(rid string, fb SenderFeedback) *layer {
+	l := &layer{rid: rid, fb: fb, asm: frames.New(newDepacketizer(in.codec), retransmitWait)}
+	in.recvMu.Lock()
+	in.layers = append(in.layers, l)
+	in.recvMu.Unlock()
+	return l
+}
+
+// joins reports whether a new layer rid of a camera on conn belongs to
+// this input (room goroutine): a layered input of the same connection and
+// codec that has no layer of that name yet.
+func (in *videoInput) joins(conn Connection, codecName, rid string) bool {
+	if in.conn != conn || in.codec != codecName || in.failed.Load() {
+		return false
+	}
+	in.recvMu.Lock()
+	defer in.recvMu.Unlock()
+	if len(in.layers) == 0 || in.layers[0].rid == "" {
+		return false
+	}
+	for _, l := range in.layers {
+		if l.rid == rid {
+			return false
+		}
+	}
+	return true
+}
+
+// readLayer reads a layer's track until it ends.
+func (in *videoInput) readLayer(l *layer, src RTPReader) {
+	defer l.ended.Store(true)
+	in.recvMu.Lock()
+	in.layerKeyframe(l, time.Now()) // its size, and a start for whichever is chosen
+	in.recvMu.Unlock()
 	for {
 		pkt, err := src.ReadRTP()
 		if err != nil {
 			return
 		}
-		in.receive(pkt, time.Now())
+		in.receiveLayer(l, pkt, time.Now())
 	}
 }
 
-// receive takes one RTP packet (reader goroutine): it goes into the frame
-// assembler, and every frame that completes goes on to decode.
+// receive takes one RTP packet of the input's first layer.
 func (in *videoInput) receive(pkt *rtp.Packet, now time.Time) {
+	in.receiveLayer(in.layers[0], pkt, now)
+}
+
+// receiveLayer takes one RTP packet of layer l (its reader goroutine):
+// a packet of the layer decoded, or of the one the input is switching
+// to, goes into the layer's frame assembler, and every frame that
+// completes goes on to decode; other layers' packets are dropped.
+func (in *videoInput) receiveLayer(l *layer, pkt *rtp.Packet, now time.Time) {
 	in.packets.Add(1)
-	in.asm.Push(pkt, now)
+	l.last.Store(now.UnixNano())
+	if w, h, ok := packetPictureSize(in.codec, pkt.Payload); ok {
+		l.size.Store(uint64(w)<<32 | uint64(h))
+	}
+	in.recvMu.Lock()
+	defer in.recvMu.Unlock()
+	in.steer(now)
+	in.capBitrate(now)
+	if l != in.cur && l != in.want {
+		in.layerDropped.Add(1)
+		return
+	}
+	l.asm.Push(pkt, now)
 	for {
-		data, lost, ok := in.asm.Pop(now)
+		data, lost, ok := l.asm.Pop(now)
 		if !ok {
 			return
 		}
-		in.frame(data, lost, in.asm.Arrived(), now)
+		if l == in.want {
+			if !isKeyframe(in.codec, data) {
+				in.layerKeyframe(l, now)
+				continue
+			}
+			in.switchTo(l)
+		}
+		if l != in.cur {
+			continue
+		}
+		in.frame(data, lost, l.asm.Arrived(), now)
 	}
 }
 
@@ -211,30 +295,23 @@ func (in *videoInput) frame(data []byte, lostBefore bool, arrived, now time.Time
 	// One input may hold only a few places in its worker's queue, so a
 	// camera the worker cannot keep up with (a huge picture, a flood of
 	// frames) loses its own frames, not its neighbours'.
-	if in.queued.Add(1) > maxQueuedPerInput || !in.worker.submit(decodeJob{in: in, data: data, arrived: arrived}) {
+	if in.queued.Add(1) > maxQueuedPerInput ||
+		!in.worker.submit(decodeJob{in: in, data: data, arrived: arrived, layer: in.cur, reset: in.resetDecoder}) {
 		in.queued.Add(-1)
 		in.dropped.Add(1)
 		in.needKey = true
 		in.requestKeyframe(now)
+		return
 	}
+	in.resetDecoder = false
 }
 
 // maxQueuedPerInput bounds the frames of one input waiting for (or in)
 // decode: at 30 fps, 100 ms of pictures.
 const maxQueuedPerInput = 3
 
-func (in *videoInput) requestKeyframe(now time.Time) {
-	if now.Sub(in.lastPLI) < pliInterval {
-		return
-	}
-	in.lastPLI = now
-	if err := in.sender.RequestKeyframe(); err == nil {
-		in.plis.Add(1)
-		if in.count != nil {
-			in.count.keyframeRequestsOut.Add(1)
-		}
-	}
-}
+// requestKeyframe asks the layer decoded for a keyframe.
+func (in *videoInput) requestKeyframe(now time.Time) { in.layerKeyframe(in.cur, now) }
 
 // askToShrink tells a sender of pictures larger than the limits to lower
 // its bitrate (and with it, a browser lowers its resolution) and asks for
@@ -244,7 +321,9 @@ func (in *videoInput) askToShrink(now time.Time) {
 		return
 	}
 	in.lastLimit = now
-	_ = in.sender.LimitBitrate(oversizeBitrate)
+	if in.cur != nil {
+		_ = in.cur.fb.LimitBitrate(oversizeBitrate)
+	}
 	in.requestKeyframe(now)
 }
 
@@ -278,8 +357,9 @@ func isKeyframe(codecName string, data []byte) bool {
 	return len(data) >= 3 && data[0]&1 == 0
 }
 
-// decode runs on the input's decode worker.
-func (in *videoInput) decode(data []byte, arrived time.Time, frames *codec.FramePool) {
+// decode runs on the input's decode worker. reset starts a new decoder
+// (the frame is a keyframe of another layer than the last one's).
+func (in *videoInput) decode(data []byte, arrived time.Time, l *layer, reset bool, frames *codec.FramePool) {
 	defer in.queued.Add(-1)
 	in.decMu.Lock()
 	defer in.decMu.Unlock()
@@ -287,6 +367,10 @@ func (in *videoInput) decode(data []byte, arrived time.Time, frames *codec.Frame
 		return // frames queued before the input ended
 	}
 	runHook(&testHooks.decode, in)
+	if reset && in.dec != nil {
+		in.dec.Close()
+		in.dec = nil
+	}
 	if in.dec == nil {
 		var err error
 		if in.codec == CodecH264 {
@@ -325,6 +409,7 @@ func (in *videoInput) decode(data []byte, arrived time.Time, frames *codec.Frame
 		in.errLog.Warn(in.log, "cannot scale a picture to its tile", "err", err)
 		return
 	}
+	in.shown.Store(l)
 	in.decodeDone(f)
 	// How long pictures take from their first packet to the compositor:
 	// waits for retransmissions included (a moving average).

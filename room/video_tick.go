@@ -312,6 +312,33 @@ type VideoInputStats struct {
 	// limits; OverBudget: for the input's decode time.
 	Oversized  uint64 `json:"oversized"`
 	OverBudget uint64 `json:"over_budget"`
+	// Layers is how many simulcast layers the camera sends (1: a single
+	// stream). Layer is the RID of the one whose pictures are decoded
+	// ("" for a single stream), LayerWidth x LayerHeight its size (from
+	// its keyframes; 0 until one is seen); LayerSwitches counts changes
+	// of layer, LayerDropped the packets of the layers not decoded
+	// (Packets counts those of every layer).
+	Layers        int    `json:"layers"`
+	Layer         string `json:"layer"`
+	LayerWidth    int    `json:"layer_width"`
+	LayerHeight   int    `json:"layer_height"`
+	LayerSwitches uint64 `json:"layer_switches"`
+	LayerDropped  uint64 `json:"layer_dropped_packets"`
+	// LayerList describes each layer of a simulcast camera.
+	LayerList []LayerStats `json:"layer_list,omitempty"`
+	// BitrateCap is the bitrate a single-stream camera was last told to
+	// stay under for its tile (RTCP REMB, bits per second; 0: none).
+	BitrateCap uint64 `json:"bitrate_cap_bps"`
+}
+
+// LayerStats describes one simulcast layer of a camera: its RID, the
+// picture size its keyframes announce (0 until one is seen), and whether
+// its packets are arriving.
+type LayerStats struct {
+	RID     string `json:"rid"`
+	Width   int    `json:"width"`
+	Height  int    `json:"height"`
+	Flowing bool   `json:"flowing"`
 }
 
 func (r *Room) videoStats(s *RoomStats) {
@@ -328,10 +355,13 @@ func (r *Room) videoStats(s *RoomStats) {
 	}
 	for _, p := range r.order {
 		if in := p.vin; in != nil {
-			s.VideoInputs = append(s.VideoInputs, VideoInputStats{Participant: p.id, Codec: in.codec,
+			st := VideoInputStats{Participant: p.id, Codec: in.codec,
 				Packets: in.packets.Load(), Frames: in.frames.Load(), Keyframes: in.keyframes.Load(), Decoded: in.decoded.Load(),
 				DecodeErrors: in.decodeErrors.Load(), Dropped: in.dropped.Load(), Lost: in.lost.Load(), PLIs: in.plis.Load(),
-				Oversized: in.oversized.Load(), OverBudget: in.budgetDrops.Load()})
+				Oversized: in.oversized.Load(), OverBudget: in.budgetDrops.Load(),
+				LayerSwitches: in.switches.Load(), LayerDropped: in.layerDropped.Load(), BitrateCap: in.capped.Load()}
+			st.Layers, st.Layer, st.LayerWidth, st.LayerHeight, st.LayerList = in.layerStats(time.Now())
+			s.VideoInputs = append(s.VideoInputs, st)
 		}
 	}
 }

@@ -66,6 +66,10 @@ type Options struct {
 	// h264.SplitAccessUnits), played at VideoFPS in a loop. The first one
 	// should hold an IDR picture with its parameter sets.
 	VideoClip [][]byte
+	// Simulcast, if set, sends the camera as these layers, each its own
+	// RTP stream (a=simulcast:send with a=rid lines in the offer), in
+	// place of one stream of VideoWidth x VideoHeight; VideoFPS applies.
+	Simulcast []Layer
 	// VideoGarbage sends random bytes as video frames.
 	VideoGarbage bool
 	// RecvOnly makes a viewer: audio and video (if Video is set, in that
@@ -110,8 +114,11 @@ type Peer struct {
 	connOnce  sync.Once
 	epoch     time.Time // the Flash clock's origin
 
-	video videoState
-	sync  syncState
+	video  videoState
+	layers []*sendLayer // Options.Simulcast's
+	// simulcastSender sends the layers.
+	simulcastSender *webrtc.RTPSender
+	sync            syncState
 
 	mu       sync.Mutex
 	pcm      []int16   // everything decoded, in arrival order
@@ -198,7 +205,12 @@ func New(opts Options) (*Peer, error) {
 			return nil, err
 		}
 		go drainRTCP(p.sender)
-		if opts.Video != "" {
+		if opts.Video != "" && len(opts.Simulcast) > 0 {
+			if err := p.addSimulcast(); err != nil {
+				pc.Close()
+				return nil, err
+			}
+		} else if opts.Video != "" {
 			if err := p.addVideo(); err != nil {
 				pc.Close()
 				return nil, err
@@ -278,6 +290,14 @@ func (p *Peer) Accept(answer string) error {
 	if p.video.track != nil {
 		p.wg.Add(1)
 		go p.sendVideo()
+	}
+	fps := p.opts.VideoFPS
+	if fps == 0 {
+		fps = 15
+	}
+	for _, l := range p.layers {
+		p.wg.Add(1)
+		go p.sendLayerVideo(l, fps)
 	}
 	return nil
 }

@@ -38,6 +38,11 @@ type videoState struct {
 	errors      atomic.Uint64
 	keyRequests atomic.Uint64
 	sentFrames  atomic.Uint64
+
+	// The last REMB received about the camera.
+	rembMu  sync.Mutex
+	rembBps float32
+	rembAt  time.Time
 }
 
 type decodedCounter struct {
@@ -78,9 +83,11 @@ func (p *Peer) addVideo() error {
 				return
 			}
 			for _, pk := range pkts {
-				switch pk.(type) {
+				switch pk := pk.(type) {
 				case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
 					p.video.keyRequests.Add(1)
+				case *rtcp.ReceiverEstimatedMaximumBitrate:
+					p.video.remb(pk.Bitrate)
 				}
 			}
 		}

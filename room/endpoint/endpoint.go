@@ -154,6 +154,11 @@ type Link interface {
 	// ReadVideo reads the participant's camera (codec CodecVP8 or
 	// CodecH264) from src into the room until the track ends; it blocks.
 	ReadVideo(conn Connection, src RTPReader, codec string, fb SenderFeedback)
+	// ReadVideoLayer is ReadVideo for one layer of a simulcast camera
+	// (RFC 8853): rid is the layer's RTP stream ID (RFC 8852) and fb
+	// talks to that layer's stream. The layers of one camera each call it
+	// on their own goroutine; the room decodes one of them at a time.
+	ReadVideoLayer(conn Connection, src RTPReader, codec, rid string, fb SenderFeedback)
 	// ReportLost gives the receiver's cumulative count of packets lost
 	// of the audio (video false) or video the room sends it (from its
 	// RTCP receiver reports).

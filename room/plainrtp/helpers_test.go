@@ -186,6 +186,8 @@ func (l *fakeLink) MixCodec(_ endpoint.Connection, codec string) error {
 }
 func (l *fakeLink) ReadVideo(endpoint.Connection, endpoint.RTPReader, string, endpoint.SenderFeedback) {
 }
+func (l *fakeLink) ReadVideoLayer(endpoint.Connection, endpoint.RTPReader, string, string, endpoint.SenderFeedback) {
+}
 func (l *fakeLink) ReportLost(video bool, n uint32) {
 	l.mu.Lock()
 	defer l.mu.Unlock()

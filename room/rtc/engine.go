@@ -241,8 +241,13 @@ func registerCodecs(me *webrtc.MediaEngine) error {
 			return fmt.Errorf("register %s: %w", c.MimeType, err)
 		}
 	}
-	if err := me.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: sdp.SDESMidURI}, webrtc.RTPCodecTypeVideo); err != nil {
-		return fmt.Errorf("register mid for video: %w", err)
+	// MID and the RTP stream IDs (RFC 8852) let a browser send its camera
+	// as simulcast: an offer with a=simulcast and a=rid lines is answered
+	// with a=simulcast:recv, and each layer arrives as its own track.
+	for _, uri := range []string{sdp.SDESMidURI, sdp.SDESRTPStreamIDURI, sdp.SDESRepairRTPStreamIDURI} {
+		if err := me.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: uri}, webrtc.RTPCodecTypeVideo); err != nil {
+			return fmt.Errorf("register %s for video: %w", uri, err)
+		}
 	}
 	return nil
 }

@@ -213,7 +213,14 @@ func (c *peerConn) setup(link endpoint.Link, info offerInfo, prefer, stream stri
 			if strings.EqualFold(remote.Codec().MimeType, webrtc.MimeTypeH264) {
 				name = endpoint.CodecH264
 			}
-			link.ReadVideo(c, src, name, rtcpFeedback{pc: pc, ssrc: uint32(remote.SSRC())})
+			// A simulcast layer (RID set) has its own SSRC: keyframe
+			// requests go to that layer.
+			fb := rtcpFeedback{pc: pc, ssrc: uint32(remote.SSRC())}
+			if rid := remote.RID(); rid != "" {
+				link.ReadVideoLayer(c, src, name, rid, fb)
+				return
+			}
+			link.ReadVideo(c, src, name, fb)
 		}
 	})
 	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {

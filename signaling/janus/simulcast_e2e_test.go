@@ -1,0 +1,195 @@
+package janus
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tessera-mcu/tessera/room"
+)
+
+// TestSimulcastFromChromium publishes Chromium's fake camera (1280x720)
+// as three simulcast layers (q, h, f: scaleResolutionDownBy 4, 2, 1)
+// through the unmodified janus.js into janus.plugin.mcu, in a room whose
+// grid has nine tiles (eight participants without cameras take the
+// others). The server decodes the small layer; pinned in the presentation
+// layout, the participant's input moves to the full layer within a
+// second, and its pictures keep being decoded through the switch (no
+// frozen tile).
+func TestSimulcastFromChromium(t *testing.T) {
+	node := needNode(t)
+	chromium := needChromium(t)
+	s := newServer(t, Options{})
+	s.gw.Register(NewVideoMCU(s.rooms, s.webrtc, quietLog(), nil))
+	r, err := s.rooms.Get(1234)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	for i := range 8 {
+		if _, _, err := r.Join(ctx, room.JoinRequest{Display: fmt.Sprint("filler", i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	files := map[string]string{
+		"/e2e/simulcast.html": filepath.Join(e2eDir, "simulcast.html"),
+		"/e2e/janus.es.js":    filepath.Join(e2eDir, "node_modules", "janus-gateway", "npm", "dist", "janus.es.js"),
+		"/e2e/adapter.js":     filepath.Join(e2eDir, "node_modules", "webrtc-adapter", "out", "adapter.js"),
+	}
+	api := s.http.Config.Handler
+	page := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if f, ok := files[req.URL.Path]; ok {
+			http.ServeFile(w, req, f)
+			return
+		}
+		api.ServeHTTP(w, req)
+	}))
+	defer page.Close()
+
+	cmd := exec.CommandContext(ctx, node, "simulcast-chromium.mjs", page.URL+"/e2e/simulcast.html",
+		"ws"+strings.TrimPrefix(page.URL, "http")+"/janus")
+	cmd.Dir = e2eDir
+	cmd.Env = append(os.Environ(), "CHROMIUM="+chromium)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	lines := make(chan string, 256)
+	go func() {
+		defer close(lines)
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+	}()
+	var lastLayers string
+	defer func() {
+		_ = stdin.Close() // the page leaves
+		for l := range lines {
+			lastLayers = l
+		}
+		_ = cmd.Wait()
+		t.Logf("browser's last report: %s", lastLayers)
+	}()
+
+	var up struct {
+		ID              room.ParticipantID `json:"id"`
+		Steps, Errors   []string
+		OfferSimulcast  bool `json:"offerSimulcast"`
+		AnswerSimulcast bool `json:"answerSimulcast"`
+	}
+	select {
+	case l, ok := <-lines:
+		if !ok {
+			t.Fatalf("the browser ended before its media was up: %s", stderr.String())
+		}
+		if err := json.Unmarshal([]byte(l), &up); err != nil {
+			t.Fatalf("%q: %v", l, err)
+		}
+	case <-ctx.Done():
+		t.Fatal("no report from the browser")
+	}
+	t.Logf("browser: steps %v, errors %v, simulcast offered %v, answered %v", up.Steps, up.Errors, up.OfferSimulcast, up.AnswerSimulcast)
+	if up.ID == 0 || len(up.Errors) > 0 || !up.OfferSimulcast || !up.AnswerSimulcast {
+		t.Fatalf("the browser did not publish simulcast: %+v", up)
+	}
+
+	input := func() room.VideoInputStats {
+		st, err := r.Stats(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, in := range st.VideoInputs {
+			if in.Participant == up.ID {
+				return in
+			}
+		}
+		return room.VideoInputStats{}
+	}
+	flowing := func(in room.VideoInputStats, rid string) bool {
+		for _, l := range in.LayerList {
+			if l.RID == rid {
+				return l.Flowing && l.Width > 0
+			}
+		}
+		return false
+	}
+	// The grid: the small layer decoded, once the browser sends all
+	// three (its bandwidth estimate has to grow for the full one).
+	var in room.VideoInputStats
+	deadline := time.Now().Add(45 * time.Second)
+	for {
+		in = input()
+		if in.Layer == "q" && in.Decoded > 0 && flowing(in, "q") && flowing(in, "h") && flowing(in, "f") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("in the grid: layer %q, %d decoded, layers %+v", in.Layer, in.Decoded, in.LayerList)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Logf("grid: layer %q %dx%d decoded (%d pictures), layers %+v, %d packets of others dropped",
+		in.Layer, in.LayerWidth, in.LayerHeight, in.Decoded, in.LayerList, in.LayerDropped)
+
+	// Pinned: the full layer within a second, decoding all along.
+	if err := r.SetLayout(ctx, room.LayoutPresentation, up.ID); err != nil {
+		t.Fatal(err)
+	}
+	from := time.Now()
+	last, lastAt := in.Decoded, from
+	var took, frozen, stalled time.Duration
+	prev := from
+	for time.Since(from) < 3*time.Second {
+		time.Sleep(30 * time.Millisecond)
+		now := time.Now()
+		// The test's own scheduling delays (a busy machine) are not the
+		// server's.
+		if gap := now.Sub(prev) - 30*time.Millisecond; gap > 100*time.Millisecond {
+			stalled += gap
+		}
+		prev = now
+		in = input()
+		if in.Decoded > last {
+			frozen = max(frozen, now.Sub(lastAt))
+			last, lastAt = in.Decoded, now
+		}
+		if took == 0 && in.Layer == "f" {
+			took = now.Sub(from)
+		}
+	}
+	frozen = max(frozen, time.Since(lastAt))
+	t.Logf("pinned: layer %q %dx%d after %v, %d switches; longest time without a new picture %v (test stalled %v)",
+		in.Layer, in.LayerWidth, in.LayerHeight, took, in.LayerSwitches, frozen, stalled)
+	if took == 0 {
+		t.Fatalf("pinned: still layer %q after 3 s", in.Layer)
+	}
+	if took > time.Second+stalled {
+		t.Errorf("the full layer took %v, want <= 1 s", took)
+	}
+	if frozen > 500*time.Millisecond+stalled {
+		t.Errorf("no new picture for %v during the switch: a frozen tile", frozen)
+	}
+	if in.LayerWidth < 1000 {
+		t.Errorf("the full layer is %dx%d", in.LayerWidth, in.LayerHeight)
+	}
+}
