@@ -8,7 +8,10 @@
 # (decode N, tile with xstack, libx264 in one thread) on the server's core.
 # Prints the server's and ffmpeg's CPU per output frame and their ratio.
 # Further arguments go to videoload (-settle 5s, -send-only...).
-# SERVER=PATH runs that tessera binary instead of building this tree (to
+# SIMULCAST=1 makes each camera send three simulcast layers (the clip at
+# 640x360, 320x180 and 160x90, like a browser's) from a send-only
+# publisher, with a viewer of its own in its place; the ffmpeg reference
+# still decodes the full clips. SERVER=PATH runs that tessera binary instead of building this tree (to
 # compare two builds with the same runner). PROFILE=FILE also takes a CPU profile of the server over the window
 # (the server's -pprof) and prints where its time went.
 #
@@ -45,6 +48,14 @@ for i in $(seq 0 $(( n - 1 ))); do
     -t 10 -an -c:v libx264 -preset veryfast -profile:v baseline -level 3.1 -pix_fmt yuv420p \
     -b:v 800k -maxrate 800k -bufsize 800k -g 60 -bf 0 -x264-params repeat-headers=1 -f h264 "$out"
   clips+=("$out")
+  if [ -n "${SIMULCAST:-}" ]; then
+    for l in h:320:180:300k q:160:90:100k; do
+      IFS=: read -r rid lw lh rate <<<"$l"
+      taskset -c "$others" ffmpeg -hide_banner -loglevel error -nostdin -f h264 -i "$out" -vf "scale=$lw:$lh" \
+        -an -c:v libx264 -preset veryfast -profile:v baseline -pix_fmt yuv420p -b:v "$rate" -maxrate "$rate" -bufsize "$rate" \
+        -g 60 -bf 0 -x264-params repeat-headers=1 -f h264 "$tmp/clip$i.$rid.h264"
+    done
+  fi
 done
 clipList=$(IFS=,; echo "${clips[*]}")
 for c in "${clips[@]}"; do
@@ -62,7 +73,7 @@ for _ in $(seq 50); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && b
 prof=()
 [ -n "${PROFILE:-}" ] && prof=(-pprof "127.0.0.1:$mport" -profile "$PROFILE")
 taskset -c "$others" "$tmp/videoload" -addr "127.0.0.1:$port" -pid "$server" -core "$last" -admin-key videoload \
-  -clips "$clipList" -n "$n" -window "$window" "${prof[@]}" "$@" || { tail -20 "$tmp/tessera.log" >&2; exit 1; }
+  -clips "$clipList" -n "$n" -window "$window" ${SIMULCAST:+-simulcast} "${prof[@]}" "$@" || { tail -20 "$tmp/tessera.log" >&2; exit 1; }
 if [ -n "${PROFILE:-}" ]; then
   echo "server CPU profile ($PROFILE), by package and by function:"
   go tool pprof -top -nodecount=25 "$tmp/tessera" "$PROFILE" 2>/dev/null | sed -n '1,35p'

@@ -792,3 +792,19 @@ func BenchmarkDecode(b *testing.B) {
 }
 
 func errorsIsCorrupt(err error) bool { return errors.Is(err, codec.ErrCorrupt) }
+
+// The size read from the encoder's own parameter sets is the picture's,
+// not the macroblocks': x264 codes 320x180 as 320x192 and crops it.
+func TestParameterSetsGiveTheShownSize(t *testing.T) {
+	for _, size := range [][2]int{{320, 180}, {640, 360}, {1280, 720}, {426, 240}} {
+		enc := newEncoder(t, EncoderConfig{Width: size[0], Height: size[1], FPS: 30})
+		f := codec.NewFrame(size[0], size[1])
+		pkt, err := enc.Encode(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if w, h, ok := nal.PictureSize(pkt.Data); !ok || w != size[0] || h != size[1] {
+			t.Errorf("%dx%d: parameter sets say %dx%d (ok %v)", size[0], size[1], w, h, ok)
+		}
+	}
+}

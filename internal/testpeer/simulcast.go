@@ -23,6 +23,10 @@ type Layer struct {
 	RID           string
 	Width, Height int
 	Color         codec.YUV
+	// Clip, if set, is what the layer sends instead of pictures it
+	// encodes itself: H.264 access units, as Options.VideoClip (the layer
+	// then ignores Color; Width and Height should be the clip's).
+	Clip [][]byte
 }
 
 // sendLayer is a layer being sent.
@@ -110,15 +114,20 @@ func (p *Peer) sendLayerVideo(l *sendLayer, fps int) {
 		err error
 	)
 	bitrate := max(l.Width*l.Height*3, 100_000)
-	if p.opts.Video == "h264" {
+	switch {
+	case len(l.Clip) > 0:
+	case p.opts.Video == "h264":
 		enc, err = h264.NewEncoder(h264.EncoderConfig{Width: l.Width, Height: l.Height, FPS: fps, Bitrate: bitrate})
-	} else {
+	default:
 		enc, err = vp8.NewEncoder(vp8.EncoderConfig{Width: l.Width, Height: l.Height, FPS: fps, Bitrate: bitrate})
 	}
 	if err != nil {
 		return
 	}
-	defer enc.Close()
+	if enc != nil {
+		defer enc.Close()
+	}
+	next := clipCursor(l.Clip)
 	var payloader rtp.Payloader = &codecs.VP8Payloader{EnablePictureID: true}
 	if p.opts.Video == "h264" {
 		payloader = &codecs.H264Payloader{}
@@ -140,17 +149,23 @@ func (p *Peer) sendLayerVideo(l *sendLayer, fps int) {
 		if l.stopped.Load() {
 			return
 		}
-		if k := l.keyRequests.Load(); k != seen {
-			seen = k
-			if kf, ok := enc.(codec.KeyframeForcer); ok {
+		k := l.keyRequests.Load()
+		wantKey := k != seen
+		seen = k
+		var data []byte
+		if enc == nil {
+			data = next(wantKey)
+		} else {
+			if kf, ok := enc.(codec.KeyframeForcer); ok && wantKey {
 				kf.ForceKeyframe()
 			}
+			pkt, err := enc.Encode(frame)
+			if err != nil || len(pkt.Data) == 0 {
+				continue
+			}
+			data = pkt.Data
 		}
-		pkt, err := enc.Encode(frame)
-		if err != nil || len(pkt.Data) == 0 {
-			continue
-		}
-		pkts := packetizer.Packetize(pkt.Data, uint32(90000/fps))
+		pkts := packetizer.Packetize(data, uint32(90000/fps))
 		for _, rp := range pkts {
 			if midID != 0 && ridID != 0 {
 				_ = rp.Header.SetExtension(midID, []byte(mid))
@@ -196,4 +211,27 @@ func (v *videoState) remb(bps float32) {
 	v.rembMu.Lock()
 	v.rembBps, v.rembAt = bps, time.Now()
 	v.rembMu.Unlock()
+}
+
+// clipCursor plays a clip of H.264 access units in a loop: each call
+// returns the next one, or with key the next one holding an IDR picture
+// (a clip cannot make a keyframe on demand).
+func clipCursor(clip [][]byte) func(key bool) []byte {
+	idr := make([]bool, len(clip))
+	for i, au := range clip {
+		idr[i] = h264.ContainsIDR(au)
+	}
+	i := -1
+	return func(key bool) []byte {
+		i = (i + 1) % len(clip)
+		if key {
+			for j := range len(clip) {
+				if n := (i + j) % len(clip); idr[n] {
+					i = n
+					break
+				}
+			}
+		}
+		return clip[i]
+	}
 }

@@ -199,16 +199,12 @@ func (p *Peer) sendVideo() {
 // unit sent the next one holding an IDR picture (the clip cannot encode
 // one on demand).
 func (p *Peer) sendClip(fps int) {
-	clip := p.opts.VideoClip
-	idr := make([]bool, len(clip))
-	for i, au := range clip {
-		idr[i] = h264.ContainsIDR(au)
-	}
+	next := clipCursor(p.opts.VideoClip)
 	dur := time.Second / time.Duration(fps)
 	tick := time.NewTicker(dur)
 	defer tick.Stop()
 	var seen uint64
-	for i := 0; ; i = (i + 1) % len(clip) {
+	for {
 		select {
 		case <-p.stop:
 			return
@@ -216,16 +212,10 @@ func (p *Peer) sendClip(fps int) {
 			return
 		case <-tick.C:
 		}
-		if k := p.video.keyRequests.Load(); k != seen {
-			seen = k
-			for j := range len(clip) {
-				if next := (i + j) % len(clip); idr[next] {
-					i = next
-					break
-				}
-			}
-		}
-		if p.video.track.WriteSample(media.Sample{Data: clip[i], Duration: dur}) == nil {
+		k := p.video.keyRequests.Load()
+		au := next(k != seen)
+		seen = k
+		if p.video.track.WriteSample(media.Sample{Data: au, Duration: dur}) == nil {
 			p.video.sentFrames.Add(1)
 		}
 	}

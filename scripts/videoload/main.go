@@ -53,6 +53,7 @@ func main() {
 	canvas := flag.String("canvas", "1280x720", "composite size of the ffmpeg reference (Tessera's default)")
 	bitrate := flag.String("bitrate", "1500k", "composite bitrate of the ffmpeg reference")
 	sendOnly := flag.Bool("send-only", false, "cameras do not receive the composite (only the viewer does)")
+	simulcast := flag.Bool("simulcast", false, "cameras send three simulcast layers: each clip X.h264 with X.h.h264 (half size) and X.q.h264 (quarter size)")
 	noRef := flag.Bool("no-ffmpeg", false, "skip the ffmpeg reference")
 	adminKey := flag.String("admin-key", "", "the server's -admin-key (the room's outputs are read from the admin API)")
 	pprofAddr := flag.String("pprof", "", "the server's metrics listener with -pprof (host:port): a CPU profile of the window is taken")
@@ -72,14 +73,29 @@ func main() {
 	}
 	paths := strings.Split(*clipList, ",")
 	clips := make([][][]byte, len(paths))
+	var layers [][]testpeer.Layer // per clip, with -simulcast
 	for i, p := range paths {
-		b, err := os.ReadFile(p)
-		if err != nil {
+		var err error
+		if clips[i], err = readClip(p); err != nil {
 			fail(err)
 		}
-		if clips[i] = h264.SplitAccessUnits(b); len(clips[i]) == 0 || !h264.ContainsIDR(clips[i][0]) {
-			fail(fmt.Errorf("%s: no access units, or the first holds no IDR picture", p))
+		if !*simulcast {
+			continue
 		}
+		var ls []testpeer.Layer
+		for _, l := range []struct {
+			rid, suffix string
+			div         int
+		}{{"q", ".q.h264", 4}, {"h", ".h.h264", 2}, {"f", "", 1}} {
+			au := clips[i]
+			if l.suffix != "" {
+				if au, err = readClip(strings.TrimSuffix(p, ".h264") + l.suffix); err != nil {
+					fail(err)
+				}
+			}
+			ls = append(ls, testpeer.Layer{RID: l.rid, Width: 640 / l.div, Height: 360 / l.div, Clip: au})
+		}
+		layers = append(layers, ls)
 	}
 	inputs := make([]string, *n)
 	for i := range inputs {
@@ -92,7 +108,7 @@ func main() {
 	if *pprofAddr != "" {
 		prof = profiler{url: "http://" + *pprofAddr + "/debug/pprof/profile", out: *profOut}
 	}
-	res, err := r.server(*pid, *n, clips, *fps, *sendOnly, *settle, *window, prof)
+	res, err := r.server(*pid, *n, clips, layers, *fps, *sendOnly, *settle, *window, prof)
 	if err != nil {
 		r.close()
 		fail(err)
@@ -102,8 +118,8 @@ func main() {
 		outs = err.Error()
 	}
 	r.close()
-	fmt.Printf("tessera: %d cameras 640x360@%d H.264 (%d clips), 1 viewer%s, window %v\n",
-		*n, *fps, len(paths), map[bool]string{true: ", cameras send only", false: ", cameras also receive the composite"}[*sendOnly], *window)
+	fmt.Printf("tessera: %d cameras 640x360@%d H.264%s (%d clips), 1 viewer%s, window %v\n",
+		*n, *fps, map[bool]string{true: " simulcast (640x360, 320x180, 160x90)", false: ""}[*simulcast], len(paths), map[bool]string{true: ", cameras send only", false: ", cameras also receive the composite"}[*sendOnly], *window)
 	fmt.Printf("  server CPU %.1f%% of a core, composite %.1f fps (viewer), decoded %s, keyframes %d, decode errors %d\n",
 		res.cpu*100/res.secs, float64(res.frames)/res.secs, res.size, res.keyframes, res.errors)
 	fmt.Printf("  join to first composite frame: viewer %v, cameras max %v (%d of %d)\n",
@@ -171,21 +187,34 @@ func firstFrame(p *testpeer.Peer, start time.Time, stop <-chan struct{}) <-chan 
 	return ch
 }
 
-func (r *run) server(pid, n int, clips [][][]byte, fps int, sendOnly bool, settle, window time.Duration, prof profiler) (serverResult, error) {
+func (r *run) server(pid, n int, clips [][][]byte, layers [][]testpeer.Layer, fps int, sendOnly bool, settle, window time.Duration, prof profiler) (serverResult, error) {
 	var res serverResult
 	stop := make(chan struct{})
 	defer close(stop)
 	var camFirst []<-chan time.Duration
 	for i := range n {
 		start := time.Now()
-		j, err := joinWebRTC(r.addr, fmt.Sprintf("camera%d", i), testpeer.Options{
+		opts := testpeer.Options{
 			ToneHz: 300 + 50*float64(i), Amplitude: 0.05, Video: "h264",
 			VideoWidth: 640, VideoHeight: 360, VideoFPS: fps, VideoClip: clips[i%len(clips)], SendOnly: sendOnly,
-			NoDecode: true})
+			NoDecode: true}
+		if layers != nil {
+			// A simulcast camera sends only (as a WHIP publisher would);
+			// a viewer of its own takes the composite it would have
+			// received, so the server sends as much as without simulcast.
+			opts.VideoClip, opts.Simulcast, opts.SendOnly = nil, layers[i%len(layers)], true
+		}
+		j, err := joinWebRTC(r.addr, fmt.Sprintf("camera%d", i), opts)
 		if err != nil {
 			return res, fmt.Errorf("camera%d: %w", i, err)
 		}
 		r.peers = append(r.peers, j)
+		if layers != nil && !sendOnly {
+			if j, err = joinWebRTC(r.addr, fmt.Sprintf("camera%d-screen", i), testpeer.Options{Video: "h264", RecvOnly: true, NoDecode: true}); err != nil {
+				return res, fmt.Errorf("camera%d's viewer: %w", i, err)
+			}
+			r.peers = append(r.peers, j)
+		}
 		if !sendOnly {
 			camFirst = append(camFirst, firstFrame(j.peer, start, stop))
 		}
@@ -370,6 +399,10 @@ func roomOutputs(addr, key string) (string, error) {
 			Frames  uint64 `json:"frames"`
 		} `json:"video_outputs"`
 		Skipped uint64 `json:"video_skipped_ticks"`
+		Inputs  []struct {
+			Width  int `json:"layer_width"`
+			Height int `json:"layer_height"`
+		} `json:"video_inputs"`
 	}
 	if resp.StatusCode != http.StatusOK {
 		return "", fmt.Errorf("admin API: %s", resp.Status)
@@ -381,5 +414,29 @@ func roomOutputs(addr, key string) (string, error) {
 	for _, o := range st.Outputs {
 		parts = append(parts, fmt.Sprintf("%s %dx%d viewers %d frames %d", o.Codec, o.Width, o.Height, o.Viewers, o.Frames))
 	}
-	return fmt.Sprintf("%s; skipped ticks %d", strings.Join(parts, ", "), st.Skipped), nil
+	decoded := map[string]int{}
+	for _, in := range st.Inputs {
+		if in.Width > 0 {
+			decoded[fmt.Sprintf("%dx%d", in.Width, in.Height)]++
+		}
+	}
+	out := fmt.Sprintf("%s; skipped ticks %d", strings.Join(parts, ", "), st.Skipped)
+	if len(decoded) > 0 {
+		out += fmt.Sprintf("; simulcast layers decoded %v", decoded)
+	}
+	return out, nil
+}
+
+// readClip reads an Annex-B H.264 clip into access units; the first must
+// hold an IDR picture.
+func readClip(path string) ([][]byte, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	aus := h264.SplitAccessUnits(b)
+	if len(aus) == 0 || !h264.ContainsIDR(aus[0]) {
+		return nil, fmt.Errorf("%s: no access units, or the first holds no IDR picture", path)
+	}
+	return aus, nil
 }

@@ -23,11 +23,11 @@ func highProfile(idc int) bool {
 	return false
 }
 
-// SPSSize reads the coded picture size, in pixels, from a sequence
-// parameter set NAL unit (header byte included, emulation prevention not
-// yet removed): whole macroblocks, before cropping, so at most 15 pixels
-// more than the picture shown in each direction. ok is false for a unit
-// that is no SPS or is cut short.
+// SPSSize reads the picture size, in pixels, from a sequence parameter
+// set NAL unit (header byte included, emulation prevention not yet
+// removed): the coded macroblocks less the frame cropping (a 320x180
+// stream codes 320x192 and crops 12 rows). ok is false for a unit that
+// is no SPS or is cut short.
 func SPSSize(unit []byte) (width, height int, ok bool) {
 	if Type(unit) != SPS || len(unit) < 4 {
 		return 0, 0, false
@@ -38,9 +38,10 @@ func SPSSize(unit []byte) (width, height int, ok bool) {
 	if _, ok := r.UE(); !ok { // seq_parameter_set_id
 		return 0, 0, false
 	}
+	chroma := 1 // 4:2:0 unless a high profile says otherwise
 	if highProfile(profile) {
-		chroma, ok := r.UE()
-		if !ok {
+		var ok bool
+		if chroma, ok = r.UE(); !ok {
 			return 0, 0, false
 		}
 		if chroma == 3 {
@@ -95,7 +96,33 @@ func SPSSize(unit []byte) (width, height int, ok bool) {
 	if !ok1 || !ok2 || !ok3 {
 		return 0, 0, false
 	}
-	return (wmbs + 1) * 16, (2 - frameOnly) * (hmaps + 1) * 16, true
+	width, height = (wmbs+1)*16, (2-frameOnly)*(hmaps+1)*16
+	if frameOnly == 0 {
+		r.Bit() // mb_adaptive_frame_field_flag
+	}
+	r.Bit() // direct_8x8_inference_flag
+	crop, ok := r.Bit()
+	if !ok || crop == 0 {
+		return width, height, true
+	}
+	var edges [4]int // left, right, top, bottom, in crop units
+	for i := range edges {
+		if edges[i], ok = r.UE(); !ok {
+			return width, height, true // cut short: the coded size
+		}
+	}
+	unitX, unitY := 1, 2-frameOnly // monochrome and 4:4:4
+	switch chroma {
+	case 1: // 4:2:0
+		unitX, unitY = 2, 2*(2-frameOnly)
+	case 2: // 4:2:2
+		unitX = 2
+	}
+	cw, ch := width-unitX*(edges[0]+edges[1]), height-unitY*(edges[2]+edges[3])
+	if cw < 1 || ch < 1 {
+		return width, height, true // nonsense cropping: the coded size
+	}
+	return cw, ch, true
 }
 
 // skipScalingList reads past a scaling list of size entries (H.264

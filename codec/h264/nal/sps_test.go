@@ -17,6 +17,10 @@ func TestSPSSize(t *testing.T) {
 		{"baseline 1280x720", buildSPS(66, 80, 45, false), 1280, 720},
 		{"high 1920x1088", buildSPS(100, 120, 68, false), 1920, 1088},
 		{"high 4096x2304 with scaling lists", buildSPS(100, 256, 144, true), 4096, 2304},
+		// Coded in whole macroblocks, shown cropped.
+		{"baseline 320x180 (320x192 cropped)", buildSPS(66, 20, 12, false, 0, 0, 0, 6), 320, 180},
+		{"high 1920x1080 (1920x1088 cropped)", buildSPS(100, 120, 68, false, 0, 0, 0, 4), 1920, 1080},
+		{"baseline 636x356 cropped on every edge", buildSPS(66, 40, 23, false, 1, 1, 3, 3), 636, 356},
 	} {
 		w, h, ok := SPSSize(tc.sps)
 		if !ok || w != tc.w || h != tc.h {
@@ -75,7 +79,7 @@ func (w *bitWriter) se(v int) {
 
 // buildSPS writes an SPS of a profile with the given size in macroblocks
 // (frame_mbs_only), picture order count type 0.
-func buildSPS(profile, wmbs, hmbs int, scaling bool) []byte {
+func buildSPS(profile, wmbs, hmbs int, scaling bool, crop ...int) []byte {
 	w := &bitWriter{}
 	w.bits(0x67, 8)
 	w.bits(profile, 8)
@@ -112,7 +116,14 @@ func buildSPS(profile, wmbs, hmbs int, scaling bool) []byte {
 	w.ue(hmbs - 1)
 	w.bit(1) // frame_mbs_only
 	w.bit(1) // direct_8x8_inference
-	w.bit(0) // no cropping
+	if len(crop) == 4 { // left, right, top, bottom in 2-pixel units (4:2:0)
+		w.bit(1)
+		for _, c := range crop {
+			w.ue(c)
+		}
+	} else {
+		w.bit(0) // no cropping
+	}
 	w.bit(0) // no VUI
 	w.bit(1) // stop bit
 	return w.b
