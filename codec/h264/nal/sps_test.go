@@ -114,8 +114,8 @@ func buildSPS(profile, wmbs, hmbs int, scaling bool, crop ...int) []byte {
 	w.bit(0)
 	w.ue(wmbs - 1)
 	w.ue(hmbs - 1)
-	w.bit(1) // frame_mbs_only
-	w.bit(1) // direct_8x8_inference
+	w.bit(1)            // frame_mbs_only
+	w.bit(1)            // direct_8x8_inference
 	if len(crop) == 4 { // left, right, top, bottom in 2-pixel units (4:2:0)
 		w.bit(1)
 		for _, c := range crop {
