@@ -30,6 +30,9 @@ server=
 trap '[ -n "$server" ] && kill "$server" 2>/dev/null; wait 2>/dev/null; rm -rf "$tmp"' EXIT
 last=$(( $(nproc) - 1 ))
 others=0-$(( last > 0 ? last - 1 : 0 ))
+if [ -n "${SERVER_CORES:-}" ]; then
+  last=$SERVER_CORES others=0-$(( $(nproc) - 1 ))
+fi
 
 # Clips: different synthetic scenes, softened like a lens, with moving
 # colour, and temporal grain like a camera sensor's.

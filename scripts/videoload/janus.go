@@ -1,6 +1,8 @@
 package main
 
 import (
+	"fmt"
+
 	"github.com/tessera-mcu/tessera/internal/janusws"
 	"github.com/tessera-mcu/tessera/internal/testpeer"
 )
@@ -12,10 +14,10 @@ type janus struct {
 	peer *testpeer.Peer
 }
 
-// joinWebRTC joins a real WebRTC peer sending what opts say to room 1234
+// joinWebRTC joins a real WebRTC peer sending what opts say to a room
 // of the server at addr.
-func joinWebRTC(addr, name string, opts testpeer.Options) (*janus, error) {
-	c, p, err := janusws.JoinPeer(addr, 1234, name, opts)
+func joinWebRTC(addr string, room uint64, name string, opts testpeer.Options) (*janus, error) {
+	c, p, err := janusws.JoinPeer(addr, room, name, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -25,4 +27,22 @@ func joinWebRTC(addr, name string, opts testpeer.Options) (*janus, error) {
 func (j *janus) close() {
 	_ = j.peer.Close()
 	j.Close()
+}
+
+// createRoom creates a video room through the Janus API (the server
+// opens room 1234 itself).
+func createRoom(addr string, room uint64) error {
+	c, err := janusws.Dial(addr, "janus.plugin.mcu")
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	m, err := c.Message(map[string]any{"request": "create", "room": room, "description": "videoload"}, nil)
+	if err != nil {
+		return err
+	}
+	if _, failed := m["error_code"]; failed {
+		return fmt.Errorf("create room %d: %v", room, m)
+	}
+	return nil
 }

@@ -53,6 +53,7 @@ func main() {
 	canvas := flag.String("canvas", "1280x720", "composite size of the ffmpeg reference (Tessera's default)")
 	bitrate := flag.String("bitrate", "1500k", "composite bitrate of the ffmpeg reference")
 	sendOnly := flag.Bool("send-only", false, "cameras do not receive the composite (only the viewer does)")
+	rooms := flag.Int("rooms", 1, "rooms, each with n cameras and a viewer (1234 and the next ones)")
 	simulcast := flag.Bool("simulcast", false, "cameras send three simulcast layers: each clip X.h264 with X.h.h264 (half size) and X.q.h264 (quarter size)")
 	noRef := flag.Bool("no-ffmpeg", false, "skip the ffmpeg reference")
 	adminKey := flag.String("admin-key", "", "the server's -admin-key (the room's outputs are read from the admin API)")
@@ -108,7 +109,7 @@ func main() {
 	if *pprofAddr != "" {
 		prof = profiler{url: "http://" + *pprofAddr + "/debug/pprof/profile", out: *profOut}
 	}
-	res, err := r.server(*pid, *n, clips, layers, *fps, *sendOnly, *settle, *window, prof)
+	res, err := r.server(*pid, *rooms, *n, clips, layers, *fps, *sendOnly, *settle, *window, prof)
 	if err != nil {
 		r.close()
 		fail(err)
@@ -122,14 +123,18 @@ func main() {
 		*n, *fps, map[bool]string{true: " simulcast (640x360, 320x180, 160x90)", false: ""}[*simulcast], len(paths), map[bool]string{true: ", cameras send only", false: ", cameras also receive the composite"}[*sendOnly], *window)
 	fmt.Printf("  server CPU %.1f%% of a core, composite %.1f fps (viewer), decoded %s, keyframes %d, decode errors %d\n",
 		res.cpu*100/res.secs, float64(res.frames)/res.secs, res.size, res.keyframes, res.errors)
+	if *rooms > 1 {
+		fmt.Printf("  %d rooms: composite fps per viewer min %.1f, audio packets/s per listener min %.1f (%d listeners)\n",
+			*rooms, res.minFPS, res.minAudio, res.listeners)
+	}
 	fmt.Printf("  join to first composite frame: viewer %v, cameras max %v (%d of %d)\n",
 		res.viewerFirst.Round(time.Millisecond), res.camFirst.Round(time.Millisecond), res.camsSeen, res.camsRecv)
 	if res.frames == 0 {
 		fail(errors.New("the viewer decoded no composite picture in the window"))
 	}
 	fmt.Println("  room outputs:", outs)
-	tms := res.cpu * 1000 / float64(res.frames)
-	fmt.Printf("  server CPU per output frame: %.2f ms\n", tms)
+	tms := res.cpu * 1000 / float64(res.frames) / float64(*rooms)
+	fmt.Printf("  server CPU per output frame (per room): %.2f ms\n", tms)
 	if *noRef {
 		return
 	}
@@ -163,6 +168,10 @@ type serverResult struct {
 	size                  string
 	viewerFirst, camFirst time.Duration
 	camsSeen, camsRecv    int
+	// Over every room: the slowest viewer's composite rate, and the
+	// fewest audio packets a second any listener got.
+	minFPS, minAudio float64
+	listeners        int
 }
 
 // firstFrame returns a channel that gets the time from start to the
@@ -187,45 +196,65 @@ func firstFrame(p *testpeer.Peer, start time.Time, stop <-chan struct{}) <-chan 
 	return ch
 }
 
-func (r *run) server(pid, n int, clips [][][]byte, layers [][]testpeer.Layer, fps int, sendOnly bool, settle, window time.Duration, prof profiler) (serverResult, error) {
+func (r *run) server(pid, rooms, n int, clips [][][]byte, layers [][]testpeer.Layer, fps int, sendOnly bool, settle, window time.Duration, prof profiler) (serverResult, error) {
 	var res serverResult
 	stop := make(chan struct{})
 	defer close(stop)
-	var camFirst []<-chan time.Duration
-	for i := range n {
-		start := time.Now()
-		opts := testpeer.Options{
-			ToneHz: 300 + 50*float64(i), Amplitude: 0.05, Video: "h264",
-			VideoWidth: 640, VideoHeight: 360, VideoFPS: fps, VideoClip: clips[i%len(clips)], SendOnly: sendOnly,
-			NoDecode: true}
-		if layers != nil {
-			// A simulcast camera sends only (as a WHIP publisher would);
-			// a viewer of its own takes the composite it would have
-			// received, so the server sends as much as without simulcast.
-			opts.VideoClip, opts.Simulcast, opts.SendOnly = nil, layers[i%len(layers)], true
+	var (
+		camFirst    []<-chan time.Duration
+		viewers     []*janus
+		listeners   []*janus
+		viewerFirst <-chan time.Duration
+	)
+	for k := range rooms {
+		room := uint64(1234 + k)
+		if k > 0 {
+			if err := createRoom(r.addr, room); err != nil {
+				return res, err
+			}
 		}
-		j, err := joinWebRTC(r.addr, fmt.Sprintf("camera%d", i), opts)
-		if err != nil {
-			return res, fmt.Errorf("camera%d: %w", i, err)
-		}
-		r.peers = append(r.peers, j)
-		if layers != nil && !sendOnly {
-			if j, err = joinWebRTC(r.addr, fmt.Sprintf("camera%d-screen", i), testpeer.Options{Video: "h264", RecvOnly: true, NoDecode: true}); err != nil {
-				return res, fmt.Errorf("camera%d's viewer: %w", i, err)
+		for i := range n {
+			start := time.Now()
+			opts := testpeer.Options{
+				ToneHz: 300 + 50*float64(i), Amplitude: 0.05, Video: "h264",
+				VideoWidth: 640, VideoHeight: 360, VideoFPS: fps, VideoClip: clips[i%len(clips)], SendOnly: sendOnly,
+				NoDecode: true}
+			if layers != nil {
+				// A simulcast camera sends only (as a WHIP publisher would);
+				// a viewer of its own takes the composite it would have
+				// received, so the server sends as much as without simulcast.
+				opts.VideoClip, opts.Simulcast, opts.SendOnly = nil, layers[i%len(layers)], true
+			}
+			j, err := joinWebRTC(r.addr, room, fmt.Sprintf("camera%d", i), opts)
+			if err != nil {
+				return res, fmt.Errorf("room %d camera%d: %w", room, i, err)
 			}
 			r.peers = append(r.peers, j)
+			if layers != nil && !sendOnly {
+				if j, err = joinWebRTC(r.addr, room, fmt.Sprintf("camera%d-screen", i), testpeer.Options{Video: "h264", RecvOnly: true, NoDecode: true}); err != nil {
+					return res, fmt.Errorf("room %d camera%d's viewer: %w", room, i, err)
+				}
+				r.peers = append(r.peers, j)
+			}
+			if !sendOnly {
+				listeners = append(listeners, j)
+				if k == 0 {
+					camFirst = append(camFirst, firstFrame(j.peer, start, stop))
+				}
+			}
 		}
-		if !sendOnly {
-			camFirst = append(camFirst, firstFrame(j.peer, start, stop))
+		start := time.Now()
+		v, err := joinWebRTC(r.addr, room, "viewer", testpeer.Options{Video: "h264", RecvOnly: true})
+		if err != nil {
+			return res, fmt.Errorf("room %d viewer: %w", room, err)
+		}
+		r.peers = append(r.peers, v)
+		viewers, listeners = append(viewers, v), append(listeners, v)
+		if k == 0 {
+			viewerFirst = firstFrame(v.peer, start, stop)
 		}
 	}
-	start := time.Now()
-	v, err := joinWebRTC(r.addr, "viewer", testpeer.Options{Video: "h264", RecvOnly: true})
-	if err != nil {
-		return res, fmt.Errorf("viewer: %w", err)
-	}
-	r.peers = append(r.peers, v)
-	viewerFirst := firstFrame(v.peer, start, stop)
+	v := viewers[0]
 	for _, j := range r.peers {
 		if err := j.peer.WaitConnected(20 * time.Second); err != nil {
 			return res, err
@@ -238,6 +267,10 @@ func (r *run) server(pid, n int, clips [][][]byte, layers [][]testpeer.Layer, fp
 		return res, err
 	}
 	f0, k0, e0 := v.peer.VideoStats()
+	vf0 := make([]uint64, len(viewers))
+	for i, w := range viewers {
+		vf0[i], _, _ = w.peer.VideoStats()
+	}
 	t0 := time.Now()
 	profiled := prof.start(window)
 	time.Sleep(window)
@@ -250,6 +283,19 @@ func (r *run) server(pid, n int, clips [][][]byte, layers [][]testpeer.Layer, fp
 	}
 	f1, k1, e1 := v.peer.VideoStats()
 	res.secs = time.Since(t0).Seconds()
+	res.minFPS = -1
+	for i, w := range viewers {
+		f, _, _ := w.peer.VideoStats()
+		if fps := float64(f-vf0[i]) / res.secs; res.minFPS < 0 || fps < res.minFPS {
+			res.minFPS = fps
+		}
+	}
+	res.minAudio, res.listeners = -1, len(listeners)
+	for _, l := range listeners {
+		if pps := float64(len(l.peer.ArrivalsSince(t0))) / res.secs; res.minAudio < 0 || pps < res.minAudio {
+			res.minAudio = pps
+		}
+	}
 	res.cpu, res.frames, res.keyframes, res.errors = c1-c0, f1-f0, k1-k0, e1-e0
 	if f := v.peer.VideoFrame(); f != nil {
 		res.size = fmt.Sprintf("%dx%d", f.Width, f.Height)
