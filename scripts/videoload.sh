@@ -8,7 +8,8 @@
 # (decode N, tile with xstack, libx264 in one thread) on the server's core.
 # Prints the server's and ffmpeg's CPU per output frame and their ratio.
 # Further arguments go to videoload (-settle 5s, -send-only...).
-# SIMULCAST=1 makes each camera send three simulcast layers (the clip at
+# CODEC=vp8 makes VP8 clips (IVF, libvpx) and a VP8 composite, against
+# ffmpeg with libvpx at Tessera's settings. SIMULCAST=1 makes each camera send three simulcast layers (the clip at
 # 640x360, 320x180 and 160x90, like a browser's) from a send-only
 # publisher, with a viewer of its own in its place; the ffmpeg reference
 # still decodes the full clips. SERVER=PATH runs that tessera binary instead of building this tree (to
@@ -45,11 +46,18 @@ sources=(
 clips=()
 for i in $(seq 0 $(( n - 1 ))); do
   src=${sources[$(( i % ${#sources[@]} ))]}
-  out="$tmp/clip$i.h264"
-  taskset -c "$others" ffmpeg -hide_banner -loglevel error -nostdin \
-    -f lavfi -i "$src,format=yuv420p,gblur=sigma=1.2,hue=h=$(( i * 40 ))+20*t:s=1.2,noise=alls=20:allf=t+u" \
-    -t 10 -an -c:v libx264 -preset veryfast -profile:v baseline -level 3.1 -pix_fmt yuv420p \
-    -b:v 800k -maxrate 800k -bufsize 800k -g 60 -bf 0 -x264-params repeat-headers=1 -f h264 "$out"
+  scene="$src,format=yuv420p,gblur=sigma=1.2,hue=h=$(( i * 40 ))+20*t:s=1.2,noise=alls=20:allf=t+u"
+  if [ "${CODEC:-h264}" = vp8 ]; then
+    out="$tmp/clip$i.ivf"
+    taskset -c "$others" ffmpeg -hide_banner -loglevel error -nostdin -f lavfi -i "$scene" \
+      -t 10 -an -c:v libvpx -deadline realtime -cpu-used 4 -b:v 800k -minrate 800k -maxrate 800k \
+      -g 60 -lag-in-frames 0 -f ivf "$out"
+  else
+    out="$tmp/clip$i.h264"
+    taskset -c "$others" ffmpeg -hide_banner -loglevel error -nostdin -f lavfi -i "$scene" \
+      -t 10 -an -c:v libx264 -preset veryfast -profile:v baseline -level 3.1 -pix_fmt yuv420p \
+      -b:v 800k -maxrate 800k -bufsize 800k -g 60 -bf 0 -x264-params repeat-headers=1 -f h264 "$out"
+  fi
   clips+=("$out")
   if [ -n "${SIMULCAST:-}" ]; then
     for l in h:320:180:300k q:160:90:100k; do
@@ -76,7 +84,7 @@ for _ in $(seq 50); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && b
 prof=()
 [ -n "${PROFILE:-}" ] && prof=(-pprof "127.0.0.1:$mport" -profile "$PROFILE")
 taskset -c "$others" "$tmp/videoload" -addr "127.0.0.1:$port" -pid "$server" -core "$last" -admin-key videoload \
-  -clips "$clipList" -n "$n" -window "$window" ${SIMULCAST:+-simulcast} "${prof[@]}" "$@" || { tail -20 "$tmp/tessera.log" >&2; exit 1; }
+  -clips "$clipList" -n "$n" -window "$window" ${SIMULCAST:+-simulcast} -codec "${CODEC:-h264}" "${prof[@]}" "$@" || { tail -20 "$tmp/tessera.log" >&2; exit 1; }
 if [ -n "${PROFILE:-}" ]; then
   echo "server CPU profile ($PROFILE), by package and by function:"
   go tool pprof -top -nodecount=25 "$tmp/tessera" "$PROFILE" 2>/dev/null | sed -n '1,35p'

@@ -61,10 +61,11 @@ type Options struct {
 	// sample sent: grainy content, whose frames fill the bitrate and take
 	// several packets each (a flat picture's take one).
 	VideoNoise int
-	// VideoClip, if set, is what an H.264 camera sends instead of
-	// pictures it encodes itself: Annex-B access units (see
-	// h264.SplitAccessUnits), played at VideoFPS in a loop. The first one
-	// should hold an IDR picture with its parameter sets.
+	// VideoClip, if set, is what the camera sends instead of pictures it
+	// encodes itself, played at VideoFPS in a loop: Annex-B access units
+	// for H.264 (see h264.SplitAccessUnits; the first should hold an IDR
+	// picture with its parameter sets), VP8 frames for VP8 (the first a
+	// key frame; see ReadIVF).
 	VideoClip [][]byte
 	// Simulcast, if set, sends the camera as these layers, each its own
 	// RTP stream (a=simulcast:send with a=rid lines in the offer), in

@@ -24,7 +24,7 @@ type Layer struct {
 	Width, Height int
 	Color         codec.YUV
 	// Clip, if set, is what the layer sends instead of pictures it
-	// encodes itself: H.264 access units, as Options.VideoClip (the layer
+	// encodes itself: encoded pictures, as Options.VideoClip (the layer
 	// then ignores Color; Width and Height should be the clip's).
 	Clip [][]byte
 }
@@ -127,7 +127,7 @@ func (p *Peer) sendLayerVideo(l *sendLayer, fps int) {
 	if enc != nil {
 		defer enc.Close()
 	}
-	next := clipCursor(l.Clip)
+	next := clipCursor(l.Clip, p.opts.Video == "vp8")
 	var payloader rtp.Payloader = &codecs.VP8Payloader{EnablePictureID: true}
 	if p.opts.Video == "h264" {
 		payloader = &codecs.H264Payloader{}
@@ -213,13 +213,17 @@ func (v *videoState) remb(bps float32) {
 	v.rembMu.Unlock()
 }
 
-// clipCursor plays a clip of H.264 access units in a loop: each call
-// returns the next one, or with key the next one holding an IDR picture
-// (a clip cannot make a keyframe on demand).
-func clipCursor(clip [][]byte) func(key bool) []byte {
+// clipCursor plays a clip of encoded pictures in a loop (H.264 access
+// units, or VP8 frames when vp8Clip): each call returns the next one, or
+// with key the next keyframe (a clip cannot make one on demand).
+func clipCursor(clip [][]byte, vp8Clip bool) func(key bool) []byte {
 	idr := make([]bool, len(clip))
 	for i, au := range clip {
-		idr[i] = h264.ContainsIDR(au)
+		if vp8Clip {
+			idr[i] = len(au) > 2 && au[0]&1 == 0 // RFC 6386 frame tag: 0 is a key frame
+		} else {
+			idr[i] = h264.ContainsIDR(au)
+		}
 	}
 	i := -1
 	return func(key bool) []byte {

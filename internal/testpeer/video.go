@@ -199,7 +199,7 @@ func (p *Peer) sendVideo() {
 // unit sent the next one holding an IDR picture (the clip cannot encode
 // one on demand).
 func (p *Peer) sendClip(fps int) {
-	next := clipCursor(p.opts.VideoClip)
+	next := clipCursor(p.opts.VideoClip, p.opts.Video == "vp8")
 	dur := time.Second / time.Duration(fps)
 	tick := time.NewTicker(dur)
 	defer tick.Stop()

@@ -53,6 +53,7 @@ func main() {
 	canvas := flag.String("canvas", "1280x720", "composite size of the ffmpeg reference (Tessera's default)")
 	bitrate := flag.String("bitrate", "1500k", "composite bitrate of the ffmpeg reference")
 	sendOnly := flag.Bool("send-only", false, "cameras do not receive the composite (only the viewer does)")
+	codecName := flag.String("codec", "h264", "camera and composite codec: h264 (clips Annex-B) or vp8 (clips IVF)")
 	rooms := flag.Int("rooms", 1, "rooms, each with n cameras and a viewer (1234 and the next ones)")
 	simulcast := flag.Bool("simulcast", false, "cameras send three simulcast layers: each clip X.h264 with X.h.h264 (half size) and X.q.h264 (quarter size)")
 	noRef := flag.Bool("no-ffmpeg", false, "skip the ffmpeg reference")
@@ -73,11 +74,15 @@ func main() {
 		fail(fmt.Errorf("-canvas %q: %w", *canvas, err))
 	}
 	paths := strings.Split(*clipList, ",")
+	if *codecName != "h264" && *codecName != "vp8" || *codecName == "vp8" && *simulcast {
+		fmt.Fprintln(os.Stderr, "videoload: -codec is h264 or vp8, and -simulcast needs h264")
+		os.Exit(2)
+	}
 	clips := make([][][]byte, len(paths))
 	var layers [][]testpeer.Layer // per clip, with -simulcast
 	for i, p := range paths {
 		var err error
-		if clips[i], err = readClip(p); err != nil {
+		if clips[i], err = readClip(p, *codecName); err != nil {
 			fail(err)
 		}
 		if !*simulcast {
@@ -90,7 +95,7 @@ func main() {
 		}{{"q", ".q.h264", 4}, {"h", ".h.h264", 2}, {"f", "", 1}} {
 			au := clips[i]
 			if l.suffix != "" {
-				if au, err = readClip(strings.TrimSuffix(p, ".h264") + l.suffix); err != nil {
+				if au, err = readClip(strings.TrimSuffix(p, ".h264")+l.suffix, "h264"); err != nil {
 					fail(err)
 				}
 			}
@@ -109,7 +114,7 @@ func main() {
 	if *pprofAddr != "" {
 		prof = profiler{url: "http://" + *pprofAddr + "/debug/pprof/profile", out: *profOut}
 	}
-	res, err := r.server(*pid, *rooms, *n, clips, layers, *fps, *sendOnly, *settle, *window, prof)
+	res, err := r.server(*pid, *codecName, *rooms, *n, clips, layers, *fps, *sendOnly, *settle, *window, prof)
 	if err != nil {
 		r.close()
 		fail(err)
@@ -119,8 +124,8 @@ func main() {
 		outs = err.Error()
 	}
 	r.close()
-	fmt.Printf("tessera: %d cameras 640x360@%d H.264%s (%d clips), 1 viewer%s, window %v\n",
-		*n, *fps, map[bool]string{true: " simulcast (640x360, 320x180, 160x90)", false: ""}[*simulcast], len(paths), map[bool]string{true: ", cameras send only", false: ", cameras also receive the composite"}[*sendOnly], *window)
+	fmt.Printf("tessera: %d cameras 640x360@%d %s%s (%d clips), 1 viewer%s, window %v\n",
+		*n, *fps, strings.ToUpper(*codecName), map[bool]string{true: " simulcast (640x360, 320x180, 160x90)", false: ""}[*simulcast], len(paths), map[bool]string{true: ", cameras send only", false: ", cameras also receive the composite"}[*sendOnly], *window)
 	fmt.Printf("  server CPU %.1f%% of a core, composite %.1f fps (viewer), decoded %s, keyframes %d, decode errors %d\n",
 		res.cpu*100/res.secs, float64(res.frames)/res.secs, res.size, res.keyframes, res.errors)
 	if *rooms > 1 {
@@ -138,12 +143,12 @@ func main() {
 	if *noRef {
 		return
 	}
-	ref, err := reference(inputs, *core, *fps, cw, ch, *bitrate)
+	ref, err := reference(inputs, *codecName, *core, *fps, cw, ch, *bitrate)
 	if err != nil {
 		fail(err)
 	}
-	fmt.Printf("ffmpeg: decode %d, scale to the grid, xstack %dx%d, libx264 ultrafast baseline zerolatency %s, one thread%s\n",
-		*n, cw, ch, *bitrate, map[bool]string{true: " on core " + *core, false: ""}[*core != ""])
+	fmt.Printf("ffmpeg: decode %d, scale to the grid, xstack %dx%d, %s %s, one thread%s\n",
+		*n, cw, ch, map[string]string{"h264": "libx264 ultrafast baseline zerolatency", "vp8": "libvpx realtime cpu-used -12 CBR"}[*codecName], *bitrate, map[bool]string{true: " on core " + *core, false: ""}[*core != ""])
 	fmt.Printf("  %d frames, CPU %.2f s (wall %.2f s): %.2f ms per output frame\n", ref.frames, ref.cpu, ref.wall, ref.cpu*1000/float64(ref.frames))
 	fmt.Printf("ratio tessera/ffmpeg (CPU per output frame): %.2f\n", tms/(ref.cpu*1000/float64(ref.frames)))
 }
@@ -196,7 +201,7 @@ func firstFrame(p *testpeer.Peer, start time.Time, stop <-chan struct{}) <-chan 
 	return ch
 }
 
-func (r *run) server(pid, rooms, n int, clips [][][]byte, layers [][]testpeer.Layer, fps int, sendOnly bool, settle, window time.Duration, prof profiler) (serverResult, error) {
+func (r *run) server(pid int, codecName string, rooms, n int, clips [][][]byte, layers [][]testpeer.Layer, fps int, sendOnly bool, settle, window time.Duration, prof profiler) (serverResult, error) {
 	var res serverResult
 	stop := make(chan struct{})
 	defer close(stop)
@@ -216,7 +221,7 @@ func (r *run) server(pid, rooms, n int, clips [][][]byte, layers [][]testpeer.La
 		for i := range n {
 			start := time.Now()
 			opts := testpeer.Options{
-				ToneHz: 300 + 50*float64(i), Amplitude: 0.05, Video: "h264",
+				ToneHz: 300 + 50*float64(i), Amplitude: 0.05, Video: codecName,
 				VideoWidth: 640, VideoHeight: 360, VideoFPS: fps, VideoClip: clips[i%len(clips)], SendOnly: sendOnly,
 				NoDecode: true}
 			if layers != nil {
@@ -244,7 +249,7 @@ func (r *run) server(pid, rooms, n int, clips [][][]byte, layers [][]testpeer.La
 			}
 		}
 		start := time.Now()
-		v, err := joinWebRTC(r.addr, room, "viewer", testpeer.Options{Video: "h264", RecvOnly: true})
+		v, err := joinWebRTC(r.addr, room, "viewer", testpeer.Options{Video: codecName, RecvOnly: true})
 		if err != nil {
 			return res, fmt.Errorf("room %d viewer: %w", room, err)
 		}
@@ -328,7 +333,7 @@ var frameStat = regexp.MustCompile(`frame=\s*(\d+)`)
 
 // reference runs the ffmpeg pipeline over inputs once and returns its
 // CPU time and the frames it encoded.
-func reference(inputs []string, core string, fps, w, h int, bitrate string) (refResult, error) {
+func reference(inputs []string, codecName, core string, fps, w, h int, bitrate string) (refResult, error) {
 	var res refResult
 	var args []string
 	if core != "" {
@@ -336,12 +341,25 @@ func reference(inputs []string, core string, fps, w, h int, bitrate string) (ref
 	}
 	args = append(args, "ffmpeg", "-hide_banner", "-nostdin", "-y")
 	for _, in := range inputs {
-		args = append(args, "-threads", "1", "-framerate", strconv.Itoa(fps), "-f", "h264", "-i", in)
+		if codecName == "vp8" { // IVF carries its frame rate
+			args = append(args, "-threads", "1", "-f", "ivf", "-i", in)
+		} else {
+			args = append(args, "-threads", "1", "-framerate", strconv.Itoa(fps), "-f", "h264", "-i", in)
+		}
 	}
 	args = append(args, "-filter_complex", filterGraph(len(inputs), w, h),
-		"-filter_threads", "1", "-filter_complex_threads", "1", "-map", "[out]", "-an",
-		"-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency", "-profile:v", "baseline",
-		"-b:v", bitrate, "-threads", "1", "-f", "null", "-")
+		"-filter_threads", "1", "-filter_complex_threads", "1", "-map", "[out]", "-an")
+	if codecName == "vp8" {
+		// Tessera's VP8 settings (codec/vp8): real time, cpu-used -12,
+		// CBR, the whole quantizer range, no lag, static threshold 1.
+		args = append(args, "-c:v", "libvpx", "-deadline", "realtime", "-cpu-used", "-12", "-b:v", bitrate,
+			"-minrate", bitrate, "-maxrate", bitrate, "-qmin", "2", "-qmax", "63", "-lag-in-frames", "0",
+			"-static-thresh", "1", "-noise-sensitivity", "0")
+	} else {
+		args = append(args, "-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency", "-profile:v", "baseline",
+			"-b:v", bitrate)
+	}
+	args = append(args, "-threads", "1", "-f", "null", "-")
 	cmd := exec.Command(args[0], args[1:]...)
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
@@ -468,17 +486,28 @@ func roomOutputs(addr, key string) (string, error) {
 	}
 	out := fmt.Sprintf("%s; skipped ticks %d", strings.Join(parts, ", "), st.Skipped)
 	if len(decoded) > 0 {
-		out += fmt.Sprintf("; simulcast layers decoded %v", decoded)
+		out += fmt.Sprintf("; camera pictures decoded at %v", decoded)
 	}
 	return out, nil
 }
 
-// readClip reads an Annex-B H.264 clip into access units; the first must
-// hold an IDR picture.
-func readClip(path string) ([][]byte, error) {
+// readClip reads a clip into its pictures: an Annex-B H.264 stream into
+// access units, whose first must hold an IDR picture, or an IVF file into
+// VP8 frames, whose first must be a key frame.
+func readClip(path, codecName string) ([][]byte, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
+	}
+	if codecName == "vp8" {
+		frames, err := testpeer.ReadIVF(b)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		if len(frames[0]) < 3 || frames[0][0]&1 != 0 {
+			return nil, fmt.Errorf("%s: the first frame is no key frame", path)
+		}
+		return frames, nil
 	}
 	aus := h264.SplitAccessUnits(b)
 	if len(aus) == 0 || !h264.ContainsIDR(aus[0]) {
