@@ -11,10 +11,17 @@ import (
 	"github.com/tessera-mcu/tessera/room/endpoint"
 )
 
-// pionPair connects a sender with track to a plain pion receiver over
-// loopback; the receiver's incoming track comes on the channel once its
-// first packet arrives.
-func pionPair(t *testing.T, track webrtc.TrackLocal) <-chan *webrtc.TrackRemote {
+// pionPair connects a plain pion sender with track to a plain pion
+// receiver over loopback; the receiver's incoming track comes on the
+// channel once its first packet arrives.
+func pionPair(t testing.TB, track webrtc.TrackLocal) <-chan *webrtc.TrackRemote {
+	t.Helper()
+	return connectTo(t, nil, track)
+}
+
+// connectTo connects tx (nil: a plain pion sender) with track to a plain
+// pion receiver over loopback, as pionPair.
+func connectTo(t testing.TB, tx *webrtc.PeerConnection, track webrtc.TrackLocal) <-chan *webrtc.TrackRemote {
 	t.Helper()
 	se := webrtc.SettingEngine{}
 	se.SetIncludeLoopbackCandidate(true)
@@ -24,9 +31,11 @@ func pionPair(t *testing.T, track webrtc.TrackLocal) <-chan *webrtc.TrackRemote 
 		t.Fatal(err)
 	}
 	api := webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithSettingEngine(se))
-	tx, err := api.NewPeerConnection(webrtc.Configuration{})
-	if err != nil {
-		t.Fatal(err)
+	if tx == nil {
+		var err error
+		if tx, err = api.NewPeerConnection(webrtc.Configuration{}); err != nil {
+			t.Fatal(err)
+		}
 	}
 	rx, err := api.NewPeerConnection(webrtc.Configuration{})
 	if err != nil {
