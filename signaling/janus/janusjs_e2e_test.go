@@ -58,20 +58,7 @@ func runJanusJSInChromium(t *testing.T, opts Options, env []string) {
 	goPeer := joinGoPeer(t, s.webrtc, r, 660)
 
 	// Serve the test page and the npm janus.js files next to the API.
-	files := map[string]string{
-		"/e2e/janusjs.html": filepath.Join(e2eDir, "janusjs.html"),
-		"/e2e/janus.es.js":  filepath.Join(e2eDir, "node_modules", "janus-gateway", "npm", "dist", "janus.es.js"),
-		"/e2e/adapter.js":   filepath.Join(e2eDir, "node_modules", "webrtc-adapter", "out", "adapter.js"),
-	}
-	api := s.http.Config.Handler
-	page := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		if f, ok := files[req.URL.Path]; ok {
-			http.ServeFile(w, req, f)
-			return
-		}
-		api.ServeHTTP(w, req)
-	}))
-	defer page.Close()
+	page := janusPage(t, s.http.Config.Handler, "janusjs.html")
 
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
@@ -131,4 +118,24 @@ func runJanusJSInChromium(t *testing.T, opts Options, env []string) {
 	if ps, _ := r.Participants(context.Background()); len(ps) != 1 {
 		t.Errorf("%d participants after the browsers left, want 1", len(ps))
 	}
+}
+
+// janusPage serves a test page of scripts/e2e with the npm janus.js and
+// its adapter next to the Janus API (api), as a web application would.
+func janusPage(t testing.TB, api http.Handler, html string) *httptest.Server {
+	t.Helper()
+	files := map[string]string{
+		"/e2e/" + html:     filepath.Join(e2eDir, html),
+		"/e2e/janus.es.js": filepath.Join(e2eDir, "node_modules", "janus-gateway", "npm", "dist", "janus.es.js"),
+		"/e2e/adapter.js":  filepath.Join(e2eDir, "node_modules", "webrtc-adapter", "out", "adapter.js"),
+	}
+	page := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if f, ok := files[req.URL.Path]; ok {
+			http.ServeFile(w, req, f)
+			return
+		}
+		api.ServeHTTP(w, req)
+	}))
+	t.Cleanup(page.Close)
+	return page
 }

@@ -5,11 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -42,20 +39,7 @@ func TestSimulcastFromChromium(t *testing.T) {
 		}
 	}
 
-	files := map[string]string{
-		"/e2e/simulcast.html": filepath.Join(e2eDir, "simulcast.html"),
-		"/e2e/janus.es.js":    filepath.Join(e2eDir, "node_modules", "janus-gateway", "npm", "dist", "janus.es.js"),
-		"/e2e/adapter.js":     filepath.Join(e2eDir, "node_modules", "webrtc-adapter", "out", "adapter.js"),
-	}
-	api := s.http.Config.Handler
-	page := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		if f, ok := files[req.URL.Path]; ok {
-			http.ServeFile(w, req, f)
-			return
-		}
-		api.ServeHTTP(w, req)
-	}))
-	defer page.Close()
+	page := janusPage(t, s.http.Config.Handler, "simulcast.html")
 
 	cmd := exec.CommandContext(ctx, node, "simulcast-chromium.mjs", page.URL+"/e2e/simulcast.html",
 		"ws"+strings.TrimPrefix(page.URL, "http")+"/janus")
