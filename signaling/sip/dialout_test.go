@@ -293,7 +293,7 @@ func startTrunk(t *testing.T, bin, scenario string, port int) *trunk {
 	t.Cleanup(cancel)
 	tr := &trunk{out: &strings.Builder{}, dir: t.TempDir()}
 	tr.cmd = exec.CommandContext(ctx, bin, "-sf", filepath.Join("testdata", scenario), "-i", "127.0.0.1", "-p", itoa(port),
-		"-mp", itoa(freeUDPPort(t)), "-m", "1", "-timeout", "20s", "-timeout_error", "-nostdin",
+		"-mp", itoa(freeUDPPorts(t, 4)), "-m", "1", "-timeout", "20s", "-timeout_error", "-nostdin",
 		"-trace_err", "-error_file", filepath.Join(tr.dir, "errors.log"))
 	tr.cmd.Dir, _ = os.Getwd()
 	tr.cmd.Stdout, tr.cmd.Stderr = tr.out, tr.out

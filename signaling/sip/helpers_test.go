@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -154,16 +155,30 @@ func (h *harness) sipp(t *testing.T, scenario, transport, service string, extra 
 	if transport == "t1" {
 		target = h.tcp.String()
 	}
-	args := []string{target, "-sf", filepath.Join("testdata", scenario), "-s", service,
-		"-i", "127.0.0.1", "-mp", itoa(freeUDPPort(t)), "-t", transport, "-m", "1", "-l", "1",
-		"-timeout", "30s", "-timeout_error", "-nostdin", "-trace_err", "-error_file", filepath.Join(dir, "errors.log"),
-		"-key", "hold_ms", "300", "-key", "caller", "Deskphone", "-key", "codec_pt", "0", "-key", "codec_name", "PCMU"}
-	args = append(args, extra...)
-	cmd := exec.Command(bin, args...)
-	cmd.Dir, _ = os.Getwd()
-	out, err := cmd.CombinedOutput()
+	// SIPp binds its media port and the three above it (audio RTP and
+	// RTCP, video RTP and RTCP); another test may take one of them between
+	// the check and SIPp's start, so a scenario that could not bind runs
+	// again on other ports.
+	var (
+		out  []byte
+		err  error
+		errs []byte
+	)
+	for range 3 {
+		args := []string{target, "-sf", filepath.Join("testdata", scenario), "-s", service,
+			"-i", "127.0.0.1", "-mp", itoa(freeUDPPorts(t, 4)), "-t", transport, "-m", "1", "-l", "1",
+			"-timeout", "30s", "-timeout_error", "-nostdin", "-trace_err", "-error_file", filepath.Join(dir, "errors.log"),
+			"-key", "hold_ms", "300", "-key", "caller", "Deskphone", "-key", "codec_pt", "0", "-key", "codec_name", "PCMU"}
+		args = append(args, extra...)
+		cmd := exec.Command(bin, args...)
+		cmd.Dir, _ = os.Getwd()
+		out, err = cmd.CombinedOutput()
+		errs, _ = os.ReadFile(filepath.Join(dir, "errors.log"))
+		if err == nil || !strings.Contains(string(errs), "Unable to bind") {
+			break
+		}
+	}
 	if err != nil {
-		errs, _ := os.ReadFile(filepath.Join(dir, "errors.log"))
 		t.Logf("sipp %s: %v\n%s\n%s", scenario, err, lastLines(out, 30), errs)
 	}
 	return err
@@ -185,13 +200,33 @@ func lastLines(b []byte, n int) string {
 // itoa is strconv.Itoa, short.
 func itoa(n int) string { return strconv.Itoa(n) }
 
-// freeUDPPort is a UDP port on loopback that was free a moment ago (for
-// SIPp's media).
-func freeUDPPort(t *testing.T) int {
-	c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-	if err != nil {
-		t.Fatal(err)
+// freeUDPPorts is the first of n UDP ports on loopback, even and in a
+// row, that were all free a moment ago (for SIPp's media).
+func freeUDPPorts(t *testing.T, n int) int {
+	t.Helper()
+	for range 100 {
+		c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		base := c.LocalAddr().(*net.UDPAddr).Port &^ 1
+		c.Close()
+		free := true
+		for p := base; p < base+n && free; p++ {
+			l, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: p})
+			if err != nil {
+				free = false
+				continue
+			}
+			defer l.Close()
+		}
+		if free && base+n <= 65535 {
+			return base
+		}
 	}
-	defer c.Close()
-	return c.LocalAddr().(*net.UDPAddr).Port
+	t.Fatalf("no %d free UDP ports in a row", n)
+	return 0
 }
+
+// freeUDPPort is a UDP port on loopback that was free a moment ago.
+func freeUDPPort(t *testing.T) int { return freeUDPPorts(t, 1) }
