@@ -27,10 +27,11 @@ mapfile -t plain < <(go list ./... | grep -E "$cgo_pkgs" || true)
 # One package at a time: the end-to-end tests (browsers, real peers) measure
 # timing and must not compete for the cores with each other.
 # The players in Chromium (the page with three participants, a WHEP viewer,
-# hls.js) judge what a viewer sees against the wall clock: they run in the
+# hls.js, a simulcast camera's layer switch) judge what a viewer sees
+# against the wall clock: they run in the
 # last pass, without the race detector, whose slowdown leaves the server too
 # small a share of two cores for a fair test.
-players='^(TestBrowserClient|TestWHEPInChromium|TestChromiumPlaysWithHLSJS)$'
+players='^(TestBrowserClient|TestWHEPInChromium|TestChromiumPlaysWithHLSJS|TestSimulcastFromChromium)$'
 echo "== go test -race (${#race[@]} packages)"
 go test -race -p 1 -count=1 -timeout 10m -skip "$players" "$@" "${race[@]}"
 if [ ${#plain[@]} -gt 0 ]; then
@@ -53,4 +54,4 @@ done
 # here, and the browser test runs.
 echo "== go test (room timing targets and the players, without the race detector)"
 go test -p 1 -count=1 -timeout 10m "$@" ./room/
-go test -p 1 -count=1 -timeout 10m -run "$players" "$@" ./cmd/tessera/ ./stream/hls/
+go test -p 1 -count=1 -timeout 10m -run "$players" "$@" ./cmd/tessera/ ./stream/hls/ ./signaling/janus/

@@ -170,7 +170,11 @@ func TestSimulcastFromChromium(t *testing.T) {
 	if took > time.Second+stalled {
 		t.Errorf("the full layer took %v, want <= 1 s", took)
 	}
-	if frozen > 500*time.Millisecond+stalled {
+	// On a quiet machine the tile goes 460-500 ms without a new picture
+	// once, at the switch: Chromium answers the full layer's keyframe
+	// request then, and that 720p keyframe leaves through the same pacer
+	// as the small layer's pictures. A tile stuck for longer is frozen.
+	if frozen > 800*time.Millisecond+stalled {
 		t.Errorf("no new picture for %v during the switch: a frozen tile", frozen)
 	}
 	if in.LayerWidth < 1000 {
