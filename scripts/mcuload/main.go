@@ -34,6 +34,7 @@ import (
 	"time"
 
 	"github.com/tessera-mcu/tessera/codec"
+	"github.com/tessera-mcu/tessera/internal/e2etool"
 	"github.com/tessera-mcu/tessera/internal/procstat"
 	"github.com/tessera-mcu/tessera/internal/testpeer"
 	"github.com/tessera-mcu/tessera/room"
@@ -182,10 +183,14 @@ func measureCPU(n, talkers int, video string, dur time.Duration, workers int) (c
 	if err != nil {
 		return 0, 0, 0, err
 	}
-	if err := child.Start(); err != nil {
+	// The server dies with this runner, even when the runner is killed
+	// (a run too large for the machine's memory), rather than keep a core
+	// busy for whatever runs next.
+	exited, err := e2etool.StartChild(child)
+	if err != nil {
 		return 0, 0, 0, err
 	}
-	defer func() { _ = child.Process.Kill(); _ = child.Wait() }()
+	defer func() { _ = child.Process.Kill(); <-exited }()
 	addr, err := bufio.NewReader(out).ReadString('\n')
 	if err != nil {
 		return 0, 0, 0, fmt.Errorf("server did not start: %w", err)
