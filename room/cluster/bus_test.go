@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -98,18 +99,24 @@ func TestRoomEvents(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// subA and subB read as events come; stalled never does.
+	// subA and subB read as events come; stalled never does. Events are
+	// published in batches that fit in a queue, and the next batch waits
+	// until both readers have everything so far: a reader slowed by a
+	// busy machine must not count as one that does not read.
 	const n = eventQueue + 20
+	const batch = eventQueue / 2
+	var read [2]atomic.Int64
 	got := make([]chan []string, 2)
 	for i, sub := range []*Subscription{subA, subB} {
 		got[i] = make(chan []string, 1)
 		go func() {
 			var seen []string
-			timeout := time.After(5 * time.Second)
+			timeout := time.After(10 * time.Second)
 			for len(seen) < n {
 				select {
 				case e := <-sub.Events():
 					seen = append(seen, string(e))
+					read[i].Store(int64(len(seen)))
 				case <-timeout:
 					got[i] <- seen
 					return
@@ -120,6 +127,12 @@ func TestRoomEvents(t *testing.T) {
 	}
 	var want []string
 	for i := range n {
+		if i > 0 && i%batch == 0 {
+			deadline := time.Now().Add(5 * time.Second)
+			for (read[0].Load() < int64(i) || read[1].Load() < int64(i)) && time.Now().Before(deadline) {
+				time.Sleep(time.Millisecond)
+			}
+		}
 		want = append(want, fmt.Sprint(i))
 		if err := s.Publish(ctx, room, []byte(fmt.Sprint(i))); err != nil {
 			t.Fatal(err)
