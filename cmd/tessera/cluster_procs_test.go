@@ -307,8 +307,12 @@ type janodeClient struct {
 	cmd   *exec.Cmd
 	out   string // what it received
 	lines chan map[string]any
-	done  chan error
-	log   syncWriter // its stderr
+	// held are reports read while waiting for another: reports on
+	// different matters (its own hangup, a room event) may come in
+	// either order.
+	held []map[string]any
+	done chan error
+	log  syncWriter // its stderr
 }
 
 // startJanode runs the janode client against the node at addr: it joins
@@ -352,9 +356,16 @@ func startJanode(t *testing.T, addr string, room uint64, pin string, freq float6
 	return c
 }
 
-// expect returns the client's next report that f accepts, within d.
+// expect returns the first report that f accepts, within d; reports it
+// passes over stay for later calls.
 func (c *janodeClient) expect(what string, d time.Duration, f func(map[string]any) bool) map[string]any {
 	c.t.Helper()
+	for i, m := range c.held {
+		if f(m) {
+			c.held = append(c.held[:i], c.held[i+1:]...)
+			return m
+		}
+	}
 	deadline := time.After(d)
 	for {
 		select {
@@ -365,6 +376,7 @@ func (c *janodeClient) expect(what string, d time.Duration, f func(map[string]an
 			if f(m) {
 				return m
 			}
+			c.held = append(c.held, m)
 		case <-deadline:
 			c.t.Fatalf("janode: no %s within %v\n%s", what, d, c.stderr())
 		}

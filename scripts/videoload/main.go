@@ -29,16 +29,12 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
-	"regexp"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/tessera-mcu/tessera/codec/h264"
 	"github.com/tessera-mcu/tessera/internal/procstat"
 	"github.com/tessera-mcu/tessera/internal/testpeer"
-	"github.com/tessera-mcu/tessera/mixer"
 )
 
 func main() {
@@ -143,14 +139,19 @@ func main() {
 	if *noRef {
 		return
 	}
-	ref, err := reference(inputs, *codecName, *core, *fps, cw, ch, *bitrate)
+	refs, err := references(inputs, *codecName, *core, *fps, cw, ch, *bitrate)
 	if err != nil {
 		fail(err)
 	}
+	ref, frames := refs.full, refs.full.frames
 	fmt.Printf("ffmpeg: decode %d, scale to the grid, xstack %dx%d, %s %s, one thread%s\n",
 		*n, cw, ch, map[string]string{"h264": "libx264 ultrafast baseline zerolatency", "vp8": "libvpx realtime cpu-used -12 CBR"}[*codecName], *bitrate, map[bool]string{true: " on core " + *core, false: ""}[*core != ""])
-	fmt.Printf("  %d frames, CPU %.2f s (wall %.2f s): %.2f ms per output frame\n", ref.frames, ref.cpu, ref.wall, ref.cpu*1000/float64(ref.frames))
-	fmt.Printf("ratio tessera/ffmpeg (CPU per output frame): %.2f\n", tms/(ref.cpu*1000/float64(ref.frames)))
+	fmt.Printf("  %d frames, CPU %.2f s (wall %.2f s): %.2f ms per output frame\n", frames, ref.cpu, ref.wall, ref.msPerFrame(frames))
+	fmt.Printf("  of which decoding the %d clips %.2f ms, scaling and tiling %.2f ms, encoding %.2f ms\n", *n,
+		refs.decode.msPerFrame(frames), refs.compose.msPerFrame(frames)-refs.decode.msPerFrame(frames), ref.msPerFrame(frames)-refs.compose.msPerFrame(frames))
+	fmt.Printf("codec floor (ffmpeg's decoding of the clips + encoding of the composite): %.2f ms per output frame\n", refs.floor())
+	fmt.Printf("ratio tessera/ffmpeg (CPU per output frame): %.2f\n", tms/ref.msPerFrame(frames))
+	fmt.Printf("ratio tessera/codec floor: %.2f\n", tms/refs.floor())
 }
 
 // run holds the participants of one measurement.
@@ -322,85 +323,6 @@ func (r *run) server(pid int, codecName string, rooms, n int, clips [][][]byte, 
 		}
 	}
 	return res, nil
-}
-
-type refResult struct {
-	frames    int
-	cpu, wall float64
-}
-
-var frameStat = regexp.MustCompile(`frame=\s*(\d+)`)
-
-// reference runs the ffmpeg pipeline over inputs once and returns its
-// CPU time and the frames it encoded.
-func reference(inputs []string, codecName, core string, fps, w, h int, bitrate string) (refResult, error) {
-	var res refResult
-	var args []string
-	if core != "" {
-		args = append(args, "taskset", "-c", core)
-	}
-	args = append(args, "ffmpeg", "-hide_banner", "-nostdin", "-y")
-	for _, in := range inputs {
-		if codecName == "vp8" { // IVF carries its frame rate
-			args = append(args, "-threads", "1", "-f", "ivf", "-i", in)
-		} else {
-			args = append(args, "-threads", "1", "-framerate", strconv.Itoa(fps), "-f", "h264", "-i", in)
-		}
-	}
-	args = append(args, "-filter_complex", filterGraph(len(inputs), w, h),
-		"-filter_threads", "1", "-filter_complex_threads", "1", "-map", "[out]", "-an")
-	if codecName == "vp8" {
-		// Tessera's VP8 settings (codec/vp8): real time, cpu-used -12,
-		// CBR, the whole quantizer range, no lag, static threshold 1.
-		args = append(args, "-c:v", "libvpx", "-deadline", "realtime", "-cpu-used", "-12", "-b:v", bitrate,
-			"-minrate", bitrate, "-maxrate", bitrate, "-qmin", "2", "-qmax", "63", "-lag-in-frames", "0",
-			"-static-thresh", "1", "-noise-sensitivity", "0")
-	} else {
-		args = append(args, "-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency", "-profile:v", "baseline",
-			"-b:v", bitrate)
-	}
-	args = append(args, "-threads", "1", "-f", "null", "-")
-	cmd := exec.Command(args[0], args[1:]...)
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	t0 := time.Now()
-	if err := cmd.Run(); err != nil {
-		return res, fmt.Errorf("ffmpeg: %w: %s", err, tail(stderr.String()))
-	}
-	res.wall = time.Since(t0).Seconds()
-	st := cmd.ProcessState
-	res.cpu = (st.UserTime() + st.SystemTime()).Seconds()
-	m := frameStat.FindAllStringSubmatch(stderr.String(), -1)
-	if len(m) == 0 {
-		return res, fmt.Errorf("ffmpeg: no frame count: %s", tail(stderr.String()))
-	}
-	res.frames, _ = strconv.Atoi(m[len(m)-1][1])
-	if res.frames == 0 {
-		return res, errors.New("ffmpeg encoded no frame")
-	}
-	return res, nil
-}
-
-// filterGraph scales input i to the i-th tile of Tessera's grid for n
-// tiles on a w x h canvas, places the tiles with xstack and pads the
-// picture to the canvas: the same pixels the compositor produces.
-func filterGraph(n, w, h int) string {
-	rects := mixer.GridRects(w, h, n)
-	var b strings.Builder
-	var layout []string
-	for i, r := range rects {
-		fmt.Fprintf(&b, "[%d:v]scale=%d:%d:flags=bilinear[t%d];", i, r.X1-r.X0, r.Y1-r.Y0, i)
-		layout = append(layout, fmt.Sprintf("%d_%d", r.X0, r.Y0))
-	}
-	for i := range rects {
-		fmt.Fprintf(&b, "[t%d]", i)
-	}
-	if len(rects) == 1 {
-		fmt.Fprintf(&b, "pad=%d:%d:%d:%d:black[out]", w, h, rects[0].X0, rects[0].Y0)
-		return b.String()
-	}
-	fmt.Fprintf(&b, "xstack=inputs=%d:layout=%s:fill=black,pad=%d:%d:0:0:black[out]", len(rects), strings.Join(layout, "|"), w, h)
-	return b.String()
 }
 
 func tail(s string) string {
