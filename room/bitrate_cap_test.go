@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/tessera-mcu/tessera/internal/testpeer"
-	"github.com/tessera-mcu/tessera/mixer"
 )
 
 // A camera that sends one stream is told with REMB the bitrate its tile
@@ -59,17 +58,7 @@ func TestSingleStreamCameraCappedToItsTile(t *testing.T) {
 	}
 
 	// Pinned: the large tile needs more.
-	if err := r.SetLayout(ctxT(t), mixer.LayoutPresentation, cam.id); err != nil {
-		t.Fatal(err)
-	}
-	var big TileInfo
-	if !eventually(2*time.Second, func() bool {
-		tiles, _ := r.Tiles(ctxT(t))
-		big, _ = tileOf(tiles, cam.id)
-		return big.Large
-	}) {
-		t.Fatal("the camera's tile is not the large one")
-	}
+	big := pin(t, r, cam.id)
 	need = float32(tileBitrate(big.Width, big.Height))
 	if !eventually(3*time.Second, func() bool {
 		bps, _ = cam.peer.LastREMB()

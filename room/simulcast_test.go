@@ -38,6 +38,24 @@ func tileOf(tiles []TileInfo, id ParticipantID) (TileInfo, bool) {
 	return TileInfo{}, false
 }
 
+// pin puts the room in the presentation layout with id in the large tile
+// and returns that tile once the room shows it.
+func pin(t *testing.T, r *Room, id ParticipantID) TileInfo {
+	t.Helper()
+	if err := r.SetLayout(ctxT(t), mixer.LayoutPresentation, id); err != nil {
+		t.Fatal(err)
+	}
+	var big TileInfo
+	if !eventually(2*time.Second, func() bool {
+		tiles, _ := r.Tiles(ctxT(t))
+		big, _ = tileOf(tiles, id)
+		return big.Large
+	}) {
+		t.Fatal("the pinned camera's tile is not the large one")
+	}
+	return big
+}
+
 // A simulcast camera (three layers, each its own size and colour) in a
 // 3x3 grid: the room decodes the smallest layer that covers the tile and
 // drops the others' packets; pinned in the presentation layout, the input
@@ -128,17 +146,7 @@ func testSimulcastLayers(t *testing.T, codecName string) {
 	// Pinned: the full layer.
 	switches := st.LayerSwitches
 	from := time.Now()
-	if err := r.SetLayout(ctxT(t), mixer.LayoutPresentation, cam.id); err != nil {
-		t.Fatal(err)
-	}
-	var big TileInfo
-	if !eventually(2*time.Second, func() bool {
-		tiles, _ := r.Tiles(ctxT(t))
-		big, _ = tileOf(tiles, cam.id)
-		return big.Large
-	}) {
-		t.Fatal("the camera's tile is not the large one")
-	}
+	big := pin(t, r, cam.id)
 	took := watch("pinned", 5*time.Second, func(st VideoInputStats, f *codec.Frame) bool {
 		c, _ := shows(f, big)
 		return st.Layer == "f" && c.Distance(blue) <= 24

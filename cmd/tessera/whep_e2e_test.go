@@ -1,18 +1,16 @@
 package main
 
 import (
-	"bufio"
 	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/tessera-mcu/tessera/codec"
+	"github.com/tessera-mcu/tessera/internal/e2etool"
 	"github.com/tessera-mcu/tessera/internal/testpeer"
 	"github.com/tessera-mcu/tessera/room"
 )
@@ -91,54 +89,21 @@ func TestWHEPInChromium(t *testing.T) {
 
 	page := httptest.NewServer(http.FileServer(http.Dir(e2eDir)))
 	defer page.Close()
-	cmd := exec.Command(node, "whep-chromium.mjs", page.URL+"/whep.html", "http://"+addr+"/whep/1234", token)
-	cmd.Dir = e2eDir
-	cmd.Env = append(os.Environ(), "CHROMIUM="+chromium)
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		_ = stdin.Close()
-		timer := time.AfterFunc(30*time.Second, func() { _ = cmd.Process.Kill() })
-		_ = cmd.Wait()
-		timer.Stop()
-		if t.Failed() {
-			t.Logf("browser script stderr:\n%s", stderr.String())
-		}
-	}()
-	lines := bufio.NewScanner(stdout)
+	sc := e2etool.StartScript(t, node, e2eDir, []string{"CHROMIUM=" + chromium},
+		"whep-chromium.mjs", page.URL+"/whep.html", "http://"+addr+"/whep/1234", token)
 	next := func() map[string]json.RawMessage {
 		t.Helper()
-		got := make(chan bool, 1)
-		go func() { got <- lines.Scan() }()
-		select {
-		case ok := <-got:
-			if !ok {
-				t.Fatalf("the browser script ended: %v", lines.Err())
-			}
-		case <-time.After(60 * time.Second):
-			t.Fatal("no word from the browser script in 60 s")
-		}
+		l := sc.Next(t, 60*time.Second)
 		var m map[string]json.RawMessage
-		if err := json.Unmarshal(lines.Bytes(), &m); err != nil {
-			t.Fatalf("browser script said %q", lines.Text())
+		if err := json.Unmarshal([]byte(l), &m); err != nil {
+			t.Fatalf("browser script said %q", l)
 		}
 		return m
 	}
 
 	playing := next()
 	if string(playing["event"]) != `"playing"` {
-		t.Fatalf("the page did not play: %s", lines.Text())
+		t.Fatalf("the page did not play: %v", playing)
 	}
 	var first, second whepStats
 	_ = json.Unmarshal(playing["first"], &first)
@@ -164,7 +129,7 @@ func TestWHEPInChromium(t *testing.T) {
 		t.Errorf("room stats: %d participants, %d viewers; want 1 and 1", st.Participants, st.Viewers)
 	}
 
-	if _, err := io.WriteString(stdin, "stop\n"); err != nil {
+	if _, err := io.WriteString(sc.Stdin, "stop\n"); err != nil {
 		t.Fatal(err)
 	}
 	stopped := next()

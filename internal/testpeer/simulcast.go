@@ -136,22 +136,10 @@ func (p *Peer) sendLayerVideo(l *sendLayer, fps int) {
 	midID, ridID, mid := p.simulcastIDs()
 	frame := codec.NewFrame(l.Width, l.Height)
 	frame.Fill(l.Color)
-	dur := time.Second / time.Duration(fps)
-	tick := time.NewTicker(dur)
-	defer tick.Stop()
-	var seen uint64
-	for {
-		select {
-		case <-p.stop:
-			return
-		case <-tick.C:
-		}
+	p.everyFrame(fps, nil, &l.keyRequests, func(wantKey bool) bool {
 		if l.stopped.Load() {
-			return
+			return false
 		}
-		k := l.keyRequests.Load()
-		wantKey := k != seen
-		seen = k
 		var data []byte
 		if enc == nil {
 			data = next(wantKey)
@@ -161,7 +149,7 @@ func (p *Peer) sendLayerVideo(l *sendLayer, fps int) {
 			}
 			pkt, err := enc.Encode(frame)
 			if err != nil || len(pkt.Data) == 0 {
-				continue
+				return true
 			}
 			data = pkt.Data
 		}
@@ -174,7 +162,8 @@ func (p *Peer) sendLayerVideo(l *sendLayer, fps int) {
 			_ = l.track.WriteRTP(rp)
 		}
 		l.sent.Add(1)
-	}
+		return true
+	})
 }
 
 // StopLayer stops sending the simulcast layer rid (as a browser does

@@ -126,24 +126,16 @@ func (p *Peer) sendVideo() {
 		color = codec.YUV{Y: 128, U: 128, V: 128}
 	}
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 3))
-	tick := time.NewTicker(time.Second / time.Duration(fps))
-	defer tick.Stop()
-	var seen uint64
-	for n := 0; ; n++ {
-		select {
-		case <-p.stop:
-			return
-		case <-p.video.stopSend:
-			return
-		case <-tick.C:
-		}
+	n := -1
+	p.everyFrame(fps, p.video.stopSend, &p.video.keyRequests, func(wantKey bool) bool {
+		n++
 		if o.VideoGarbage {
 			junk := make([]byte, 200+rng.IntN(800))
 			for i := range junk {
 				junk[i] = byte(rng.Uint32())
 			}
 			_ = p.video.track.WriteSample(media.Sample{Data: junk, Duration: time.Second / time.Duration(fps)})
-			continue
+			return true
 		}
 		c := color
 		if set := p.video.color.Load(); set != nil {
@@ -169,15 +161,12 @@ func (p *Peer) sendVideo() {
 		if o.VideoCounter {
 			DrawCounter(frame, n)
 		}
-		if k := p.video.keyRequests.Load(); k != seen {
-			seen = k
-			if kf, ok := enc.(codec.KeyframeForcer); ok {
-				kf.ForceKeyframe()
-			}
+		if kf, ok := enc.(codec.KeyframeForcer); ok && wantKey {
+			kf.ForceKeyframe()
 		}
 		pkt, err := enc.Encode(frame)
 		if err != nil || len(pkt.Data) == 0 {
-			continue
+			return true
 		}
 		if o.VideoCounter {
 			p.video.sentMu.Lock()
@@ -190,7 +179,8 @@ func (p *Peer) sendVideo() {
 		if p.video.track.WriteSample(media.Sample{Data: append([]byte(nil), pkt.Data...), Duration: time.Second / time.Duration(fps)}) == nil {
 			p.video.sentFrames.Add(1)
 		}
-	}
+		return true
+	})
 }
 
 // sendClip sends the access units of VideoClip at fps, from the first
@@ -201,23 +191,34 @@ func (p *Peer) sendVideo() {
 func (p *Peer) sendClip(fps int) {
 	next := clipCursor(p.opts.VideoClip, p.opts.Video == "vp8")
 	dur := time.Second / time.Duration(fps)
-	tick := time.NewTicker(dur)
+	p.everyFrame(fps, p.video.stopSend, &p.video.keyRequests, func(wantKey bool) bool {
+		if p.video.track.WriteSample(media.Sample{Data: next(wantKey), Duration: dur}) == nil {
+			p.video.sentFrames.Add(1)
+		}
+		return true
+	})
+}
+
+// everyFrame calls send fps times a second until the peer closes, stop
+// closes or send returns false, telling it whether a keyframe was
+// requested (keyRequests moved on) since its last call.
+func (p *Peer) everyFrame(fps int, stop <-chan struct{}, keyRequests *atomic.Uint64, send func(wantKey bool) bool) {
+	tick := time.NewTicker(time.Second / time.Duration(fps))
 	defer tick.Stop()
 	var seen uint64
 	for {
 		select {
 		case <-p.stop:
 			return
-		case <-p.video.stopSend:
+		case <-stop:
 			return
 		case <-tick.C:
 		}
-		k := p.video.keyRequests.Load()
-		au := next(k != seen)
-		seen = k
-		if p.video.track.WriteSample(media.Sample{Data: au, Duration: dur}) == nil {
-			p.video.sentFrames.Add(1)
+		k := keyRequests.Load()
+		if !send(k != seen) {
+			return
 		}
+		seen = k
 	}
 }
 

@@ -1,16 +1,14 @@
 package janus
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/tessera-mcu/tessera/internal/e2etool"
 	"github.com/tessera-mcu/tessera/room"
 )
 
@@ -41,39 +39,15 @@ func TestSimulcastFromChromium(t *testing.T) {
 
 	page := janusPage(t, s.http.Config.Handler, "simulcast.html")
 
-	cmd := exec.CommandContext(ctx, node, "simulcast-chromium.mjs", page.URL+"/e2e/simulcast.html",
-		"ws"+strings.TrimPrefix(page.URL, "http")+"/janus")
-	cmd.Dir = e2eDir
-	cmd.Env = append(os.Environ(), "CHROMIUM="+chromium)
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	lines := make(chan string, 256)
-	go func() {
-		defer close(lines)
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			lines <- sc.Text()
-		}
-	}()
-	var lastLayers string
+	sc := e2etool.StartScript(t, node, e2eDir, []string{"CHROMIUM=" + chromium},
+		"simulcast-chromium.mjs", page.URL+"/e2e/simulcast.html", "ws"+strings.TrimPrefix(page.URL, "http")+"/janus")
 	defer func() {
-		_ = stdin.Close() // the page leaves
-		for l := range lines {
-			lastLayers = l
+		_ = sc.Stdin.Close() // the page leaves
+		var last string
+		for l := range sc.Lines {
+			last = l
 		}
-		_ = cmd.Wait()
-		t.Logf("browser's last report: %s", lastLayers)
+		t.Logf("browser's last report: %s", last)
 	}()
 
 	var up struct {
@@ -82,16 +56,8 @@ func TestSimulcastFromChromium(t *testing.T) {
 		OfferSimulcast  bool `json:"offerSimulcast"`
 		AnswerSimulcast bool `json:"answerSimulcast"`
 	}
-	select {
-	case l, ok := <-lines:
-		if !ok {
-			t.Fatalf("the browser ended before its media was up: %s", stderr.String())
-		}
-		if err := json.Unmarshal([]byte(l), &up); err != nil {
-			t.Fatalf("%q: %v", l, err)
-		}
-	case <-ctx.Done():
-		t.Fatal("no report from the browser")
+	if err := json.Unmarshal([]byte(sc.Next(t, 60*time.Second)), &up); err != nil {
+		t.Fatal(err)
 	}
 	t.Logf("browser: steps %v, errors %v, simulcast offered %v, answered %v", up.Steps, up.Errors, up.OfferSimulcast, up.AnswerSimulcast)
 	if up.ID == 0 || len(up.Errors) > 0 || !up.OfferSimulcast || !up.AnswerSimulcast {
