@@ -80,9 +80,11 @@ type Options struct {
 	// composite to decode).
 	SendOnly bool
 	// NoDecode receives the composite and assembles its frames (they
-	// count in VideoStats) without decoding them: a load generator's
-	// many participants cost it little, and the server's work is the
-	// same. VideoFrame stays nil.
+	// count in VideoStats) without decoding them, and counts and times
+	// the audio packets (Arrivals) without decoding or recording them: a
+	// load generator's many participants cost it little, and the
+	// server's work is the same. VideoFrame stays nil and nothing is
+	// heard.
 	NoDecode bool
 	// Flash sends, at every whole second of one clock, white video frames
 	// for two frame intervals (black otherwise) and a 100 ms 1 kHz beep
@@ -473,6 +475,10 @@ func (p *Peer) receive(t *webrtc.TrackRemote) {
 		lastTS = pkt.Timestamp
 		p.arrivals = append(p.arrivals, Arrival{At: now, Seq: pkt.SequenceNumber, TS: pkt.Timestamp})
 		p.mu.Unlock()
+		if p.opts.NoDecode {
+			first, lastSeq = false, pkt.SequenceNumber
+			continue
+		}
 		// Conceal what was lost so the recording keeps its timeline.
 		if !first {
 			for gap := pkt.SequenceNumber - lastSeq - 1; gap > 0 && gap < 50; gap-- {

@@ -49,6 +49,7 @@ func main() {
 	latency := flag.Bool("latency", false, "measure camera-to-viewer latency instead of CPU")
 	dur := flag.Duration("duration", 10*time.Second, "measurement window")
 	workers := flag.Int("workers", 1, "server worker threads")
+	flag.StringVar(&serverCore, "core", "", "pin the server child to this CPU (taskset -c); run the runner itself on the others, e.g. taskset -c 0 mcuload -core 1")
 	flag.Parse()
 	var err error
 	switch {
@@ -172,12 +173,20 @@ func cpuTable(ns string, talkers int, video string, dur time.Duration, workers i
 	return nil
 }
 
+// serverCore is the CPU list the server child is pinned to (empty: not
+// pinned).
+var serverCore string
+
 func measureCPU(n, talkers int, video string, dur time.Duration, workers int) (cpu, minRate, minFPS float64, err error) {
 	self, err := os.Executable()
 	if err != nil {
 		return 0, 0, 0, err
 	}
-	child := exec.Command(self, "-serve", "-workers", strconv.Itoa(workers), "-video", video)
+	args := []string{self, "-serve", "-workers", strconv.Itoa(workers), "-video", video}
+	if serverCore != "" {
+		args = append([]string{"taskset", "-c", serverCore}, args...)
+	}
+	child := exec.Command(args[0], args[1:]...)
 	child.Stderr = os.Stderr
 	out, err := child.StdoutPipe()
 	if err != nil {
@@ -197,6 +206,9 @@ func measureCPU(n, talkers int, video string, dur time.Duration, workers int) (c
 	}
 	opts := make([]testpeer.Options, n)
 	for i := range opts {
+		// The peers count what they receive without decoding it: the
+		// load generator's own work stays small, the server's is the same.
+		opts[i].NoDecode = true
 		if i < talkers {
 			opts[i].ToneHz = 300 + 110*float64(i)
 		}
