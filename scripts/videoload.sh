@@ -6,7 +6,9 @@
 # scripts/videoload on the other cores: N cameras sending the clips in a
 # loop and one viewer decoding the composite, then the ffmpeg reference
 # (decode N, tile with xstack, libx264 in one thread) on the server's core.
-# Prints the server's and ffmpeg's CPU per output frame and their ratio.
+# Prints the server's and ffmpeg's CPU per output frame and their ratio,
+# and the codec floor (ffmpeg decoding the clips alone, plus its encoding
+# of the composite) with the server's ratio to it.
 # Further arguments go to videoload (-settle 5s, -send-only...).
 # CODEC=vp8 makes VP8 clips (IVF, libvpx) and a VP8 composite, against
 # ffmpeg with libvpx at Tessera's settings. SIMULCAST=1 makes each camera send three simulcast layers (the clip at

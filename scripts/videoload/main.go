@@ -14,7 +14,9 @@
 // with xstack on the grid Tessera uses for N tiles at the same canvas
 // size, and encodes with libx264 (ultrafast, baseline, zerolatency, the
 // same bitrate), all in one thread on the server's core; its CPU time
-// per output frame and the ratio between the two are printed.
+// per output frame and the ratio between the two are printed. Two partial
+// runs (decoding alone; decoding, scaling and tiling without encoding)
+// give the codec floor: decoding plus encoding, with nothing else.
 //
 // scripts/videoload.sh generates the clips, starts the server and runs
 //
