@@ -16,7 +16,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"os/signal"
@@ -156,19 +155,6 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 	gw.Register(cn.wrap(ab))
 	gw.Register(cn.wrap(mcu))
 
-	// The read timeout bounds receiving a request, body included: net/http
-	// lifts it once the body is read, and the WebSocket upgrade clears it,
-	// so long polls and sockets outlive it. No write timeout: a long poll
-	// answers after up to 30 s.
-	newServer := func(h http.Handler) *http.Server {
-		return &http.Server{
-			Handler:           h,
-			ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-			ReadHeaderTimeout: cfg.ReadHeaderTimeout,
-			ReadTimeout:       cfg.ReadTimeout,
-			IdleTimeout:       cfg.IdleTimeout,
-		}
-	}
 	// Ready while not draining, every worker ticking and the media port
 	// open.
 	var draining atomic.Bool
@@ -219,46 +205,15 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 			meter.SetSIP(sipSrv)
 		}
 	}
-	servers := []*http.Server{newServer(signaling.NewRouter(routes))}
-	addrs := []string{cfg.Listen}
-	if cfg.WSListen != "" {
-		servers = append(servers, newServer(gw.WSHandler()))
-		addrs = append(addrs, cfg.WSListen)
-	}
-	// Listeners after the HTTP one and the Janus WebSocket: the Janus
-	// admin API, then the metrics, each when configured.
-	wsEnd := len(addrs)
-	if cfg.JanusAdminListen != "" {
-		servers = append(servers, newServer(janusAdminMux(gw)))
-		addrs = append(addrs, cfg.JanusAdminListen)
-	}
-	metricsAt := len(addrs)
 	if meter != nil {
 		meter.SetGateway(gw)
-		mux := http.NewServeMux()
-		mux.Handle("GET /metrics", meter.Handler(cfg.MetricsKey))
-		if cfg.Pprof {
-			mux.Handle("/debug/pprof/", meter.Guard(cfg.MetricsKey, profiler()))
-		}
-		servers = append(servers, newServer(mux))
-		addrs = append(addrs, cfg.MetricsListen)
 	}
-	serveErr := make(chan error, len(servers))
-	var bound []string
-	for i, srv := range servers {
-		ln, err := net.Listen("tcp", addrs[i])
-		if err != nil {
-			return fmt.Errorf("listen %s: %w", addrs[i], err)
-		}
-		defer ln.Close()
-		go func() { serveErr <- srv.Serve(ln) }()
-		bound = append(bound, ln.Addr().String())
+	ls, err := listen(cfg, signaling.NewRouter(routes), gw, meter, webrtc.Port(), log)
+	if err != nil {
+		return err
 	}
-	log.Info("tessera listening", "http", bound[0], "janus_ws", bound[1:wsEnd], "janus_admin", bound[wsEnd:metricsAt],
-		"media_port", webrtc.Port(), "version", version)
-	if meter != nil {
-		log.Info("metrics listening", "addr", bound[metricsAt], "key", cfg.MetricsKey != "")
-	}
+	defer ls.close()
+	bound := ls.bound
 	// Everything listens: the node joins the cluster, where rooms may be
 	// placed on it from now on.
 	if err := cn.announce(ctx, cfg.clusterInfo(bound[0], webrtc.Port(), sipSrv), rooms); err != nil {
@@ -269,11 +224,11 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 	}
 
 	select {
-	case err := <-serveErr:
+	case err := <-ls.failed:
 		return fmt.Errorf("http server: %w", err)
 	case <-ctx.Done():
 	}
-	return shutdown(cfg, cn, rooms, gw, servers, &draining, log)
+	return shutdown(cfg, cn, rooms, gw, ls.servers, &draining, log)
 }
 
 // roomPlugins makes the AudioBridge and video MCU plugins on rooms.
