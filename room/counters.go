@@ -26,6 +26,10 @@ type Counters struct {
 	// ended a recording; RecordDropped frames found the recording's queue
 	// full (a slow disk).
 	RecordedBytes, RecordWriteErrors, RecordDropped uint64
+	// LayerSwitches counts the times a simulcast camera's input moved to
+	// another layer; LayerDroppedPackets, the packets of layers that were
+	// not being decoded (received and let go).
+	LayerSwitches, LayerDroppedPackets uint64
 }
 
 // counters is what Counters reads: atomics the rooms add to from their
@@ -37,6 +41,7 @@ type counters struct {
 	lostIn, lostOut                         [2]atomic.Uint64 // audio, video
 	recordedBytes, recordErrors             atomic.Uint64
 	recordDropped                           atomic.Uint64
+	layerSwitches, layerDropped             atomic.Uint64
 }
 
 func (c *counters) snapshot() Counters {
@@ -48,6 +53,7 @@ func (c *counters) snapshot() Counters {
 		AudioLostOut: c.lostOut[0].Load(), VideoLostOut: c.lostOut[1].Load(),
 		RecordedBytes: c.recordedBytes.Load(), RecordWriteErrors: c.recordErrors.Load(),
 		RecordDropped: c.recordDropped.Load(),
+		LayerSwitches: c.layerSwitches.Load(), LayerDroppedPackets: c.layerDropped.Load(),
 	}
 }
 

@@ -190,6 +190,14 @@ func testSimulcastLayers(t *testing.T, codecName string) {
 	if limit := allowed(layerIdle+time.Second, stop, stop.Add(took)); took > limit {
 		t.Errorf("falling back took %v, want <= %v", took, limit)
 	}
+
+	// The manager's counters (Prometheus's) have every switch and every
+	// packet let go, as the input counted them.
+	st, _ = inputStats(t, r, cam.id)
+	if c := m.Counters(); c.LayerSwitches != st.LayerSwitches || c.LayerSwitches < 3 || c.LayerDroppedPackets < st.LayerDropped {
+		t.Errorf("manager counts %d layer switches and %d packets dropped; the input %d and %d",
+			c.LayerSwitches, c.LayerDroppedPackets, st.LayerSwitches, st.LayerDropped)
+	}
 }
 
 // An offer of a simulcast camera (a=simulcast:send with three RIDs) is

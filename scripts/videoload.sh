@@ -16,7 +16,8 @@
 # publisher, with a viewer of its own in its place; the ffmpeg reference
 # still decodes the full clips. SERVER=PATH runs that tessera binary instead of building this tree (to
 # compare two builds with the same runner). PROFILE=FILE also takes a CPU profile of the server over the window
-# (the server's -pprof) and prints where its time went.
+# (the server's -pprof) and prints where its time went. SERVER_FLAGS adds
+# flags to the server's command line (e.g. -media-unbatched).
 #
 #   scripts/videoload.sh [N] [WINDOW] [videoload flags...]
 #   scripts/videoload.sh 9 10s
@@ -80,7 +81,8 @@ go build -o "$tmp/videoload" ./scripts/videoload
 freeport() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 port=$(freeport) mport=$(freeport)
 taskset -c "$last" "$tmp/tessera" -listen "127.0.0.1:$port" -ws-listen "" -media-port 0 -media-bind 127.0.0.1 \
-  -sip-listen "" -session-timeout 10m -log-level warn -admin-key videoload ${PROFILE:+-metrics-listen "127.0.0.1:$mport" -pprof} 2>"$tmp/tessera.log" &
+  -sip-listen "" -session-timeout 10m -log-level warn -admin-key videoload ${PROFILE:+-metrics-listen "127.0.0.1:$mport" -pprof} \
+  ${SERVER_FLAGS:-} 2>"$tmp/tessera.log" &
 server=$!
 for _ in $(seq 50); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.2; done
 prof=()

@@ -44,14 +44,16 @@ type Config struct {
 	// MediaSocketBuffer is the media port's receive and send buffer.
 	MediaSocketBuffer int `yaml:"media_socket_buffer"`
 	// MediaPacing spreads each peer's packets at its bandwidth estimate.
-	MediaPacing bool   `yaml:"media_pacing"`
-	PublicIPs   string `yaml:"public_ips"`
-	ICETCP      bool   `yaml:"ice_tcp"`
-	ICELoopback bool   `yaml:"ice_loopback"`
-	Workers     int    `yaml:"workers"`
-	PinWorkers  bool   `yaml:"pin_workers"`
-	MaxTalkers  int    `yaml:"max_talkers"`
-	DemoRoom    bool   `yaml:"demo_room"`
+	MediaPacing bool `yaml:"media_pacing"`
+	// MediaUnbatched sends and receives a datagram per system call.
+	MediaUnbatched bool   `yaml:"media_unbatched"`
+	PublicIPs      string `yaml:"public_ips"`
+	ICETCP         bool   `yaml:"ice_tcp"`
+	ICELoopback    bool   `yaml:"ice_loopback"`
+	Workers        int    `yaml:"workers"`
+	PinWorkers     bool   `yaml:"pin_workers"`
+	MaxTalkers     int    `yaml:"max_talkers"`
+	DemoRoom       bool   `yaml:"demo_room"`
 	// MaxInputSize bounds a camera's picture, WxH, in either orientation.
 	MaxInputSize string  `yaml:"max_input_size"`
 	DecodeBudget float64 `yaml:"decode_budget"`
@@ -145,6 +147,7 @@ func bind(fs *flag.FlagSet, c *Config, configFile *string) {
 	fs.StringVar(&c.MediaBind, "media-bind", c.MediaBind, "address the media port listens on")
 	fs.IntVar(&c.MediaPort, "media-port", c.MediaPort, "the one UDP (and ICE-TCP) port all media uses; 0 picks one")
 	fs.BoolVar(&c.MediaPacing, "media-pacing", c.MediaPacing, "pace each WebRTC peer's packets at its bandwidth estimate (for viewers behind links that drop bursts; costs CPU)")
+	fs.BoolVar(&c.MediaUnbatched, "media-unbatched", c.MediaUnbatched, "send and receive each media datagram with a system call of its own instead of batching them (sendmmsg/recvmmsg); for comparison")
 	fs.IntVar(&c.MediaSocketBuffer, "media-socket-buffer", c.MediaSocketBuffer, "receive and send buffer of the media port in bytes (beyond net.core.rmem_max only with CAP_NET_ADMIN); -1: the kernel's default")
 	fs.StringVar(&c.PublicIPs, "public-ips", c.PublicIPs, "comma-separated public addresses announced instead of local ones (1:1 NAT)")
 	fs.BoolVar(&c.ICETCP, "ice-tcp", c.ICETCP, "accept ICE over TCP on the media port number")

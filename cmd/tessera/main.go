@@ -82,7 +82,7 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 	// first), whose connections it made.
 	webrtc, err := rtc.NewEngine(rtc.EngineConfig{
 		BindIP: cfg.MediaBind, UDPPort: cfg.MediaPort, DisableTCP: !cfg.ICETCP,
-		PublicIPs: cfg.publicIPs(), ExcludeLoopback: !cfg.ICELoopback, SocketBuffer: cfg.MediaSocketBuffer, Pacing: cfg.MediaPacing, Logger: log,
+		PublicIPs: cfg.publicIPs(), ExcludeLoopback: !cfg.ICELoopback, SocketBuffer: cfg.MediaSocketBuffer, Pacing: cfg.MediaPacing, Unbatched: cfg.MediaUnbatched, Logger: log,
 	})
 	if err != nil {
 		return fmt.Errorf("media: %w", err)

@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -229,6 +231,9 @@ func waitFor(t *testing.T, what string, addr, key string, ok func(s scrape) bool
 	}
 }
 
+// dashboardMetric finds the metric names in the dashboard's queries.
+var dashboardMetric = regexp.MustCompile(`\b(?:tessera|go|process)_[a-z_]+\b`)
+
 // The metrics of a server with a live room of real WebRTC participants
 // pass promtool's checks, and their counters follow the traffic: packets
 // rise while media flows, a PLI makes a keyframe, a leave takes a
@@ -289,6 +294,37 @@ func TestMetricsOfALiveRoom(t *testing.T) {
 	} {
 		if got := live.value(t, c.name, c.labels...); got != c.want {
 			t.Errorf("%s%v = %v, want %v", c.name, c.labels, got, c.want)
+		}
+	}
+	// The media port moves its datagrams in batches: each call moves one
+	// or more, and every packet counted went through them.
+	for _, d := range []string{"in", "out"} {
+		calls, dgs := live.value(t, "tessera_media_socket_calls_total", "direction", d), live.value(t, "tessera_media_socket_datagrams_total", "direction", d)
+		pkts := live.value(t, "tessera_media_packets_total", "direction", d)
+		t.Logf("media port %s: %.0f datagrams in %.0f calls", d, dgs, calls)
+		if calls == 0 || dgs < calls || dgs < pkts {
+			t.Errorf("media port %s: %.0f datagrams in %.0f calls for %.0f RTP packets", d, dgs, calls, pkts)
+		}
+	}
+	if live.value(t, "tessera_media_send_dropped_total") != 0 {
+		t.Errorf("datagrams dropped on the way out:\n%s", live.raw)
+	}
+	// Two single-stream cameras of 320x180, decoded whole.
+	waitFor(t, "the cameras' inputs", metricsAddr, key, func(s scrape) bool {
+		return s.value(t, "tessera_video_inputs", "layers", "single") == 2 &&
+			s.value(t, "tessera_video_inputs", "layers", "simulcast") == 0 &&
+			s.value(t, "tessera_video_decoded_pixels") == 2*320*180
+	})
+	// Every metric the Grafana dashboard in docs queries is one the
+	// server exposes (a renamed metric would leave a panel empty).
+	dash, err := os.ReadFile("../../docs/grafana-dashboard.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range slices.Compact(slices.Sorted(slices.Values(dashboardMetric.FindAllString(string(dash), -1)))) {
+		base := strings.TrimSuffix(strings.TrimSuffix(strings.TrimSuffix(name, "_bucket"), "_sum"), "_count")
+		if live.fams[name] == nil && live.fams[base] == nil {
+			t.Errorf("the dashboard queries %s, which the server does not expose", name)
 		}
 	}
 	if live.value(t, "tessera_video_encoders", "codec", "vp8") < 1 {

@@ -45,7 +45,11 @@ type EngineConfig struct {
 	// the socket's send buffer absorbs a keyframe's burst. Turn it on for
 	// viewers behind links with shallow buffers that drop bursts.
 	Pacing bool
-	Logger *slog.Logger
+	// Unbatched sends and receives each datagram of the media port with
+	// a system call of its own, as pion does, instead of batching them
+	// (sendmmsg, recvmmsg; see batchconn.go). For comparison.
+	Unbatched bool
+	Logger    *slog.Logger
 }
 
 // Engine is the one pion API of the process: codecs, RTP header
@@ -57,6 +61,8 @@ type Engine struct {
 	tcp  net.Listener
 	udpm interface{ Close() error }
 	tcpm interface{ Close() error }
+	// batch is the media port's batched I/O (nil: Unbatched).
+	batch *batchConn
 
 	// newPC serialises PeerConnection creation so that the bandwidth
 	// estimator the congestion-control interceptor announces can be matched
@@ -138,7 +144,12 @@ func NewEngine(cfg EngineConfig) (*Engine, error) {
 	}
 
 	se := webrtc.SettingEngine{}
-	udpMux := webrtc.NewICEUDPMux(nil, udp)
+	var conn net.PacketConn = udp
+	if !cfg.Unbatched {
+		e.batch = newBatchConn(udp)
+		conn = e.batch
+	}
+	udpMux := webrtc.NewICEUDPMux(nil, conn)
 	e.udpm = udpMux
 	se.SetICEUDPMux(udpMux)
 	networks := []webrtc.NetworkType{webrtc.NetworkTypeUDP4, webrtc.NetworkTypeUDP6}
@@ -292,6 +303,9 @@ func (e *Engine) Close() error {
 	}
 	if e.tcpm != nil {
 		errs = append(errs, e.tcpm.Close())
+	}
+	if e.batch != nil {
+		_ = e.batch.Close()
 	}
 	if e.udp != nil {
 		_ = e.udp.Close()

@@ -32,12 +32,24 @@ type Stats struct {
 	// port got, in bytes (0: the kernel's default, not asked for).
 	SocketDrops                           uint64
 	SocketReceiveBuffer, SocketSendBuffer int
+	// SendCalls and ReceiveCalls are the media port's sendmmsg and
+	// recvmmsg calls, DatagramsSent and DatagramsReceived the datagrams
+	// they moved (0 all when the port is not batched). SendQueueDrops are
+	// datagrams dropped because the send queue was full, SendErrors those
+	// the socket refused.
+	SendCalls, DatagramsSent, ReceiveCalls, DatagramsReceived uint64
+	SendQueueDrops, SendErrors                                uint64
 }
 
 // Stats returns the engine's counters, as of now.
 func (e *Engine) Stats() Stats {
 	s := e.meter.stats()
 	s.SocketReceiveBuffer, s.SocketSendBuffer = e.rcvBuf, e.sndBuf
+	if e.batch != nil {
+		b := e.batch.stats()
+		s.SendCalls, s.DatagramsSent, s.ReceiveCalls, s.DatagramsReceived = b.Sends, b.Sent, b.Receives, b.Received
+		s.SendQueueDrops, s.SendErrors = b.QueueDrops, b.SendErrors
+	}
 	if d, err := socketDrops(e.port); err == nil {
 		s.SocketDrops = d
 	}

@@ -17,8 +17,9 @@ import (
 // viewers through the engine's whole stack (interceptors, congestion
 // control, SRTP, the socket), received by a pion peer on loopback. It
 // compares the ways the composite has been sent: pion's leaky-bucket
-// pacer or none, and the picture packetized for each viewer or once for
-// all (Frame.Packets). Pictures go out at 30 a second, so time per op is
+// pacer or none, the picture packetized for each viewer or once for all
+// (Frame.Packets), and the media port's datagrams sent and received one
+// per system call or in batches. Pictures go out at 30 a second, so time per op is
 // the frame interval; cpu-µs/op is the process's CPU time per picture
 // (sender and receiver: compare the variants, not the figure).
 func BenchmarkSendComposite(b *testing.B) {
@@ -33,16 +34,17 @@ func BenchmarkSendComposite(b *testing.B) {
 		au = append(append(au, 0, 0, 0, 1), nal...)
 	}
 	for _, bc := range []struct {
-		name           string
-		pacing, shared bool
+		name                      string
+		pacing, shared, unbatched bool
 	}{
-		{"leaky-pacer/packetized-per-viewer", true, false},
-		{"no-pacer/packetized-per-viewer", false, false},
-		{"no-pacer/shared-packets", false, true},
+		{"leaky-pacer/packetized-per-viewer/unbatched", true, false, true},
+		{"no-pacer/packetized-per-viewer/unbatched", false, false, true},
+		{"no-pacer/shared-packets/unbatched", false, true, true},
+		{"no-pacer/shared-packets/batched", false, true, false},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-			e, err := NewEngine(EngineConfig{BindIP: "127.0.0.1", DisableTCP: true, Pacing: bc.pacing, Logger: quiet})
+			e, err := NewEngine(EngineConfig{BindIP: "127.0.0.1", DisableTCP: true, Pacing: bc.pacing, Unbatched: bc.unbatched, Logger: quiet})
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -42,6 +42,9 @@ var (
 	lostDesc      = desc("tessera_media_lost_packets_total", "Packets lost: of participants' audio on the way in (jitter buffer), of the mix and composite on the way out (receiver reports, beyond frames left out on purpose).", "media", "direction")
 	sockDropsDesc = desc("tessera_media_socket_dropped_packets_total", "Datagrams the kernel dropped on the media port because its receive buffer was full (each may cost a camera a keyframe).")
 	sockBufDesc   = desc("tessera_media_socket_buffer_bytes", "Receive and send buffer the media port got (0: the kernel's default).", "direction")
+	sockCallsDesc = desc("tessera_media_socket_calls_total", "System calls that moved the media port's datagrams in batches (recvmmsg: in, sendmmsg: out); with tessera_media_socket_datagrams_total, the batch size.", "direction")
+	sockDgDesc    = desc("tessera_media_socket_datagrams_total", "Datagrams the media port's batched system calls moved.", "direction")
+	sendDropsDesc = desc("tessera_media_send_dropped_total", "Datagrams not sent: the media port's send queue was full (queue) or the socket refused them (refused).", "reason")
 	incomplete    = desc("tessera_video_incomplete_frames_total", "Camera frames that arrived with packets missing before them.")
 	keyReqDesc    = desc("tessera_keyframe_requests_total", "Keyframe requests (RTCP PLI or FIR): from viewers of the composite (in), from Tessera to cameras (out).", "direction")
 	keyframesDesc = desc("tessera_video_keyframes_total", "Keyframes the composite encoders produced.")
@@ -52,6 +55,10 @@ var (
 	audioEncoders = desc("tessera_audio_encoders", "Opus encoders running (one per distinct mix).")
 	videoEncoders = desc("tessera_video_encoders", "Composite encoders running, by codec and quality tier (0: the top one).", "codec", "tier")
 	viewersDesc   = desc("tessera_video_viewers", "Viewers of the composite, by codec and quality tier.", "codec", "tier")
+	videoInputs   = desc("tessera_video_inputs", "Cameras received, by whether they send one stream (single) or simulcast layers (simulcast).", "layers")
+	decodedPixels = desc("tessera_video_decoded_pixels", "Pixels per picture of what the cameras' decoders decode, summed over cameras (for a simulcast camera, the layer its tile needs): the decoding load.")
+	layerSwitches = desc("tessera_video_layer_switches_total", "Times a simulcast camera's input moved to another layer.")
+	layerDropped  = desc("tessera_video_layer_dropped_packets_total", "Packets of simulcast layers received and not decoded (another layer covers the tile).")
 
 	recBytesDesc   = desc("tessera_recording_written_bytes_total", "Bytes written to recording files.")
 	recErrorsDesc  = desc("tessera_recording_write_errors_total", "Write errors, each of which ended a recording.")
@@ -73,8 +80,8 @@ var (
 
 var allDescs = []*prometheus.Desc{buildInfo, roomsDesc, participantsDesc, talkersDesc, recordingsDesc, streamsDesc,
 	sessionsDesc, handlesDesc, tickDesc, lateDesc, skippedDesc, busyDesc, busyTimeDesc, workerRooms,
-	packetsDesc, bytesDesc, nacksDesc, sockDropsDesc, sockBufDesc, lostDesc, incomplete, keyReqDesc, keyframesDesc, forcedDesc, decodeErrDesc,
-	jitterMax, jitterMean, audioEncoders, videoEncoders, viewersDesc, recBytesDesc, recErrorsDesc, recDroppedDesc,
+	packetsDesc, bytesDesc, nacksDesc, sockDropsDesc, sockBufDesc, sockCallsDesc, sockDgDesc, sendDropsDesc, lostDesc, incomplete, keyReqDesc, keyframesDesc, forcedDesc, decodeErrDesc,
+	jitterMax, jitterMean, audioEncoders, videoEncoders, viewersDesc, videoInputs, decodedPixels, layerSwitches, layerDropped, recBytesDesc, recErrorsDesc, recDroppedDesc,
 	sipCallsDesc, sipInvitesDesc, sipMalformedDesc, sipPortsDesc,
 	clusterRoomsDesc, clusterRequestsDesc, clusterFailuresDesc, clusterDroppedDesc, clusterLostDesc, panicsDesc}
 
@@ -119,6 +126,12 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		counter(ch, sockDropsDesc, s.SocketDrops)
 		gauge(ch, sockBufDesc, float64(s.SocketReceiveBuffer), "receive")
 		gauge(ch, sockBufDesc, float64(s.SocketSendBuffer), "send")
+		counter(ch, sockCallsDesc, s.ReceiveCalls, "in")
+		counter(ch, sockCallsDesc, s.SendCalls, "out")
+		counter(ch, sockDgDesc, s.DatagramsReceived, "in")
+		counter(ch, sockDgDesc, s.DatagramsSent, "out")
+		counter(ch, sendDropsDesc, s.SendQueueDrops, "queue")
+		counter(ch, sendDropsDesc, s.SendErrors, "refused")
 	}
 	if g := c.o.Janus; g != nil {
 		n := g.Counts()
@@ -187,7 +200,16 @@ func (c *collector) rooms(ch chan<- prometheus.Metric) {
 	}
 	encoders, viewers := map[tierKey]int{}, map[tierKey]int{}
 	var talkers, audioEnc, inputs, maxBuffered, sumBuffered int
+	var single, simulcast, pixels int
 	for _, s := range stats {
+		for _, in := range s.VideoInputs {
+			if in.Layers > 1 {
+				simulcast++
+			} else {
+				single++
+			}
+			pixels += in.LayerWidth * in.LayerHeight
+		}
 		for k, n := range s.ByKind {
 			kinds[k] += n
 		}
@@ -214,6 +236,9 @@ func (c *collector) rooms(ch chan<- prometheus.Metric) {
 		gauge(ch, videoEncoders, float64(n), k.codec, tier)
 		gauge(ch, viewersDesc, float64(viewers[k]), k.codec, tier)
 	}
+	gauge(ch, videoInputs, float64(single), "single")
+	gauge(ch, videoInputs, float64(simulcast), "simulcast")
+	gauge(ch, decodedPixels, float64(pixels))
 	gauge(ch, jitterMax, float64(maxBuffered)/1000)
 	mean := 0.0
 	if inputs > 0 {
@@ -256,6 +281,8 @@ func (c *collector) counters(ch chan<- prometheus.Metric) {
 	counter(ch, recBytesDesc, n.RecordedBytes)
 	counter(ch, recErrorsDesc, n.RecordWriteErrors)
 	counter(ch, recDroppedDesc, n.RecordDropped)
+	counter(ch, layerSwitches, n.LayerSwitches)
+	counter(ch, layerDropped, n.LayerDroppedPackets)
 }
 
 func counter(ch chan<- prometheus.Metric, d *prometheus.Desc, v uint64, labels ...string) {
