@@ -219,7 +219,9 @@ func (in *videoInput) receiveLayer(l *layer, pkt *rtp.Packet, now time.Time) {
 	in.capBitrate(now)
 	if l != in.cur && l != in.want {
 		in.layerDropped.Add(1)
-		in.count.layerDropped.Add(1)
+		if in.count != nil {
+			in.count.layerDropped.Add(1)
+		}
 		return
 	}
 	l.asm.Push(pkt, now)

@@ -222,7 +222,9 @@ func (in *videoInput) steer(now time.Time) {
 func (in *videoInput) switchTo(l *layer) {
 	if in.cur != nil {
 		in.switches.Add(1)
-		in.count.layerSwitches.Add(1)
+		if in.count != nil {
+			in.count.layerSwitches.Add(1)
+		}
 	}
 	in.cur, in.want, in.downSince = l, nil, time.Time{}
 	in.resetDecoder = true

@@ -3,7 +3,6 @@ package signaling
 import (
 	"crypto/subtle"
 	"encoding/json"
-	"errors"
 	"io"
 	"net/http"
 	"path/filepath"
@@ -243,16 +242,9 @@ func (a *Admin) recording(w http.ResponseWriter, r *http.Request) {
 		adminError(w, http.StatusBadRequest, `action must be "start" or "stop"`)
 		return
 	}
-	switch {
-	case errors.Is(err, room.ErrAlreadyRecording), errors.Is(err, room.ErrNotRecording):
-		adminError(w, http.StatusConflict, err.Error())
-	case errors.Is(err, room.ErrInvalidValue):
-		adminError(w, http.StatusBadRequest, err.Error())
-	case errors.Is(err, room.ErrTooManyRecordings), errors.Is(err, room.ErrDiskLow):
-		adminError(w, http.StatusServiceUnavailable, err.Error())
-	case err != nil:
-		adminError(w, http.StatusInternalServerError, err.Error())
-	default:
-		httpjson.Write(w, http.StatusOK, map[string]any{"recording": info.Recording, "file": fileName(info.Path)})
+	if err != nil {
+		roomError(w, err)
+		return
 	}
+	httpjson.Write(w, http.StatusOK, map[string]any{"recording": info.Recording, "file": fileName(info.Path)})
 }

@@ -2,7 +2,6 @@ package signaling
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"strconv"
 
@@ -58,18 +57,11 @@ func (a *Admin) dtmf(w http.ResponseWriter, r *http.Request) {
 		adminError(w, http.StatusNotImplemented, "dialing out is not available on this server")
 		return
 	}
-	switch err := a.Dialer.SendDigits(r.Context(), rm, room.CallID(id), req.Digits); {
-	case err == nil:
-		w.WriteHeader(http.StatusNoContent)
-	case errors.Is(err, room.ErrCallNotFound):
-		adminError(w, http.StatusNotFound, err.Error())
-	case errors.Is(err, room.ErrInvalidValue):
-		adminError(w, http.StatusBadRequest, err.Error())
-	case errors.Is(err, room.ErrCallNoDTMF):
-		adminError(w, http.StatusConflict, err.Error())
-	default:
-		adminError(w, http.StatusInternalServerError, err.Error())
+	if err := a.Dialer.SendDigits(r.Context(), rm, room.CallID(id), req.Digits); err != nil {
+		roomError(w, err)
+		return
 	}
+	w.WriteHeader(http.StatusNoContent)
 }
 
 func (a *Admin) dial(w http.ResponseWriter, r *http.Request) {
@@ -92,16 +84,9 @@ func (a *Admin) dial(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	info, err := a.Dialer.Dial(r.Context(), rm, req.URI)
-	switch {
-	case err == nil:
-		httpjson.Write(w, http.StatusCreated, info)
-	case errors.Is(err, room.ErrInvalidValue):
-		adminError(w, http.StatusBadRequest, err.Error())
-	case errors.Is(err, room.ErrClosed):
-		adminError(w, http.StatusNotFound, err.Error())
-	case errors.Is(err, room.ErrRoomFull), errors.Is(err, room.ErrServerFull):
-		adminError(w, http.StatusServiceUnavailable, err.Error())
-	default:
-		adminError(w, http.StatusInternalServerError, err.Error())
+	if err != nil {
+		roomError(w, err)
+		return
 	}
+	httpjson.Write(w, http.StatusCreated, info)
 }

@@ -2,7 +2,6 @@ package signaling
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"strconv"
 
@@ -66,7 +65,7 @@ func (a *Admin) startStream(w http.ResponseWriter, r *http.Request) {
 	}
 	info, err := a.Streamer.Push(r.Context(), rm, req.URL)
 	if err != nil {
-		streamError(w, err)
+		roomError(w, err)
 		return
 	}
 	httpjson.Write(w, http.StatusCreated, info)
@@ -84,21 +83,8 @@ func (a *Admin) stopStream(w http.ResponseWriter, r *http.Request) {
 	}
 	info, err := rm.StopStream(r.Context(), room.StreamID(id))
 	if err != nil {
-		streamError(w, err)
+		roomError(w, err)
 		return
 	}
 	httpjson.Write(w, http.StatusOK, info)
-}
-
-func streamError(w http.ResponseWriter, err error) {
-	switch {
-	case errors.Is(err, room.ErrInvalidValue):
-		adminError(w, http.StatusBadRequest, err.Error())
-	case errors.Is(err, room.ErrNoSuchStream), errors.Is(err, room.ErrClosed):
-		adminError(w, http.StatusNotFound, err.Error())
-	case errors.Is(err, room.ErrTooManyStreams):
-		adminError(w, http.StatusServiceUnavailable, err.Error())
-	default:
-		adminError(w, http.StatusInternalServerError, err.Error())
-	}
 }
