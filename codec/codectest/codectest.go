@@ -1,6 +1,7 @@
 // Package codectest holds the signal generators and measurements that codec,
 // mixer and room tests share: synthetic moving pictures, PSNR, sine tones and
-// the Goertzel single-bin detector.
+// the Goertzel single-bin detector; and, for the fixed-frame telephone
+// codecs, a frame-by-frame round trip and the errors they must give.
 package codectest
 
 import (

@@ -27,31 +27,11 @@ func newPair(t testing.TB, l Law) (*Encoder, *Decoder) {
 }
 
 // roundTrip sends in (48 kHz, a whole number of frames) through an encoder
-// and a decoder frame by frame.
+// and a decoder of law l frame by frame.
 func roundTrip(t testing.TB, l Law, in []int16) []int16 {
 	t.Helper()
 	e, d := newPair(t, l)
-	out := make([]int16, 0, len(in))
-	payload := make([]byte, FrameBytes)
-	pcm := make([]int16, MaxFrameSamples)
-	for off := 0; off+FrameSamples <= len(in); off += FrameSamples {
-		n, err := e.Encode(in[off:off+FrameSamples], payload)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if n != FrameBytes {
-			t.Fatalf("Encode wrote %d bytes, want %d", n, FrameBytes)
-		}
-		m, err := d.Decode(payload[:n], pcm)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if m != FrameSamples {
-			t.Fatalf("Decode wrote %d samples, want %d", m, FrameSamples)
-		}
-		out = append(out, pcm[:m]...)
-	}
-	return out
+	return codectest.RoundTrip(t, e, d, in, FrameSamples, FrameBytes)
 }
 
 func tone(freq, amp float64, n int) []int16 {
@@ -230,42 +210,7 @@ func TestErrors(t *testing.T) {
 		t.Errorf("NewDecoder(-1) = %v", err)
 	}
 	e, d := newPair(t, ALaw)
-	if _, err := e.Encode(make([]int16, 480), make([]byte, 160)); !errors.Is(err, codec.ErrFrameSize) {
-		t.Errorf("Encode(480 samples) = %v", err)
-	}
-	if _, err := e.Encode(make([]int16, 960), make([]byte, 159)); !errors.Is(err, codec.ErrFrameSize) {
-		t.Errorf("Encode into 159 bytes = %v", err)
-	}
-	pcm := make([]int16, FrameSamples)
-	if _, err := d.Decode(nil, pcm); !errors.Is(err, codec.ErrCorrupt) {
-		t.Errorf("Decode(nil) = %v", err)
-	}
-	if _, err := d.Decode(make([]byte, 161), pcm); !errors.Is(err, codec.ErrFrameSize) {
-		t.Errorf("Decode(161 bytes into 960) = %v", err)
-	}
-	// Any whole number of bytes is a valid payload: 1 byte, 10 ms, 30 ms.
-	for _, n := range []int{1, 80, 240} {
-		out := make([]int16, 6*n)
-		if m, err := d.Decode(make([]byte, n), out); err != nil || m != 6*n {
-			t.Errorf("Decode(%d bytes) = %d, %v", n, m, err)
-		}
-	}
-	for _, n := range []int{0, 7, 966} {
-		if _, err := d.Conceal(pcm, n); !errors.Is(err, codec.ErrFrameSize) {
-			t.Errorf("Conceal(%d) = %v", n, err)
-		}
-	}
-	e.Close()
-	d.Close()
-	if _, err := e.Encode(pcm, make([]byte, 160)); !errors.Is(err, codec.ErrClosed) {
-		t.Errorf("Encode after Close = %v", err)
-	}
-	if _, err := d.Decode([]byte{1}, pcm); !errors.Is(err, codec.ErrClosed) {
-		t.Errorf("Decode after Close = %v", err)
-	}
-	if _, err := d.Conceal(pcm, 960); !errors.Is(err, codec.ErrClosed) {
-		t.Errorf("Conceal after Close = %v", err)
-	}
+	codectest.CheckTelephoneCodecErrors(t, e, d, []int{0, 7, 966})
 }
 
 func TestNoAllocs(t *testing.T) {
