@@ -58,6 +58,8 @@ type call struct {
 	// acked: the caller's ACK of the 200 OK came (it may be followed by
 	// a BYE before the 200's sender has seen it).
 	acked atomic.Bool
+	// byed: the caller's BYE came (set before the dialog ends).
+	byed atomic.Bool
 }
 
 // errRemoteBye is why a call ends when the other side hangs up.

@@ -34,6 +34,7 @@ func (s *Server) onBye(req *sip.Request, tx sip.ServerTransaction) {
 		s.respond(req, tx, 481, "Call/Transaction Does Not Exist", nil)
 		return
 	}
+	c.byed.Store(true)
 	if err := c.dlg.ReadBye(req, tx); err != nil {
 		s.respond(req, tx, 400, "Bad Request (CSeq out of order)", nil)
 		return

@@ -1,6 +1,9 @@
 package sip
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+)
 
 // Errors of the SIP user agent. A call refused for a room's reason
 // carries the room package's sentinel (room.ErrRoomNotFound, ...) and the
@@ -32,6 +35,9 @@ var (
 	ErrNoDialOut = errors.New("sip: the media layer cannot place calls")
 	// ErrNoAck: the caller never acknowledged the 200 OK.
 	ErrNoAck = errors.New("sip: no ACK for the 200 OK")
+	// errOKInterrupted: the dialog ended (CANCEL, BYE) while the 200 OK
+	// was sent and awaited its ACK.
+	errOKInterrupted = fmt.Errorf("%w while the 200 OK awaited its ACK", ErrCanceled)
 	// ErrNoMediaPorts: every media port pair of the call range is in use.
 	ErrNoMediaPorts = errors.New("sip: no free media port")
 	// ErrSessionIntervalTooSmall: a Session-Expires below Config.MinSE

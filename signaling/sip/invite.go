@@ -127,7 +127,9 @@ func (s *Server) answer(req *sip.Request, tx sip.ServerTransaction) error {
 	session.start(c)
 	go c.run()
 
-	if err := s.writeOK(dlg, answer, session); err != nil && !c.acked.Load() {
+	// A BYE that interrupts the wait for the ACK came from a caller that
+	// had the 200 OK (its ACK, sent first, may be handled after it).
+	if err := s.writeOK(dlg, answer, session); err != nil && !c.acked.Load() && !(c.byed.Load() && errors.Is(err, errOKInterrupted)) {
 		c.end(err)
 		return err
 	}
@@ -194,7 +196,7 @@ func (s *Server) writeOK(dlg *sipgo.DialogServerSession, sdp []byte, session *se
 	}
 	if err := dlg.WriteResponse(res); err != nil {
 		if dlg.Context().Err() != nil {
-			return ErrCanceled
+			return errOKInterrupted
 		}
 		return fmt.Errorf("%w: %v", ErrNoAck, err)
 	}
