@@ -2,12 +2,15 @@ package rtc
 
 import (
 	"errors"
+	"log/slog"
 	"net"
 	"net/netip"
 	"sync"
 	"sync/atomic"
 
 	"golang.org/x/net/ipv4"
+
+	"github.com/tessera-mcu/tessera/internal/loglimit"
 )
 
 // Batched I/O on the media port. Every WebRTC packet in and out crosses
@@ -64,11 +67,14 @@ type batchConn struct {
 
 	sends, sent, receives, received atomic.Uint64
 	queueDrops, sendErrors          atomic.Uint64
+	log                             *slog.Logger
+	dropLog                         loglimit.Limiter
 }
 
-func newBatchConn(udp *net.UDPConn) *batchConn {
+func newBatchConn(udp *net.UDPConn, log *slog.Logger) *batchConn {
 	c := &batchConn{
 		UDPConn: udp,
+		log:     log,
 		pc:      ipv4.NewPacketConn(udp),
 		addrs:   make(map[netip.AddrPort]*net.UDPAddr),
 		wake:    make(chan struct{}, 1),
@@ -94,7 +100,7 @@ func (c *batchConn) WriteToAddrPort(b []byte, addr netip.AddrPort) (int, error) 
 	}
 	if len(c.queue) >= maxQueued {
 		c.mu.Unlock()
-		c.queueDrops.Add(1)
+		c.dropLog.Warn(c.log, "media port send queue full: datagrams dropped", "dropped", c.queueDrops.Add(1))
 		return len(b), nil
 	}
 	ua := c.addrs[addr]
@@ -149,7 +155,7 @@ func (c *batchConn) sender() {
 				// The first datagram not sent was refused: it is dropped,
 				// the rest go on.
 				sent++
-				c.sendErrors.Add(1)
+				c.dropLog.Warn(c.log, "media port refused a datagram", "refused", c.sendErrors.Add(1), "err", err)
 			}
 			c.recycle(rest[:sent])
 			rest = rest[sent:]

@@ -3,6 +3,7 @@ package rtc
 import (
 	"encoding/binary"
 	"errors"
+	"log/slog"
 	"net"
 	"net/netip"
 	"testing"
@@ -32,7 +33,7 @@ func TestBatchConnSendsAndReceivesInBatches(t *testing.T) {
 	if err := udp.SetReadBuffer(4 << 20); err != nil {
 		t.Fatal(err)
 	}
-	c := newBatchConn(udp)
+	c := newBatchConn(udp, slog.New(slog.DiscardHandler))
 	defer c.Close()
 	to := peer.LocalAddr().(*net.UDPAddr).AddrPort()
 
@@ -104,7 +105,7 @@ func TestBatchConnSendsAndReceivesInBatches(t *testing.T) {
 // Close stops the sender and closes the socket: writes and reads after
 // it fail, a read waiting in it returns.
 func TestBatchConnClose(t *testing.T) {
-	c := newBatchConn(loopbackUDP(t))
+	c := newBatchConn(loopbackUDP(t), slog.New(slog.DiscardHandler))
 	read := make(chan error, 1)
 	go func() {
 		_, _, err := c.ReadFromAddrPort(make([]byte, 100))

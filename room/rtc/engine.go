@@ -146,7 +146,7 @@ func NewEngine(cfg EngineConfig) (*Engine, error) {
 	se := webrtc.SettingEngine{}
 	var conn net.PacketConn = udp
 	if !cfg.Unbatched {
-		e.batch = newBatchConn(udp)
+		e.batch = newBatchConn(udp, cfg.Logger)
 		conn = e.batch
 	}
 	udpMux := webrtc.NewICEUDPMux(nil, conn)
