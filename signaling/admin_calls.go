@@ -8,7 +8,6 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/tessera-mcu/tessera/room"
-	"github.com/tessera-mcu/tessera/signaling/internal/httpjson"
 )
 
 // Dialer places calls from a room to telephones and sends DTMF keys into
@@ -65,28 +64,9 @@ func (a *Admin) dtmf(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *Admin) dial(w http.ResponseWriter, r *http.Request) {
-	rm := a.room(w, r)
-	if rm == nil {
-		return
+	var dial startFunc
+	if a.Dialer != nil {
+		dial = func(ctx context.Context, rm *room.Room, uri string) (any, error) { return a.Dialer.Dial(ctx, rm, uri) }
 	}
-	var req struct {
-		URI string `json:"uri"`
-	}
-	if !readBody(w, r, &req) {
-		return
-	}
-	if req.URI == "" {
-		adminError(w, http.StatusBadRequest, `body must be {"uri": "sip:user@host"}`)
-		return
-	}
-	if a.Dialer == nil {
-		adminError(w, http.StatusNotImplemented, "dialing out is not available on this server")
-		return
-	}
-	info, err := a.Dialer.Dial(r.Context(), rm, req.URI)
-	if err != nil {
-		roomError(w, err)
-		return
-	}
-	httpjson.Write(w, http.StatusCreated, info)
+	a.startFromBody(w, r, "uri", "sip:user@host", "dialing out is not available on this server", dial)
 }

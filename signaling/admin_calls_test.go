@@ -2,10 +2,7 @@ package signaling
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -45,14 +42,7 @@ func (ringDialer) SendDigits(_ context.Context, r *room.Room, call room.CallID, 
 // an unknown call or room, 400 for bad keys or bodies, 409 for a callee
 // without DTMF, 501 without a dialer, 401 without the key.
 func TestAdminCallDTMF(t *testing.T) {
-	rooms, err := room.NewManager(room.ManagerConfig{Workers: 1, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = rooms.Close(context.Background()) })
-	if _, err := rooms.Create(room.Config{ID: 5, Video: room.VideoConfig{Disabled: true}}); err != nil {
-		t.Fatal(err)
-	}
+	rooms := newTestRooms(t, room.Limits{}, 5)
 	with := httptest.NewServer(NewRouter(ServerOptions{Admin: &Admin{Rooms: rooms, Key: "k", Dialer: ringDialer{}}}))
 	t.Cleanup(with.Close)
 	without := httptest.NewServer(NewRouter(ServerOptions{Admin: &Admin{Rooms: rooms, Key: "k"}}))
@@ -72,17 +62,9 @@ func TestAdminCallDTMF(t *testing.T) {
 		{with, "/admin/rooms/5/calls/4242/dtmf", `{"digits":"0"}`, "k", 409},
 		{without, "/admin/rooms/5/calls/4242/dtmf", `{"digits":"1"}`, "k", 501},
 	} {
-		req, _ := http.NewRequest("POST", tc.srv.URL+tc.path, strings.NewReader(tc.body))
-		if tc.key != "" {
-			req.Header.Set("Authorization", "Bearer "+tc.key)
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		if resp.StatusCode != tc.want {
-			t.Errorf("%s %s (key %q): %d, want %d", tc.path, tc.body, tc.key, resp.StatusCode, tc.want)
+		code, _ := adminDo(t, tc.srv, "POST", tc.path, tc.body, tc.key)
+		if code != tc.want {
+			t.Errorf("%s %s (key %q): %d, want %d", tc.path, tc.body, tc.key, code, tc.want)
 		}
 	}
 }
@@ -91,11 +73,7 @@ func TestAdminCallDTMF(t *testing.T) {
 // room's participants); bad bodies and URIs get 400, an unknown room
 // 404, and the key is needed; without a dialer it is 501.
 func TestAdminCalls(t *testing.T) {
-	rooms, err := room.NewManager(room.ManagerConfig{Workers: 1, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = rooms.Close(context.Background()) })
+	rooms := newTestRooms(t, room.Limits{})
 	r5, err := rooms.Create(room.Config{ID: 5, Video: room.VideoConfig{Disabled: true}})
 	if err != nil {
 		t.Fatal(err)
@@ -108,18 +86,7 @@ func TestAdminCalls(t *testing.T) {
 	t.Cleanup(without.Close)
 	do := func(srv *httptest.Server, path, body, key string) (int, map[string]any) {
 		t.Helper()
-		req, _ := http.NewRequest("POST", srv.URL+path, strings.NewReader(body))
-		if key != "" {
-			req.Header.Set("Authorization", "Bearer "+key)
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		var m map[string]any
-		_ = json.NewDecoder(resp.Body).Decode(&m)
-		return resp.StatusCode, m
+		return adminDo(t, srv, "POST", path, body, key)
 	}
 	if code, _ := do(with, "/admin/rooms/5/calls", `{"uri":"sip:a@127.0.0.1"}`, ""); code != http.StatusUnauthorized {
 		t.Errorf("without the key: %d", code)
@@ -130,6 +97,7 @@ func TestAdminCalls(t *testing.T) {
 	}{
 		{"/admin/rooms/5/calls", `{}`, 400},
 		{"/admin/rooms/5/calls", `not json`, 400},
+		{"/admin/rooms/5/calls", `{"uri":["sip:a@127.0.0.1"]}`, 400},
 		{"/admin/rooms/5/calls", `{"uri":"tel:+1555"}`, 400},
 		{"/admin/rooms/9/calls", `{"uri":"sip:a@127.0.0.1"}`, 404},
 	} {

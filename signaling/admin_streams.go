@@ -45,30 +45,13 @@ func (a *Admin) listStreams(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *Admin) startStream(w http.ResponseWriter, r *http.Request) {
-	rm := a.room(w, r)
-	if rm == nil {
-		return
+	var push startFunc
+	if a.Streamer != nil {
+		push = func(ctx context.Context, rm *room.Room, url string) (any, error) {
+			return a.Streamer.Push(ctx, rm, url)
+		}
 	}
-	var req struct {
-		URL string `json:"url"`
-	}
-	if !readBody(w, r, &req) {
-		return
-	}
-	if req.URL == "" {
-		adminError(w, http.StatusBadRequest, `body must be {"url": "rtmp://host/app/key"}`)
-		return
-	}
-	if a.Streamer == nil {
-		adminError(w, http.StatusNotImplemented, "streaming is not available on this server")
-		return
-	}
-	info, err := a.Streamer.Push(r.Context(), rm, req.URL)
-	if err != nil {
-		roomError(w, err)
-		return
-	}
-	httpjson.Write(w, http.StatusCreated, info)
+	a.startFromBody(w, r, "url", "rtmp://host/app/key", "streaming is not available on this server", push)
 }
 
 func (a *Admin) stopStream(w http.ResponseWriter, r *http.Request) {

@@ -2,10 +2,7 @@ package signaling
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -35,33 +32,12 @@ func (roomStreamer) Push(ctx context.Context, r *room.Room, url string) (room.St
 // bad bodies and URLs get 400, unknown streams 404, the server's stream
 // cap 503, and the key is needed.
 func TestAdminStreams(t *testing.T) {
-	rooms, err := room.NewManager(room.ManagerConfig{Workers: 1, Limits: room.Limits{MaxStreams: 1},
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = rooms.Close(context.Background()) })
-	for _, id := range []room.RoomID{5, 6} {
-		if _, err := rooms.Create(room.Config{ID: id, Video: room.VideoConfig{Disabled: true}}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	rooms := newTestRooms(t, room.Limits{MaxStreams: 1}, 5, 6)
 	srv := httptest.NewServer(NewRouter(ServerOptions{Admin: &Admin{Rooms: rooms, Key: "k", Streamer: roomStreamer{}}}))
 	t.Cleanup(srv.Close)
 	do := func(method, path, body, key string) (int, map[string]any) {
 		t.Helper()
-		req, _ := http.NewRequest(method, srv.URL+path, strings.NewReader(body))
-		if key != "" {
-			req.Header.Set("Authorization", "Bearer "+key)
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		var m map[string]any
-		_ = json.NewDecoder(resp.Body).Decode(&m)
-		return resp.StatusCode, m
+		return adminDo(t, srv, method, path, body, key)
 	}
 	if code, _ := do("POST", "/admin/rooms/5/streams", `{"url":"rtmp://x/live/k"}`, ""); code != http.StatusUnauthorized {
 		t.Errorf("without the key: %d", code)
@@ -69,7 +45,7 @@ func TestAdminStreams(t *testing.T) {
 	for _, tc := range []struct {
 		body string
 		want int
-	}{{`{}`, 400}, {`not json`, 400}, {`{"url":"http://x"}`, 400}} {
+	}{{`{}`, 400}, {`null`, 400}, {`not json`, 400}, {`{"url":5}`, 400}, {`{"url":""}`, 400}, {`{"url":"http://x"}`, 400}} {
 		if code, m := do("POST", "/admin/rooms/5/streams", tc.body, "k"); code != tc.want || m["error"] == "" {
 			t.Errorf("%s: %d %v, want %d with an error", tc.body, code, m, tc.want)
 		}

@@ -2,10 +2,13 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/tessera-mcu/tessera/codec/codectest"
 	"github.com/tessera-mcu/tessera/internal/testpeer"
 )
 
@@ -93,6 +96,42 @@ func hearsWithin(t *testing.T, name string, p *testpeer.Peer, freq float64, d ti
 			t.Fatalf("%s does not hear %v Hz after %v (level %.3f)", name, freq, d, p.Level(freq, 500*time.Millisecond))
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// hearsThroughout checks that p heard freq, at 0.1 or more, in nearly
+// every 100 ms of what it received since from: at most 3% of them
+// quieter (a loaded machine's late packets, concealed), and most of the
+// last two seconds loud (a talker lost for good fails however short the
+// time since). It logs the quiet stretches; when the
+// check fails, also the room's view of every participant's audio input,
+// so that a silent talker shows whether its packets came late, were
+// lost or never reached the room.
+func hearsThroughout(t *testing.T, name string, p *testpeer.Peer, freq float64, from time.Time, addr, adminKey string) {
+	t.Helper()
+	const win = 4800 // 100 ms
+	pcm := p.Last(time.Since(from))
+	var quiet []string
+	n, quietN := 0, 0
+	for i := 0; i+win <= len(pcm); i += win {
+		n++
+		if codectest.Goertzel(pcm[i:i+win], 48000, freq) >= 0.1 {
+			continue
+		}
+		quietN++
+		at := fmt.Sprintf("+%.1fs", float64(i)/48000)
+		if len(quiet) < 20 {
+			quiet = append(quiet, at)
+		}
+	}
+	end := p.Level(freq, 2*time.Second)
+	t.Logf("%s hears %v Hz in %d of %d 100 ms windows since the start (quiet at %s), at %.3f in the last two seconds",
+		name, freq, n-quietN, n, strings.Join(quiet, " "), end)
+	if n < 100 || float64(quietN) > 0.03*float64(n) || end < 0.1 {
+		t.Errorf("%s: %v Hz quiet in %d of %d windows, at %.3f in the last two seconds", name, freq, quietN, n, end)
+		for _, in := range roomStats(t, addr, adminKey).Inputs {
+			t.Logf("room input %+v", in)
+		}
 	}
 }
 
