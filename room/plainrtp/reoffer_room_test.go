@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"log/slog"
 	"net"
 	"strings"
 	"testing"
@@ -15,7 +13,6 @@ import (
 	"github.com/tessera-mcu/tessera/room"
 	"github.com/tessera-mcu/tessera/room/endpoint"
 	"github.com/tessera-mcu/tessera/room/plainrtp"
-	"github.com/tessera-mcu/tessera/room/rtc"
 )
 
 // A phone in PCMU re-offers G.722 only (a re-INVITE): the session
@@ -24,28 +21,11 @@ import (
 // 5.5 kHz tone (which only a wideband codec carries), no longer its old
 // one, and the phone hears the WebRTC participant decoded as G.722.
 func TestReofferChangesCodec(t *testing.T) {
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	webrtc, err := rtc.NewEngine(rtc.EngineConfig{BindIP: "127.0.0.1", DisableTCP: true, Logger: quiet})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = webrtc.Close() })
-	rooms, err := room.NewManager(room.ManagerConfig{Workers: 1, DisablePinning: true, Logger: quiet})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = rooms.Close(context.Background()) })
-	r, err := rooms.Create(room.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	base := 30000 + 2*int(time.Now().UnixNano()%10000)
-	engine, err := plainrtp.NewEngine(plainrtp.Config{PortMin: base, PortMax: base + 19, BindIP: "127.0.0.1", Logger: quiet})
-	if err != nil {
-		t.Fatal(err)
-	}
+	webrtc := newWebRTC(t)
+	pr := newPhoneRoom(t, room.Config{})
+	r, engine := pr.r, pr.engine
 	_, web := joinWebRTC(ctx, t, r, webrtc, testpeer.Options{ToneHz: 440})
 
 	conn, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})

@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"log/slog"
 	"net"
 	"net/netip"
 	"strings"
@@ -148,28 +146,11 @@ func (p *roomPhone) level(freq float64) float64 {
 // A SIP phone (plain RTP, PCMU) and a WebRTC participant in one room:
 // each hears the other's tone and not its own.
 func TestPhoneAndWebRTCInRoom(t *testing.T) {
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	webrtc, err := rtc.NewEngine(rtc.EngineConfig{BindIP: "127.0.0.1", DisableTCP: true, Logger: quiet})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = webrtc.Close() })
-	rooms, err := room.NewManager(room.ManagerConfig{Workers: 1, DisablePinning: true, Logger: quiet})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = rooms.Close(context.Background()) })
-	r, err := rooms.Create(room.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	base := 30000 + 2*int(time.Now().UnixNano()%10000)
-	engine, err := plainrtp.NewEngine(plainrtp.Config{PortMin: base, PortMax: base + 19, BindIP: "127.0.0.1", Logger: quiet})
-	if err != nil {
-		t.Fatal(err)
-	}
+	webrtc := newWebRTC(t)
+	pr := newPhoneRoom(t, room.Config{})
+	r, engine := pr.r, pr.engine
 
 	// The WebRTC participant, sending 440 Hz.
 	_, web := joinWebRTC(ctx, t, r, webrtc, testpeer.Options{ToneHz: 440})

@@ -3,8 +3,6 @@ package plainrtp_test
 import (
 	"context"
 	"fmt"
-	"io"
-	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -13,35 +11,6 @@ import (
 	"github.com/tessera-mcu/tessera/room"
 	"github.com/tessera-mcu/tessera/room/plainrtp"
 )
-
-// phoneRoom is a room with the 640x360 and 320x180 tiers and a
-// plain-RTP engine for phones to call in.
-type phoneRoom struct {
-	r      *room.Room
-	engine *plainrtp.Engine
-}
-
-const phoneCanvasW = 640
-
-func newPhoneRoom(t *testing.T) phoneRoom {
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	rooms, err := room.NewManager(room.ManagerConfig{Workers: 1, DisablePinning: true, Logger: quiet})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = rooms.Close(context.Background()) })
-	r, err := rooms.Create(room.Config{Video: room.VideoConfig{Width: phoneCanvasW, Height: 360, FPS: 15, Tiers: []room.Tier{
-		{Width: 640, Height: 360, Bitrate: 800_000}, {Width: 320, Height: 180, Bitrate: 300_000}}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	base := 30000 + 2*int(time.Now().UnixNano()%10000)
-	engine, err := plainrtp.NewEngine(plainrtp.Config{PortMin: base, PortMax: base + 19, BindIP: "127.0.0.1", Logger: quiet})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return phoneRoom{r: r, engine: engine}
-}
 
 // call lets phone call in and join the room; it returns the session and
 // the participant's ID.
@@ -105,7 +74,7 @@ func (pr phoneRoom) waitColours(ctx context.Context, t *testing.T, phones []*vid
 func TestRoomSystemVideoMode0(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
 	defer cancel()
-	pr := newPhoneRoom(t)
+	pr := newPhoneRoom(t, phoneVideoConfig())
 	red, blue := codec.RGB(220, 30, 30), codec.RGB(30, 40, 220)
 
 	single := newVideoPhone(t, red)
@@ -156,7 +125,7 @@ func TestRoomSystemVideoMode0(t *testing.T) {
 func TestRoomSystemImageattr(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
 	defer cancel()
-	pr := newPhoneRoom(t)
+	pr := newPhoneRoom(t, phoneVideoConfig())
 	red := codec.RGB(220, 30, 30)
 	phone := newVideoPhone(t, red)
 	phone.fmtp = "profile-level-id=42e01f;packetization-mode=1"

@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"log/slog"
 	"net"
 	"net/netip"
 	"strings"
@@ -23,7 +21,6 @@ import (
 	"github.com/tessera-mcu/tessera/room"
 	"github.com/tessera-mcu/tessera/room/endpoint"
 	"github.com/tessera-mcu/tessera/room/plainrtp"
-	"github.com/tessera-mcu/tessera/room/rtc"
 )
 
 // videoPhone is a room system on loopback: an H.264 camera of one colour
@@ -282,30 +279,12 @@ func tileColour(f *codec.Frame, t room.TileInfo, canvasW int) codec.YUV {
 // picture in the right tiles, the room system's composite is the tier
 // its max-fs allows, and its PLIs reach the room.
 func TestRoomSystemVideo(t *testing.T) {
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
 	defer cancel()
-	webrtc, err := rtc.NewEngine(rtc.EngineConfig{BindIP: "127.0.0.1", DisableTCP: true, Logger: quiet})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = webrtc.Close() })
-	rooms, err := room.NewManager(room.ManagerConfig{Workers: 1, DisablePinning: true, Logger: quiet})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = rooms.Close(context.Background()) })
-	const canvasW = 640
-	r, err := rooms.Create(room.Config{Video: room.VideoConfig{Width: canvasW, Height: 360, FPS: 15, Tiers: []room.Tier{
-		{Width: 640, Height: 360, Bitrate: 800_000}, {Width: 320, Height: 180, Bitrate: 300_000}}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	base := 30000 + 2*int(time.Now().UnixNano()%10000)
-	engine, err := plainrtp.NewEngine(plainrtp.Config{PortMin: base, PortMax: base + 19, BindIP: "127.0.0.1", Logger: quiet})
-	if err != nil {
-		t.Fatal(err)
-	}
+	webrtc := newWebRTC(t)
+	pr := newPhoneRoom(t, phoneVideoConfig())
+	r, engine := pr.r, pr.engine
+	const canvasW = phoneCanvasW
 
 	red, blue := codec.RGB(220, 30, 30), codec.RGB(30, 40, 220)
 	me, web := joinWebRTC(ctx, t, r, webrtc, testpeer.Options{ToneHz: 440, Video: "vp8", VideoColor: blue})
