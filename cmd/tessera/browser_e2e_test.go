@@ -146,9 +146,10 @@ type browserReport struct {
 	} `json:"mute"`
 	MuteButton string `json:"muteButton"`
 	Camera     struct {
-		OffDelta int    `json:"offDelta"`
-		OnAgain  bool   `json:"onAgain"`
-		Button   string `json:"button"`
+		OffFrames  int    `json:"offFrames"`
+		OffPackets int    `json:"offPackets"`
+		OnAgain    bool   `json:"onAgain"`
+		Button     string `json:"button"`
 	} `json:"camera"`
 	Cut int `json:"cut"`
 
@@ -392,9 +393,11 @@ func TestBrowserClient(t *testing.T) {
 		t.Errorf("Bob's mute button reads %q", rep.MuteButton)
 	}
 
-	// Camera off sends no video; on again sends it again.
-	if c := rep.Camera; c.OffDelta > 5 || !c.OnAgain || c.Button != "Stop camera" {
-		t.Errorf("camera toggle: %d video packets sent while off, sending again %v, button %q", c.OffDelta, c.OnAgain, c.Button)
+	// Camera off sends no pictures; on again sends them again.
+	cam := rep.Camera
+	t.Logf("camera toggle: %d pictures and %d video packets sent in 1.5 s while off", cam.OffFrames, cam.OffPackets)
+	if cam.OffFrames > 1 || !cam.OnAgain || cam.Button != "Stop camera" {
+		t.Errorf("camera toggle: %d pictures sent while off, sending again %v, button %q", cam.OffFrames, cam.OnAgain, cam.Button)
 	}
 
 	// Layouts and screen sharing.

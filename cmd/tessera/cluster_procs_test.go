@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -18,6 +19,7 @@ import (
 	"time"
 
 	"github.com/tessera-mcu/tessera/internal/e2etool"
+	"github.com/tessera-mcu/tessera/internal/inbox"
 	"github.com/tessera-mcu/tessera/internal/redistest"
 )
 
@@ -307,12 +309,12 @@ type janodeClient struct {
 	cmd   *exec.Cmd
 	out   string // what it received
 	lines chan map[string]any
-	// held are reports read while waiting for another: reports on
-	// different matters (its own hangup, a room event) may come in
-	// either order.
-	held []map[string]any
-	done chan error
-	log  syncWriter // its stderr
+	// reports waits on lines; reports on different matters (its own
+	// hangup, a room event) may come in either order, and those passed
+	// over stay for later waits.
+	reports *inbox.Inbox[map[string]any]
+	done    chan error
+	log     syncWriter // its stderr
 }
 
 // startJanode runs the janode client against the node at addr: it joins
@@ -326,6 +328,7 @@ func startJanode(t *testing.T, addr string, room uint64, pin string, freq float6
 	e2etool.WriteTonePackets(t, in, freq, 100)
 	c := &janodeClient{t: t, out: filepath.Join(dir, "out.opus"), lines: make(chan map[string]any, 64), done: make(chan error, 1),
 		log: syncWriter{b: &strings.Builder{}}}
+	c.reports = inbox.New[map[string]any](c.lines)
 	c.cmd = exec.Command(node, "janode-cluster.mjs", "ws://"+addr+"/janus", strconv.FormatUint(room, 10), pin, in, c.out, strconv.Itoa(seconds))
 	c.cmd.Dir = e2eDir
 	c.cmd.Stderr = &c.log
@@ -360,27 +363,14 @@ func startJanode(t *testing.T, addr string, room uint64, pin string, freq float6
 // passes over stay for later calls.
 func (c *janodeClient) expect(what string, d time.Duration, f func(map[string]any) bool) map[string]any {
 	c.t.Helper()
-	for i, m := range c.held {
-		if f(m) {
-			c.held = append(c.held[:i], c.held[i+1:]...)
-			return m
-		}
+	m, err := c.reports.Wait(d, f)
+	switch {
+	case errors.Is(err, inbox.ErrClosed):
+		c.t.Fatalf("janode ended waiting for %s: %v\n%s", what, <-c.done, c.stderr())
+	case err != nil:
+		c.t.Fatalf("janode: no %s within %v\n%s", what, d, c.stderr())
 	}
-	deadline := time.After(d)
-	for {
-		select {
-		case m, ok := <-c.lines:
-			if !ok {
-				c.t.Fatalf("janode ended waiting for %s: %v\n%s", what, <-c.done, c.stderr())
-			}
-			if f(m) {
-				return m
-			}
-			c.held = append(c.held, m)
-		case <-deadline:
-			c.t.Fatalf("janode: no %s within %v\n%s", what, d, c.stderr())
-		}
-	}
+	return m
 }
 
 func (c *janodeClient) stderr() string {

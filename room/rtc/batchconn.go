@@ -116,8 +116,17 @@ func (c *batchConn) WriteToAddrPort(b []byte, addr netip.AddrPort) (int, error) 
 		buf, c.free = c.free[n-1], c.free[:n-1]
 	}
 	buf = append(buf[:0], b...)
-	c.queue = append(c.queue, ipv4.Message{Buffers: [][]byte{buf}, Addr: ua})
-	first := len(c.queue) == 1
+	// A slot the queue had before keeps its one-buffer slice (see
+	// recycle): a datagram queued costs no allocation once the queue has
+	// grown.
+	n := len(c.queue)
+	if n < cap(c.queue) && len(c.queue[:n+1][n].Buffers) == 1 {
+		c.queue = c.queue[:n+1]
+		c.queue[n].Buffers[0], c.queue[n].Addr = buf, ua
+	} else {
+		c.queue = append(c.queue, ipv4.Message{Buffers: [][]byte{buf}, Addr: ua})
+	}
+	first := n == 0
 	c.mu.Unlock()
 	if first {
 		select {
@@ -164,14 +173,18 @@ func (c *batchConn) sender() {
 	}
 }
 
-// recycle keeps the buffers of sent datagrams for the next writes.
+// recycle keeps the buffers of sent datagrams for the next writes, and
+// the messages' one-buffer slices for the next datagrams queued in their
+// slots.
 func (c *batchConn) recycle(ms []ipv4.Message) {
 	c.mu.Lock()
 	for i := range ms {
+		m := &ms[i]
 		if len(c.free) < maxQueued {
-			c.free = append(c.free, ms[i].Buffers[0])
+			c.free = append(c.free, m.Buffers[0])
 		}
-		ms[i] = ipv4.Message{}
+		m.Buffers[0] = nil
+		*m = ipv4.Message{Buffers: m.Buffers}
 	}
 	c.mu.Unlock()
 }

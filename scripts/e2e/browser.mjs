@@ -224,8 +224,10 @@ try {
   report.muteButton = await bob.locator('#mic').textContent();
   mark('muted');
 
-  // Bob's camera off stops his video packets; on again restarts them.
-  const videoSent = () => bob.evaluate(() => window.tessera.stats?.videoPacketsSent ?? 0);
+  // Bob's camera off stops his pictures; on again restarts them. (Packets
+  // are reported too: Chrome may keep sending padding on a sender with
+  // no track, to probe the bandwidth.)
+  const videoSent = () => bob.evaluate(() => [window.tessera.stats?.videoFramesSent ?? 0, window.tessera.stats?.videoPacketsSent ?? 0]);
   await bob.getByRole('button', { name: 'Stop camera' }).click();
   await until(bob, () => !window.tessera.cameraOn, null, 5000);
   await sleep(1200); // one stats sample after the switch
@@ -233,8 +235,8 @@ try {
   await sleep(1500);
   const off1 = await videoSent();
   await bob.getByRole('button', { name: 'Start camera' }).click();
-  const onAgain = await until(bob, n => window.tessera.cameraOn && (window.tessera.stats?.videoPacketsSent ?? 0) > n + 20, off1, 6000);
-  report.camera = { offDelta: off1 - off0, onAgain, button: await bob.locator('#cam').textContent() };
+  const onAgain = await until(bob, n => window.tessera.cameraOn && (window.tessera.stats?.videoFramesSent ?? 0) > n + 10, off1[0], 6000);
+  report.camera = { offFrames: off1[0] - off0[0], offPackets: off1[1] - off0[1], onAgain, button: await bob.locator('#cam').textContent() };
   mark('camera toggled');
 
   // Layout switcher: Alice picks "speaker"; Bob's page follows the event.

@@ -14,28 +14,14 @@
 // length as a 16-bit big-endian number).
 //
 //   node janode-cluster.mjs WS_URL ROOM PIN PACKETS_IN PAYLOADS_OUT SECONDS
-import { readFileSync, writeFileSync } from 'node:fs';
 import Janode from 'janode';
 import AudioBridgePlugin from 'janode/plugins/audiobridge';
-import { RTCPeerConnection, RTCRtpCodecParameters, MediaStreamTrack, RtpPacket, RtpHeader } from 'werift';
+import { log, readPackets, writePackets, connect, send } from './werift-audio.mjs';
 
 const [url, roomArg, pin, inPath, outPath, secondsArg] = process.argv.slice(2);
 const room = Number(roomArg);
 const seconds = Number(secondsArg || 10);
 const report = o => process.stdout.write(JSON.stringify(o) + '\n');
-const log = (...a) => process.stderr.write(a.join(' ') + '\n');
-const timeout = (ms, what) => new Promise((_, rej) => setTimeout(() => rej(new Error(`timed out: ${what}`)), ms));
-
-function readPackets(path) {
-  const buf = readFileSync(path);
-  const out = [];
-  for (let i = 0; i + 2 <= buf.length;) {
-    const n = buf.readUInt16BE(i);
-    out.push(buf.subarray(i + 2, i + 2 + n));
-    i += 2 + n;
-  }
-  return out;
-}
 
 async function main() {
   const packets = readPackets(inPath);
@@ -55,46 +41,11 @@ async function main() {
   const joined = await handle.join(join);
   report({ step: 'joined', feed: joined.feed });
 
-  const pc = new RTCPeerConnection({
-    codecs: { audio: [new RTCRtpCodecParameters({ mimeType: 'audio/opus', clockRate: 48000, channels: 2, payloadType: 111 })] },
-    iceAdditionalHostAddresses: ['127.0.0.1'],
-    iceUseIpv6: false,
-  });
-  const track = new MediaStreamTrack({ kind: 'audio' });
-  pc.addTransceiver(track, { direction: 'sendrecv' });
-  const received = [];
-  pc.onTrack.subscribe(remote => {
-    remote.onReceiveRtp.subscribe(rtp => { received.push(Buffer.from(rtp.payload)); });
-  });
-  const connected = new Promise(resolve => pc.connectionStateChange.subscribe(s => { if (s === 'connected') resolve(); }));
-  await pc.setLocalDescription(await pc.createOffer());
-  if (pc.iceGatheringState !== 'complete') {
-    await Promise.race([new Promise(r => pc.iceGatheringStateChange.subscribe(s => { if (s === 'complete') r(); })), timeout(5000, 'ICE gathering')]);
-  }
-  const { jsep } = await handle.configure({ muted: false, jsep: pc.localDescription });
-  await pc.setRemoteDescription(jsep);
-  await Promise.race([connected, timeout(10000, 'ICE/DTLS')]);
-  const pair = pc.iceTransports[0] && pc.iceTransports[0].connection.nominated;
-  const remote = pair ? `${pair.remoteCandidate.host}:${pair.remoteCandidate.port}` : '';
+  const { pc, track, received, remote } = await connect(handle);
   report({ step: 'up', remote });
 
-  const ssrc = 0x2345bcde;
-  let seq = 1, ts = 0, sent = 0;
-  const start = Date.now();
-  for (let i = 0; Date.now() - start < seconds * 1000 && !hungUp; i++) {
-    const header = new RtpHeader({ payloadType: 111, sequenceNumber: seq & 0xffff, timestamp: ts >>> 0, ssrc, marker: i === 0 });
-    track.writeRtp(new RtpPacket(header, Buffer.from(packets[i % packets.length])));
-    sent++; seq++; ts += 960;
-    const next = start + (i + 1) * 20;
-    await new Promise(r => setTimeout(r, Math.max(0, next - Date.now())));
-  }
-  const parts = [];
-  for (const p of received) {
-    const len = Buffer.alloc(2);
-    len.writeUInt16BE(p.length);
-    parts.push(len, p);
-  }
-  writeFileSync(outPath, Buffer.concat(parts));
+  const sent = await send(track, packets, seconds, { ssrc: 0x2345bcde, seq: 1, ts: 0 }, () => hungUp);
+  writePackets(outPath, received);
   report({ step: 'done', sent, received: received.length });
   await pc.close();
   await conn.close().catch(() => {});

@@ -15,6 +15,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/tessera-mcu/tessera/internal/inbox"
 	"github.com/tessera-mcu/tessera/internal/redistest"
 	"github.com/tessera-mcu/tessera/internal/testpeer"
 	"github.com/tessera-mcu/tessera/room"
@@ -96,8 +97,7 @@ func (n *node) stop(graceful bool) {
 type client struct {
 	t        *testing.T
 	conn     *websocket.Conn
-	msgs     chan M
-	backlog  []M
+	in       *inbox.Inbox[M]
 	sid, hid uint64
 	plugin   string
 	key      string
@@ -111,15 +111,16 @@ func dial(t *testing.T, n *node, plugin string) *client {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &client{t: t, conn: conn, msgs: make(chan M, 1024), plugin: plugin, key: pluginKey(plugin)}
+	msgs := make(chan M, 1024)
+	c := &client{t: t, conn: conn, in: inbox.New[M](msgs), plugin: plugin, key: pluginKey(plugin)}
 	go func() {
-		defer close(c.msgs)
+		defer close(msgs)
 		for {
 			var m M
 			if err := conn.ReadJSON(&m); err != nil {
 				return
 			}
-			c.msgs <- m
+			msgs <- m
 		}
 	}()
 	t.Cleanup(func() { conn.Close() })
@@ -144,27 +145,11 @@ func (c *client) send(v M) {
 // others are kept for later waits.
 func (c *client) wait(what string, d time.Duration, f func(M) bool) M {
 	c.t.Helper()
-	for i, m := range c.backlog {
-		if f(m) {
-			c.backlog = append(c.backlog[:i], c.backlog[i+1:]...)
-			return m
-		}
+	m, err := c.in.Wait(d, f)
+	if err != nil {
+		c.t.Fatalf("waiting for %s: %v", what, err)
 	}
-	deadline := time.After(d)
-	for {
-		select {
-		case m, ok := <-c.msgs:
-			if !ok {
-				c.t.Fatalf("socket closed waiting for %s", what)
-			}
-			if f(m) {
-				return m
-			}
-			c.backlog = append(c.backlog, m)
-		case <-deadline:
-			c.t.Fatalf("timed out waiting for %s", what)
-		}
-	}
+	return m
 }
 
 func (c *client) tx(tx string) M {

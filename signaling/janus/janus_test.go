@@ -15,6 +15,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/tessera-mcu/tessera/internal/inbox"
 	"github.com/tessera-mcu/tessera/internal/testpeer"
 	"github.com/tessera-mcu/tessera/room"
 	"github.com/tessera-mcu/tessera/room/rtc"
@@ -271,10 +272,10 @@ func TestLongPollKeepaliveAndBatch(t *testing.T) {
 
 // wsClient speaks the Janus API over a WebSocket.
 type wsClient struct {
-	t       *testing.T
-	conn    *websocket.Conn
-	msgs    chan M
-	backlog []M // received but not yet waited for
+	t    *testing.T
+	conn *websocket.Conn
+	msgs chan M
+	in   *inbox.Inbox[M] // waits on msgs; holds what it passes over
 }
 
 func dialWS(t *testing.T, s *server) *wsClient {
@@ -289,6 +290,7 @@ func dialWS(t *testing.T, s *server) *wsClient {
 		t.Fatal("subprotocol not echoed")
 	}
 	c := &wsClient{t: t, conn: conn, msgs: make(chan M, 256)}
+	c.in = inbox.New[M](c.msgs)
 	go func() {
 		defer close(c.msgs)
 		for {
@@ -310,31 +312,15 @@ func (c *wsClient) send(v any) {
 	}
 }
 
-// wait returns the first message, received or to come, matching f.
-// Messages that do not match are kept for later waits.
+// wait returns the first message, received or to come within 10 s,
+// matching f; others are kept for later waits.
 func (c *wsClient) wait(what string, f func(M) bool) M {
 	c.t.Helper()
-	for i, m := range c.backlog {
-		if f(m) {
-			c.backlog = append(c.backlog[:i], c.backlog[i+1:]...)
-			return m
-		}
+	m, err := c.in.Wait(10*time.Second, f)
+	if err != nil {
+		c.t.Fatalf("waiting for %s: %v", what, err)
 	}
-	deadline := time.After(10 * time.Second)
-	for {
-		select {
-		case m, ok := <-c.msgs:
-			if !ok {
-				c.t.Fatalf("socket closed waiting for %s", what)
-			}
-			if f(m) {
-				return m
-			}
-			c.backlog = append(c.backlog, m)
-		case <-deadline:
-			c.t.Fatalf("timed out waiting for %s", what)
-		}
-	}
+	return m
 }
 
 func (c *wsClient) tx(tx string) M {

@@ -133,8 +133,12 @@ func TestSimulcastFromChromium(t *testing.T) {
 	if took == 0 {
 		t.Fatalf("pinned: still layer %q after 3 s", in.Layer)
 	}
-	if took > time.Second+stalled {
-		t.Errorf("the full layer took %v, want <= 1 s", took)
+	// Chromium answers the full layer's keyframe request in about half a
+	// second on a quiet machine, in up to 1.4 s seen beside a busy test
+	// run; its own keyframes are minutes apart, so a switch within 2 s
+	// is one the server asked for.
+	if took > 2*time.Second+stalled {
+		t.Errorf("the full layer took %v, want <= 2 s", took)
 	}
 	// On a quiet machine the tile goes 460-500 ms without a new picture
 	// once, at the switch: Chromium answers the full layer's keyframe

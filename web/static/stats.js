@@ -15,6 +15,7 @@ export async function readCounters(pc) {
     audioPacketsReceived: 0,
     audioPacketsSent: 0,
     videoPacketsSent: 0,
+    videoFramesSent: 0,
     framesDecoded: 0,
     frameWidth: 0,
     frameHeight: 0,
@@ -30,7 +31,10 @@ export async function readCounters(pc) {
         c.bytesSent += s.bytesSent ?? 0;
         c.packetsSent += s.packetsSent ?? 0;
         if (s.kind === 'audio') c.audioPacketsSent += s.packetsSent ?? 0;
-        if (s.kind === 'video') c.videoPacketsSent += s.packetsSent ?? 0;
+        if (s.kind === 'video') {
+          c.videoPacketsSent += s.packetsSent ?? 0;
+          c.videoFramesSent += s.framesSent ?? 0;
+        }
         break;
       case 'inbound-rtp':
         c.bytesReceived += s.bytesReceived ?? 0;
@@ -81,6 +85,9 @@ export function derive(prev, cur) {
     packetsSent: cur.packetsSent,
     audioPacketsSent: cur.audioPacketsSent,
     videoPacketsSent: cur.videoPacketsSent,
+    // Pictures, not packets: a browser may keep sending padding packets
+    // (bandwidth probes) on a video sender that has no track.
+    videoFramesSent: cur.videoFramesSent,
   };
   if (prev) {
     const received = cur.packetsReceived - prev.packetsReceived;
