@@ -223,13 +223,8 @@ func (n *procNode) stop() {
 	if n.cmd == nil {
 		return
 	}
-	_ = n.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-n.exit:
-	case <-time.After(5 * time.Second):
+	if !e2etool.Terminate(n.cmd, n.exit, 5*time.Second) {
 		n.t.Errorf("node %s did not stop on SIGTERM within 5 s", n.id)
-		_ = n.cmd.Process.Kill()
-		<-n.exit
 	}
 	n.cmd = nil
 }

@@ -4,6 +4,7 @@ import (
 	"os/exec"
 	"runtime"
 	"syscall"
+	"time"
 )
 
 // StartChild starts cmd so that it dies with the test binary, even when
@@ -35,4 +36,19 @@ func StartChild(cmd *exec.Cmd) (exited <-chan struct{}, err error) {
 		return nil, err
 	}
 	return exit, nil
+}
+
+// Terminate ends a child StartChild started: SIGTERM, then SIGKILL when
+// it has not exited within grace. It returns once the child has exited,
+// and whether it did so on SIGTERM.
+func Terminate(cmd *exec.Cmd, exited <-chan struct{}, grace time.Duration) (graceful bool) {
+	_ = cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-exited:
+		return true
+	case <-time.After(grace):
+		_ = cmd.Process.Kill()
+		<-exited
+		return false
+	}
 }

@@ -30,12 +30,15 @@ try {
     say({ event: 'refused', whep, errors });
     code = 1;
   } else {
-    // Frames decoding and audio arriving, then two seconds more.
-    await page.waitForFunction(async () => {
-      const s = await window.whepStats();
-      return s.framesDecoded > 5 && s.audioPackets > 10;
-    }, null, { timeout: 20000, polling: 200 }).catch(() => {});
-    const first = await page.evaluate(() => window.whepStats());
+    // Frames decoding and audio arriving (polled from here: getStats is
+    // asynchronous, and a predicate's promise is not a value to wait
+    // for), then two seconds more.
+    let first;
+    for (const deadline = Date.now() + 20000; Date.now() < deadline;) {
+      first = await page.evaluate(() => window.whepStats());
+      if (first.framesDecoded > 5 && first.audioPackets > 10) break;
+      await page.waitForTimeout(200);
+    }
     await page.waitForTimeout(2000);
     const second = await page.evaluate(() => window.whepStats());
     say({ event: 'playing', whep, first, second, errors });
