@@ -16,6 +16,7 @@ import (
 type Dialer interface {
 	Dial(ctx context.Context, r *room.Room, uri string) (room.CallInfo, error)
 	SendDigits(ctx context.Context, r *room.Room, call room.CallID, keys string) error
+	Hangup(ctx context.Context, r *room.Room, call room.CallID) error
 }
 
 // Dial-out calls of a room:
@@ -24,9 +25,44 @@ type Dialer interface {
 //	                                its progress comes as the room's events
 //	POST /admin/rooms/{room}/calls/{call}/dtmf  {"digits":"1234#"}: 204
 //	                                once the keys were sent
+//	DELETE /admin/rooms/{room}/calls/{call}: 204; the call, ringing or
+//	                                answered, ends (a hungup event)
 func (a *Admin) callRoutes(r chi.Router) {
 	r.Post("/rooms/{room}/calls", a.dial)
 	r.Post("/rooms/{room}/calls/{call}/dtmf", a.dtmf)
+	r.Delete("/rooms/{room}/calls/{call}", a.hangup)
+}
+
+// hangup ends a dial-out call: 404 for an unknown call.
+func (a *Admin) hangup(w http.ResponseWriter, r *http.Request) {
+	rm := a.room(w, r)
+	if rm == nil {
+		return
+	}
+	id, ok := callParam(w, r)
+	if !ok {
+		return
+	}
+	if a.Dialer == nil {
+		adminError(w, http.StatusNotImplemented, "dialing out is not available on this server")
+		return
+	}
+	if err := a.Dialer.Hangup(r.Context(), rm, id); err != nil {
+		roomError(w, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// callParam is the {call} of the path: false after answering 400 when it
+// is not a number.
+func callParam(w http.ResponseWriter, r *http.Request) (room.CallID, bool) {
+	id, err := strconv.ParseUint(chi.URLParam(r, "call"), 10, 64)
+	if err != nil {
+		adminError(w, http.StatusBadRequest, "the call must be a number")
+		return 0, false
+	}
+	return room.CallID(id), true
 }
 
 // dtmf sends DTMF keys into an answered dial-out call: 404 for an
@@ -37,9 +73,8 @@ func (a *Admin) dtmf(w http.ResponseWriter, r *http.Request) {
 	if rm == nil {
 		return
 	}
-	id, err := strconv.ParseUint(chi.URLParam(r, "call"), 10, 64)
-	if err != nil {
-		adminError(w, http.StatusBadRequest, "the call must be a number")
+	id, ok := callParam(w, r)
+	if !ok {
 		return
 	}
 	var req struct {
@@ -56,7 +91,7 @@ func (a *Admin) dtmf(w http.ResponseWriter, r *http.Request) {
 		adminError(w, http.StatusNotImplemented, "dialing out is not available on this server")
 		return
 	}
-	if err := a.Dialer.SendDigits(r.Context(), rm, room.CallID(id), req.Digits); err != nil {
+	if err := a.Dialer.SendDigits(r.Context(), rm, id, req.Digits); err != nil {
 		roomError(w, err)
 		return
 	}

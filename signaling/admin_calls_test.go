@@ -38,6 +38,42 @@ func (ringDialer) SendDigits(_ context.Context, r *room.Room, call room.CallID, 
 	return nil
 }
 
+// Hangup knows call 4242 of room 5.
+func (ringDialer) Hangup(_ context.Context, r *room.Room, call room.CallID) error {
+	if call != 4242 || r.ID() != 5 {
+		return fmt.Errorf("%w: %d", room.ErrCallNotFound, call)
+	}
+	return nil
+}
+
+// The admin API hangs up a dial-out call: 204; 404 for an unknown call
+// or room, 400 for a call that is not a number, 501 without a dialer,
+// 401 without the key.
+func TestAdminCallHangup(t *testing.T) {
+	rooms := newTestRooms(t, room.Limits{}, 5)
+	with := httptest.NewServer(NewRouter(ServerOptions{Admin: &Admin{Rooms: rooms, Key: "k", Dialer: ringDialer{}}}))
+	t.Cleanup(with.Close)
+	without := httptest.NewServer(NewRouter(ServerOptions{Admin: &Admin{Rooms: rooms, Key: "k"}}))
+	t.Cleanup(without.Close)
+	for _, tc := range []struct {
+		srv       *httptest.Server
+		path, key string
+		want      int
+	}{
+		{with, "/admin/rooms/5/calls/4242", "k", 204},
+		{with, "/admin/rooms/5/calls/4242", "", 401},
+		{with, "/admin/rooms/5/calls/7", "k", 404},
+		{with, "/admin/rooms/9/calls/4242", "k", 404},
+		{with, "/admin/rooms/5/calls/x", "k", 400},
+		{without, "/admin/rooms/5/calls/4242", "k", 501},
+	} {
+		code, m := adminDo(t, tc.srv, "DELETE", tc.path, "", tc.key)
+		if code != tc.want || (code != 204 && m["error"] == "") {
+			t.Errorf("DELETE %s (key %q): %d %v, want %d", tc.path, tc.key, code, m, tc.want)
+		}
+	}
+}
+
 // The admin API sends DTMF into a dial-out call: 204 once sent; 404 for
 // an unknown call or room, 400 for bad keys or bodies, 409 for a callee
 // without DTMF, 501 without a dialer, 401 without the key.

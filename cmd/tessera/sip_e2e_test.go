@@ -141,7 +141,7 @@ func containsDisplay(answer map[string]any, display string) bool {
 // room ({"request":"dial"}): baresip, answering by itself, rings and
 // answers, everyone in the room hears of it, the participant hears the
 // phone's tone, the phone hears the participant's and decodes the digits
-// the participant keys into the call.
+// the participant keys into the call; then the room hangs the call up.
 func TestDialOutThroughThePlugin(t *testing.T) {
 	e2etool.Need(t, "baresip")
 	addr, _ := startSIPServer(t)
@@ -196,10 +196,21 @@ func TestDialOutThroughThePlugin(t *testing.T) {
 	if keys != "42#" {
 		t.Errorf("the phone got digits %q, want 42#", keys)
 	}
-	if err := phone.Hangup(); err != nil {
-		t.Fatal(err)
+	// The room hangs up: the phone gets the BYE, everyone the event.
+	ans = web.call(map[string]any{"janus": "message", "session_id": web.sid, "handle_id": web.hid,
+		"body": map[string]any{"request": "hangup_call", "room": 1234, "secret": "adminpwd", "call": callID}})
+	if janusData(ans)["mcu"] != "success" {
+		t.Fatalf("hangup_call: %v", ans)
 	}
-	web.awaitEvent("hungup", 10*time.Second, dialEvent("hungup"))
+	hung, _ := web.awaitEvent("hungup", 10*time.Second, dialEvent("hungup"))
+	if hung["reason"] != "hung up by the room" {
+		t.Errorf("the call ended for %v, want hung up by the room", hung["reason"])
+	}
+	wctx, wcancel := context.WithTimeout(ctx, 10*time.Second)
+	defer wcancel()
+	if _, err := phone.WaitEvent(wctx, "CALL_CLOSED"); err != nil {
+		t.Errorf("the phone never saw the BYE: %v", err)
+	}
 }
 
 // baresip calls a room offering only G.722 (a call Tessera could not take

@@ -12,12 +12,15 @@ import (
 // failed, hung up) comes as the room's call events. A URI it cannot call
 // is an error wrapping room.ErrInvalidValue. SendDigits sends DTMF keys
 // into an answered call: it checks them and returns, the keys following
-// in the background (an unknown call
-// wraps room.ErrCallNotFound, keys that are not keys
-// room.ErrInvalidValue, a callee without DTMF room.ErrCallNoDTMF).
+// in the background (an unknown call wraps room.ErrCallNotFound, keys
+// that are not keys room.ErrInvalidValue, a callee without DTMF
+// room.ErrCallNoDTMF). Hangup ends a call, ringing or answered, and
+// returns at once, the end following as a call event (an unknown call
+// wraps room.ErrCallNotFound).
 type Dialer interface {
 	Dial(ctx context.Context, r *room.Room, uri string) (room.CallInfo, error)
 	SendDigits(ctx context.Context, r *room.Room, call room.CallID, keys string) error
+	Hangup(ctx context.Context, r *room.Room, call room.CallID) error
 }
 
 // SetDialer enables the dial request (nil: it answers that dialing out is
@@ -69,6 +72,27 @@ func (s *roomSession) dtmf(ctx context.Context, q roomCall) (M, error) {
 		return nil, roomErr(err)
 	}
 	return M{s.plugin.key: "success", "room": q.r.ID(), "call": id, "digits": digits}, nil
+}
+
+// hangupCall ends one of the room's dial-out calls, ringing or answered:
+// {call: id}, with the room's secret when it has one (as dial). The end
+// comes as a "dial" event, hungup, to everyone in the room.
+func (s *roomSession) hangupCall(ctx context.Context, q roomCall) (M, error) {
+	id, err := q.b.uint("call", true)
+	if err != nil {
+		return nil, err
+	}
+	if s.plugin.dialer == nil {
+		return nil, perr(abInvalidRequest, "Dialing out is not available on this server")
+	}
+	switch err := s.plugin.dialer.Hangup(ctx, q.r, room.CallID(id)); {
+	case err == nil:
+	case errors.Is(err, room.ErrCallNotFound):
+		return nil, perr(abNoSuchUser, "No such call (%d)", id)
+	default:
+		return nil, roomErr(err)
+	}
+	return M{s.plugin.key: "success", "room": q.r.ID(), "call": id}, nil
 }
 
 func callJSON(info room.CallInfo) M {

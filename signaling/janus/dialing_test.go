@@ -39,6 +39,16 @@ func (progressDialer) SendDigits(_ context.Context, r *room.Room, call room.Call
 	return nil
 }
 
+// Hangup ends the calls of room 1234 it placed, as a SIP dialer does:
+// the hung-up event follows; any other call is not found.
+func (progressDialer) Hangup(_ context.Context, r *room.Room, call room.CallID) error {
+	if r.ID() != 1234 || call == 4242 || call == 7 {
+		return fmt.Errorf("%w: %d", room.ErrCallNotFound, call)
+	}
+	r.NotifyCall(room.CallInfo{ID: call, Participant: 77}, room.CallHungUp, "hung up by the room")
+	return nil
+}
+
 // The dial request, on both plugins: it needs the room's secret and a
 // uri, calls through the Dialer, and everyone in the room hears the
 // call's progress; without a dialer it says dialing out is not available.
@@ -123,6 +133,31 @@ func TestDialRequest(t *testing.T) {
 		if d := onMCU(tc.body); num(d, "error_code") != tc.code {
 			t.Errorf("%v: %v, want error %d", tc.body, d, tc.code)
 		}
+	}
+	// hangup: the call ends with a hungup event to everyone; a missing
+	// secret or call, an unknown call get their error codes.
+	if d := onMCU(M{"request": "hangup_call", "room": 1234, "secret": "adminpwd", "call": id}); d["mcu"] != "success" || num(d, "call") != id {
+		t.Errorf("hangup: %v", d)
+	}
+	member.wait("hungup event", func(m M) bool {
+		pd := pluginData(m)
+		return pd["dial"] == "hungup" && num(pd, "call", "id") == id && pd["reason"] == "hung up by the room"
+	})
+	for _, tc := range []struct {
+		body M
+		code uint64
+	}{
+		{M{"request": "hangup_call", "room": 1234, "call": id}, abUnauthorized},
+		{M{"request": "hangup_call", "room": 1234, "secret": "adminpwd"}, abMissingElement},
+		{M{"request": "hangup_call", "room": 1234, "secret": "adminpwd", "call": 7}, abNoSuchUser},
+		{M{"request": "hangup_call", "room": 99, "secret": "adminpwd", "call": id}, abNoSuchRoom},
+	} {
+		if d := onMCU(tc.body); num(d, "error_code") != tc.code {
+			t.Errorf("%v: %v, want error %d", tc.body, d, tc.code)
+		}
+	}
+	if d := onBridge(M{"request": "hangup_call", "room": 1234, "secret": "adminpwd", "call": id}); num(d, "error_code") != abInvalidRequest {
+		t.Errorf("hangup without a dialer: %v", d)
 	}
 	// The AudioBridge without a dialer says so.
 	if d := onBridge(M{"request": "dial", "room": 1234, "secret": "adminpwd", "uri": "sip:bob@127.0.0.1"}); num(d, "error_code") != abInvalidRequest ||

@@ -65,11 +65,12 @@ var moderatorRequests = map[string]moderatorRequest{
 	"unmute_room":      {reach: securedRoom, run: onPlugin(muteRoom(false))},
 	"enable_recording": {reach: securedRoom, run: onPlugin((*RoomPlugin).enableRecording)},
 
-	"layout": {reach: ownRoom, video: true, run: (*roomSession).layout},
-	"record": {reach: ownRoomSecured, video: true, run: (*roomSession).record},
-	"stream": {reach: ownRoomSecured, run: (*roomSession).stream},
-	"dial":   {reach: ownRoomSecured, run: (*roomSession).dial},
-	"dtmf":   {reach: ownRoomSecured, run: (*roomSession).dtmf},
+	"layout":      {reach: ownRoom, video: true, run: (*roomSession).layout},
+	"record":      {reach: ownRoomSecured, video: true, run: (*roomSession).record},
+	"stream":      {reach: ownRoomSecured, run: (*roomSession).stream},
+	"dial":        {reach: ownRoomSecured, run: (*roomSession).dial},
+	"dtmf":        {reach: ownRoomSecured, run: (*roomSession).dtmf},
+	"hangup_call": {reach: ownRoomSecured, run: (*roomSession).hangupCall},
 }
 
 // onPlugin adapts a handler that answers the same whichever handle asks.

@@ -48,14 +48,72 @@ func (s *Server) Dial(ctx context.Context, r *room.Room, uri string) (room.CallI
 		return room.CallInfo{}, ErrClosed
 	}
 	s.callsWG.Add(1)
-	s.mu.Unlock()
 	info := room.CallInfo{ID: room.NewCallID(), URI: uri}
+	placed, hangup := context.WithCancelCause(s.base)
+	if s.dialing == nil {
+		s.dialing = make(map[room.CallID]dialingCall)
+	}
+	s.dialing[info.ID] = dialingCall{room: r, hangup: hangup}
+	s.mu.Unlock()
 	r.NotifyCall(info, room.CallDialing, "")
 	go func() {
 		defer s.callsWG.Done()
-		s.dialOut(r, target, name, info, off)
+		defer s.undial(info.ID, hangup)
+		s.dialOut(placed, r, target, name, info, off)
 	}()
 	return info, nil
+}
+
+// dialingCall is a dial-out call placed and not answered yet: its room,
+// and how to end it (the INVITE's context, cancelled with errHungUp).
+type dialingCall struct {
+	room   *room.Room
+	hangup context.CancelCauseFunc
+}
+
+// undial takes a dial-out call off the dialing table.
+func (s *Server) undial(id room.CallID, hangup context.CancelCauseFunc) {
+	s.mu.Lock()
+	delete(s.dialing, id)
+	s.mu.Unlock()
+	hangup(nil)
+}
+
+// errHungUp is why a dial-out call ends when the room hangs it up.
+var errHungUp = errors.New("sip: hung up by the room")
+
+// reasonHungUp is the reason the room's event gives for such a call.
+const reasonHungUp = "hung up by the room"
+
+// Hangup ends dial-out call id of room r: a call still ringing is
+// cancelled (CANCEL), an answered one ended (BYE, its participant leaves).
+// It returns at once; the call's end reaches the room as a hung-up call
+// event with reason "hung up by the room". A call that is not r's or is
+// over is an error wrapping room.ErrCallNotFound.
+func (s *Server) Hangup(_ context.Context, r *room.Room, id room.CallID) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.closed {
+		if c := s.outCall(r, id); c != nil {
+			c.end(errHungUp)
+			return nil
+		}
+		if d, ok := s.dialing[id]; ok && d.room == r {
+			d.hangup(errHungUp)
+			return nil
+		}
+	}
+	return fmt.Errorf("%w: %d", room.ErrCallNotFound, id)
+}
+
+// outCall is r's answered dial-out call id, or nil (s.mu held).
+func (s *Server) outCall(r *room.Room, id room.CallID) *call {
+	for _, c := range s.calls {
+		if c.out != nil && c.out.ID == id && c.room == r {
+			return c
+		}
+	}
+	return nil
 }
 
 // dialTarget checks a dialled URI: sip: or sips:, with a host. name is
@@ -88,8 +146,9 @@ const (
 )
 
 // dialOut runs one dial-out call: the INVITE, its answer, the join, then
-// the call as any other (call.run).
-func (s *Server) dialOut(r *room.Room, target sip.Uri, name string, info room.CallInfo, off Offerer) {
+// the call as any other (call.run). placed ends with errHungUp when the
+// room hangs the call up before it is in the call table.
+func (s *Server) dialOut(placed context.Context, r *room.Room, target sip.Uri, name string, info room.CallInfo, off Offerer) {
 	failed := func(state, reason string, err error) {
 		s.log.Info("SIP dial-out ended", "room", r.ID(), "uri", info.URI, "state", state, "reason", reason, "err", err)
 		r.NotifyCall(info, state, reason)
@@ -115,10 +174,14 @@ func (s *Server) dialOut(r *room.Room, target sip.Uri, name string, info room.Ca
 		failed(room.CallFailed, "cannot reach "+target.Host, err)
 		return
 	}
-	ctx, cancel := context.WithTimeoutCause(s.base, s.cfg.DialTimeout, errNoAnswer)
+	ctx, cancel := context.WithTimeoutCause(placed, s.cfg.DialTimeout, errNoAnswer)
 	defer cancel()
 	dlg, err := s.invite(ctx, req, func() { r.NotifyCall(info, room.CallRinging, "") })
 	if err != nil {
+		if dlg == nil && errors.Is(context.Cause(ctx), errHungUp) {
+			failed(room.CallHungUp, reasonHungUp, err) // before the INVITE went
+			return
+		}
 		if dlg == nil {
 			failed(room.CallFailed, "cannot reach "+target.Host, err)
 			return
@@ -176,6 +239,9 @@ func (s *Server) dialOut(r *room.Room, target sip.Uri, name string, info room.Ca
 	}
 	ok = true
 	owner.Store(c)
+	if errors.Is(context.Cause(placed), errHungUp) {
+		c.end(errHungUp) // hung up while it was being answered
+	}
 	c.session.start(c)
 	s.stats.answered.Add(1)
 	s.log.Info("SIP dial-out up", "room", r.ID(), "participant", pid, "uri", info.URI)
@@ -234,6 +300,8 @@ func refusedCall(ctx context.Context, err error) (state, reason string) {
 		return refusedCall(ctx, &res2)
 	}
 	switch {
+	case errors.Is(context.Cause(ctx), errHungUp):
+		return room.CallHungUp, reasonHungUp
 	case errors.Is(context.Cause(ctx), errNoAnswer):
 		return room.CallFailed, reasonNoAnswer
 	case ctx.Err() != nil:
@@ -424,6 +492,8 @@ func hangupReason(why error) string {
 	switch {
 	case errors.Is(why, errRemoteBye):
 		return "hung up"
+	case errors.Is(why, errHungUp):
+		return reasonHungUp
 	case errors.Is(why, errKicked):
 		return "kicked"
 	case errors.Is(why, errDestroyed):
@@ -445,15 +515,9 @@ func hangupReason(why error) string {
 // room.ErrInvalidValue, a callee that did not offer telephone-events
 // room.ErrCallNoDTMF.
 func (s *Server) SendDigits(_ context.Context, r *room.Room, id room.CallID, keys string) error {
-	var c *call
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for _, x := range s.calls {
-		if x.out != nil && x.out.ID == id && x.room == r {
-			c = x
-			break
-		}
-	}
+	c := s.outCall(r, id)
 	if c == nil || s.closed {
 		return fmt.Errorf("%w: %d", room.ErrCallNotFound, id)
 	}

@@ -234,6 +234,75 @@ func TestDialOutBusyAndNoAnswer(t *testing.T) {
 	}
 }
 
+// The room hangs up its dial-out calls: one still ringing gets a CANCEL,
+// an answered one a BYE (its participant leaves); both end as hung up
+// "by the room". A call that is over, or another room's, is not found.
+func TestDialOutHangup(t *testing.T) {
+	h := newHarness(t, Config{DialTimeout: 20 * time.Second}, room.Config{})
+	calls := watchCalls(t, h.room)
+	dave := startPhone(t, baresip.Options{User: "dave"})
+	erin := startPhone(t, baresip.Options{AutoAnswer: true, ToneHz: 660, User: "erin"})
+	closedCalls := func(ua *baresip.UA) int {
+		n := 0
+		for _, e := range ua.Events() {
+			if e.Type == "CALL_CLOSED" {
+				n++
+			}
+		}
+		return n
+	}
+
+	ringing, err := h.srv.Dial(t.Context(), h.room, "sip:dave@"+dave.SIPAddr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	calls.wait(t, ringing.ID, room.CallRinging, 10*time.Second)
+	if err := h.srv.Hangup(t.Context(), h.room, ringing.ID); err != nil {
+		t.Fatal(err)
+	}
+	ev := calls.wait(t, ringing.ID, room.CallHungUp, 10*time.Second)
+	if ev.Reason != reasonHungUp {
+		t.Errorf("the ringing call ended for %q, want %q", ev.Reason, reasonHungUp)
+	}
+	if got := strings.Join(calls.states(ringing.ID), " "); got != "dialing ringing hungup" {
+		t.Errorf("the ringing call went %q", got)
+	}
+	if !waitFor(5*time.Second, func() bool { return closedCalls(dave) == 1 }) {
+		t.Errorf("the ringing softphone's call did not close (CANCEL): %v", dave.Events())
+	}
+
+	answered, err := h.srv.Dial(t.Context(), h.room, "sip:erin@"+erin.SIPAddr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ans := calls.wait(t, answered.ID, room.CallAnswered, 15*time.Second)
+	other, err := h.mgr.Create(room.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.srv.Hangup(t.Context(), other, answered.ID); !errors.Is(err, room.ErrCallNotFound) {
+		t.Errorf("another room's hangup of the call: %v, want ErrCallNotFound", err)
+	}
+	if err := h.srv.Hangup(t.Context(), h.room, answered.ID); err != nil {
+		t.Fatal(err)
+	}
+	ev = calls.wait(t, answered.ID, room.CallHungUp, 10*time.Second)
+	if ev.Reason != reasonHungUp || ev.Call.Participant != ans.Call.Participant {
+		t.Errorf("the answered call ended: %+v for %q, want %q", ev.Call, ev.Reason, reasonHungUp)
+	}
+	if !waitFor(5*time.Second, func() bool { return closedCalls(erin) == 1 }) {
+		t.Errorf("the answering softphone's call did not close (BYE): %v", erin.Events())
+	}
+	if !waitFor(5*time.Second, func() bool { return len(h.participants()) == 0 }) {
+		t.Errorf("participants %v after the hangup", h.participants())
+	}
+	for _, id := range []room.CallID{ringing.ID, answered.ID, 12345} {
+		if err := h.srv.Hangup(t.Context(), h.room, id); !errors.Is(err, room.ErrCallNotFound) {
+			t.Errorf("hangup of call %d, over or unknown: %v, want ErrCallNotFound", id, err)
+		}
+	}
+}
+
 // A URI Tessera cannot call is refused at once with room.ErrInvalidValue,
 // and no call event is sent.
 func TestDialOutInvalidURI(t *testing.T) {

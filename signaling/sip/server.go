@@ -17,6 +17,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/tessera-mcu/tessera/internal/loglimit"
+	"github.com/tessera-mcu/tessera/room"
 	"github.com/tessera-mcu/tessera/signaling/lockout"
 )
 
@@ -48,8 +49,11 @@ type Server struct {
 	calls map[string]*call // by dialog ID
 	// acks are the calls answered with Tessera's offer (an INVITE
 	// without SDP) waiting for the ACK that carries the answer.
-	acks   map[string]*ackWait
-	closed bool
+	acks map[string]*ackWait
+	// dialing are the dial-out calls placed and not yet answered calls
+	// in the table (see Hangup).
+	dialing map[room.CallID]dialingCall
+	closed  bool
 	// stackClosed: the SIP stack is closed; no request is taken.
 	stackClosed bool
 	started     bool
