@@ -38,6 +38,16 @@ func (ringDialer) SendDigits(_ context.Context, r *room.Room, call room.CallID, 
 	return nil
 }
 
+// dialerServers serves the admin API (key "k") of rooms with ringDialer
+// and without a dialer, until the test ends.
+func dialerServers(t *testing.T, rooms *room.Manager) (with, without *httptest.Server) {
+	with = httptest.NewServer(NewRouter(ServerOptions{Admin: &Admin{Rooms: rooms, Key: "k", Dialer: ringDialer{}}}))
+	t.Cleanup(with.Close)
+	without = httptest.NewServer(NewRouter(ServerOptions{Admin: &Admin{Rooms: rooms, Key: "k"}}))
+	t.Cleanup(without.Close)
+	return with, without
+}
+
 // Hangup knows call 4242 of room 5.
 func (ringDialer) Hangup(_ context.Context, r *room.Room, call room.CallID) error {
 	if call != 4242 || r.ID() != 5 {
@@ -51,10 +61,7 @@ func (ringDialer) Hangup(_ context.Context, r *room.Room, call room.CallID) erro
 // 401 without the key.
 func TestAdminCallHangup(t *testing.T) {
 	rooms := newTestRooms(t, room.Limits{}, 5)
-	with := httptest.NewServer(NewRouter(ServerOptions{Admin: &Admin{Rooms: rooms, Key: "k", Dialer: ringDialer{}}}))
-	t.Cleanup(with.Close)
-	without := httptest.NewServer(NewRouter(ServerOptions{Admin: &Admin{Rooms: rooms, Key: "k"}}))
-	t.Cleanup(without.Close)
+	with, without := dialerServers(t, rooms)
 	for _, tc := range []struct {
 		srv       *httptest.Server
 		path, key string
@@ -79,10 +86,7 @@ func TestAdminCallHangup(t *testing.T) {
 // without DTMF, 501 without a dialer, 401 without the key.
 func TestAdminCallDTMF(t *testing.T) {
 	rooms := newTestRooms(t, room.Limits{}, 5)
-	with := httptest.NewServer(NewRouter(ServerOptions{Admin: &Admin{Rooms: rooms, Key: "k", Dialer: ringDialer{}}}))
-	t.Cleanup(with.Close)
-	without := httptest.NewServer(NewRouter(ServerOptions{Admin: &Admin{Rooms: rooms, Key: "k"}}))
-	t.Cleanup(without.Close)
+	with, without := dialerServers(t, rooms)
 	for _, tc := range []struct {
 		srv             *httptest.Server
 		path, body, key string
@@ -116,10 +120,7 @@ func TestAdminCalls(t *testing.T) {
 	}
 	sub := r5.Subscribe(16)
 	defer sub.Close()
-	with := httptest.NewServer(NewRouter(ServerOptions{Admin: &Admin{Rooms: rooms, Key: "k", Dialer: ringDialer{}}}))
-	t.Cleanup(with.Close)
-	without := httptest.NewServer(NewRouter(ServerOptions{Admin: &Admin{Rooms: rooms, Key: "k"}}))
-	t.Cleanup(without.Close)
+	with, without := dialerServers(t, rooms)
 	do := func(srv *httptest.Server, path, body, key string) (int, map[string]any) {
 		t.Helper()
 		return adminDo(t, srv, "POST", path, body, key)

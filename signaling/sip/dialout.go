@@ -58,7 +58,8 @@ func (s *Server) Dial(ctx context.Context, r *room.Room, uri string) (room.CallI
 	r.NotifyCall(info, room.CallDialing, "")
 	go func() {
 		defer s.callsWG.Done()
-		defer s.undial(info.ID, hangup)
+		defer hangup(nil)
+		defer s.undial(info.ID)
 		s.dialOut(placed, r, target, name, info, off)
 	}()
 	return info, nil
@@ -71,12 +72,13 @@ type dialingCall struct {
 	hangup context.CancelCauseFunc
 }
 
-// undial takes a dial-out call off the dialing table.
-func (s *Server) undial(id room.CallID, hangup context.CancelCauseFunc) {
+// undial takes a dial-out call off the dialing table: once it is in the
+// call table, or before the room hears that it failed (a hangup after
+// that finds no call).
+func (s *Server) undial(id room.CallID) {
 	s.mu.Lock()
 	delete(s.dialing, id)
 	s.mu.Unlock()
-	hangup(nil)
 }
 
 // errHungUp is why a dial-out call ends when the room hangs it up.
@@ -150,6 +152,7 @@ const (
 // room hangs the call up before it is in the call table.
 func (s *Server) dialOut(placed context.Context, r *room.Room, target sip.Uri, name string, info room.CallInfo, off Offerer) {
 	failed := func(state, reason string, err error) {
+		s.undial(info.ID)
 		s.log.Info("SIP dial-out ended", "room", r.ID(), "uri", info.URI, "state", state, "reason", reason, "err", err)
 		r.NotifyCall(info, state, reason)
 	}
@@ -239,6 +242,7 @@ func (s *Server) dialOut(placed context.Context, r *room.Room, target sip.Uri, n
 	}
 	ok = true
 	owner.Store(c)
+	s.undial(info.ID) // from now on Hangup finds the call in the table
 	if errors.Is(context.Cause(placed), errHungUp) {
 		c.end(errHungUp) // hung up while it was being answered
 	}
