@@ -64,7 +64,7 @@ type gstPublisher struct {
 func startGstPublisher(t *testing.T, url, token string, freq int, pattern string) *gstPublisher {
 	t.Helper()
 	cmd := exec.Command(debianPython, filepath.Join(e2eDir, "whip-gst.py"),
-		"--url", url, "--token", token, "--freq", strconv.Itoa(freq), "--pattern", pattern, "--no-stdin")
+		"--url", url, "--token="+token, "--freq", strconv.Itoa(freq), "--pattern", pattern, "--no-stdin")
 	p := &gstPublisher{t: t, cmd: cmd, lines: make(chan string, 16), stderr: &strings.Builder{}, done: make(chan struct{})}
 	cmd.Stderr = p.stderr
 	stdout, err := cmd.StdoutPipe()
