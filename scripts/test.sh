@@ -43,10 +43,30 @@ fi
 # the jitter buffer alone, on top of their committed corpora, which every
 # pass above already replays. A failure leaves its input in
 # room/testdata/fuzz. TESSERA_FUZZTIME changes the time per target.
+#
+# Go 1.26's fuzzing coordinator may end a run that reaches its time with a
+# bare "context deadline exceeded" while a worker is still executing an
+# input (Go issue 75804, fixed in Go 1.27); FuzzAudioIngest, whose inputs
+# each run many room ticks, is the likeliest to be caught so. Such an end
+# with no failing input written is not a failure; any other is.
 fuzztime=${TESSERA_FUZZTIME:-20s}
 echo "== fuzz (${fuzztime} each)"
+fuzzlog=$(mktemp)
+trap 'rm -f "$fuzzlog"' EXIT
 for target in FuzzAudioIngest FuzzVideoIngest FuzzJitterBuffer; do
-  go test -run '^$' -fuzz "^${target}\$" -fuzztime "$fuzztime" -fuzzminimizetime 5s ./room/
+  corpus=room/testdata/fuzz/$target
+  before=$(ls "$corpus" 2>/dev/null | wc -l)
+  status=0
+  go test -run '^$' -fuzz "^${target}\$" -fuzztime "$fuzztime" -fuzzminimizetime 5s ./room/ 2>&1 | tee "$fuzzlog" || status=$?
+  if [ "$status" -ne 0 ]; then
+    after=$(ls "$corpus" 2>/dev/null | wc -l)
+    if [ "$after" -eq "$before" ] && grep -qx '    context deadline exceeded' "$fuzzlog" &&
+      ! grep -q 'Failing input written' "$fuzzlog"; then
+      echo "fuzz: $target ended on the fuzzing coordinator's deadline race (Go issue 75804), no failing input: not a failure"
+    else
+      exit "$status"
+    fi
+  fi
 done
 # The race detector slows the media path several times over, so the rooms'
 # wall-clock targets (frame rate, keyframe and layout latency, audio
