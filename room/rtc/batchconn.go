@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -120,11 +121,11 @@ func (c *batchConn) WriteToAddrPort(b []byte, addr netip.AddrPort) (int, error) 
 	// recycle): a datagram queued costs no allocation once the queue has
 	// grown.
 	n := len(c.queue)
-	if n < cap(c.queue) && len(c.queue[:n+1][n].Buffers) == 1 {
-		c.queue = c.queue[:n+1]
-		c.queue[n].Buffers[0], c.queue[n].Addr = buf, ua
+	c.queue = slices.Grow(c.queue, 1)[:n+1] // keeps a reused slot as it was
+	if m := &c.queue[n]; len(m.Buffers) == 1 {
+		m.Buffers[0], m.Addr = buf, ua
 	} else {
-		c.queue = append(c.queue, ipv4.Message{Buffers: [][]byte{buf}, Addr: ua})
+		*m = ipv4.Message{Buffers: [][]byte{buf}, Addr: ua}
 	}
 	first := n == 0
 	c.mu.Unlock()

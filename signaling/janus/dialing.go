@@ -62,14 +62,12 @@ func (s *roomSession) dtmf(ctx context.Context, q roomCall) (M, error) {
 	}
 	switch err := s.plugin.dialer.SendDigits(ctx, q.r, room.CallID(id), digits); {
 	case err == nil:
-	case errors.Is(err, room.ErrCallNotFound):
-		return nil, perr(abNoSuchUser, "No such call (%d)", id)
 	case errors.Is(err, room.ErrInvalidValue):
 		return nil, perr(abInvalidElement, "Invalid digits (%v)", err)
 	case errors.Is(err, room.ErrCallNoDTMF):
 		return nil, perr(abInvalidRequest, "The call takes no DTMF")
 	default:
-		return nil, roomErr(err)
+		return nil, callErr(err, id)
 	}
 	return M{s.plugin.key: "success", "room": q.r.ID(), "call": id, "digits": digits}, nil
 }
@@ -85,14 +83,19 @@ func (s *roomSession) hangupCall(ctx context.Context, q roomCall) (M, error) {
 	if s.plugin.dialer == nil {
 		return nil, perr(abInvalidRequest, "Dialing out is not available on this server")
 	}
-	switch err := s.plugin.dialer.Hangup(ctx, q.r, room.CallID(id)); {
-	case err == nil:
-	case errors.Is(err, room.ErrCallNotFound):
-		return nil, perr(abNoSuchUser, "No such call (%d)", id)
-	default:
-		return nil, roomErr(err)
+	if err := s.plugin.dialer.Hangup(ctx, q.r, room.CallID(id)); err != nil {
+		return nil, callErr(err, id)
 	}
 	return M{s.plugin.key: "success", "room": q.r.ID(), "call": id}, nil
+}
+
+// callErr answers a dialer's error about call id: 492 for a call it
+// does not know, the room's code otherwise.
+func callErr(err error, id uint64) error {
+	if errors.Is(err, room.ErrCallNotFound) {
+		return perr(abNoSuchUser, "No such call (%d)", id)
+	}
+	return roomErr(err)
 }
 
 func callJSON(info room.CallInfo) M {
